@@ -1,0 +1,135 @@
+"""`finops-bot console`: the zero-credential way to use every feature from a terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from adapters.console.render import render_outgoing
+from bot.core import Bot
+from bot.events import Actor, CommandEvent, MemberJoinedEvent, Place
+from bot.settings import Settings
+from storage.engine import Database
+from storage.migrate import upgrade
+
+WORKSPACE = "local"
+PLACE = Place(conversation_id="console", conversation_name="console")
+# `@jane` becomes the canonical mention `<@jane|jane>` the core understands.
+_AT_NAME = re.compile(r"(?<![\w<@])@([A-Za-z0-9][A-Za-z0-9._\-]{0,99})")
+HISTORY = Path.home() / ".finops_bot_history"
+META_HELP = (
+    "Console only: `:as <name>` act as someone else, `:join <name>` simulate a member joining "
+    "the community, `:quit` leave (or Ctrl-D)."
+)
+
+
+def to_canonical(text: str) -> str:
+    return _AT_NAME.sub(lambda m: f"<@{m[1]}|{m[1]}>", text)
+
+
+def local_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers)
+        return "me"
+
+
+class ConsoleSession:
+    """One person at a terminal; the local login is an admin, `--as` people are not."""
+
+    def __init__(self, bot: Bot, user: str, workspace: str = WORKSPACE) -> None:
+        self.bot = bot
+        self.user = user
+        self.workspace = workspace
+
+    def actor(self, user: str | None = None) -> Actor:
+        name = user or self.user
+        return Actor("console", self.workspace, user_id=name, display_name=name)
+
+    async def say(self, line: str) -> list[str]:
+        """Handle one typed line; returns what to print."""
+        line = line.strip()
+        if not line:
+            return []
+        if line.startswith(":"):
+            return await self._meta(line)
+        event = CommandEvent(actor=self.actor(), place=PLACE, text=to_canonical(line))
+        outcome = await self.bot.handle(event)
+        return [render_outgoing(item) for item in outcome.items]
+
+    async def _meta(self, line: str) -> list[str]:
+        verb, _, rest = line[1:].partition(" ")
+        rest = rest.strip().lstrip("@")
+        if verb == "as" and rest:
+            self.user = rest
+            return [f"You are now {rest}."]
+        if verb == "join" and rest:
+            joined = MemberJoinedEvent(actor=self.actor(rest), place=PLACE)
+            outcome = await self.bot.handle(joined)
+            return [render_outgoing(item) for item in outcome.items] or [
+                f"{rest} was already welcomed once; nobody is welcomed twice."
+            ]
+        return [META_HELP]
+
+
+async def open_bot(settings: Settings, admin: str) -> tuple[Bot, Database]:
+    database = Database(settings.database_url)
+    await upgrade(database)
+    return Bot(settings, database, extra_admins=frozenset({admin})), database
+
+
+def run(settings: Settings, as_user: str | None, stdin: TextIO = sys.stdin) -> int:
+    admin = local_user()
+    with asyncio.Runner() as runner:
+        bot, database = runner.run(open_bot(settings, admin))
+        session = ConsoleSession(bot, as_user or admin)
+        try:
+            lines = _interactive(session) if stdin.isatty() else _piped(stdin)
+            for line in lines:
+                if line.strip() in (":quit", ":q", "quit", "exit"):
+                    break
+                for text in runner.run(session.say(line)):
+                    print(text, flush=True)
+        finally:
+            runner.run(database.dispose())
+    return 0
+
+
+def _piped(stdin: TextIO) -> Iterable[str]:
+    for line in stdin:
+        if not line.lstrip().startswith("#"):  # comments in scripted sessions
+            yield line
+
+
+def _interactive(session: ConsoleSession) -> Iterable[str]:
+    try:
+        import readline
+    except ImportError:  # Windows without pyreadline
+        readline = None  # type: ignore[assignment]
+    if readline is not None:
+        try:
+            readline.read_history_file(HISTORY)
+        except OSError:
+            pass
+    print(f"FinOps community bot, local console. You are {session.user} (admin when not --as).")
+    print("Type `help` for the commands. " + META_HELP)
+    try:
+        while True:
+            try:
+                yield input(f"{session.user}> ")
+            except KeyboardInterrupt:
+                print()
+                continue
+    except EOFError:
+        print()
+    finally:
+        if readline is not None:
+            try:
+                readline.write_history_file(HISTORY)
+            except OSError:
+                pass

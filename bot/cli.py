@@ -1,0 +1,121 @@
+"""`finops-bot`: console, serve, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+from pydantic import ValidationError
+
+from bot.settings import Settings
+from storage.engine import DatabaseURLError
+from storage.secret import MissingSecretKey
+
+
+def _version() -> str:
+    try:
+        return version("finops-community-bot")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="finops-bot",
+        description="FinOps community bot: wins, polls, digests, learning and the steering "
+        "committee, on Slack, Microsoft Teams and a local console. Settings come from the "
+        "environment or a .env file (see the README).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    console = commands.add_parser(
+        "console",
+        help="chat with the bot in this terminal (SQLite by default, no credentials)",
+        description="Chat with the bot locally. Reads commands from standard input when it is "
+        "not a terminal, one per line, and exits 0 at the end of input.",
+    )
+    console.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="NAME",
+        help="act as another person (not an admin unless in FINOPS_ADMINS)",
+    )
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP server (GET /healthz; Slack and Teams endpoints)",
+        description="Run the bot's HTTP server on HOST:PORT (default 0.0.0.0:3978).",
+    )
+    serve.add_argument("--port", type=int, help="override PORT")
+
+    db = commands.add_parser("db", help="database maintenance", description="Database maintenance.")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_commands.add_parser(
+        "upgrade",
+        help="apply the schema migrations (also done at start-up)",
+        description="Apply every pending Alembic migration to DATABASE_URL.",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors())
+        print(f"finops-bot: invalid settings: {problems}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "console":
+        logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
+    try:
+        return _dispatch(args, settings)
+    except (DatabaseURLError, MissingSecretKey) as error:
+        print(f"finops-bot: {error}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "console":
+        from adapters.console.adapter import run
+
+        return run(settings, args.as_user)
+    if args.command == "serve":
+        from aiohttp import web
+
+        from bot.app import create_app
+
+        port = args.port or settings.port
+        web.run_app(create_app(settings), host=settings.host, port=port, print=None)
+        return 0
+    if args.command == "db":
+        return asyncio.run(_db_upgrade(settings))
+    return 2
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    from storage.engine import Database
+    from storage.migrate import upgrade
+
+    database = Database(settings.database_url)
+    try:
+        revision = await upgrade(database)
+    finally:
+        await database.dispose()
+    print(f"Database is at schema revision {revision}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

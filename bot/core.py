@@ -1,0 +1,110 @@
+"""The platform-neutral bot: takes a neutral event, decides, stores, and answers with an Outcome."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+
+import bot.features  # noqa: F401  (registers every command)
+from bot.commands import COMMANDS, Refusal, Request, usage_text
+from bot.events import ActionEvent, Actor, CommandEvent, Event, Place
+from bot.features import onboarding, polls
+from bot.message import Outcome
+from bot.parsing import UsageError
+from bot.settings import Settings
+from storage import workspaces
+from storage.engine import Database
+from storage.models import utcnow
+from storage.secret import load_voter_key
+
+log = logging.getLogger(__name__)
+PREFIXES = ("/finops", "finops")
+
+
+class Bot:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        *,
+        extra_admins: frozenset[str] = frozenset(),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.admins = settings.admins | extra_admins
+        self.clock = clock
+        self.voter_key = load_voter_key(settings.secret_key, settings.database_url)
+
+    async def handle(self, event: Event) -> Outcome:
+        """Answer any inbound event; never raises: failures become a short private answer."""
+        try:
+            if isinstance(event, CommandEvent):
+                return await self._command(event)
+            if isinstance(event, ActionEvent):
+                return await self._run(event.actor, event.place, polls.on_action, event)
+            return await self._run(event.actor, event.place, onboarding.on_member_joined, event)
+        except UsageError as error:
+            return Outcome().reply(_sentence(error.problem))
+        except Refusal as refusal:
+            return Outcome().reply(str(refusal))
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("failed to handle %s (ref %s)", type(event).__name__, ref)
+            return Outcome().reply(
+                f"Sorry, something went wrong on our side and nothing was saved (ref {ref})."
+            )
+
+    async def _command(self, event: CommandEvent) -> Outcome:
+        name, args = split_command(event.text)
+        spec = COMMANDS.get(name)
+        if spec is None:
+            return Outcome().reply(unknown_command(name))
+        try:
+            return await self._run(event.actor, event.place, spec.handler, args)
+        except UsageError as error:
+            target = COMMANDS.get(error.command or name, spec)
+            return Outcome().reply(f"{_sentence(error.problem)}\n{usage_text(target)}")
+
+    async def _run(self, actor: Actor, place: Place, handler, argument) -> Outcome:  # type: ignore[no-untyped-def]
+        async with self.database.session() as session:
+            workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
+            request = Request(
+                actor=actor,
+                place=place,
+                session=session,
+                workspace_id=workspace,
+                config=await workspaces.settings(session, workspace),
+                settings=self.settings,
+                now=self.clock(),
+                admins=self.admins,
+                voter_key=self.voter_key,
+            )
+            return await handler(request, argument)
+
+
+def split_command(text: str) -> tuple[str, str]:
+    """`/finops win Saved $5` -> ("win", "Saved $5"); empty text means `help`."""
+    text = text.strip()
+    first, _, rest = text.partition(" ")
+    if first.lower() in PREFIXES:
+        text = rest.strip()
+        first, _, rest = text.partition(" ")
+    return (first.lower() or "help"), rest.strip()
+
+
+def unknown_command(name: str) -> str:
+    shown = name if len(name) <= 40 else name[:40] + "…"
+    answer = f"Unknown command {shown!r}."
+    close = difflib.get_close_matches(name, list(COMMANDS), n=1, cutoff=0.6)
+    if close:
+        answer += f" Did you mean `{close[0]}`?"
+    return answer + " Type `help` to see every command."
+
+
+def _sentence(problem: str) -> str:
+    problem = problem.strip()
+    return (problem[:1].upper() + problem[1:]).rstrip(".") + "."

@@ -1,0 +1,66 @@
+"""Inbound neutral events: what an adapter hands to the core after translating a platform payload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who: a person on a platform, inside one workspace (Slack team, Teams tenant, console)."""
+
+    platform: str  # "slack" | "teams" | "console"
+    workspace_id: str  # Slack team id, Teams tenant id, "local" for the console
+    user_id: str
+    display_name: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.user_id
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where: the conversation an event came from."""
+
+    conversation_id: str
+    conversation_name: str = ""
+    thread_id: str | None = None
+    is_direct: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CommandEvent:
+    """A command typed by a person. `text` is everything after `/finops` or the @mention.
+
+    Mentions in `text` use one canonical form, Slack's escaped one: `<@USERID|name>` for people and
+    `<#CHANNELID|name>` for channels. Adapters rewrite their platform's mentions into it.
+    """
+
+    actor: Actor
+    place: Place
+    text: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActionEvent:
+    """A button click: `action_id` and `value` as set on the neutral Button."""
+
+    actor: Actor
+    place: Place
+    action_id: str
+    value: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberJoinedEvent:
+    """A person joined the community (channel or team)."""
+
+    actor: Actor
+    place: Place
+    event_id: str | None = None
+
+
+Event = CommandEvent | ActionEvent | MemberJoinedEvent

@@ -1,0 +1,43 @@
+"""`help [command]`, generated from each command's own metadata."""
+
+from __future__ import annotations
+
+from bot.commands import COMMANDS, Request, command
+from bot.message import Context, Fields, Header, Message, Outcome, Text
+from bot.parsing import UsageError
+
+
+@command(
+    "help",
+    summary="List every command, or show one command's usage, details and examples.",
+    usage="help [command]",
+    examples=("help", "help poll"),
+)
+async def help_command(req: Request, args: str) -> Outcome:
+    name = args.strip().lower().removeprefix("/finops").strip()
+    if not name:
+        return Outcome().reply(overview())
+    spec = COMMANDS.get(name.split()[0])
+    if spec is None:
+        raise UsageError(f"there is no command {name[:40]!r}; `help` lists them all")
+    lines = [f"{spec.name}: {spec.summary}", "Usage:", *(f"  {u}" for u in spec.usage)]
+    if spec.details:
+        lines.append(spec.details)
+    lines += ["Examples:", *(f"  {e}" for e in spec.examples)]
+    blocks = [
+        Header(f"help: {spec.name}"),
+        Text(spec.summary),
+        Fields((("Usage", "\n".join(spec.usage)), ("Examples", "\n".join(spec.examples)))),
+    ]
+    if spec.details:
+        blocks.append(Context(spec.details))
+    return Outcome().reply(Message(text="\n".join(lines), blocks=tuple(blocks)))
+
+
+def overview() -> Message:
+    lines = [f"{spec.usage[0]}  —  {spec.summary}" for spec in COMMANDS.values()]
+    hint = "Type `help <command>` for details and examples."
+    return Message(
+        text="FinOps community bot commands:\n" + "\n".join(lines) + "\n" + hint,
+        blocks=(Header("FinOps community bot"), Text("\n".join(lines)), Context(hint)),
+    )

@@ -1,0 +1,5 @@
+"""placeholder"""
+
+
+async def on_member_joined(req, event):
+    raise NotImplementedError

@@ -1,0 +1,5 @@
+"""placeholder"""
+
+
+async def on_action(req, event):
+    raise NotImplementedError

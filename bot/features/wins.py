@@ -1,0 +1,264 @@
+"""`win`, `win undo`, `wins` and `leaderboard`: log a saving in one line, celebrate it, rank people."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot import catalogue, channels
+from bot.commands import Refusal, Request, command
+from bot.message import Context, Fields, Header, Message, Outcome, Text
+from bot.parsing import UsageError
+from bot.parsing.money import format_money, format_totals
+from bot.parsing.recurrence import Recurrence
+from bot.parsing.tokens import parse_id, split_words, user_mention
+from bot.parsing.when import parse_period
+from bot.parsing.win import WinDraft, parse_win
+from storage import audit
+from storage import wins as store
+from storage.models import Win
+
+AVOIDANCE_TAGS = {"avoidance", "cost-avoidance", "avoided"}
+
+
+@command(
+    "win",
+    summary="Log a cost-saving win in one line; it is celebrated and credited.",
+    usage=(
+        "win <what was done> [amount] [recurrence] [#category ...] [@person ...]",
+        "win undo <id>",
+    ),
+    examples=(
+        "win Rightsized 40 dev VMs $3,200/mo #rightsizing @jane",
+        "win Deleted idle disks 1.5k USD one-time",
+        "win undo 12",
+    ),
+    details=(
+        "Amounts: $3,200, 3.2k, USD 3200, 3200 EUR, €1.5k, £900, 1.2m (workspace currency "
+        "when none is given). Recurrence: /mo, per month, monthly, /yr, per year, annual, one-time "
+        "(the default); monthly savings are annualised x12. Categories: a FinOps capability "
+        "(#usage-optimization, #rightsizing, #commitments, #tagging ...) or any free tag; "
+        "#avoidance marks cost avoidance, reported apart from savings. You are always credited; "
+        "@mention teammates to credit them too. `win undo` is for the author or an admin."
+    ),
+)
+async def win(req: Request, args: str) -> Outcome:
+    words = split_words(args, quotes=False)
+    if words and words[0].text.lower() == "undo":
+        return await _undo(req, words[1].text if len(words) > 1 else None)
+    draft = parse_win(args, req.currency)
+    limit = req.settings.win_rate_limit
+    hour_ago = req.now - timedelta(hours=1)
+    if (
+        await store.recent_count(req.session, req.workspace_id, req.actor.user_id, hour_ago)
+        >= limit
+    ):
+        raise Refusal(f"You have logged {limit} wins in the last hour, the limit; try again later.")
+    saved = await _store(req, draft)
+    return _announce(req, saved, draft)
+
+
+async def _store(req: Request, draft: WinDraft) -> store.WinView:
+    tags: list[tuple[str, bool]] = []
+    for tag in draft.tags:
+        if tag in AVOIDANCE_TAGS:
+            continue
+        capability = catalogue.capability_for_tag(tag)
+        entry = (capability.slug, True) if capability else (tag, False)
+        if entry not in tags:
+            tags.append(entry)
+    people = [(req.actor.user_id, req.actor.name)]
+    people += [(p.user_id, p.name) for p in draft.people if p.user_id != req.actor.user_id]
+    amount = draft.amount.minor if draft.amount else 0
+    row = Win(
+        workspace_id=req.workspace_id,
+        author_id=req.actor.user_id,
+        author_name=req.actor.name,
+        text=draft.description,
+        amount_minor=amount,
+        currency=draft.amount.currency if draft.amount else req.currency,
+        recurrence=draft.recurrence.value,
+        annualised_minor=draft.recurrence.annualise(amount),
+        avoidance=any(t in AVOIDANCE_TAGS for t in draft.tags),
+        conversation_id=req.place.conversation_id,
+        created_at=req.now,
+    )
+    saved = await store.add_win(req.session, row, tags, people)
+    return store.WinView(saved, tuple(t for t, _ in tags), tuple(people))
+
+
+def value_text(win: Win) -> str:
+    """`3,200 USD/mo (38,400 USD a year)`; empty when the win has no amount."""
+    if not win.amount_minor:
+        return ""
+    recurrence = Recurrence(win.recurrence)
+    shown = format_money(win.amount_minor, win.currency)
+    if recurrence is Recurrence.MONTHLY:
+        return f"{shown}/mo ({format_money(win.annualised_minor, win.currency)} a year)"
+    return shown + ("/yr" if recurrence is Recurrence.ANNUAL else " one-time")
+
+
+def tag_names(tags: tuple[str, ...]) -> str:
+    shown = []
+    for tag in tags:
+        capability = catalogue.capability_for_tag(tag)
+        shown.append(capability.name if capability else f"#{tag}")
+    return ", ".join(shown)
+
+
+def celebration(view: store.WinView) -> Message:
+    win = view.win
+    label = "Cost avoided" if win.avoidance else "Saving"
+    fields: list[tuple[str, str]] = []
+    if value := value_text(win):
+        fields.append((label, value))
+    if view.tags:
+        fields.append(("Category", tag_names(view.tags)))
+    fields.append(("Credited", ", ".join(name for _, name in view.people)))
+    text = f"New FinOps win #{win.id}: {win.text}" + (f" ({value})" if value else "")
+    return Message(
+        text=text,
+        blocks=(
+            Header(f"🎉 New FinOps win #{win.id}"),
+            Text(win.text),
+            Fields(tuple(fields)),
+            Context(f"Logged by {win.author_name}. Log yours with `win <what you did> <amount>`."),
+        ),
+    )
+
+
+def _announce(req: Request, view: store.WinView, draft: WinDraft) -> Outcome:
+    win = view.win
+    outcome = Outcome()
+    channel = channels.configured(req.config, "wins-channel")
+    if channel is None:
+        channel = channels.Channel(req.place.conversation_id, req.place.conversation_name)
+    message = celebration(view)
+    outcome.post(message, channel.id, channel.name, subject=f"win:{win.id}")
+    for user_id, name in view.people[1:]:
+        outcome.dm(
+            Message(
+                text=f"{req.actor.name} credited you with FinOps win #{win.id}: {win.text}",
+                blocks=message.blocks,
+            ),
+            user_id,
+            name,
+        )
+    note = f"Logged win #{win.id}"
+    if value := value_text(win):
+        note += f": {value}"
+    if win.avoidance:
+        note += ", counted as cost avoidance"
+    note += f". Celebrated in {channel.shown}. Made a mistake? `win undo {win.id}`"
+    if draft.amount is None:
+        note += "\nNo amount was given; add one next time, e.g. `$400/mo`."
+    return outcome.reply(note)
+
+
+async def _undo(req: Request, word: str | None) -> Outcome:
+    win_id = parse_id(word, "win")
+    found = await store.get(req.session, req.workspace_id, win_id)
+    if found is None:
+        raise UsageError(f"there is no win #{win_id}")
+    if found.undone_at is not None:
+        return Outcome().reply(f"Win #{win_id} was already undone.")
+    if found.author_id != req.actor.user_id and not req.is_admin:
+        raise Refusal(
+            f"Only the author of win #{win_id} ({found.author_name}) or an admin can undo it."
+        )
+    found.undone_at, found.undone_by = req.now, req.actor.user_id
+    req.session.add(found)
+    await audit.record(
+        req.session, req.workspace_id, req.actor.user_id, "win.undo", f"win:{win_id}", found.text
+    )
+    return Outcome().reply(f"Undid win #{win_id}. It no longer counts in totals and digests.")
+
+
+def _filters(req: Request, args: str) -> tuple[list[str], str | None, tuple[str, str] | None]:
+    period_words: list[str] = []
+    tag, person = None, None
+    for word in split_words(args, quotes=False):
+        if word.text.startswith("#") and len(word.text) > 1:
+            raw = word.text[1:].lower()
+            capability = catalogue.capability_for_tag(raw)
+            tag = capability.slug if capability else raw
+        elif (ref := user_mention(word.text)) is not None:
+            person = (ref.user_id, ref.name)
+        else:
+            period_words.append(word.text)
+    return period_words, tag, person
+
+
+@command(
+    "wins",
+    summary="List recent wins, filtered by period, category or person.",
+    usage="wins [this week|this month|this quarter|this year|all] [#category] [@person]",
+    examples=("wins this month #rightsizing", "wins all @jane"),
+    details="The period defaults to this week (Monday to Sunday in the workspace time zone).",
+)
+async def wins(req: Request, args: str) -> Outcome:
+    period_words, tag, person = _filters(req, args)
+    period = parse_period(period_words, req.now, req.tz, "this week")
+    listed = await store.list_wins(
+        req.session,
+        req.workspace_id,
+        period.start,
+        period.end,
+        tag=tag,
+        user_id=person[0] if person else None,
+        limit=20,
+    )
+    title = (
+        f"Wins {period.name}"
+        + (f" in #{tag}" if tag else "")
+        + (f" credited to {person[1]}" if person else "")
+    )
+    if not listed:
+        return Outcome().reply(f"{title}: none yet. Log one with `win <what you did> <amount>`.")
+    totals = await store.totals(req.session, req.workspace_id, period.start, period.end)
+    blocks: list = [Header(title)]
+    lines = []
+    for view in listed:
+        line = f"#{view.win.id} {view.win.text}"
+        if value := value_text(view.win):
+            line += f": {value}" + (" (avoidance)" if view.win.avoidance else "")
+        line += " · " + ", ".join(name for _, name in view.people)
+        lines.append(line)
+        blocks.append(Text(line))
+    if not tag and not person:
+        summary = f"{totals.count} wins · savings {format_totals(totals.savings)} a year"
+        if totals.avoidance:
+            summary += f" · cost avoided {format_totals(totals.avoidance)}"
+        blocks.append(Context(summary))
+        lines.append(summary)
+    return Outcome().reply(Message(text=title + "\n" + "\n".join(lines), blocks=tuple(blocks)))
+
+
+@command(
+    "leaderboard",
+    summary="Who has been credited with the most wins, and their annualised savings.",
+    usage="leaderboard [this month|this quarter|this year|all]",
+    examples=("leaderboard", "leaderboard this quarter"),
+    details="Ranked by wins credited (activity first), then by savings in the workspace currency.",
+)
+async def leaderboard(req: Request, args: str) -> Outcome:
+    period = parse_period(args.split(), req.now, req.tz, "this month")
+    ranked = await store.contributors(
+        req.session, req.workspace_id, period.start, period.end, rank_currency=req.currency
+    )
+    title = f"Leaderboard {period.name}"
+    if not ranked:
+        return Outcome().reply(
+            f"{title}: no wins yet. Be the first: `win <what you did> <amount>`."
+        )
+    medals = ["🥇", "🥈", "🥉"]
+    lines = [
+        f"{medals[i] if i < 3 else f'{i + 1}.'} {c.name}: {c.wins} win{'s' if c.wins != 1 else ''}"
+        + (f", {format_totals(c.savings)} a year" if c.savings else "")
+        for i, c in enumerate(ranked)
+    ]
+    return Outcome().reply(
+        Message(
+            text=title + "\n" + "\n".join(lines),
+            blocks=(Header(title), Text("\n".join(lines))),
+        )
+    )

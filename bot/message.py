@@ -1,0 +1,125 @@
+"""The neutral outbound message: a plain-text fallback plus blocks that each adapter renders.
+
+Every string here is plain, untrusted-safe text: adapters escape it for their platform at the
+rendering boundary (Slack mrkdwn, Adaptive Card text, terminal). The core never pre-formats markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """Label/value pairs shown side by side (at most 10, Slack's limit)."""
+
+    pairs: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Divider:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    alt: str
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button; `command` is the text command that does the same, for text-only surfaces."""
+
+    label: str
+    action_id: str
+    value: str
+    command: str
+    primary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Actions:
+    buttons: tuple[Button, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Small print: attribution, hints, timestamps."""
+
+    text: str
+
+
+Block = Header | Text | Fields | Divider | Image | Actions | Context
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    text: str  # required fallback: notifications, screen readers, text-only surfaces
+    blocks: tuple[Block, ...] = ()
+
+
+class Audience(Enum):
+    """Where a reply to a command goes."""
+
+    ASKER = "asker"  # only the person who asked (Slack ephemeral, Teams 1:1, console)
+    CONVERSATION = "conversation"  # everyone in the conversation where it was asked
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    message: Message
+    audience: Audience = Audience.ASKER
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelPost:
+    """A message the bot posts on its own in a conversation (a channel id or `here`)."""
+
+    message: Message
+    channel_id: str
+    channel_name: str = ""
+    # Identifies the thing the post shows (e.g. "poll:12") so adapters can update it in place.
+    subject: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectMessage:
+    message: Message
+    user_id: str
+    user_name: str = ""
+
+
+Outgoing = Reply | ChannelPost | DirectMessage
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Everything one inbound event causes the bot to send."""
+
+    items: list[Outgoing] = field(default_factory=list)
+
+    def reply(self, message: Message | str, audience: Audience = Audience.ASKER) -> Outcome:
+        if isinstance(message, str):
+            message = Message(text=message, blocks=(Text(message),))
+        self.items.append(Reply(message, audience))
+        return self
+
+    def post(self, message: Message, channel_id: str, channel_name: str = "", subject: str = ""):
+        self.items.append(ChannelPost(message, channel_id, channel_name, subject))
+        return self
+
+    def dm(self, message: Message, user_id: str, user_name: str = "") -> Outcome:
+        self.items.append(DirectMessage(message, user_id, user_name))
+        return self

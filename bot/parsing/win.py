@@ -1,0 +1,182 @@
+"""`win <what was done> [amount] [recurrence] [#category ...] [@person ...]`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum, auto
+
+from bot.parsing import money, recurrence
+from bot.parsing.errors import UsageError
+from bot.parsing.money import Money
+from bot.parsing.recurrence import Recurrence
+from bot.parsing.tokens import UserRef, split_words, user_mention
+
+MAX_WIN_TEXT = 500
+TAG = re.compile(r"#([A-Za-z0-9][A-Za-z0-9_\-]{0,59})[.,;:!]*")
+
+
+class Kind(Enum):
+    WORD = auto()
+    MENTION = auto()
+    TAG = auto()
+    AMOUNT = auto()  # explicit money: symbol, code, magnitude or attached recurrence
+    NUMBER = auto()  # a bare number: money only when it ends the text
+    CODE = auto()  # an ISO code beside a number: `USD 3200`, `1.5k USD`
+    RECURRENCE = auto()
+
+
+@dataclass(slots=True)
+class WinDraft:
+    description: str
+    amount: Money | None
+    recurrence: Recurrence
+    tags: list[str] = field(default_factory=list)
+    people: list[UserRef] = field(default_factory=list)
+
+
+def parse_win(text: str, default_currency: str) -> WinDraft:
+    words = [w.text for w in split_words(text, quotes=False)]
+    kinds = _classify(words)
+    tail = _tail_start(kinds)
+
+    amount_at = _amount_position(words, kinds, tail)
+    amount, suffix_recurrence = _read_amount(words, kinds, amount_at, default_currency)
+    recurrences = _recurrences(words, kinds, tail, amount_at)
+    if suffix_recurrence is not None:
+        recurrences.add(suffix_recurrence)
+    if len(recurrences) > 1:
+        names = " and ".join(sorted(r.value for r in recurrences))
+        raise UsageError(f"the win says both {names}; give one recurrence")
+    chosen = recurrences.pop() if recurrences else Recurrence.ONE_TIME
+
+    description = _description(words, kinds, tail)
+    if not description:
+        raise UsageError("say what was done, e.g. `win Deleted idle disks $400/mo`")
+    if len(description) > MAX_WIN_TEXT:
+        raise UsageError(
+            f"the win text is {len(description):,} characters; the limit is {MAX_WIN_TEXT}"
+        )
+    tags: list[str] = []
+    people: list[UserRef] = []
+    for word, kind in zip(words, kinds, strict=True):
+        if kind is Kind.TAG:
+            tag = TAG.fullmatch(word)[1].lower()  # type: ignore[index]
+            if tag not in tags:
+                tags.append(tag)
+        elif kind is Kind.MENTION:
+            person = user_mention(word)
+            if person and all(p.user_id != person.user_id for p in people):
+                people.append(person)
+    return WinDraft(description, amount, chosen, tags, people)
+
+
+def _classify(words: list[str]) -> list[Kind]:
+    kinds: list[Kind] = []
+    for word in words:
+        if user_mention(word):
+            kinds.append(Kind.MENTION)
+        elif TAG.fullmatch(word):
+            kinds.append(Kind.TAG)
+        elif money.looks_like_broken_amount(word):
+            raise UsageError(
+                f"{word!r} has no number I can read; write amounts like $3,200 or 1.5k"
+            )
+        elif (token := money.read_amount_token(word)) is not None:
+            kinds.append(Kind.AMOUNT if token.explicit else Kind.NUMBER)
+        elif recurrence.single(word):
+            kinds.append(Kind.RECURRENCE)
+        else:
+            kinds.append(Kind.WORD)
+    for i in range(len(words) - 1):  # two-word recurrences: `per month`, `a year`
+        if kinds[i] is Kind.WORD and recurrence.pair(words[i], words[i + 1]):
+            kinds[i] = kinds[i + 1] = Kind.RECURRENCE
+    for i, word in enumerate(words):  # `USD 3200`, `3200 EUR`
+        if kinds[i] is Kind.WORD and money.is_currency(word) and _beside_number(kinds, i):
+            kinds[i] = Kind.CODE
+    return kinds
+
+
+def _beside_number(kinds: list[Kind], i: int) -> bool:
+    numbers = (Kind.AMOUNT, Kind.NUMBER)
+    return (i > 0 and kinds[i - 1] in numbers) or (i + 1 < len(kinds) and kinds[i + 1] in numbers)
+
+
+def _tail_start(kinds: list[Kind]) -> int:
+    """Index where the trailing run of metadata (amount, recurrence, tags, people) begins."""
+    start = len(kinds)
+    while start > 0 and kinds[start - 1] is not Kind.WORD:
+        start -= 1
+    return start
+
+
+def _amount_position(words: list[str], kinds: list[Kind], tail: int) -> int | None:
+    explicit = [i for i, k in enumerate(kinds) if k is Kind.AMOUNT]
+    explicit += [  # a bare number next to a code is explicit too
+        i for i, k in enumerate(kinds) if k is Kind.NUMBER and _beside_code(kinds, i)
+    ]
+    if not explicit:
+        explicit = [i for i in range(tail, len(kinds)) if kinds[i] is Kind.NUMBER]
+    if len(explicit) > 1:
+        shown = " and ".join(repr(words[i]) for i in sorted(explicit)[:2])
+        raise UsageError(f"the win has two amounts ({shown}); give one amount per win")
+    return explicit[0] if explicit else None
+
+
+def _beside_code(kinds: list[Kind], i: int) -> bool:
+    return (i > 0 and kinds[i - 1] is Kind.CODE) or (
+        i + 1 < len(kinds) and kinds[i + 1] is Kind.CODE
+    )
+
+
+def _read_amount(
+    words: list[str], kinds: list[Kind], at: int | None, default_currency: str
+) -> tuple[Money | None, Recurrence | None]:
+    if at is None:
+        return None, None
+    token = money.read_amount_token(words[at])
+    assert token is not None  # classified as an amount above
+    currency = token.currency
+    for j in (at - 1, at + 1):
+        if 0 <= j < len(words) and kinds[j] is Kind.CODE:
+            code = words[j].upper()
+            if currency and currency != code and words[at][0] not in "$¥":
+                raise UsageError(f"the amount {words[at]!r} has two currencies")
+            currency = code
+    currency = money.resolve_symbol_currency(currency, default_currency)
+    amount = money.to_money(token.number, token.negative, currency, words[at])
+    suffix = recurrence.from_suffix(token.recurrence_suffix) if token.recurrence_suffix else None
+    return amount, suffix
+
+
+def _recurrences(
+    words: list[str], kinds: list[Kind], tail: int, amount_at: int | None
+) -> set[Recurrence]:
+    """Recurrence words in the trailing run or right after the amount (and its code)."""
+    near = set(range(tail, len(words)))
+    if amount_at is not None:
+        j = amount_at + 1
+        if j < len(words) and kinds[j] is Kind.CODE:
+            j += 1
+        near.update({j, j + 1})
+    found: set[Recurrence] = set()
+    i = 0
+    while i < len(words):
+        if kinds[i] is Kind.RECURRENCE and i in near:
+            found_one = recurrence.single(words[i])
+            if found_one is None and i + 1 < len(words):
+                found_one = recurrence.pair(words[i], words[i + 1])
+                i += 1
+            if found_one is not None:
+                found.add(found_one)
+        i += 1
+    return found
+
+
+def _description(words: list[str], kinds: list[Kind], tail: int) -> str:
+    """The words before the trailing metadata, mentions shown as `@name`."""
+    shown: list[str] = []
+    for word, kind in zip(words[:tail], kinds[:tail], strict=True):
+        person = user_mention(word) if kind is Kind.MENTION else None
+        shown.append(f"@{person.name}" if person else word)
+    return " ".join(shown).strip()

@@ -1,0 +1,39 @@
+"""Typed settings read from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///finops-bot.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, validation_alias="DATABASE_URL")
+    port: int = Field(3978, validation_alias="PORT", ge=1, le=65535)
+    host: str = Field("0.0.0.0", validation_alias="HOST")
+    admins: Annotated[frozenset[str], NoDecode] = Field(
+        frozenset(), validation_alias="FINOPS_ADMINS"
+    )
+    secret_key: str = Field("", validation_alias="FINOPS_SECRET_KEY")
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    win_rate_limit: int = Field(20, validation_alias="FINOPS_WIN_RATE_LIMIT", ge=1)
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value

@@ -1,0 +1,1 @@
+"""Persistence: the async engine, SQLModel tables, repository functions and Alembic migrations."""

@@ -1,0 +1,49 @@
+"""Apply Alembic migrations: at start-up and with `finops-bot db upgrade`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from storage.engine import Database
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Any constant works; it only has to be the same in every replica.
+_MIGRATION_LOCK = 4_201_337
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+async def upgrade(database: Database) -> str | None:
+    """Bring the schema to the newest revision; returns it. Safe when replicas start together."""
+    async with database.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Transaction-scoped, so it also works behind PgBouncer's transaction pooling.
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+            )
+        await connection.run_sync(_upgrade)
+        return await connection.run_sync(current_revision)
+
+
+def _upgrade(connection: Connection) -> None:
+    command.upgrade(alembic_config(connection), "head")
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -1,0 +1,177 @@
+"""SQLModel tables. Times are timezone-aware UTC; money is integer minor units (cents) or Decimal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _workspace_fk() -> Column:
+    return Column(ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False)
+
+
+class Workspace(SQLModel, table=True):
+    """A Slack team, a Teams tenant, or the local console."""
+
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    external_id: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Setting(SQLModel, table=True):
+    """`config <key> <value>`, per workspace."""
+
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    key: str = Field(primary_key=True, max_length=40)
+    value: str = Field(max_length=2000)
+
+
+class Win(SQLModel, table=True):
+    __table_args__ = (
+        Index(None, "workspace_id", "created_at"),
+        Index(None, "workspace_id", "author_id", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(sa_column=_workspace_fk())
+    author_id: str = Field(max_length=100)
+    author_name: str = Field(max_length=200)
+    text: str = Field(max_length=500)
+    amount_minor: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    recurrence: str = Field(max_length=10)  # one-time | monthly | annual
+    annualised_minor: int = Field(sa_type=BigInteger)
+    avoidance: bool = False  # cost avoidance: reported apart, never added into savings
+    conversation_id: str = Field(default="", max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+    undone_at: datetime | None = None
+    undone_by: str | None = Field(default=None, max_length=100)
+
+
+class WinTag(SQLModel, table=True):
+    """A category of a win: a capability slug (capability=True) or a free tag."""
+
+    __tablename__ = "win_tag"
+    __table_args__ = (Index(None, "tag"),)
+    win_id: int = Field(foreign_key="win.id", primary_key=True, ondelete="CASCADE")
+    tag: str = Field(primary_key=True, max_length=60)
+    capability: bool = False
+
+
+class WinCredit(SQLModel, table=True):
+    """A person credited with a win; the author always is."""
+
+    __tablename__ = "win_credit"
+    __table_args__ = (Index(None, "user_id"),)
+    win_id: int = Field(foreign_key="win.id", primary_key=True, ondelete="CASCADE")
+    user_id: str = Field(primary_key=True, max_length=100)
+    user_name: str = Field(max_length=200)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what: undone wins, closed polls, configuration, committee, links."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index(None, "workspace_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(sa_column=_workspace_fk())
+    actor_id: str = Field(max_length=100)
+    action: str = Field(max_length=40)
+    subject: str = Field(max_length=100)
+    detail: str = Field(default="", max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Poll(SQLModel, table=True):
+    __table_args__ = (Index(None, "workspace_id", "closed_at", "closes_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(sa_column=_workspace_fk())
+    creator_id: str = Field(max_length=100)
+    creator_name: str = Field(max_length=200)
+    question: str = Field(max_length=300)
+    anonymous: bool = False
+    multi: bool = False
+    committee: bool = False
+    conversation_id: str = Field(default="", max_length=100)
+    conversation_name: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    closes_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+class PollOption(SQLModel, table=True):
+    __tablename__ = "poll_option"
+    poll_id: int = Field(foreign_key="poll.id", primary_key=True, ondelete="CASCADE")
+    position: int = Field(primary_key=True)  # 1-based, as people type it in `vote 12 2`
+    label: str = Field(max_length=75)
+
+
+class Vote(SQLModel, table=True):
+    """One row per (poll, voter, chosen option).
+
+    `voter` is the user id, or for anonymous polls a keyed hash of it: still one vote per
+    person and changeable, but the row cannot be traced back without the key. No timestamp is
+    kept, so rows cannot be matched to chat activity either.
+    """
+
+    poll_id: int = Field(foreign_key="poll.id", primary_key=True, ondelete="CASCADE")
+    voter: str = Field(primary_key=True, max_length=100)
+    position: int = Field(primary_key=True)
+    voter_name: str | None = Field(default=None, max_length=200)  # None on anonymous polls
+
+
+class Metric(SQLModel, table=True):
+    __table_args__ = (Index(None, "workspace_id", "name", "recorded_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(sa_column=_workspace_fk())
+    name: str = Field(max_length=50)
+    value: Decimal = Field(sa_column=Column(Numeric(24, 6), nullable=False))
+    unit: str = Field(default="", max_length=20)
+    recorded_by: str = Field(max_length=100)
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class LearnLink(SQLModel, table=True):
+    __tablename__ = "learn_link"
+    __table_args__ = (UniqueConstraint("workspace_id", "topic", "url"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(sa_column=_workspace_fk())
+    topic: str = Field(max_length=60)
+    url: str = Field(max_length=500)
+    title: str = Field(max_length=200)
+    added_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CommitteeMember(SQLModel, table=True):
+    __tablename__ = "committee_member"
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    user_id: str = Field(primary_key=True, max_length=100)
+    user_name: str = Field(max_length=200)
+    persona: str = Field(max_length=30)
+    added_at: datetime = Field(default_factory=utcnow)
+
+
+class Welcome(SQLModel, table=True):
+    """One row per person ever welcomed in a workspace: the guard against a second welcome."""
+
+    __table_args__ = (Index(None, "workspace_id", "welcomed_at"),)
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    user_id: str = Field(primary_key=True, max_length=100)
+    user_name: str = Field(max_length=200)
+    welcomed_at: datetime = Field(default_factory=utcnow)

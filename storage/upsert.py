@@ -1,0 +1,32 @@
+"""INSERT ... ON CONFLICT for SQLite and PostgreSQL: safe when two replicas race."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def _insert(session: AsyncSession, model: type[SQLModel]):
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    table = model.__table__  # type: ignore[attr-defined]
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+async def insert_ignore(session: AsyncSession, model: type[SQLModel], **values: Any) -> bool:
+    """Insert a row unless its key exists; True when this call inserted it."""
+    statement = _insert(session, model).values(**values).on_conflict_do_nothing()
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def insert_or_update(
+    session: AsyncSession, model: type[SQLModel], keys: tuple[str, ...], **values: Any
+) -> None:
+    statement = _insert(session, model).values(**values)
+    updates = {k: v for k, v in values.items() if k not in keys}
+    await session.exec(  # type: ignore[call-overload]
+        statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    )

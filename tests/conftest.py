@@ -1,0 +1,154 @@
+"""Shared fixtures: every storage-touching test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from FINOPS_TEST_POSTGRES_URL (default: the local server, trust auth). Where no
+server answers, those tests skip with the reason; under CI=true they fail instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from adapters.console.adapter import ConsoleSession
+from bot.core import Bot
+from bot.message import Outcome
+from bot.settings import Settings
+from storage.engine import Database, async_url
+from storage.migrate import upgrade
+
+POSTGRES_URL = os.environ.get(
+    "FINOPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+ADMIN = "ada"
+
+
+async def _create_postgres_database() -> str:
+    name = f"finops_test_{uuid.uuid4().hex[:10]}"
+    admin = create_async_engine(async_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    return async_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def _drop_postgres_database(url: str) -> None:
+    name = async_url(url).database
+    admin = create_async_engine(async_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+async def _migrate(url: str) -> None:
+    database = Database(url)
+    try:
+        await upgrade(database)
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    try:
+        url = asyncio.run(_create_postgres_database())
+    except Exception as error:  # no server, refused, wrong credentials
+        reason = f"PostgreSQL not reachable at {POSTGRES_URL} ({type(error).__name__}: {error})"
+        if IN_CI:
+            pytest.fail(f"{reason}; under CI=true the PostgreSQL tests must run", pytrace=False)
+        pytest.skip(reason + "; set FINOPS_TEST_POSTGRES_URL to run these tests")
+    asyncio.run(_migrate(url))
+    yield url
+    asyncio.run(_drop_postgres_database(url))
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'bot.db'}"
+    asyncio.run(_migrate(url))
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue(f"{request.param}_url")
+
+
+class Clock:
+    """The bot's clock, settable by tests (aware UTC)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 25, 10, 0, tzinfo=UTC))  # a Wednesday
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        DATABASE_URL=database_url,
+        FINOPS_ADMINS=ADMIN,
+        FINOPS_SECRET_KEY="test-secret-key",
+        _env_file=None,
+    )
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    db = Database(settings.database_url)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+def workspace() -> str:
+    """A workspace of its own per test, so tests sharing one database never see each other."""
+    return f"ws-{uuid.uuid4().hex[:12]}"
+
+
+class Chat:
+    """Drives the bot through the console adapter, as a person typing commands would."""
+
+    def __init__(self, bot: Bot, workspace: str) -> None:
+        self.bot = bot
+        self.workspace = workspace
+
+    async def say(self, line: str, user: str = ADMIN) -> str:
+        return "\n".join(await ConsoleSession(self.bot, user, self.workspace).say(line))
+
+    async def outcome(self, line: str, user: str = ADMIN) -> Outcome:
+        from adapters.console.adapter import PLACE, to_canonical
+        from bot.events import CommandEvent
+
+        session = ConsoleSession(self.bot, user, self.workspace)
+        return await self.bot.handle(CommandEvent(session.actor(), PLACE, to_canonical(line)))
+
+    async def join(self, user: str) -> str:
+        return "\n".join(await ConsoleSession(self.bot, ADMIN, self.workspace).say(f":join {user}"))
+
+
+@pytest.fixture
+def bot(settings: Settings, database: Database, clock: Clock) -> Bot:
+    return Bot(settings, database, clock=clock)
+
+
+@pytest.fixture
+def chat(bot: Bot, workspace: str) -> Chat:
+    return Chat(bot, workspace)

@@ -1,0 +1,61 @@
+"""Wins, end to end through the console adapter, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import func, select
+
+from bot.message import ChannelPost, DirectMessage, Reply
+from storage.models import Win, Workspace
+
+
+async def count_wins(database, workspace: str) -> int:
+    async with database.session() as session:
+        statement = (
+            select(func.count())
+            .select_from(Win)
+            .join(Workspace, Workspace.id == Win.workspace_id)
+            .where(Workspace.external_id == workspace)
+        )
+        return (await session.exec(statement)).one()
+
+
+async def test_win_is_recorded_celebrated_and_credited(chat, database, workspace):
+    outcome = await chat.outcome("win Rightsized 40 dev VMs $3,200/mo #rightsizing @jane")
+    kinds = [type(item) for item in outcome.items]
+    assert kinds == [ChannelPost, DirectMessage, Reply]
+    post, dm, reply = outcome.items
+    assert "Rightsized 40 dev VMs" in post.message.text
+    assert dm.user_id == "jane"
+    assert "win undo " in reply.message.text
+    listing = await chat.say("wins")
+    assert "3,200 USD/mo (38,400 USD a year)" in listing
+    assert "ada, jane" in listing
+    assert await count_wins(database, workspace) == 1
+
+
+async def test_acceptance_example_totals_39900(chat):
+    await chat.say("win Rightsized 40 dev VMs $3,200/mo #usage-optimization")
+    await chat.say("win Deleted idle disks 1.5k USD one-time")
+    assert "savings 39,900 USD a year" in await chat.say("wins")
+
+
+async def test_bad_input_stores_nothing(chat, database, workspace):
+    for line in ["win", "win $", "win Saved -500", "win " + "x" * 5000, "win a $5 and $7"]:
+        answer = await chat.say(line)
+        assert "Usage: win" in answer and "Example:" in answer, line
+        assert "Traceback" not in answer
+    assert await count_wins(database, workspace) == 0
+
+
+def win_id(answer: str) -> int:
+    return int(re.search(r"Logged win #(\d+)", answer)[1])
+
+
+async def test_undo_by_author_or_admin_only(chat):
+    logged = win_id(await chat.say("win Deleted snapshots $100", user="bob"))
+    refused = await chat.say(f"win undo {logged}", user="carol")
+    assert "Only the author" in refused
+    assert f"Undid win #{logged}" in await chat.say(f"win undo {logged}", user="bob")
+    assert "none yet" in await chat.say("wins")
