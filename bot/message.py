@@ -101,7 +101,16 @@ class DirectMessage:
     user_name: str = ""
 
 
-Outgoing = Reply | ChannelPost | DirectMessage
+@dataclass(frozen=True, slots=True)
+class Update:
+    """A new version of something already posted (`subject`, e.g. "poll:12"), shown in place
+    where the platform can edit messages."""
+
+    message: Message
+    subject: str
+
+
+Outgoing = Reply | ChannelPost | DirectMessage | Update
 
 
 @dataclass(slots=True)
@@ -122,4 +131,8 @@ class Outcome:
 
     def dm(self, message: Message, user_id: str, user_name: str = "") -> Outcome:
         self.items.append(DirectMessage(message, user_id, user_name))
+        return self
+
+    def update(self, message: Message, subject: str) -> Outcome:
+        self.items.append(Update(message, subject))
         return self

@@ -16,6 +16,7 @@ from bot.message import (
     Outgoing,
     Reply,
     Text,
+    Update,
 )
 
 
@@ -51,6 +52,8 @@ def render_outgoing(item: Outgoing) -> str:
             return f"[posted in #{name or channel_id}]\n{_indent(render_message(message))}"
         case DirectMessage(message=message, user_id=user_id, user_name=name):
             return f"[direct message to {name or user_id}]\n{_indent(render_message(message))}"
+        case Update(message=message, subject=subject):
+            return f"[updated {subject.replace(':', ' #')}]\n{_indent(render_message(message))}"
     raise TypeError(f"unknown outgoing item {item!r}")
 
 

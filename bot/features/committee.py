@@ -1,1 +1,89 @@
-"""placeholder"""
+"""`committee`: the steering committee's members and the persona each represents."""
+
+from __future__ import annotations
+
+from bot.commands import Request, command
+from bot.message import Context, Header, Message, Outcome, Text
+from bot.parsing import UsageError
+from bot.parsing.tokens import split_words, user_mention
+from storage import audit
+from storage import committee as store
+
+# The FinOps Framework's core personas, and words people use for them.
+PERSONAS = {
+    "practitioner": "FinOps Practitioner",
+    "engineering": "Engineering",
+    "finance": "Finance",
+    "product": "Product",
+    "procurement": "Procurement",
+    "leadership": "Leadership",
+}
+_ALIASES = {
+    "finops": "practitioner", "finops-practitioner": "practitioner", "central": "practitioner",
+    "engineer": "engineering", "eng": "engineering", "engineers": "engineering",
+    "fin": "finance", "business": "product", "sourcing": "procurement",
+    "executive": "leadership", "exec": "leadership", "leader": "leadership",
+}
+
+
+def parse_persona(word: str) -> str:
+    key = word.lower().strip(".,")
+    key = _ALIASES.get(key, key)
+    if key not in PERSONAS:
+        raise UsageError(f"{word!r} is not a persona; use one of: {', '.join(PERSONAS)}")
+    return key
+
+
+@command(
+    "committee",
+    summary="Show the steering committee; admins add and remove members with their persona.",
+    usage=("committee", "committee add @person <persona>", "committee remove @person"),
+    examples=("committee", "committee add @maria finance", "committee remove @maria"),
+    details="Personas: " + ", ".join(PERSONAS) + ". A practice's committee brings finance, "
+    "business (product, leadership), engineering and the central FinOps team together.",
+)
+async def committee(req: Request, args: str) -> Outcome:
+    words = [w.text for w in split_words(args, quotes=False)]
+    if not words:
+        return await _show(req)
+    action = words[0].lower()
+    if action not in ("add", "remove"):
+        raise UsageError(f"{words[0][:40]!r} is not a committee action; use add or remove")
+    await req.require_admin("change the steering committee")
+    person = user_mention(words[1]) if len(words) > 1 else None
+    if person is None:
+        raise UsageError("name the person with an @mention")
+    if action == "remove":
+        if len(words) > 2:
+            raise UsageError("`committee remove` takes only the @person")
+        removed = await store.unseat(req.session, req.workspace_id, person.user_id)
+        if not removed:
+            return Outcome().reply(f"{person.name} is not on the committee.")
+        await audit.record(req.session, req.workspace_id, req.actor.user_id, "committee.remove",
+                           f"user:{person.user_id}")
+        return Outcome().reply(f"Removed {person.name} from the steering committee.")
+    if len(words) != 3:
+        raise UsageError("give the person and one persona, e.g. `committee add @maria finance`")
+    persona = parse_persona(words[2])
+    await store.seat(req.session, req.workspace_id, person.user_id, person.name, persona)
+    await audit.record(req.session, req.workspace_id, req.actor.user_id, "committee.add",
+                       f"user:{person.user_id}", persona)
+    return Outcome().reply(
+        f"{person.name} is on the steering committee as {PERSONAS[persona]}."
+    )
+
+
+async def _show(req: Request) -> Outcome:
+    members = await store.members(req.session, req.workspace_id)
+    by_persona: dict[str, list[str]] = {}
+    for member in members:
+        by_persona.setdefault(member.persona, []).append(member.user_name)
+    lines = [f"{label}: {', '.join(by_persona.get(key, [])) or '(vacant)'}"
+             for key, label in PERSONAS.items()]
+    hint = "Admins: `committee add @person <persona>`. Committee members create committee polls."
+    if not members:
+        hint = "Nobody yet. " + hint
+    return Outcome().reply(Message(
+        text="Steering committee\n" + "\n".join(lines),
+        blocks=(Header("Steering committee"), Text("\n".join(lines)), Context(hint)),
+    ))

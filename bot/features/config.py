@@ -1,1 +1,102 @@
-"""placeholder"""
+"""`config`: per-workspace settings, changed by admins."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot import channels
+from bot.commands import DEFAULT_CURRENCY, DEFAULT_TIMEZONE, Request, command
+from bot.events import Place
+from bot.message import Context, Fields, Header, Message, Outcome
+from bot.parsing import UsageError
+from bot.parsing.money import parse_currency
+from bot.parsing.when import parse_timezone
+from storage import audit, workspaces
+
+MAX_ONBOARDING_MESSAGE = 1500
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    description: str
+    default: str
+    parse: Callable[[str, Place], str]  # raises UsageError; returns the stored form
+    show: Callable[[str], str] = lambda stored: stored
+
+
+def _channel(value: str, place: Place) -> str:
+    return channels.parse_channel(value, place).stored()
+
+
+def _show_channel(stored: str) -> str:
+    return channels.Channel.from_stored(stored).shown
+
+
+def _text(value: str, _place: Place) -> str:
+    if len(value) > MAX_ONBOARDING_MESSAGE:
+        raise UsageError(f"the text is {len(value)} characters; the limit is "
+                         f"{MAX_ONBOARDING_MESSAGE}")
+    return value
+
+
+KEYS: dict[str, Key] = {
+    "wins-channel": Key("where wins are celebrated", "the channel where the win is logged",
+                        _channel, _show_channel),
+    "digest-channel": Key("where `digest post` and the weekly digest go", "not set",
+                          _channel, _show_channel),
+    "community-channel": Key("joining it brings the welcome DM", "not set", _channel,
+                             _show_channel),
+    "currency": Key("the default ISO 4217 currency of amounts", DEFAULT_CURRENCY,
+                    lambda v, _p: parse_currency(v)),
+    "timezone": Key("the IANA time zone for weeks and deadlines", DEFAULT_TIMEZONE,
+                    lambda v, _p: parse_timezone(v).key),
+    "onboarding-message": Key("the introduction at the top of the welcome DM",
+                              "a built-in introduction", _text),
+}
+
+
+@command(
+    "config",
+    summary="Show the workspace settings; admins change them.",
+    usage=("config", "config <key> <value>", "config <key> reset"),
+    examples=("config wins-channel #finops-wins", "config currency EUR",
+              "config timezone Europe/Paris", "config digest-channel here"),
+    details="Keys: " + "; ".join(f"{k}: {v.description}" for k, v in KEYS.items())
+    + ". Channels: #name or `here`.",
+)
+async def config(req: Request, args: str) -> Outcome:
+    key, _, value = args.strip().partition(" ")
+    key, value = key.lower(), value.strip()
+    if not key:
+        return _show(req)
+    await req.require_admin("change the configuration")
+    spec = KEYS.get(key)
+    if spec is None:
+        raise UsageError(f"{key[:40]!r} is not a setting; the keys are {', '.join(KEYS)}")
+    if not value:
+        raise UsageError(f"give a value for {key}, or `reset`")
+    if value.lower() == "reset":
+        await workspaces.unset_setting(req.session, req.workspace_id, key)
+        await audit.record(req.session, req.workspace_id, req.actor.user_id, "config.reset", key)
+        return Outcome().reply(f"{key} is back to its default ({spec.default}).")
+    stored = spec.parse(value, req.place)
+    await workspaces.set_setting(req.session, req.workspace_id, key, stored)
+    await audit.record(req.session, req.workspace_id, req.actor.user_id, "config.set", key, stored)
+    return Outcome().reply(f"{key} is now {spec.show(stored)}.")
+
+
+def _show(req: Request) -> Outcome:
+    pairs = tuple(
+        (key, spec.show(req.config[key]) if key in req.config else f"{spec.default} (default)")
+        for key, spec in KEYS.items()
+    )
+    lines = [f"{k}: {v}" for k, v in pairs]
+    hint = "Admins change a value with `config <key> <value>`."
+    if req.is_admin:
+        admins = ", ".join(sorted(req.admins)) or "none"
+        lines.append(f"admins (FINOPS_ADMINS): {admins}")
+    return Outcome().reply(Message(
+        text="Configuration\n" + "\n".join(lines),
+        blocks=(Header("Configuration"), Fields(pairs), Context(hint)),
+    ))

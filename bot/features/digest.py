@@ -1,1 +1,105 @@
-"""placeholder"""
+"""`digest`: the week's wins, savings, contributors, polls, newcomers, metrics and a learning tip.
+
+Built for one workspace and one week (Monday-Sunday in the workspace time zone) from SQL
+aggregates; nothing here loads every row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot import catalogue, channels
+from bot.commands import Request, command
+from bot.features.wins import value_text
+from bot.message import Context, Divider, Fields, Header, Message, Outcome, Text
+from bot.parsing import UsageError
+from bot.parsing.money import format_totals
+from bot.parsing.when import describe, period_bounds, to_local
+from storage import onboarding, polls, wins
+
+CLOSING_SOON = timedelta(hours=48)
+
+
+async def build_digest(req: Request, moment: datetime) -> Message:
+    """The digest of the week holding `moment` (aware UTC)."""
+    from bot.features.learn import weekly_tip  # TEMP until the helper lands
+    from bot.features.metrics import trend_line
+    from storage import metrics as metric_store
+
+    tz = req.tz
+    local_day = to_local(moment, tz).date()
+    start, end = period_bounds("week", local_day, tz)
+    year_start, _ = period_bounds("year", local_day, tz)
+    session, ws = req.session, req.workspace_id
+
+    week = await wins.totals(session, ws, start, end)
+    year = await wins.totals(session, ws, year_start, end)
+    top = await wins.list_wins(session, ws, start, end, limit=3, order_by_value=True)
+    people = await wins.contributors(session, ws, start, end, limit=3, rank_currency=req.currency)
+    open_polls = await polls.open_polls(session, ws, req.now, limit=10)
+    newcomers = await onboarding.welcomed_between(session, ws, start, end)
+    series = await metric_store.latest_series(session, ws)
+    tip = weekly_tip(to_local(start, tz).date())
+
+    week_label = f"week of {to_local(start, tz):%d %b %Y}"
+    savings = format_totals(week.savings)
+    fields = [
+        ("Wins this week", str(week.count)),
+        ("Annualised savings", savings),
+        ("Year to date", f"{year.count} wins, {format_totals(year.savings)}"),
+    ]
+    if week.avoidance or year.avoidance:
+        fields.append(("Cost avoided (apart)", format_totals(week.avoidance)))
+
+    sections: list[tuple[str, list[str]]] = [
+        ("Top wins", [f"#{v.win.id} {v.win.text}: {value_text(v.win)} · "
+                      + ", ".join(n for _, n in v.people) for v in top]),
+        ("Top contributors", [f"{c.name}: {c.wins} win{'s' if c.wins != 1 else ''}"
+                              + (f", {format_totals(c.savings)}" if c.savings else "")
+                              for c in people]),
+        ("Open polls", [_poll_line(p, req) for p in open_polls]),
+        ("Metrics", [trend_line(s) for s in series]),
+        ("New members welcomed", [", ".join(newcomers)] if newcomers else []),
+    ]
+    blocks: list = [Header(f"FinOps weekly digest · {week_label}"), Fields(tuple(fields))]
+    lines = [f"FinOps weekly digest, {week_label}"] + [f"{k}: {v}" for k, v in fields]
+    for title, items in sections:
+        if items:
+            blocks += [Divider(), Text(f"{title}\n" + "\n".join(items))]
+            lines += [f"{title}:", *items]
+    tip_text = f"Learning tip: {tip.name}. {tip.summary} {tip.url}"
+    blocks += [Divider(), Text(tip_text), Context(catalogue.ATTRIBUTION)]
+    lines.append(tip_text)
+    return Message(text="\n".join(lines), blocks=tuple(blocks))
+
+
+def _poll_line(p, req: Request) -> str:  # type: ignore[no-untyped-def]
+    line = f"#{p.id} {p.question}"
+    if p.closes_at:
+        soon = " (closing soon)" if p.closes_at - req.now <= CLOSING_SOON else ""
+        line += f", closes {describe(p.closes_at, req.tz)}{soon}"
+    return line
+
+
+@command(
+    "digest",
+    summary="This week's digest, shown only to you; `digest post` posts it to the digest channel.",
+    usage=("digest", "digest post"),
+    examples=("digest", "digest post"),
+    details="The week runs Monday to Sunday in the workspace time zone. `digest post` is for "
+    "committee members and admins; it goes to `digest-channel`, or here when none is set.",
+)
+async def digest(req: Request, args: str) -> Outcome:
+    action = args.strip().lower()
+    if action not in ("", "post"):
+        raise UsageError(f"{args.strip()[:40]!r} is not a digest action; use `digest` or "
+                         "`digest post`")
+    message = await build_digest(req, req.now)
+    if not action:
+        return Outcome().reply(message)
+    await req.require_committee("post the digest")
+    target = channels.configured(req.config, "digest-channel") or channels.Channel(
+        req.place.conversation_id, req.place.conversation_name
+    )
+    outcome = Outcome().post(message, target.id, target.name, subject="digest")
+    return outcome.reply(f"Posted this week's digest in {target.shown}.")

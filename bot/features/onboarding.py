@@ -1,5 +1,75 @@
-"""placeholder"""
+"""The welcome a newcomer receives, once, and `onboarding` to preview it."""
+
+from __future__ import annotations
+
+from bot import catalogue, channels
+from bot.commands import Request, command
+from bot.events import MemberJoinedEvent
+from bot.message import Context, Fields, Header, Message, Outcome, Text
+from storage import committee
+from storage import onboarding as store
+
+DEFAULT_INTRO = (
+    "Welcome to our FinOps community! This is where engineering, finance and the business work "
+    "together to get the most value from the cloud: we share cost-saving wins, decide things "
+    "in the steering committee, and keep learning."
+)
+STARTER_SLUGS = ("finops-practice-operations", "usage-optimization", "rate-optimization")
 
 
-async def on_member_joined(req, event):
-    raise NotImplementedError
+async def welcome_message(req: Request, name: str) -> Message:
+    intro = req.config.get("onboarding-message") or DEFAULT_INTRO
+    digest = channels.configured(req.config, "digest-channel")
+    where = f"in {digest.shown} every week" if digest else "whenever you type `digest`"
+    seats = await committee.members(req.session, req.workspace_id)
+    members = ", ".join(f"{m.user_name} ({m.persona})" for m in seats) or "being formed"
+    starters = [catalogue.find_capability(slug) for slug in STARTER_SLUGS]
+    links = "\n".join(f"{c.name}: {c.url}" for c in starters if c)
+    text = (
+        f"Hi {name}! {intro}\n"
+        "Log a win: `win Deleted idle disks $400/mo #usage-optimization`\n"
+        f"Weekly digest: {where}\n"
+        f"Steering committee: {members}\n"
+        f"Start here:\n{links}"
+    )
+    return Message(
+        text=text,
+        blocks=(
+            Header(f"👋 Welcome, {name}!"),
+            Text(intro),
+            Fields((
+                ("Log a win", "win Deleted idle disks $400/mo #usage-optimization"),
+                ("Weekly digest", where),
+                ("Steering committee", members),
+                ("Learn", "`learn` lists the FinOps capabilities; `learn <topic>` explains one"),
+            )),
+            Text("Start here:\n" + links),
+            Context(catalogue.ATTRIBUTION),
+        ),
+    )
+
+
+async def on_member_joined(req: Request, event: MemberJoinedEvent) -> Outcome:
+    """A person joined: welcome them by DM, once ever, if it is the community they joined."""
+    community = channels.configured(req.config, "community-channel")
+    if community is not None and community.id != event.place.conversation_id:
+        return Outcome()
+    person = event.actor
+    if not await store.claim_welcome(
+        req.session, req.workspace_id, person.user_id, person.name, req.now
+    ):
+        return Outcome()
+    return Outcome().dm(await welcome_message(req, person.name), person.user_id, person.name)
+
+
+@command(
+    "onboarding",
+    summary="Preview the welcome message a newcomer receives.",
+    usage="onboarding",
+    examples=("onboarding",),
+    details="Newcomers get it by direct message once, when they join the community channel "
+    "(`config community-channel`). Admins set the introduction with "
+    "`config onboarding-message <text>`.",
+)
+async def onboarding(req: Request, args: str) -> Outcome:
+    return Outcome().reply(await welcome_message(req, req.actor.name))

@@ -1,5 +1,338 @@
-"""placeholder"""
+"""`poll`, `vote`, `polls`: steering-committee decisions with buttons, deadlines and results.
+
+Anonymous polls store a keyed hash of each voter (see storage.secret.voter_hash) and every
+output shows counts only: nobody, not even an admin with the database, can see who chose what.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.commands import Refusal, Request, command
+from bot.events import ActionEvent
+from bot.message import Actions, Button, Context, Header, Message, Outcome, Text
+from bot.parsing import UsageError
+from bot.parsing.tokens import parse_id, plain_mentions, split_words
+from bot.parsing.when import describe, parse_deadline
+from storage import audit, committee
+from storage import polls as store
+from storage.models import Poll
+from storage.secret import voter_hash
+
+VOTE_ACTION = "poll.vote"
+MAX_QUESTION, MAX_OPTION, MIN_OPTIONS, MAX_OPTIONS = 300, 75, 2, 10
+FLAGS = {
+    "anonymous": "anonymous",
+    "anon": "anonymous",
+    "multi": "multi",
+    "multiple": "multi",
+    "committee": "committee",
+}
 
 
-async def on_action(req, event):
-    raise NotImplementedError
+@dataclass(slots=True)
+class PollDraft:
+    question: str
+    options: list[str]
+    anonymous: bool = False
+    multi: bool = False
+    committee: bool = False
+    closes: str | None = None
+
+
+def parse_poll(args: str) -> PollDraft:
+    words = split_words(args)
+    quoted = [plain_mentions(w.text) for w in words if w.quoted]
+    flags: set[str] = set()
+    closes: list[str] = []
+    in_closes = False
+    for word in (w for w in words if not w.quoted):
+        lowered = word.text.lower()
+        if lowered in FLAGS:
+            flags.add(FLAGS[lowered])
+            in_closes = False
+        elif lowered in ("closes", "close", "until", "deadline"):
+            in_closes = True
+        elif in_closes:
+            closes.append(word.text)
+        else:
+            raise UsageError(
+                f"{word.text[:40]!r} is not understood here; put the question and "
+                "each option in double quotes"
+            )
+    if not quoted:
+        raise UsageError("put the question and each option in double quotes")
+    question, options = quoted[0], quoted[1:]
+    if not question:
+        raise UsageError("the question is empty")
+    if len(question) > MAX_QUESTION:
+        raise UsageError(f"the question is {len(question)} characters; the limit is {MAX_QUESTION}")
+    if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
+        raise UsageError(
+            f"a poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options; this one has {len(options)}"
+        )
+    seen: set[str] = set()
+    for option in options:
+        if not option or len(option) > MAX_OPTION:
+            raise UsageError(f"each option must be 1 to {MAX_OPTION} characters: {option[:80]!r}")
+        if option.lower() in seen:
+            raise UsageError(f"the option {option!r} is given twice")
+        seen.add(option.lower())
+    if (
+        any(
+            w.text.lower() in ("closes", "close", "until", "deadline")
+            for w in words
+            if not w.quoted
+        )
+        and not closes
+    ):
+        raise UsageError("say when the poll closes, e.g. `closes in 3d` or `closes friday 17:00`")
+    return PollDraft(
+        question,
+        options,
+        "anonymous" in flags,
+        "multi" in flags,
+        "committee" in flags,
+        " ".join(closes) or None,
+    )
+
+
+@command(
+    "poll",
+    summary="Ask a question with buttons; optionally anonymous, multi-choice, committee-only, "
+    "with a deadline.",
+    usage=(
+        'poll "Question?" "Option" "Option" ... [anonymous] [multi] [committee] [closes <when>]',
+        "poll results <id>",
+        "poll close <id>",
+    ),
+    examples=(
+        'poll "Adopt a tagging policy?" "Yes" "No" "Needs work" committee closes friday 17:00',
+        'poll "Lunch & learn topic?" "Savings plans" "Spot" "Unit economics" multi anonymous',
+        "poll results 12",
+    ),
+    details="Deadlines: `in 3d`, `in 4h`, `friday 17:00`, `tomorrow`, `2026-12-01 17:00` "
+    "(a day alone closes at 17:00), in the workspace time zone. 2-10 options of up to 75 "
+    "characters. Committee polls: only committee members vote, and only they or admins create "
+    "them. Anonymous polls show counts only, to everyone. `poll close` is for the creator or "
+    "an admin.",
+)
+async def poll(req: Request, args: str) -> Outcome:
+    first, _, rest = args.strip().partition(" ")
+    if first.lower() in ("results", "result"):
+        return await _results(req, parse_id(rest.strip() or None, "poll"))
+    if first.lower() == "close":
+        return await _close(req, parse_id(rest.strip() or None, "poll"))
+    draft = parse_poll(args)
+    if draft.committee:
+        await req.require_committee("create committee polls")
+    closes_at = parse_deadline(draft.closes, req.now, req.tz) if draft.closes else None
+    created = await store.create(
+        req.session,
+        Poll(
+            workspace_id=req.workspace_id,
+            creator_id=req.actor.user_id,
+            creator_name=req.actor.name,
+            question=draft.question,
+            anonymous=draft.anonymous,
+            multi=draft.multi,
+            committee=draft.committee,
+            conversation_id=req.place.conversation_id,
+            conversation_name=req.place.conversation_name,
+            created_at=req.now,
+            closes_at=closes_at,
+        ),
+        draft.options,
+    )
+    message = await poll_message(req, created)
+    outcome = Outcome().post(
+        message,
+        req.place.conversation_id,
+        req.place.conversation_name,
+        subject=f"poll:{created.id}",
+    )
+    return outcome.reply(f"Poll #{created.id} is up. Votes: buttons, or `vote {created.id} <n>`.")
+
+
+async def poll_message(req: Request, p: Poll) -> Message:
+    """The poll as everyone sees it: question, options with counts, buttons while it is open."""
+    assert p.id is not None
+    options = await store.options(req.session, p.id)
+    counts = await store.tally(req.session, p.id)
+    names = {} if p.anonymous else await store.names_by_option(req.session, p.id)
+    total_voters = await store.voter_count(req.session, p.id)
+    is_open = _is_open(req, p)
+    lines = []
+    for option in options:
+        n = counts.get(option.position, 0)
+        line = f"{option.position}. {option.label}: {n} vote{'s' if n != 1 else ''}"
+        if names.get(option.position):
+            line += f" ({', '.join(names[option.position])})"
+        lines.append(line)
+    state = "open" if is_open else "closed"
+    facts = ["multiple choice" if p.multi else "single choice"]
+    if p.anonymous:
+        facts.append("anonymous: counts only")
+    if p.committee:
+        facts.append("committee members vote")
+    if p.closes_at and is_open:
+        facts.append(f"closes {describe(p.closes_at, req.tz)}")
+    elif p.closed_at or p.closes_at:
+        facts.append(f"closed {describe(p.closed_at or p.closes_at, req.tz)}")  # type: ignore[arg-type]
+    participation = f"{total_voters} voter{'s' if total_voters != 1 else ''}"
+    if p.committee:
+        seats = await committee.members(req.session, req.workspace_id)
+        missing = await _not_voted(req, p, [(m.user_id, m.user_name) for m in seats])
+        participation += f", {len(seats) - len(missing)} of {len(seats)} committee members"
+        if missing and not p.anonymous and is_open:
+            participation += f"; waiting for {', '.join(name for _, name in missing)}"
+    title = f"Poll #{p.id} ({state}): {p.question}"
+    blocks: list = [Header(f"📊 {p.question}"), Text("\n".join(lines))]
+    if is_open:
+        blocks.append(
+            Actions(
+                tuple(
+                    Button(
+                        label=o.label,
+                        action_id=VOTE_ACTION,
+                        value=f"{p.id}:{o.position}",
+                        command=f"vote {p.id} {o.position}",
+                    )
+                    for o in options
+                )
+            )
+        )
+    blocks.append(
+        Context(
+            f"Poll #{p.id} by {p.creator_name} · {state} · {' · '.join(facts)} · {participation}"
+        )
+    )
+    return Message(text=f"{title}\n" + "\n".join(lines), blocks=tuple(blocks))
+
+
+def _is_open(req: Request, p: Poll) -> bool:
+    return p.closed_at is None and (p.closes_at is None or p.closes_at > req.now)
+
+
+def _voter(req: Request, p: Poll, user_id: str) -> str:
+    return voter_hash(req.voter_key, p.id, user_id) if p.anonymous else user_id  # type: ignore[arg-type]
+
+
+async def _not_voted(req: Request, p: Poll, people: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    voted = await store.voters(req.session, p.id)  # type: ignore[arg-type]
+    return [(uid, name) for uid, name in people if _voter(req, p, uid) not in voted]
+
+
+async def not_voted_committee(req: Request, p: Poll) -> list[tuple[str, str]]:
+    """Committee members who have not voted yet (for reminders)."""
+    seats = await committee.members(req.session, req.workspace_id)
+    return await _not_voted(req, p, [(m.user_id, m.user_name) for m in seats])
+
+
+@command(
+    "vote",
+    summary="Vote in a poll by number (the text twin of the poll's buttons).",
+    usage="vote <poll id> <option number>",
+    examples=("vote 12 2",),
+    details="Single-choice polls: a new vote replaces your old one. Multi-choice polls: voting "
+    "for an option again removes that choice. Votes can change until the poll closes.",
+)
+async def vote(req: Request, args: str) -> Outcome:
+    words = args.split()
+    if len(words) != 2:
+        raise UsageError("give the poll number and the option number")
+    return await cast_vote(req, parse_id(words[0], "poll"), parse_id(words[1], "option"))
+
+
+async def on_action(req: Request, event: ActionEvent) -> Outcome:
+    """A poll button click (`poll.vote`, value `<poll id>:<option>`)."""
+    if event.action_id != VOTE_ACTION:
+        raise UsageError(f"unknown action {event.action_id[:40]!r}")
+    poll_word, _, option_word = event.value.partition(":")
+    return await cast_vote(req, parse_id(poll_word, "poll"), parse_id(option_word, "option"))
+
+
+async def cast_vote(req: Request, poll_id: int, position: int) -> Outcome:
+    p = await store.get(req.session, req.workspace_id, poll_id, lock=True)
+    if p is None:
+        raise UsageError(f"there is no poll #{poll_id}")
+    if not _is_open(req, p):
+        raise Refusal(
+            f"Poll #{poll_id} is closed; votes are no longer accepted. "
+            f"See `poll results {poll_id}`."
+        )
+    if p.committee and await req.committee_seat() is None:
+        raise Refusal(f"Poll #{poll_id} is for steering committee members only.")
+    options = await store.options(req.session, poll_id)
+    chosen = next((o for o in options if o.position == position), None)
+    if chosen is None:
+        raise UsageError(f"poll #{poll_id} has options 1 to {len(options)}")
+    voter = _voter(req, p, req.actor.user_id)
+    current = await store.choices(req.session, poll_id, voter)
+    if p.multi:
+        updated = current ^ {position}
+        verb = "Removed your vote for" if position in current else "Added your vote for"
+    else:
+        updated = {position}
+        verb = "Your vote is" if not current else "Changed your vote to"
+    name = None if p.anonymous else req.actor.name
+    await store.replace_choices(req.session, poll_id, voter, updated, name)
+    message = await poll_message(req, p)
+    outcome = Outcome().reply(f"{verb} {chosen.label!r} in poll #{poll_id}.")
+    return outcome.update(message, subject=f"poll:{poll_id}")
+
+
+async def _results(req: Request, poll_id: int) -> Outcome:
+    p = await store.get(req.session, req.workspace_id, poll_id)
+    if p is None:
+        raise UsageError(f"there is no poll #{poll_id}")
+    return Outcome().reply(await poll_message(req, p))
+
+
+async def _close(req: Request, poll_id: int) -> Outcome:
+    p = await store.get(req.session, req.workspace_id, poll_id, lock=True)
+    if p is None:
+        raise UsageError(f"there is no poll #{poll_id}")
+    if p.creator_id != req.actor.user_id and not req.is_admin:
+        raise Refusal(f"Only the poll's creator ({p.creator_name}) or an admin can close it.")
+    if p.closed_at is not None:
+        return Outcome().reply(f"Poll #{poll_id} is already closed.")
+    p.closed_at = req.now if p.closes_at is None or p.closes_at > req.now else p.closes_at
+    req.session.add(p)
+    await audit.record(
+        req.session, req.workspace_id, req.actor.user_id, "poll.close", f"poll:{poll_id}"
+    )
+    message = await poll_message(req, p)
+    outcome = Outcome().update(message, subject=f"poll:{poll_id}")
+    outcome.post(message, p.conversation_id, p.conversation_name, subject=f"poll-results:{p.id}")
+    return outcome.reply(f"Closed poll #{poll_id}; the results are posted.")
+
+
+@command(
+    "polls",
+    summary="List the open polls, soonest deadline first.",
+    usage="polls",
+    examples=("polls",),
+)
+async def polls(req: Request, args: str) -> Outcome:
+    listed = await store.open_polls(req.session, req.workspace_id, req.now)
+    if not listed:
+        return Outcome().reply('No open polls. Start one: poll "Question?" "Yes" "No"')
+    lines = []
+    for p in listed:
+        line = f"#{p.id} {p.question}"
+        if p.closes_at:
+            line += f" (closes {describe(p.closes_at, req.tz)})"
+        if p.committee:
+            line += " [committee]"
+        lines.append(line)
+    hint = "Vote with the buttons or `vote <poll id> <option>`; `poll results <id>` shows a tally."
+    return Outcome().reply(
+        Message(
+            text="Open polls\n" + "\n".join(lines),
+            blocks=(Header("Open polls"), Text("\n".join(lines)), Context(hint)),
+        )
+    )
+
+
+

@@ -1,0 +1,98 @@
+"""Polls, options and votes. Tallies are computed in SQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Poll, PollOption, Vote
+
+
+async def create(session: AsyncSession, poll: Poll, labels: list[str]) -> Poll:
+    session.add(poll)
+    await session.flush()
+    for position, label in enumerate(labels, start=1):
+        session.add(PollOption(poll_id=poll.id, position=position, label=label))
+    await session.flush()
+    return poll
+
+
+async def get(session: AsyncSession, workspace: int, poll_id: int, *, lock: bool = False):
+    statement = select(Poll).where(Poll.workspace_id == workspace, Poll.id == poll_id)
+    if lock:  # serialise concurrent votes on one poll (PostgreSQL; SQLite locks the file)
+        statement = statement.with_for_update()
+    return (await session.exec(statement)).first()
+
+
+async def options(session: AsyncSession, poll_id: int) -> list[PollOption]:
+    statement = (
+        select(PollOption).where(PollOption.poll_id == poll_id).order_by(col(PollOption.position))
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def choices(session: AsyncSession, poll_id: int, voter: str) -> set[int]:
+    statement = select(Vote.position).where(Vote.poll_id == poll_id, Vote.voter == voter)
+    return set((await session.exec(statement)).all())
+
+
+async def replace_choices(
+    session: AsyncSession, poll_id: int, voter: str, positions: set[int], voter_name: str | None
+) -> None:
+    await session.exec(  # type: ignore[call-overload]
+        delete(Vote).where(col(Vote.poll_id) == poll_id, col(Vote.voter) == voter)
+    )
+    for position in sorted(positions):
+        session.add(Vote(poll_id=poll_id, voter=voter, position=position, voter_name=voter_name))
+    await session.flush()
+
+
+async def tally(session: AsyncSession, poll_id: int) -> dict[int, int]:
+    statement = (
+        select(Vote.position, func.count()).where(Vote.poll_id == poll_id).group_by(Vote.position)
+    )
+    return {position: n for position, n in await session.exec(statement)}
+
+
+async def voter_count(session: AsyncSession, poll_id: int) -> int:
+    statement = select(func.count(func.distinct(Vote.voter))).where(Vote.poll_id == poll_id)
+    return (await session.exec(statement)).one()
+
+
+async def voters(session: AsyncSession, poll_id: int) -> set[str]:
+    statement = select(Vote.voter).where(Vote.poll_id == poll_id).distinct()
+    return set((await session.exec(statement)).all())
+
+
+async def names_by_option(session: AsyncSession, poll_id: int) -> dict[int, list[str]]:
+    """Who chose what; only ever called for polls that are not anonymous."""
+    statement = (
+        select(Vote.position, Vote.voter_name)
+        .where(Vote.poll_id == poll_id, col(Vote.voter_name).is_not(None))
+        .order_by(col(Vote.voter_name))
+    )
+    names: dict[int, list[str]] = {}
+    for position, name in await session.exec(statement):
+        names.setdefault(position, []).append(name)
+    return names
+
+
+def _open(workspace: int, now: datetime):
+    return (
+        Poll.workspace_id == workspace,
+        col(Poll.closed_at).is_(None),
+        or_(col(Poll.closes_at).is_(None), col(Poll.closes_at) > now),
+    )
+
+
+async def open_polls(session: AsyncSession, workspace: int, now: datetime, limit: int = 20):
+    statement = (
+        select(Poll)
+        .where(*_open(workspace, now))
+        .order_by(col(Poll.closes_at).is_(None), col(Poll.closes_at), col(Poll.id))
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())
