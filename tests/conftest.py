@@ -13,70 +13,41 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.console.adapter import ConsoleSession
 from bot.core import Bot
 from bot.message import Outcome
 from bot.settings import Settings
-from storage.engine import Database, async_url
-from storage.migrate import upgrade
-
-POSTGRES_URL = os.environ.get(
-    "FINOPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+from storage.engine import Database
+from tests.helpers import (
+    POSTGRES_URL,
+    create_postgres_database,
+    drop_postgres_database,
+    migrate,
 )
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ADMIN = "ada"
-
-
-async def _create_postgres_database() -> str:
-    name = f"finops_test_{uuid.uuid4().hex[:10]}"
-    admin = create_async_engine(async_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        await admin.dispose()
-    return async_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-
-
-async def _drop_postgres_database(url: str) -> None:
-    name = async_url(url).database
-    admin = create_async_engine(async_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
-
-
-async def _migrate(url: str) -> None:
-    database = Database(url)
-    try:
-        await upgrade(database)
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture(scope="session")
 def postgresql_url() -> Iterator[str]:
     try:
-        url = asyncio.run(_create_postgres_database())
+        url = asyncio.run(create_postgres_database())
     except Exception as error:  # no server, refused, wrong credentials
         reason = f"PostgreSQL not reachable at {POSTGRES_URL} ({type(error).__name__}: {error})"
         if IN_CI:
             pytest.fail(f"{reason}; under CI=true the PostgreSQL tests must run", pytrace=False)
         pytest.skip(reason + "; set FINOPS_TEST_POSTGRES_URL to run these tests")
-    asyncio.run(_migrate(url))
+    asyncio.run(migrate(url))
     yield url
-    asyncio.run(_drop_postgres_database(url))
+    asyncio.run(drop_postgres_database(url))
 
 
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'bot.db'}"
-    asyncio.run(_migrate(url))
+    asyncio.run(migrate(url))
     return url
 
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import re
+import uuid
 
-from sqlalchemy import func
+from sqlalchemy import func, text
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel, select
 
-from storage.engine import Database
+from storage.engine import Database, async_url
+from storage.migrate import upgrade
 from storage.models import Workspace
+
+POSTGRES_URL = os.environ.get(
+    "FINOPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def number(pattern: str, text: str) -> int:
@@ -28,3 +36,32 @@ async def rows(database: Database, model: type[SQLModel], workspace: str) -> int
             .where(Workspace.external_id == workspace)
         )
         return (await session.exec(statement)).one()
+
+
+async def create_postgres_database() -> str:
+    name = f"finops_test_{uuid.uuid4().hex[:10]}"
+    admin = create_async_engine(async_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    return async_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres_database(url: str) -> None:
+    name = async_url(url).database
+    admin = create_async_engine(async_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+async def migrate(url: str) -> None:
+    database = Database(url)
+    try:
+        await upgrade(database)
+    finally:
+        await database.dispose()

@@ -19,7 +19,9 @@ async def test_poll_with_buttons_votes_and_changes(chat):
     outcome = await chat.outcome('poll "Adopt a tagging policy?" "Yes" "No" "Later"')
     post = next(i for i in outcome.items if isinstance(i, ChannelPost))
     assert post.subject.startswith("poll:")
-    buttons = [b for block in post.message.blocks if hasattr(block, "buttons") for b in block.buttons]
+    buttons = [
+        b for block in post.message.blocks if hasattr(block, "buttons") for b in block.buttons
+    ]
     assert [b.label for b in buttons] == ["Yes", "No", "Later"]
     poll_id = int(post.subject.split(":")[1])
     assert buttons[1].command == f"vote {poll_id} 2"

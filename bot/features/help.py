@@ -34,8 +34,14 @@ async def help_command(req: Request, args: str) -> Outcome:
     return Outcome().reply(Message(text="\n".join(lines), blocks=tuple(blocks)))
 
 
+# The order people meet the commands in; anything not listed follows alphabetically.
+ORDER = ("help", "win", "wins", "leaderboard", "poll", "vote", "polls", "digest", "metric",
+         "metrics", "learn", "onboarding", "committee", "config")
+
+
 def overview() -> Message:
-    lines = [f"{spec.usage[0]}  —  {spec.summary}" for spec in COMMANDS.values()]
+    names = sorted(COMMANDS, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
+    lines = [f"{COMMANDS[n].usage[0]}  —  {COMMANDS[n].summary}" for n in names]
     hint = "Type `help <command>` for details and examples."
     return Message(
         text="FinOps community bot commands:\n" + "\n".join(lines) + "\n" + hint,

@@ -1,0 +1,177 @@
+"""The `finops-bot` command as a person runs it: real processes, real databases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.helpers import create_postgres_database, drop_postgres_database
+
+BOT = [sys.executable, "-m", "bot.cli"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own (no migrations yet: the bot applies them)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bot.db'}"
+        return
+    request.getfixturevalue("postgresql_url")  # skips (or fails under CI) without a server
+    url = asyncio.run(create_postgres_database())
+    yield url.replace("postgresql+asyncpg://", "postgresql://")  # the plain form people write
+    asyncio.run(drop_postgres_database(url))
+
+
+def run(args: list[str], url: str, cwd: Path, stdin: str = "", **env: str):
+    environment = {**os.environ, "DATABASE_URL": url, "FINOPS_SECRET_KEY": "k", **env}
+    environment.pop("FINOPS_ADMINS", None)
+    return subprocess.run(
+        BOT + args,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environment,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["console", "--help"],
+        ["serve", "--help"],
+        ["db", "--help"],
+        ["db", "upgrade", "--help"],
+    ],
+)
+def test_help_everywhere(args: list[str], tmp_path: Path):
+    result = run(args, f"sqlite:///{tmp_path / 'x.db'}", tmp_path)
+    assert result.returncode == 0
+    assert "usage: finops-bot" in result.stdout
+
+
+def test_console_state_persists_across_processes(fresh_url: str, tmp_path: Path):
+    first = run(
+        ["console"],
+        fresh_url,
+        tmp_path,
+        stdin=(
+            "win Rightsized 40 dev VMs $3,200/mo #usage-optimization\n"
+            "win Deleted idle disks 1.5k USD one-time\n"
+            'poll "Adopt tagging policy?" "Yes" "No"\n'
+        ),
+    )
+    assert first.returncode == 0, first.stderr
+    assert "Logged win" in first.stdout
+    second = run(["console", "--as", "bob"], fresh_url, tmp_path, stdin="polls\ndigest\n")
+    assert second.returncode == 0, second.stderr
+    assert "Adopt tagging policy?" in second.stdout
+    assert "39,900 USD" in second.stdout
+
+
+def test_malformed_input_answers_and_stores_nothing(fresh_url: str, tmp_path: Path):
+    lines = [
+        "win",
+        "win $",
+        "win Saved -500",
+        "win " + "x" * 5000,
+        'poll "Only one?" "Yes"',
+        'poll "Unclosed "Yes" "No',
+        "vote abc",
+        "frobnicate",
+        "config colour blue",
+    ]
+    result = run(["console"], fresh_url, tmp_path, stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stdout.count("Usage:") >= 8
+    assert "Unknown command 'frobnicate'" in result.stdout
+    check = run(["console"], fresh_url, tmp_path, stdin="wins all\npolls\n")
+    assert "none yet" in check.stdout and "No open polls" in check.stdout
+
+
+def test_db_upgrade_reports_the_revision(fresh_url: str, tmp_path: Path):
+    result = run(["db", "upgrade"], fresh_url, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "schema revision 0001" in result.stdout
+
+
+def test_bad_database_url_is_a_clear_error(tmp_path: Path):
+    result = run(["db", "upgrade"], "mysql://u@h/db", tmp_path)
+    assert result.returncode == 2
+    assert "supported: sqlite and postgresql" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_default_database_is_a_sqlite_file_in_the_working_directory(tmp_path: Path):
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [*BOT, "console"],
+        input="win Saved $5\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "finops-bot.db").exists()
+    assert (tmp_path / "finops-bot.db.secret").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_healthz(fresh_url: str, tmp_path: Path):
+    port = _free_port()
+    environment = {
+        **os.environ,
+        "DATABASE_URL": fresh_url,
+        "FINOPS_SECRET_KEY": "k",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+    }
+    server = subprocess.Popen(
+        [*BOT, "serve"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        body = asyncio.run(_poll_healthz(port, server))
+        assert body == {"status": "ok", "database": "ok"}
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert "Traceback" not in output
+
+
+async def _poll_healthz(port: int, server: subprocess.Popen) -> dict:
+    deadline = time.monotonic() + 60
+    async with aiohttp.ClientSession() as client:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise AssertionError(f"server exited: {server.stdout.read()}")  # type: ignore[union-attr]
+            try:
+                async with client.get(f"http://127.0.0.1:{port}/healthz") as response:
+                    assert response.status == 200
+                    return await response.json()
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.2)
+    raise AssertionError("server did not answer /healthz within 60 s")

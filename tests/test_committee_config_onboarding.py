@@ -1,0 +1,112 @@
+"""Committee, configuration, onboarding and help, through the console adapter."""
+
+from __future__ import annotations
+
+from adapters.console.adapter import PLACE
+from bot.commands import COMMANDS
+from bot.events import Actor, MemberJoinedEvent
+from bot.message import ChannelPost, DirectMessage
+from storage.models import CommitteeMember, Setting, Welcome
+from tests.helpers import rows
+
+EVERY_COMMAND = [
+    "help",
+    "win",
+    "wins",
+    "leaderboard",
+    "poll",
+    "vote",
+    "polls",
+    "digest",
+    "metric",
+    "metrics",
+    "learn",
+    "onboarding",
+    "committee",
+    "config",
+]
+
+
+async def test_help_lists_every_command_and_details_one(chat):
+    listing = await chat.say("help")
+    for name in EVERY_COMMAND:
+        assert name in COMMANDS
+        assert COMMANDS[name].usage[0] in listing, name
+    detail = await chat.say("help poll")
+    assert "closes <when>" in detail and "Examples" in detail
+    assert "there is no command" in (await chat.say("help nope")).lower()
+
+
+async def test_unknown_command_suggests(chat):
+    answer = await chat.say("wim Saved $5")
+    assert "Unknown command 'wim'" in answer and "`win`" in answer
+
+
+async def test_committee_add_list_remove(chat, database, workspace):
+    assert "(vacant)" in await chat.say("committee")
+    assert "as Finance" in await chat.say("committee add @maria finance")
+    assert "as Engineering" in await chat.say("committee add @li eng")
+    listing = await chat.say("committee")
+    assert "Finance: maria" in listing and "Engineering: li" in listing
+    assert "Only an admin" in await chat.say("committee add @bob finance", user="bob")
+    assert "not a persona" in await chat.say("committee add @bob wizard")
+    assert "Removed maria" in await chat.say("committee remove @maria")
+    assert await rows(database, CommitteeMember, workspace) == 1
+
+
+async def test_config_set_show_reset_and_refusals(chat, database, workspace):
+    assert "wins-channel is now #finops-wins" in await chat.say("config wins-channel #finops-wins")
+    assert "currency is now EUR" in await chat.say("config currency eur")
+    assert "timezone is now Europe/Paris" in await chat.say("config timezone Europe/Paris")
+    shown = await chat.say("config")
+    assert "wins-channel: #finops-wins" in shown and "currency: EUR" in shown
+    for bad in [
+        "config currency EURO",
+        "config timezone Mars/Base",
+        "config colour blue",
+        "config wins-channel finops",
+    ]:
+        assert "Usage: config" in await chat.say(bad), bad
+    assert "Only an admin" in await chat.say("config currency USD", user="bob")
+    assert "back to its default" in await chat.say("config currency reset")
+    assert await rows(database, Setting, workspace) == 2
+
+
+async def test_configured_channel_and_currency_are_used_by_wins(chat):
+    await chat.say("config wins-channel #finops-wins")
+    await chat.say("config currency EUR")
+    outcome = await chat.outcome("win Moved backups to archive tier 1.2k/mo")
+    post = next(i for i in outcome.items if isinstance(i, ChannelPost))
+    assert post.channel_id == "finops-wins"
+    assert "1,200 EUR/mo (14,400 EUR a year)" in post.message.text
+
+
+async def test_welcome_once_per_person_ever(chat, bot, database, workspace):
+    first = await chat.join("newbie")
+    assert "[direct message to newbie]" in first and "Welcome, newbie" in first
+    assert "already welcomed" in await chat.join("newbie")
+    event = MemberJoinedEvent(Actor("console", workspace, "newbie", "newbie"), PLACE, "Ev1")
+    assert (await bot.handle(event)).items == []
+    assert await rows(database, Welcome, workspace) == 1
+
+
+async def test_welcome_only_for_the_community_channel(chat, bot, workspace):
+    await chat.say("config community-channel #community")
+    elsewhere = MemberJoinedEvent(Actor("console", workspace, "u1", "U One"), PLACE)
+    assert (await bot.handle(elsewhere)).items == []
+    community = PLACE.__class__(conversation_id="community", conversation_name="community")
+    outcome = await bot.handle(
+        MemberJoinedEvent(Actor("console", workspace, "u1", "U One"), community)
+    )
+    assert [type(i) for i in outcome.items] == [DirectMessage]
+
+
+async def test_onboarding_preview_uses_configured_text(chat):
+    await chat.say("config onboarding-message Welcome to ACME's FinOps guild.")
+    await chat.say("config digest-channel #finops-digest")
+    preview = await chat.say("onboarding")
+    assert "Welcome to ACME's FinOps guild." in preview
+    assert "#finops-digest" in preview
+    assert "win Deleted idle disks" in preview
+    assert preview.count("https://www.finops.org/framework/capabilities/") == 3
+    assert "CC BY 4.0" in preview
