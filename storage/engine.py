@@ -58,11 +58,14 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         engine = create_async_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_async_engine(parsed, pool_pre_ping=True)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # We issue BEGIN ourselves (below) instead of the driver's deferred BEGIN.
+    dbapi_connection.isolation_level = None
     # WAL lets a second process (another console, `serve`) read while one writes;
     # foreign keys are off by default in SQLite.
     cursor = dbapi_connection.cursor()
@@ -70,6 +73,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin_immediate(connection) -> None:
+    # A deferred transaction that reads and then writes fails with "database is locked" when
+    # another process wrote in between; taking the write lock up front makes writers queue.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:

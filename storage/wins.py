@@ -90,7 +90,14 @@ async def _with_details(session: AsyncSession, wins: list[Win]) -> list[WinView]
             tags[row.win_id].append(row.tag)
         for row in await session.exec(select(WinCredit).where(col(WinCredit.win_id).in_(ids))):
             people[row.win_id].append((row.user_id, row.user_name))
-    return [WinView(w, tuple(tags[w.id]), tuple(people[w.id])) for w in wins]  # type: ignore[index]
+    return [
+        WinView(w, tuple(sorted(tags[w.id])), _author_first(w, people[w.id]))  # type: ignore[index]
+        for w in wins
+    ]
+
+
+def _author_first(win: Win, people: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(people, key=lambda p: (p[0] != win.author_id, p[1].lower())))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlmodel import func, select
 
@@ -59,3 +60,31 @@ async def test_undo_by_author_or_admin_only(chat):
     assert "Only the author" in refused
     assert f"Undid win #{logged}" in await chat.say(f"win undo {logged}", user="bob")
     assert "none yet" in await chat.say("wins")
+
+
+async def test_rate_limit_per_person_per_hour(chat, clock, settings):
+    limit = settings.win_rate_limit
+    for i in range(limit):
+        assert "Logged win" in await chat.say(f"win Cleanup {i} $1", user="bob")
+    refused = await chat.say("win One too many $1", user="bob")
+    assert f"{limit} wins in the last hour" in refused
+    assert "Logged win" in await chat.say("win Someone else $1", user="carol")
+    clock.now += timedelta(minutes=61)
+    assert "Logged win" in await chat.say("win Later $1", user="bob")
+
+
+async def test_credits_avoidance_and_filters(chat):
+    await chat.say("win Blocked oversized GPU request $20k/mo #avoidance @li @li @ada")
+    await chat.say("win Bought savings plan 5k/mo #commitments @li")
+    await chat.say("win Tagged every bucket #tagging")
+    listing = await chat.say("wins")
+    assert "(avoidance)" in listing
+    assert "savings 60,000 USD a year · cost avoided 240,000 USD" in listing
+    assert "ada, li" in listing  # author first, each person once
+    only_rate = await chat.say("wins #rate-optimization")
+    assert "Bought savings plan" in only_rate and "Blocked" not in only_rate
+    only_li = await chat.say("wins all @li")
+    assert "Bought savings plan" in only_li and "Tagged every bucket" not in only_li
+    board = await chat.say("leaderboard")
+    assert "🥇 ada: 3 wins, 60,000 USD a year" in board
+    assert "li: 2 wins, 60,000 USD a year" in board

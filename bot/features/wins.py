@@ -225,7 +225,7 @@ async def wins(req: Request, args: str) -> Outcome:
         lines.append(line)
         blocks.append(Text(line))
     if not tag and not person:
-        summary = f"{totals.count} wins · savings {format_totals(totals.savings)} a year"
+        summary = f"{totals.count} win{'s' if totals.count != 1 else ''} · savings {format_totals(totals.savings)} a year"
         if totals.avoidance:
             summary += f" · cost avoided {format_totals(totals.avoidance)}"
         blocks.append(Context(summary))
