@@ -229,3 +229,7 @@ def test_suggest_nothing_close():
     assert suggest("zzzz") == []
     assert suggest("") == []
     assert suggest("rates", limit=0) == []
+
+
+def test_one_letter_words_do_not_pick_a_capability():
+    assert find_capability("c++") is None

@@ -10,11 +10,14 @@ from datetime import datetime, timedelta
 
 from bot import catalogue, channels
 from bot.commands import Request, command
+from bot.features.learn import weekly_tip
+from bot.features.metrics import trend_line
 from bot.features.wins import value_text
 from bot.message import Context, Divider, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.money import format_totals
 from bot.parsing.when import describe, period_bounds, to_local
+from storage import metrics as metric_store
 from storage import onboarding, polls, wins
 
 CLOSING_SOON = timedelta(hours=48)
@@ -22,10 +25,6 @@ CLOSING_SOON = timedelta(hours=48)
 
 async def build_digest(req: Request, moment: datetime) -> Message:
     """The digest of the week holding `moment` (aware UTC)."""
-    from bot.features.learn import weekly_tip  # TEMP until the helper lands
-    from bot.features.metrics import trend_line
-    from storage import metrics as metric_store
-
     tz = req.tz
     local_day = to_local(moment, tz).date()
     start, end = period_bounds("week", local_day, tz)

@@ -1,1 +1,189 @@
-"""placeholder"""
+"""`metric` and `metrics`: record a FinOps KPI by hand and see each one's latest value and trend."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from bot.commands import Request, command
+from bot.message import Context, Header, Message, Outcome, Text
+from bot.parsing import UsageError
+from bot.parsing.tokens import split_words
+from storage import metrics as store
+from storage.metrics import MetricSeries
+from storage.models import Metric
+
+POINTS = 8  # values in a sparkline
+MAX_VALUE = Decimal(10) ** 12  # exclusive bound on |value|; the column keeps 6 decimals
+_PLACES = Decimal("0.000001")
+_BARS = "▁▂▃▄▅▆▇█"
+_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,49}")
+_MAGNITUDES = {"k": Decimal(1_000), "m": Decimal(1_000_000), "b": Decimal(10**9)}
+_MAGNITUDES["bn"] = _MAGNITUDES["b"]
+# `72%`, `72 %`, `-1,234.5`, `3.2k`, `120 ms`, `4500 USD`. A magnitude must touch the number and
+# not start a word, so `120ms` is milliseconds while `3.2k` and `1.5m` are thousand and million.
+_VALUE = re.compile(
+    r"""(?P<sign>[-+−])?
+        (?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)
+        (?:(?P<mag>bn|[kKmMbB])(?![^\W\d_]))?
+        \s*
+        (?P<unit>%|[^\W\d_][\w/.-]{0,19})?""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    name: str
+    value: Decimal
+    unit: str
+
+
+def parse_reading(args: str) -> Reading:
+    words = [w.text for w in split_words(args, quotes=False)]
+    if not words:
+        raise UsageError("give a metric name and a value")
+    name = words[0].lower().rstrip(":=")
+    if not _NAME.fullmatch(name):
+        raise UsageError(
+            f"{words[0][:60]!r} is not a metric name: a letter or digit, then letters, digits, "
+            "'.', '_' or '-' (at most 50)"
+        )
+    if len(words) == 1:
+        raise UsageError(f"give a value for {name}, e.g. `metric {name} 72%`")
+    text = " ".join(words[1:])
+    match = _VALUE.fullmatch(text)
+    if match is None:
+        raise UsageError(
+            f"cannot read {text[:40]!r} as a value: a number, then %, a unit word of at most "
+            "20 characters, or nothing"
+        )
+    value = Decimal(match["num"].replace(",", ""))
+    if match["mag"]:
+        value *= _MAGNITUDES[match["mag"].lower()]
+    if match["sign"] in ("-", "−"):
+        value = -value
+    if abs(value) >= MAX_VALUE:
+        raise UsageError(f"the value {text[:40]!r} is too large (the limit is under 10^12)")
+    return Reading(name, value.quantize(_PLACES, ROUND_HALF_UP), match["unit"] or "")
+
+
+def format_number(value: Decimal) -> str:
+    """`1,234.5`, `72`, `-0.25`: thousands separators, no trailing zeros, no exponent."""
+    value = value.normalize()
+    return format(Decimal(0) if value == 0 else value, ",f")
+
+
+def format_value(value: Decimal, unit: str) -> str:
+    if unit == "%":
+        return f"{format_number(value)}%"
+    return f"{format_number(value)} {unit}".rstrip()
+
+
+def change_text(delta: Decimal, unit: str) -> str:
+    """`▲ +4 pts` (percentage points for %), `▼ -20 ms`, `= 0`."""
+    suffix = " pts" if unit == "%" else (f" {unit}" if unit else "")
+    if delta > 0:
+        return f"▲ +{format_number(delta)}{suffix}"
+    if delta < 0:
+        return f"▼ -{format_number(-delta)}{suffix}"
+    return f"= 0{suffix}"
+
+
+def sparkline(values: Sequence[Decimal]) -> str:
+    """One bar per value, scaled between the series' own minimum and maximum."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    if high == low:
+        return _BARS[3] * len(values)
+    steps = len(_BARS) - 1
+    return "".join(
+        _BARS[int(((v - low) * steps / (high - low)).to_integral_value(ROUND_HALF_UP))]
+        for v in values
+    )
+
+
+def trend_line(series: MetricSeries) -> str:
+    """`coverage 72% ▲ +4 pts ▁▃▅█`; a metric with one value says so instead of a trend."""
+    shown = f"{series.name} {format_value(series.latest, series.unit)}"
+    if series.change is None:
+        return f"{shown} (first value)"
+    return f"{shown} {change_text(series.change, series.unit)} {sparkline(series.values)}"
+
+
+def _unit_name(unit: str) -> str:
+    return f"'{unit}'" if unit else "no unit"
+
+
+@command(
+    "metric",
+    summary="Record the latest value of a FinOps metric, such as coverage or allocation.",
+    usage="metric <name> <value>[%|unit]",
+    examples=("metric coverage 72%", "metric untagged-cost 1,234.5 USD", "metric latency 120 ms"),
+    details=(
+        "Names: lower-case letters, digits, '.', '_' and '-' (at most 50). Values: 72%, 1,234.5, "
+        "3.2k, 1.5m (thousand, million), -3, 120 ms, 4500 USD. A unit is % or one word of at "
+        "most 20 characters, and stays the same for a metric. Anyone can record; `metrics` shows "
+        "the trends."
+    ),
+)
+async def metric(req: Request, args: str) -> Outcome:
+    reading = parse_reading(args)
+    previous = await store.latest(req.session, req.workspace_id, reading.name)
+    unit = reading.unit
+    if previous is not None:
+        if previous.unit.lower() != unit.lower():
+            raise UsageError(
+                f"the metric {reading.name} is recorded with {_unit_name(previous.unit)}, not "
+                f"{_unit_name(unit)}; use the same unit or another metric name"
+            )
+        unit = previous.unit  # keep one spelling per metric: `USD` stays `USD` after `usd`
+    await store.record(
+        req.session,
+        Metric(
+            workspace_id=req.workspace_id,
+            name=reading.name,
+            value=reading.value,
+            unit=unit,
+            recorded_by=req.actor.user_id,
+            recorded_at=req.now,
+        ),
+    )
+    note = f"Recorded {reading.name}: {format_value(reading.value, unit)}"
+    if previous is None:
+        note += ", its first value. Record it again later to see a trend in `metrics`."
+    else:
+        on = previous.recorded_at.astimezone(req.tz).date().isoformat()
+        change = change_text(reading.value - previous.value, unit)
+        note += f" ({change} since {format_value(previous.value, unit)} on {on})."
+    return Outcome().reply(note)
+
+
+@command(
+    "metrics",
+    summary="Each metric's latest value, its change since the previous one, and a sparkline.",
+    usage="metrics [name]",
+    examples=("metrics", "metrics coverage"),
+    details=f"Sparklines show up to the last {POINTS} values of each metric, oldest first.",
+)
+async def metrics(req: Request, args: str) -> Outcome:
+    name = args.strip().lower() or None
+    if name is not None and not _NAME.fullmatch(name):
+        raise UsageError(f"{args.strip()[:60]!r} is not a metric name")
+    series = await store.latest_series(req.session, req.workspace_id, POINTS, name=name)
+    if not series:
+        what = f"No values for {name} yet" if name else "No metrics yet"
+        return Outcome().reply(f"{what}. Record one with `metric {name or 'coverage'} 72%`.")
+    lines = [
+        f"{trend_line(s)} · {s.latest_at.astimezone(req.tz).date().isoformat()}" for s in series
+    ]
+    hint = f"Latest value, change since the previous one, and the last {POINTS} values."
+    return Outcome().reply(
+        Message(
+            text="Metrics\n" + "\n".join(lines),
+            blocks=(Header("Metrics"), Text("\n".join(lines)), Context(hint)),
+        )
+    )
