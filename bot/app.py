@@ -23,10 +23,10 @@ def create_app(settings: Settings) -> web.Application:
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         database = Database(settings.database_url)
+        app[BOT] = Bot(settings, database)  # refuses a missing secret key before any write
         revision = await upgrade(database)
         log.info("database ready at schema revision %s", revision)
         app[DATABASE] = database
-        app[BOT] = Bot(settings, database)
         yield
         await database.dispose()
 

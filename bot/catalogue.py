@@ -223,9 +223,7 @@ def capability_for_tag(tag: str) -> Capability | None:
 
 def _query_words(query: str) -> list[str]:
     # One-letter words ("c" left of "c++") match too much to mean anything.
-    return [
-        _fold_word(w) for w in normalise(query).split() if w not in _STOP_WORDS and len(w) > 1
-    ]
+    return [_fold_word(w) for w in normalise(query).split() if w not in _STOP_WORDS and len(w) > 1]
 
 
 def find_capability(query: str) -> Capability | None:

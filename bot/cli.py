@@ -9,9 +9,10 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings
-from storage.engine import DatabaseURLError
+from storage.engine import DatabaseURLError, shown_url
 from storage.secret import MissingSecretKey
 
 
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        help="run the HTTP server (GET /healthz; Slack and Teams endpoints)",
+        help="run the HTTP server (GET /healthz; the platform adapters mount on it)",
         description="Run the bot's HTTP server on HOST:PORT (default 0.0.0.0:3978).",
     )
     serve.add_argument("--port", type=int, help="override PORT")
@@ -83,6 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(args, settings)
     except (DatabaseURLError, MissingSecretKey) as error:
         print(f"finops-bot: {error}", file=sys.stderr)
+        return 2
+    except (OSError, SQLAlchemyError) as error:
+        cause = getattr(error, "orig", None) or error
+        where = shown_url(settings.database_url)
+        print(f"finops-bot: cannot use the database at {where}: {cause}", file=sys.stderr)
         return 2
 
 

@@ -1,4 +1,4 @@
-"""Inbound neutral events: what an adapter hands to the core after translating a platform payload."""
+"""Inbound neutral events: what an adapter hands the core after translating a platform payload."""
 
 from __future__ import annotations
 
@@ -56,11 +56,13 @@ class ActionEvent:
 
 @dataclass(frozen=True, slots=True)
 class MemberJoinedEvent:
-    """A person joined the community (channel or team)."""
+    """A person joined a channel (`place`), or the whole workspace when `workspace_join`
+    (Slack's team_join, the console's `:join`)."""
 
     actor: Actor
     place: Place
     event_id: str | None = None
+    workspace_join: bool = False
 
 
 Event = CommandEvent | ActionEvent | MemberJoinedEvent

@@ -42,8 +42,12 @@ def async_url(url: str) -> URL:
     return parsed.set(drivername=driver)
 
 
-def is_sqlite(url: str) -> bool:
-    return async_url(url).get_backend_name() == "sqlite"
+def shown_url(url: str) -> str:
+    """The URL fit for logs and error messages: the password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unreadable DATABASE_URL)"
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -56,6 +60,8 @@ def sqlite_file(url: str) -> Path | None:
 def create_engine(url: str) -> AsyncEngine:
     parsed = async_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if (path := sqlite_file(url)) is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)  # `sqlite:///data/bot.db` just works
         engine = create_async_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)

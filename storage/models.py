@@ -1,4 +1,4 @@
-"""SQLModel tables. Times are timezone-aware UTC; money is integer minor units (cents) or Decimal."""
+"""SQLModel tables. Times are aware UTC; money is integer minor units (cents) or Decimal."""
 
 from __future__ import annotations
 

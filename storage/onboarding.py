@@ -26,8 +26,11 @@ async def welcomed_between(
 ) -> list[str]:
     statement = (
         select(Welcome.user_name)
-        .where(Welcome.workspace_id == workspace, Welcome.welcomed_at >= start,
-               Welcome.welcomed_at < end)
+        .where(
+            Welcome.workspace_id == workspace,
+            Welcome.welcomed_at >= start,
+            Welcome.welcomed_at < end,
+        )
         .order_by(Welcome.welcomed_at)
         .limit(50)
     )

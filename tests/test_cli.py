@@ -175,3 +175,35 @@ async def _poll_healthz(port: int, server: subprocess.Popen) -> dict:
             except aiohttp.ClientConnectionError:
                 await asyncio.sleep(0.2)
     raise AssertionError("server did not answer /healthz within 60 s")
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path: Path):
+    port = _free_port()  # nothing listens there
+    result = run(["db", "upgrade"], f"postgresql://u:hunter2@127.0.0.1:{port}/db", tmp_path)
+    assert result.returncode == 2
+    assert "cannot use the database at postgresql://u:***@127.0.0.1" in result.stderr
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_postgres_without_secret_key_is_refused_before_any_write(tmp_path: Path):
+    environment = {**os.environ, "DATABASE_URL": "postgresql://u@127.0.0.1:1/db"}
+    environment.pop("FINOPS_SECRET_KEY", None)
+    result = subprocess.run(
+        [*BOT, "console"],
+        input="help\n",
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "FINOPS_SECRET_KEY must be set with PostgreSQL" in result.stderr
+
+
+def test_sqlite_file_in_a_new_directory(tmp_path: Path):
+    result = run(
+        ["console"], f"sqlite:///{tmp_path / 'data' / 'bot.db'}", tmp_path, stdin="win Saved $5\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "data" / "bot.db").exists()

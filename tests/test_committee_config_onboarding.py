@@ -110,3 +110,9 @@ async def test_onboarding_preview_uses_configured_text(chat):
     assert "win Deleted idle disks" in preview
     assert preview.count("https://www.finops.org/framework/capabilities/") == 3
     assert "CC BY 4.0" in preview
+
+
+async def test_workspace_join_is_welcomed_whatever_the_community_channel(chat):
+    await chat.say("config community-channel #community")
+    assert "Welcome, newbie" in await chat.join("newbie")
+    assert "already welcomed" in await chat.join("newbie")

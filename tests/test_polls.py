@@ -63,6 +63,7 @@ async def test_bad_polls_are_refused_and_nothing_stored(chat, database, workspac
         'poll "Only one?" "Yes"',
         'poll "Unclosed "Yes" "No',
         "poll Lunch? Pizza Sushi",
+        'poll Deadline "A" "B"',
         'poll "Q" "A" "B" closes',
         'poll "Q" "A" "B" closes yesterday-ish',
         'poll "' + "q" * 301 + '" "A" "B"',

@@ -39,7 +39,7 @@ async def test_win_is_recorded_celebrated_and_credited(chat, database, workspace
 async def test_acceptance_example_totals_39900(chat):
     await chat.say("win Rightsized 40 dev VMs $3,200/mo #usage-optimization")
     await chat.say("win Deleted idle disks 1.5k USD one-time")
-    assert "savings 39,900 USD a year" in await chat.say("wins")
+    assert "annualised savings 39,900 USD" in await chat.say("wins")
 
 
 async def test_bad_input_stores_nothing(chat, database, workspace):
@@ -79,12 +79,12 @@ async def test_credits_avoidance_and_filters(chat):
     await chat.say("win Tagged every bucket #tagging")
     listing = await chat.say("wins")
     assert "(avoidance)" in listing
-    assert "savings 60,000 USD a year · cost avoided 240,000 USD" in listing
+    assert "annualised savings 60,000 USD · cost avoided 240,000 USD" in listing
     assert "ada, li" in listing  # author first, each person once
     only_rate = await chat.say("wins #rate-optimization")
     assert "Bought savings plan" in only_rate and "Blocked" not in only_rate
     only_li = await chat.say("wins all @li")
     assert "Bought savings plan" in only_li and "Tagged every bucket" not in only_li
     board = await chat.say("leaderboard")
-    assert "🥇 ada: 3 wins, 60,000 USD a year" in board
-    assert "li: 2 wins, 60,000 USD a year" in board
+    assert "🥇 ada: 3 wins, 60,000 USD annualised" in board
+    assert "li: 2 wins, 60,000 USD annualised" in board

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import re
 import sys
@@ -23,8 +24,8 @@ PLACE = Place(conversation_id="console", conversation_name="console")
 _AT_NAME = re.compile(r"(?<![\w<@])@([A-Za-z0-9][A-Za-z0-9._\-]{0,99})")
 HISTORY = Path.home() / ".finops_bot_history"
 META_HELP = (
-    "Console only: `:as <name>` act as someone else, `:join <name>` simulate a member joining "
-    "the community, `:quit` leave (or Ctrl-D)."
+    "Console only: `:as <name>` act as someone else, `:join <name>` simulate a person joining "
+    "the workspace (they get the welcome DM once), `:quit` leave (or Ctrl-D)."
 )
 
 
@@ -69,7 +70,7 @@ class ConsoleSession:
             self.user = rest
             return [f"You are now {rest}."]
         if verb == "join" and rest:
-            joined = MemberJoinedEvent(actor=self.actor(rest), place=PLACE)
+            joined = MemberJoinedEvent(actor=self.actor(rest), place=PLACE, workspace_join=True)
             outcome = await self.bot.handle(joined)
             return [render_outgoing(item) for item in outcome.items] or [
                 f"{rest} was already welcomed once; nobody is welcomed twice."
@@ -79,8 +80,9 @@ class ConsoleSession:
 
 async def open_bot(settings: Settings, admin: str) -> tuple[Bot, Database]:
     database = Database(settings.database_url)
+    bot = Bot(settings, database, extra_admins=frozenset({admin}))  # checks the key first
     await upgrade(database)
-    return Bot(settings, database, extra_admins=frozenset({admin})), database
+    return bot, database
 
 
 def run(settings: Settings, as_user: str | None, stdin: TextIO = sys.stdin) -> int:
@@ -112,10 +114,8 @@ def _interactive(session: ConsoleSession) -> Iterable[str]:
     except ImportError:  # Windows without pyreadline
         readline = None  # type: ignore[assignment]
     if readline is not None:
-        try:
+        with contextlib.suppress(OSError):  # no history yet
             readline.read_history_file(HISTORY)
-        except OSError:
-            pass
     print(f"FinOps community bot, local console. You are {session.user} (admin when not --as).")
     print("Type `help` for the commands. " + META_HELP)
     try:
@@ -129,7 +129,5 @@ def _interactive(session: ConsoleSession) -> Iterable[str]:
         print()
     finally:
         if readline is not None:
-            try:
+            with contextlib.suppress(OSError):  # read-only home: history is a nicety
                 readline.write_history_file(HISTORY)
-            except OSError:
-                pass

@@ -19,10 +19,18 @@ PERSONAS = {
     "leadership": "Leadership",
 }
 _ALIASES = {
-    "finops": "practitioner", "finops-practitioner": "practitioner", "central": "practitioner",
-    "engineer": "engineering", "eng": "engineering", "engineers": "engineering",
-    "fin": "finance", "business": "product", "sourcing": "procurement",
-    "executive": "leadership", "exec": "leadership", "leader": "leadership",
+    "finops": "practitioner",
+    "finops-practitioner": "practitioner",
+    "central": "practitioner",
+    "engineer": "engineering",
+    "eng": "engineering",
+    "engineers": "engineering",
+    "fin": "finance",
+    "business": "product",
+    "sourcing": "procurement",
+    "executive": "leadership",
+    "exec": "leadership",
+    "leader": "leadership",
 }
 
 
@@ -59,18 +67,27 @@ async def committee(req: Request, args: str) -> Outcome:
         removed = await store.unseat(req.session, req.workspace_id, person.user_id)
         if not removed:
             return Outcome().reply(f"{person.name} is not on the committee.")
-        await audit.record(req.session, req.workspace_id, req.actor.user_id, "committee.remove",
-                           f"user:{person.user_id}")
+        await audit.record(
+            req.session,
+            req.workspace_id,
+            req.actor.user_id,
+            "committee.remove",
+            f"user:{person.user_id}",
+        )
         return Outcome().reply(f"Removed {person.name} from the steering committee.")
     if len(words) != 3:
         raise UsageError("give the person and one persona, e.g. `committee add @maria finance`")
     persona = parse_persona(words[2])
     await store.seat(req.session, req.workspace_id, person.user_id, person.name, persona)
-    await audit.record(req.session, req.workspace_id, req.actor.user_id, "committee.add",
-                       f"user:{person.user_id}", persona)
-    return Outcome().reply(
-        f"{person.name} is on the steering committee as {PERSONAS[persona]}."
+    await audit.record(
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        "committee.add",
+        f"user:{person.user_id}",
+        persona,
     )
+    return Outcome().reply(f"{person.name} is on the steering committee as {PERSONAS[persona]}.")
 
 
 async def _show(req: Request) -> Outcome:
@@ -78,12 +95,16 @@ async def _show(req: Request) -> Outcome:
     by_persona: dict[str, list[str]] = {}
     for member in members:
         by_persona.setdefault(member.persona, []).append(member.user_name)
-    lines = [f"{label}: {', '.join(by_persona.get(key, [])) or '(vacant)'}"
-             for key, label in PERSONAS.items()]
+    lines = [
+        f"{label}: {', '.join(by_persona.get(key, [])) or '(vacant)'}"
+        for key, label in PERSONAS.items()
+    ]
     hint = "Admins: `committee add @person <persona>`. Committee members create committee polls."
     if not members:
         hint = "Nobody yet. " + hint
-    return Outcome().reply(Message(
-        text="Steering committee\n" + "\n".join(lines),
-        blocks=(Header("Steering committee"), Text("\n".join(lines)), Context(hint)),
-    ))
+    return Outcome().reply(
+        Message(
+            text="Steering committee\n" + "\n".join(lines),
+            blocks=(Header("Steering committee"), Text("\n".join(lines)), Context(hint)),
+        )
+    )

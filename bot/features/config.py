@@ -35,24 +35,35 @@ def _show_channel(stored: str) -> str:
 
 def _text(value: str, _place: Place) -> str:
     if len(value) > MAX_ONBOARDING_MESSAGE:
-        raise UsageError(f"the text is {len(value)} characters; the limit is "
-                         f"{MAX_ONBOARDING_MESSAGE}")
+        raise UsageError(
+            f"the text is {len(value)} characters; the limit is {MAX_ONBOARDING_MESSAGE}"
+        )
     return value
 
 
 KEYS: dict[str, Key] = {
-    "wins-channel": Key("where wins are celebrated", "the channel where the win is logged",
-                        _channel, _show_channel),
-    "digest-channel": Key("where `digest post` and the weekly digest go", "not set",
-                          _channel, _show_channel),
-    "community-channel": Key("joining it brings the welcome DM", "not set", _channel,
-                             _show_channel),
-    "currency": Key("the default ISO 4217 currency of amounts", DEFAULT_CURRENCY,
-                    lambda v, _p: parse_currency(v)),
-    "timezone": Key("the IANA time zone for weeks and deadlines", DEFAULT_TIMEZONE,
-                    lambda v, _p: parse_timezone(v).key),
-    "onboarding-message": Key("the introduction at the top of the welcome DM",
-                              "a built-in introduction", _text),
+    "wins-channel": Key(
+        "where wins are celebrated", "the channel where the win is logged", _channel, _show_channel
+    ),
+    "digest-channel": Key(
+        "where `digest post` posts the digest", "not set", _channel, _show_channel
+    ),
+    "community-channel": Key(
+        "joining it brings the welcome DM", "not set", _channel, _show_channel
+    ),
+    "currency": Key(
+        "the default ISO 4217 currency of amounts",
+        DEFAULT_CURRENCY,
+        lambda v, _p: parse_currency(v),
+    ),
+    "timezone": Key(
+        "the IANA time zone for weeks and deadlines",
+        DEFAULT_TIMEZONE,
+        lambda v, _p: parse_timezone(v).key,
+    ),
+    "onboarding-message": Key(
+        "the introduction at the top of the welcome DM", "a built-in introduction", _text
+    ),
 }
 
 
@@ -60,9 +71,14 @@ KEYS: dict[str, Key] = {
     "config",
     summary="Show the workspace settings; admins change them.",
     usage=("config", "config <key> <value>", "config <key> reset"),
-    examples=("config wins-channel #finops-wins", "config currency EUR",
-              "config timezone Europe/Paris", "config digest-channel here"),
-    details="Keys: " + "; ".join(f"{k}: {v.description}" for k, v in KEYS.items())
+    examples=(
+        "config wins-channel #finops-wins",
+        "config currency EUR",
+        "config timezone Europe/Paris",
+        "config digest-channel here",
+    ),
+    details="Keys: "
+    + "; ".join(f"{k}: {v.description}" for k, v in KEYS.items())
     + ". Channels: #name or `here`.",
 )
 async def config(req: Request, args: str) -> Outcome:
@@ -83,6 +99,8 @@ async def config(req: Request, args: str) -> Outcome:
     stored = spec.parse(value, req.place)
     await workspaces.set_setting(req.session, req.workspace_id, key, stored)
     await audit.record(req.session, req.workspace_id, req.actor.user_id, "config.set", key, stored)
+    if spec.parse is _text:
+        return Outcome().reply(f"{key} is updated; preview it with `onboarding`.")
     return Outcome().reply(f"{key} is now {spec.show(stored)}.")
 
 
@@ -91,12 +109,13 @@ def _show(req: Request) -> Outcome:
         (key, spec.show(req.config[key]) if key in req.config else f"{spec.default} (default)")
         for key, spec in KEYS.items()
     )
-    lines = [f"{k}: {v}" for k, v in pairs]
     hint = "Admins change a value with `config <key> <value>`."
-    if req.is_admin:
-        admins = ", ".join(sorted(req.admins)) or "none"
-        lines.append(f"admins (FINOPS_ADMINS): {admins}")
-    return Outcome().reply(Message(
-        text="Configuration\n" + "\n".join(lines),
-        blocks=(Header("Configuration"), Fields(pairs), Context(hint)),
-    ))
+    if req.is_admin:  # who the admins are is the admins' business
+        pairs += (("admins (FINOPS_ADMINS)", ", ".join(sorted(req.admins)) or "none"),)
+    lines = [f"{k}: {v}" for k, v in pairs]
+    return Outcome().reply(
+        Message(
+            text="Configuration\n" + "\n".join(lines),
+            blocks=(Header("Configuration"), Fields(pairs), Context(hint)),
+        )
+    )

@@ -17,6 +17,7 @@ from bot.message import Context, Divider, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.money import format_totals
 from bot.parsing.when import describe, period_bounds, to_local
+from bot.wording import plural
 from storage import metrics as metric_store
 from storage import onboarding, polls, wins
 
@@ -51,11 +52,22 @@ async def build_digest(req: Request, moment: datetime) -> Message:
         fields.append(("Cost avoided (apart)", format_totals(week.avoidance)))
 
     sections: list[tuple[str, list[str]]] = [
-        ("Top wins", [f"#{v.win.id} {v.win.text}: {value_text(v.win)} · "
-                      + ", ".join(n for _, n in v.people) for v in top]),
-        ("Top contributors", [f"{c.name}: {c.wins} win{'s' if c.wins != 1 else ''}"
-                              + (f", {format_totals(c.savings)}" if c.savings else "")
-                              for c in people]),
+        (
+            "Top wins",
+            [
+                f"#{v.win.id} {v.win.text}: {value_text(v.win)} · "
+                + ", ".join(n for _, n in v.people)
+                for v in top
+            ],
+        ),
+        (
+            "Top contributors",
+            [
+                f"{c.name}: {plural(c.wins, 'win')}"
+                + (f", {format_totals(c.savings)}" if c.savings else "")
+                for c in people
+            ],
+        ),
         ("Open polls", [_poll_line(p, req) for p in open_polls]),
         ("Metrics", [trend_line(s) for s in series]),
         ("New members welcomed", [", ".join(newcomers)] if newcomers else []),
@@ -91,8 +103,9 @@ def _poll_line(p, req: Request) -> str:  # type: ignore[no-untyped-def]
 async def digest(req: Request, args: str) -> Outcome:
     action = args.strip().lower()
     if action not in ("", "post"):
-        raise UsageError(f"{args.strip()[:40]!r} is not a digest action; use `digest` or "
-                         "`digest post`")
+        raise UsageError(
+            f"{args.strip()[:40]!r} is not a digest action; use `digest` or `digest post`"
+        )
     message = await build_digest(req, req.now)
     if not action:
         return Outcome().reply(message)

@@ -35,8 +35,22 @@ async def help_command(req: Request, args: str) -> Outcome:
 
 
 # The order people meet the commands in; anything not listed follows alphabetically.
-ORDER = ("help", "win", "wins", "leaderboard", "poll", "vote", "polls", "digest", "metric",
-         "metrics", "learn", "onboarding", "committee", "config")
+ORDER = (
+    "help",
+    "win",
+    "wins",
+    "leaderboard",
+    "poll",
+    "vote",
+    "polls",
+    "digest",
+    "metric",
+    "metrics",
+    "learn",
+    "onboarding",
+    "committee",
+    "config",
+)
 
 
 def overview() -> Message:

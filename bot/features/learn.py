@@ -12,6 +12,7 @@ from bot.commands import Request, command
 from bot.message import Block, Context, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.tokens import plain_mentions, split_words
+from bot.wording import plural
 from storage import audit
 from storage import learn as store
 from storage.models import LearnLink
@@ -162,10 +163,6 @@ async def _remove(req: Request, words: list[str]) -> Outcome:
     return Outcome().reply(f"Removed {title!r} from {name}.")
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 async def _overview(req: Request) -> Message:
     counts = await store.topic_counts(req.session, req.workspace_id)
     title = "FinOps Framework capabilities"
@@ -175,14 +172,14 @@ async def _overview(req: Request) -> Message:
         body = [domain]
         for cap in catalogue.CAPABILITIES:
             if cap.domain == domain:
-                extra = f" · {_plural(counts[cap.slug], 'link')}" if cap.slug in counts else ""
+                extra = f" · {plural(counts[cap.slug], 'link')}" if cap.slug in counts else ""
                 body.append(f"• {cap.name} ({cap.slug}){extra}")
         blocks.append(Text("\n".join(body)))
         lines += body
     slugs = {cap.slug for cap in catalogue.CAPABILITIES}
     free = sorted((t, n) for t, n in counts.items() if t not in slugs)
     if free:
-        body = ["Community topics", *(f"• {t} · {_plural(n, 'link')}" for t, n in free)]
+        body = ["Community topics", *(f"• {t} · {plural(n, 'link')}" for t, n in free)]
         blocks.append(Text("\n".join(body)))
         lines += body
     hint = "Type `learn <topic>`, e.g. `learn rightsizing`."

@@ -137,7 +137,7 @@ async def metric(req: Request, args: str) -> Outcome:
     if previous is not None:
         if previous.unit.lower() != unit.lower():
             raise UsageError(
-                f"the metric {reading.name} is recorded with {_unit_name(previous.unit)}, not "
+                f"the metric {reading.name!r} is recorded with {_unit_name(previous.unit)}, not "
                 f"{_unit_name(unit)}; use the same unit or another metric name"
             )
         unit = previous.unit  # keep one spelling per metric: `USD` stays `USD` after `usd`

@@ -20,7 +20,7 @@ STARTER_SLUGS = ("finops-practice-operations", "usage-optimization", "rate-optim
 async def welcome_message(req: Request, name: str) -> Message:
     intro = req.config.get("onboarding-message") or DEFAULT_INTRO
     digest = channels.configured(req.config, "digest-channel")
-    where = f"in {digest.shown} every week" if digest else "whenever you type `digest`"
+    where = f"posted in {digest.shown}" if digest else "type `digest` to see this week's"
     seats = await committee.members(req.session, req.workspace_id)
     members = ", ".join(f"{m.user_name} ({m.persona})" for m in seats) or "being formed"
     starters = [catalogue.find_capability(slug) for slug in STARTER_SLUGS]
@@ -37,12 +37,17 @@ async def welcome_message(req: Request, name: str) -> Message:
         blocks=(
             Header(f"👋 Welcome, {name}!"),
             Text(intro),
-            Fields((
-                ("Log a win", "win Deleted idle disks $400/mo #usage-optimization"),
-                ("Weekly digest", where),
-                ("Steering committee", members),
-                ("Learn", "`learn` lists the FinOps capabilities; `learn <topic>` explains one"),
-            )),
+            Fields(
+                (
+                    ("Log a win", "win Deleted idle disks $400/mo #usage-optimization"),
+                    ("Weekly digest", where),
+                    ("Steering committee", members),
+                    (
+                        "Learn",
+                        "`learn` lists the FinOps capabilities; `learn <topic>` explains one",
+                    ),
+                )
+            ),
             Text("Start here:\n" + links),
             Context(catalogue.ATTRIBUTION),
         ),
@@ -50,9 +55,11 @@ async def welcome_message(req: Request, name: str) -> Message:
 
 
 async def on_member_joined(req: Request, event: MemberJoinedEvent) -> Outcome:
-    """A person joined: welcome them by DM, once ever, if it is the community they joined."""
+    """A person joined: welcome them by DM, once ever, if they joined the community channel
+    (any channel while none is configured) or the whole workspace."""
     community = channels.configured(req.config, "community-channel")
-    if community is not None and community.id != event.place.conversation_id:
+    joined_elsewhere = community is not None and community.id != event.place.conversation_id
+    if joined_elsewhere and not event.workspace_join:
         return Outcome()
     person = event.actor
     if not await store.claim_welcome(

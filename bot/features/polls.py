@@ -14,6 +14,7 @@ from bot.message import Actions, Button, Context, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.tokens import parse_id, plain_mentions, split_words
 from bot.parsing.when import describe, parse_deadline
+from bot.wording import plural
 from storage import audit, committee
 from storage import polls as store
 from storage.models import Poll
@@ -42,6 +43,8 @@ class PollDraft:
 
 def parse_poll(args: str) -> PollDraft:
     words = split_words(args)
+    if not words or not words[0].quoted:
+        raise UsageError("start with the question in double quotes, then each option in quotes")
     quoted = [plain_mentions(w.text) for w in words if w.quoted]
     flags: set[str] = set()
     closes: list[str] = []
@@ -165,7 +168,7 @@ async def poll_message(req: Request, p: Poll) -> Message:
     lines = []
     for option in options:
         n = counts.get(option.position, 0)
-        line = f"{option.position}. {option.label}: {n} vote{'s' if n != 1 else ''}"
+        line = f"{option.position}. {option.label}: {plural(n, 'vote')}"
         if names.get(option.position):
             line += f" ({', '.join(names[option.position])})"
         lines.append(line)
@@ -179,7 +182,7 @@ async def poll_message(req: Request, p: Poll) -> Message:
         facts.append(f"closes {describe(p.closes_at, req.tz)}")
     elif p.closed_at or p.closes_at:
         facts.append(f"closed {describe(p.closed_at or p.closes_at, req.tz)}")  # type: ignore[arg-type]
-    participation = f"{total_voters} voter{'s' if total_voters != 1 else ''}"
+    participation = f"{plural(total_voters, 'voter')}"
     if p.committee:
         seats = await committee.members(req.session, req.workspace_id)
         missing = await _not_voted(req, p, [(m.user_id, m.user_name) for m in seats])
@@ -333,6 +336,3 @@ async def polls(req: Request, args: str) -> Outcome:
             blocks=(Header("Open polls"), Text("\n".join(lines)), Context(hint)),
         )
     )
-
-
-

@@ -1,4 +1,4 @@
-"""`win`, `win undo`, `wins` and `leaderboard`: log a saving in one line, celebrate it, rank people."""
+"""`win`, `win undo`, `wins`, `leaderboard`: log a saving in one line, celebrate it, rank people."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from bot.parsing.recurrence import Recurrence
 from bot.parsing.tokens import parse_id, split_words, user_mention
 from bot.parsing.when import parse_period
 from bot.parsing.win import WinDraft, parse_win
+from bot.wording import plural
 from storage import audit
 from storage import wins as store
 from storage.models import Win
@@ -225,7 +226,9 @@ async def wins(req: Request, args: str) -> Outcome:
         lines.append(line)
         blocks.append(Text(line))
     if not tag and not person:
-        summary = f"{totals.count} win{'s' if totals.count != 1 else ''} · savings {format_totals(totals.savings)} a year"
+        summary = (
+            f"{plural(totals.count, 'win')} · annualised savings {format_totals(totals.savings)}"
+        )
         if totals.avoidance:
             summary += f" · cost avoided {format_totals(totals.avoidance)}"
         blocks.append(Context(summary))
@@ -252,8 +255,8 @@ async def leaderboard(req: Request, args: str) -> Outcome:
         )
     medals = ["🥇", "🥈", "🥉"]
     lines = [
-        f"{medals[i] if i < 3 else f'{i + 1}.'} {c.name}: {c.wins} win{'s' if c.wins != 1 else ''}"
-        + (f", {format_totals(c.savings)} a year" if c.savings else "")
+        f"{medals[i] if i < 3 else f'{i + 1}.'} {c.name}: {plural(c.wins, 'win')}"
+        + (f", {format_totals(c.savings)} annualised" if c.savings else "")
         for i, c in enumerate(ranked)
     ]
     return Outcome().reply(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import MAX_EMAX, ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from functools import cache
 
 from babel.core import get_global
 from babel.numbers import get_currency_precision, get_territory_currencies
 
-from bot.parsing.errors import UsageError
+from bot.parsing.errors import UsageError, quoted
 
 MAX_AMOUNT = Decimal(10) ** 12  # exclusive upper bound, in major units
 
@@ -70,8 +70,9 @@ class AmountToken:
     number: Decimal
     negative: bool
     currency: str | None  # from a symbol or an attached code
-    explicit: bool  # a symbol, code, magnitude or recurrence says "this is money"
+    explicit: bool  # a symbol, code or attached recurrence says "this is money" anywhere
     recurrence_suffix: str | None
+    magnified: bool = False  # `3.2k`: money when it ends the win, a count (`40M rows`) elsewhere
 
 
 def read_amount_token(token: str) -> AmountToken | None:
@@ -87,14 +88,16 @@ def read_amount_token(token: str) -> AmountToken | None:
         return None
     number = Decimal(match["num"].replace(",", ""))
     if match["mag"]:
-        number *= _MAGNITUDES[match["mag"].lower()]
+        with localcontext(Emax=MAX_EMAX):  # a huge number is too large, not a decimal.Overflow
+            number *= _MAGNITUDES[match["mag"].lower()]
     currency = code.upper() if code else (_SYMBOLS[match["sym"]] if match["sym"] else None)
     return AmountToken(
         number=number,
         negative=bool(match["sign"] in ("-", "−") or match["sign2"]),
         currency=currency,
-        explicit=bool(code or match["sym"] or match["mag"] or match["rec"]),
+        explicit=bool(code or match["sym"] or match["rec"]),
         recurrence_suffix=match["rec"],
+        magnified=bool(match["mag"]),
     )
 
 
@@ -116,16 +119,20 @@ def resolve_symbol_currency(currency: str | None, default: str) -> str:
 def to_money(number: Decimal, negative: bool, currency: str, original: str) -> Money:
     """Check the bounds and convert to minor units of `currency`."""
     if negative:
-        raise UsageError(f"the amount {original!r} is negative; a win's amount must be more than 0")
+        raise UsageError(
+            f"the amount {quoted(original)} is negative; a win's amount must be more than 0"
+        )
     if number >= MAX_AMOUNT:
-        raise UsageError(f"the amount {original!r} is too large (the limit is under 10^12)")
+        raise UsageError(f"the amount {quoted(original)} is too large (the limit is under 10^12)")
     precision = get_currency_precision(currency)
     try:
         minor = int((number * (Decimal(10) ** precision)).quantize(Decimal(1), ROUND_HALF_UP))
     except InvalidOperation as exc:
-        raise UsageError(f"cannot read the amount {original!r}") from exc
+        raise UsageError(f"cannot read the amount {quoted(original)}") from exc
     if minor <= 0:
-        raise UsageError(f"the amount {original!r} must be more than 0")
+        raise UsageError(f"the amount {quoted(original)} must be more than 0")
+    if minor >= MAX_AMOUNT * 10**precision:  # rounding up reached the limit: 999999999999.999
+        raise UsageError(f"the amount {quoted(original)} is too large (the limit is under 10^12)")
     return Money(minor, currency)
 
 
@@ -148,5 +155,5 @@ def format_totals(totals: dict[str, int]) -> str:
 def parse_currency(word: str) -> str:
     code = word.strip().upper()
     if not is_currency(code):
-        raise UsageError(f"{word!r} is not an ISO 4217 currency code (e.g. USD, EUR, GBP)")
+        raise UsageError(f"{quoted(word)} is not an ISO 4217 currency code (e.g. USD, EUR, GBP)")
     return code

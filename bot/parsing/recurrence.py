@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from bot.parsing.errors import UsageError
 
 
-class Recurrence(str, Enum):
+class Recurrence(StrEnum):
     ONE_TIME = "one-time"
     MONTHLY = "monthly"
     ANNUAL = "annual"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.parsing.errors import UsageError
+from bot.parsing.errors import UsageError, quoted
 
 # Straight and typographic double quotes (phones and macOS turn " into “ ”); apostrophes are text.
 _OPEN_QUOTES = {'"': '"', "“": "”", "„": "“", "«": "»"}
@@ -81,5 +81,5 @@ def parse_id(word: str | None, what: str) -> int:
         raise UsageError(f"give the {what} number")
     cleaned = word.lstrip("#")
     if not cleaned.isascii() or not cleaned.isdigit() or len(cleaned) > 12 or int(cleaned) == 0:
-        raise UsageError(f"{word!r} is not a {what} number")
+        raise UsageError(f"{quoted(word)} is not a {what} number")
     return int(cleaned)

@@ -107,6 +107,8 @@ def _clock(text: str) -> time | None:
     if not match:
         return None
     hour, minute = int(match[1]), int(match[2] or 0)
+    if match[3] and not 1 <= hour <= 12:  # `13pm`, `0am`
+        return None
     if match[3] == "pm" and hour < 12:
         hour += 12
     elif match[3] == "am" and hour == 12:
@@ -117,11 +119,12 @@ def _clock(text: str) -> time | None:
 
 
 def _iso(spoken: str, tz: ZoneInfo) -> datetime | None:
+    iso = spoken.upper().replace(" ", "T", 1)
     try:
-        moment = datetime.fromisoformat(spoken.upper().replace(" ", "T", 1))
+        moment = datetime.fromisoformat(iso)
     except ValueError:
         return None
-    if len(spoken) == 10:  # a date alone
+    if "T" not in iso:  # a date alone: `2026-12-01`, `20261201`
         moment = datetime.combine(moment.date(), DEFAULT_CLOSING_TIME)
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 

@@ -7,21 +7,45 @@ from dataclasses import dataclass, field
 from enum import Enum, auto
 
 from bot.parsing import money, recurrence
-from bot.parsing.errors import UsageError
+from bot.parsing.errors import UsageError, quoted
 from bot.parsing.money import Money
 from bot.parsing.recurrence import Recurrence
 from bot.parsing.tokens import UserRef, split_words, user_mention
 
 MAX_WIN_TEXT = 500
+MAX_WIN_INPUT = 2000  # text plus tags and mentions
 TAG = re.compile(r"#([A-Za-z0-9][A-Za-z0-9_\-]{0,59})[.,;:!]*")
+CODE_WITH_SUFFIX = re.compile(r"([A-Za-z]{3})(/[A-Za-z]+)")  # `2k EUR/mo`
+# Rates we cannot annualise honestly.
+UNSUPPORTED_RATES = {"/hr", "/hour", "/h", "/day", "/d", "/week", "/wk", "/w", "/qtr", "/quarter"}
+# Codes that are also everyday words or brands: money only when they end the text
+# (`Saved 400 TRY`), words elsewhere (`Moved 40 AMD VMs`).
+AMBIGUOUS_CODES = {
+    "ALL",
+    "AMD",
+    "BAM",
+    "BOB",
+    "CUP",
+    "GEL",
+    "MAD",
+    "MOP",
+    "NAD",
+    "PEN",
+    "PHP",
+    "SOS",
+    "TOP",
+    "TRY",
+}
+# `in 2025`, `since 2019`: a year or a date, not an amount.
+PREPOSITIONS = {"in", "since", "from", "during", "until", "before", "after", "of", "at", "on"}
 
 
 class Kind(Enum):
     WORD = auto()
     MENTION = auto()
     TAG = auto()
-    AMOUNT = auto()  # explicit money: symbol, code, magnitude or attached recurrence
-    NUMBER = auto()  # a bare number: money only when it ends the text
+    AMOUNT = auto()  # explicit money: a symbol, a code or an attached recurrence
+    NUMBER = auto()  # a bare or `3.2k` number: money only when it ends the text
     CODE = auto()  # an ISO code beside a number: `USD 3200`, `1.5k USD`
     RECURRENCE = auto()
 
@@ -36,7 +60,11 @@ class WinDraft:
 
 
 def parse_win(text: str, default_currency: str) -> WinDraft:
-    words = [w.text for w in split_words(text, quotes=False)]
+    if len(text) > MAX_WIN_INPUT:
+        raise UsageError(
+            f"the win is {len(text):,} characters; the limit is {MAX_WIN_TEXT} for its text"
+        )
+    words = _split_code_suffixes([w.text for w in split_words(text, quotes=False)])
     kinds = _classify(words)
     tail = _tail_start(kinds)
 
@@ -50,7 +78,7 @@ def parse_win(text: str, default_currency: str) -> WinDraft:
         raise UsageError(f"the win says both {names}; give one recurrence")
     chosen = recurrences.pop() if recurrences else Recurrence.ONE_TIME
 
-    description = _description(words, kinds, tail)
+    description = _description(words, kinds, tail, amount_at)
     if not description:
         raise UsageError("say what was done, e.g. `win Deleted idle disks $400/mo`")
     if len(description) > MAX_WIN_TEXT:
@@ -71,6 +99,18 @@ def parse_win(text: str, default_currency: str) -> WinDraft:
     return WinDraft(description, amount, chosen, tags, people)
 
 
+def _split_code_suffixes(words: list[str]) -> list[str]:
+    """`EUR/mo` -> `EUR`, `/mo`, so the code and the recurrence are read separately."""
+    split: list[str] = []
+    for word in words:
+        match = CODE_WITH_SUFFIX.fullmatch(word)
+        if match and money.is_currency(match[1]):
+            split += [match[1], match[2]]
+        else:
+            split.append(word)
+    return split
+
+
 def _classify(words: list[str]) -> list[Kind]:
     kinds: list[Kind] = []
     for word in words:
@@ -80,20 +120,28 @@ def _classify(words: list[str]) -> list[Kind]:
             kinds.append(Kind.TAG)
         elif money.looks_like_broken_amount(word):
             raise UsageError(
-                f"{word!r} has no number I can read; write amounts like $3,200 or 1.5k"
+                f"{quoted(word)} has no number I can read; write amounts like $3,200 or 1.5k"
             )
         elif (token := money.read_amount_token(word)) is not None:
             kinds.append(Kind.AMOUNT if token.explicit else Kind.NUMBER)
         elif recurrence.single(word):
             kinds.append(Kind.RECURRENCE)
+        elif word.lower() in UNSUPPORTED_RATES:
+            raise UsageError(f"{quoted(word)} is not a recurrence; use /mo, /yr or one-time")
         else:
             kinds.append(Kind.WORD)
     for i in range(len(words) - 1):  # two-word recurrences: `per month`, `a year`
         if kinds[i] is Kind.WORD and recurrence.pair(words[i], words[i + 1]):
             kinds[i] = kinds[i + 1] = Kind.RECURRENCE
-    for i, word in enumerate(words):  # `USD 3200`, `3200 EUR`
+    # `USD 3200`, `3200 EUR`. Lower case only as `3200 eur` ending the text, so that English
+    # words that are also codes (`all`, `top`, `try`) stay words: `Deleted all 40 VMs`.
+    last_word = _tail_start(kinds) - 1  # codes are still words here
+    for i, word in enumerate(words):
         if kinds[i] is Kind.WORD and money.is_currency(word) and _beside_number(kinds, i):
-            kinds[i] = Kind.CODE
+            after_number = i > 0 and kinds[i - 1] in (Kind.AMOUNT, Kind.NUMBER)
+            ambiguous = word.upper() in AMBIGUOUS_CODES and i != last_word
+            if (word.isupper() and not ambiguous) or (i == last_word and after_number):
+                kinds[i] = Kind.CODE
     return kinds
 
 
@@ -112,15 +160,30 @@ def _tail_start(kinds: list[Kind]) -> int:
 
 def _amount_position(words: list[str], kinds: list[Kind], tail: int) -> int | None:
     explicit = [i for i, k in enumerate(kinds) if k is Kind.AMOUNT]
-    explicit += [  # a bare number next to a code is explicit too
-        i for i, k in enumerate(kinds) if k is Kind.NUMBER and _beside_code(kinds, i)
+    explicit += [  # a number next to a code, or `3.2k` ending the win, is money too
+        i
+        for i, k in enumerate(kinds)
+        if k is Kind.NUMBER and (_beside_code(kinds, i) or (i >= tail and _magnified(words[i])))
     ]
     if not explicit:
-        explicit = [i for i in range(tail, len(kinds)) if kinds[i] is Kind.NUMBER]
+        explicit = [
+            i for i in range(tail, len(kinds)) if kinds[i] is Kind.NUMBER and not _a_date(words, i)
+        ]
     if len(explicit) > 1:
-        shown = " and ".join(repr(words[i]) for i in sorted(explicit)[:2])
+        shown = " and ".join(quoted(words[i]) for i in sorted(explicit)[:2])
         raise UsageError(f"the win has two amounts ({shown}); give one amount per win")
     return explicit[0] if explicit else None
+
+
+def _magnified(word: str) -> bool:
+    token = money.read_amount_token(word)
+    return bool(token and token.magnified)
+
+
+def _a_date(words: list[str], i: int) -> bool:
+    """`in 2025`: a bare number after a preposition is a year or a day, not money."""
+    token = money.read_amount_token(words[i])
+    return bool(i > 0 and words[i - 1].lower() in PREPOSITIONS and token and not token.magnified)
 
 
 def _beside_code(kinds: list[Kind], i: int) -> bool:
@@ -141,7 +204,7 @@ def _read_amount(
         if 0 <= j < len(words) and kinds[j] is Kind.CODE:
             code = words[j].upper()
             if currency and currency != code and words[at][0] not in "$¥":
-                raise UsageError(f"the amount {words[at]!r} has two currencies")
+                raise UsageError(f"the amount {quoted(words[at])} has two currencies")
             currency = code
     currency = money.resolve_symbol_currency(currency, default_currency)
     amount = money.to_money(token.number, token.negative, currency, words[at])
@@ -173,10 +236,20 @@ def _recurrences(
     return found
 
 
-def _description(words: list[str], kinds: list[Kind], tail: int) -> str:
-    """The words before the trailing metadata, mentions shown as `@name`."""
+def _description(words: list[str], kinds: list[Kind], tail: int, amount_at: int | None) -> str:
+    """The words before the trailing metadata, mentions shown as `@name`. Numbers in the
+    trailing run that are not the amount (`in 2025`) stay part of the text."""
+    amount_words: set[int] = set()
+    if amount_at is not None:
+        amount_words = {amount_at} | {
+            j
+            for j in (amount_at - 1, amount_at + 1)
+            if 0 <= j < len(kinds) and kinds[j] is Kind.CODE
+        }
     shown: list[str] = []
-    for word, kind in zip(words[:tail], kinds[:tail], strict=True):
+    for i, (word, kind) in enumerate(zip(words, kinds, strict=True)):
+        if i >= tail and not (kind in (Kind.NUMBER, Kind.CODE) and i not in amount_words):
+            continue
         person = user_mention(word) if kind is Kind.MENTION else None
         shown.append(f"@{person.name}" if person else word)
     return " ".join(shown).strip()
