@@ -60,6 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="apply the schema migrations (also done at start-up)",
         description="Apply every pending Alembic migration to DATABASE_URL.",
     )
+    revision = db_commands.add_parser(
+        "revision",
+        help="(developers) write a migration for model changes",
+        description="Upgrade DATABASE_URL, compare it with storage/models.py and write a new "
+        "Alembic migration into storage/migrations/versions for the differences.",
+    )
+    revision.add_argument("-m", "--message", required=True, help="what the change does")
     return parser
 
 
@@ -78,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if settings.log_level != "DEBUG":  # Alembic's INFO lines are plumbing, not news
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "console":
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
@@ -105,6 +114,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         port = args.port or settings.port
         web.run_app(create_app(settings), host=settings.host, port=port, print=None)
         return 0
+    if args.command == "db" and args.db_command == "revision":
+        return asyncio.run(_db_revision(settings, args.message))
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
     return 2
@@ -120,6 +131,20 @@ async def _db_upgrade(settings: Settings) -> int:
     finally:
         await database.dispose()
     print(f"Database is at schema revision {revision}.")
+    return 0
+
+
+async def _db_revision(settings: Settings, message: str) -> int:
+    from storage.engine import Database
+    from storage.migrate import upgrade, write_revision
+
+    database = Database(settings.database_url)
+    try:
+        await upgrade(database)
+        path = await write_revision(database, message)
+    finally:
+        await database.dispose()
+    print(f"Wrote {path}; read it, then commit it." if path else "No model changes to migrate.")
     return 0
 
 

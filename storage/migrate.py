@@ -41,6 +41,33 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
 
 
+async def write_revision(database: Database, message: str) -> str | None:
+    """Autogenerate a migration for the models' differences; the new file's path, or None."""
+    written: list[str] = []
+
+    def skip_empty(_context, _revision, directives) -> None:  # type: ignore[no-untyped-def]
+        if directives[0].upgrade_ops.is_empty():
+            directives[:] = []
+
+    def generate(connection: Connection) -> None:
+        config = alembic_config(connection)
+        head = ScriptDirectory.from_config(config).get_current_head() or "0000"
+        number = f"{int(head) + 1:04d}" if head.isdigit() else None
+        script = command.revision(
+            config,
+            message=message,
+            autogenerate=True,
+            rev_id=number,
+            process_revision_directives=skip_empty,
+        )
+        if script is not None and not isinstance(script, list):
+            written.append(script.path)
+
+    async with database.engine.begin() as connection:
+        await connection.run_sync(generate)
+    return written[0] if written else None
+
+
 def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 

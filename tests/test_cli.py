@@ -207,3 +207,9 @@ def test_sqlite_file_in_a_new_directory(tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "data" / "bot.db").exists()
+
+
+def test_db_revision_finds_no_drift(tmp_path: Path):
+    result = run(["db", "revision", "-m", "nothing"], f"sqlite:///{tmp_path / 'r.db'}", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "No model changes to migrate." in result.stdout
