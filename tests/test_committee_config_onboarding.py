@@ -116,3 +116,19 @@ async def test_workspace_join_is_welcomed_whatever_the_community_channel(chat):
     await chat.say("config community-channel #community")
     assert "Welcome, newbie" in await chat.join("newbie")
     assert "already welcomed" in await chat.join("newbie")
+
+
+async def test_help_shows_every_form_of_the_grammar(chat):
+    listing = await chat.say("help")
+    for form in [
+        "win undo <id>",
+        "poll results <id>",
+        "poll close <id>",
+        "digest post",
+        "learn add <topic> <url> <title>",
+        "learn remove <topic> <url>",
+        "committee add @person <persona>",
+        "committee remove @person",
+        "config <key> <value>",
+    ]:
+        assert form in listing, form

@@ -55,7 +55,11 @@ ORDER = (
 
 def overview() -> Message:
     names = sorted(COMMANDS, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
-    lines = [f"{COMMANDS[n].usage[0]}  —  {COMMANDS[n].summary}" for n in names]
+    lines: list[str] = []
+    for name in names:  # every form of every command, so `help` alone shows the whole grammar
+        spec = COMMANDS[name]
+        lines.append(f"{spec.usage[0]}  —  {spec.summary}")
+        lines += [f"    {form}" for form in spec.usage[1:]]
     hint = "Type `help <command>` for details and examples."
     return Message(
         text="FinOps community bot commands:\n" + "\n".join(lines) + "\n" + hint,
