@@ -5,17 +5,20 @@ from __future__ import annotations
 import difflib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 import bot.features  # noqa: F401  (registers every command)
 from bot.commands import COMMANDS, Refusal, Request, usage_text
 from bot.events import ActionEvent, Actor, CommandEvent, Event, Place
-from bot.features import onboarding, polls
-from bot.message import Outcome
+from bot.features import home, onboarding, polls
+from bot.message import Message, Outcome
 from bot.parsing import UsageError
 from bot.settings import Settings
-from storage import workspaces
+from storage import deliveries, workspaces
 from storage.engine import Database
 from storage.models import utcnow
 from storage.secret import load_voter_key
@@ -45,8 +48,12 @@ class Bot:
             if isinstance(event, CommandEvent):
                 return await self._command(event)
             if isinstance(event, ActionEvent):
-                return await self._run(event.actor, event.place, polls.on_action, event)
-            return await self._run(event.actor, event.place, onboarding.on_member_joined, event)
+                return await self._run(
+                    event.actor, event.place, polls.on_action, event, event.event_id
+                )
+            return await self._run(
+                event.actor, event.place, onboarding.on_member_joined, event, event.event_id
+            )
         except UsageError as error:
             return Outcome().reply(_sentence(error.problem))
         except Refusal as refusal:
@@ -64,26 +71,72 @@ class Bot:
         if spec is None:
             return Outcome().reply(unknown_command(name))
         try:
-            return await self._run(event.actor, event.place, spec.handler, args)
+            return await self._run(event.actor, event.place, spec.handler, args, event.event_id)
         except UsageError as error:
             target = COMMANDS.get(error.command or name, spec)
             return Outcome().reply(f"{_sentence(error.problem)}\n{usage_text(target)}")
 
-    async def _run(self, actor: Actor, place: Place, handler, argument) -> Outcome:  # type: ignore[no-untyped-def]
+    async def _run(
+        self,
+        actor: Actor,
+        place: Place,
+        handler: Callable[[Request, Any], Awaitable[Outcome]],
+        argument: Any,
+        event_id: str | None = None,
+    ) -> Outcome:
+        async with self.database.session() as session:
+            now = self.clock()
+            if event_id and not await deliveries.claim_event(
+                session, actor.platform, event_id, now
+            ):
+                log.info("ignored a repeated %s event %s", actor.platform, event_id)
+                return Outcome()
+            request = await self._request(session, actor, place, now)
+            return await handler(request, argument)
+
+    async def _request(
+        self, session: AsyncSession, actor: Actor, place: Place, now: datetime
+    ) -> Request:
+        workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
+        return Request(
+            actor=actor,
+            place=place,
+            session=session,
+            workspace_id=workspace,
+            config=await workspaces.settings(session, workspace),
+            settings=self.settings,
+            now=now,
+            admins=self.admins,
+            voter_key=self.voter_key,
+        )
+
+    async def view(self, actor: Actor, name: str) -> Message | None:
+        """A view that is not the answer to a command: `poll:12` (a poll's current state, for
+        in-place updates) or `home` (the person's home tab)."""
+        async with self.database.session() as session:
+            request = await self._request(session, actor, Place(""), self.clock())
+            kind, _, key = name.partition(":")
+            if kind == "poll" and key.isdigit():
+                return await polls.current_message(request, int(key))
+            if kind == "home":
+                return await home.home_view(request)
+            return None
+
+    async def remember_post(
+        self, actor: Actor, subject: str, conversation: str, message: str
+    ) -> None:
+        """Note where a post about `subject` went, so any replica can update it later."""
         async with self.database.session() as session:
             workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
-            request = Request(
-                actor=actor,
-                place=place,
-                session=session,
-                workspace_id=workspace,
-                config=await workspaces.settings(session, workspace),
-                settings=self.settings,
-                now=self.clock(),
-                admins=self.admins,
-                voter_key=self.voter_key,
+            await deliveries.remember_post(
+                session, workspace, subject, conversation, message, self.clock()
             )
-            return await handler(request, argument)
+
+    async def find_post(self, actor: Actor, subject: str) -> tuple[str, str] | None:
+        async with self.database.session() as session:
+            workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
+            found = await deliveries.find_post(session, workspace, subject)
+            return (found.conversation_id, found.message_id) if found else None
 
 
 def split_command(text: str) -> tuple[str, str]:

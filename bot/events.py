@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +55,22 @@ class ActionEvent:
     event_id: str | None = None
 
 
+class JoinScope(Enum):
+    """What a person joined; decides whether they are welcomed (see features/onboarding)."""
+
+    CHANNEL = "channel"  # the conversation in `place`: welcomed if it is the community channel
+    WORKSPACE = "workspace"  # the whole Slack team / Teams tenant: welcomed if configured
+    COMMUNITY = "community"  # the adapter knows it is the community itself (the console)
+
+
 @dataclass(frozen=True, slots=True)
 class MemberJoinedEvent:
-    """A person joined a channel (`place`), or the whole workspace when `workspace_join`
-    (Slack's team_join, the console's `:join`)."""
+    """A person joined a channel, the workspace, or the community."""
 
     actor: Actor
     place: Place
     event_id: str | None = None
-    workspace_join: bool = False
+    scope: JoinScope = JoinScope.CHANNEL
 
 
 Event = CommandEvent | ActionEvent | MemberJoinedEvent

@@ -23,6 +23,16 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     win_rate_limit: int = Field(20, validation_alias="FINOPS_WIN_RATE_LIMIT", ge=1)
 
+    # Slack: enabled when the bot token and signing secret are set; Socket Mode with an app token.
+    slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str = Field("", validation_alias="SLACK_SIGNING_SECRET")
+    slack_app_token: str = Field("", validation_alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+
     @field_validator("admins", mode="before")
     @classmethod
     def _split_admins(cls, value: object) -> object:

@@ -167,6 +167,26 @@ class CommitteeMember(SQLModel, table=True):
     added_at: datetime = Field(default_factory=utcnow)
 
 
+class InboundEvent(SQLModel, table=True):
+    """Platform event ids already handled: retries, even on another replica, are recognised."""
+
+    __tablename__ = "inbound_event"
+    platform: str = Field(primary_key=True, max_length=20)
+    event_id: str = Field(primary_key=True, max_length=100)
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class PostedMessage(SQLModel, table=True):
+    """Where the bot posted something it may update later (a poll): subject -> platform ids."""
+
+    __tablename__ = "posted_message"
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    subject: str = Field(primary_key=True, max_length=60)
+    conversation_id: str = Field(max_length=100)
+    message_id: str = Field(max_length=100)  # Slack ts, Teams activity id
+    posted_at: datetime = Field(default_factory=utcnow)
+
+
 class Welcome(SQLModel, table=True):
     """One row per person ever welcomed in a workspace: the guard against a second welcome."""
 

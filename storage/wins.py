@@ -108,13 +108,22 @@ class Totals:
 
 
 async def totals(
-    session: AsyncSession, workspace: int, start: datetime | None, end: datetime | None
+    session: AsyncSession,
+    workspace: int,
+    start: datetime | None,
+    end: datetime | None,
+    user_id: str | None = None,
 ) -> Totals:
+    """Count and per-currency sums; only the wins `user_id` is credited with, when given."""
     statement = (
         select(Win.avoidance, Win.currency, func.count(), func.sum(Win.annualised_minor))
         .where(*_live(workspace, start, end))
         .group_by(Win.avoidance, Win.currency)
     )
+    if user_id is not None:
+        statement = statement.join(WinCredit, col(WinCredit.win_id) == Win.id).where(
+            WinCredit.user_id == user_id
+        )
     count, savings, avoidance = 0, {}, {}
     for is_avoidance, currency, n, total in await session.exec(statement):
         count += n

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.console.adapter import PLACE
 from bot.commands import COMMANDS
-from bot.events import Actor, MemberJoinedEvent
+from bot.events import Actor, JoinScope, MemberJoinedEvent
 from bot.message import ChannelPost, DirectMessage
 from storage.models import CommitteeMember, Setting, Welcome
 from tests.helpers import rows
@@ -85,14 +85,20 @@ async def test_welcome_once_per_person_ever(chat, bot, database, workspace):
     first = await chat.join("newbie")
     assert "[direct message to newbie]" in first and "Welcome, newbie" in first
     assert "already welcomed" in await chat.join("newbie")
+    await chat.say("config community-channel here")
     event = MemberJoinedEvent(Actor("console", workspace, "newbie", "newbie"), PLACE, "Ev1")
     assert (await bot.handle(event)).items == []
     assert await rows(database, Welcome, workspace) == 1
 
 
 async def test_welcome_only_for_the_community_channel(chat, bot, workspace):
+    somebody = Actor("console", workspace, "u1", "U One")
+    unconfigured = MemberJoinedEvent(somebody, PLACE)
+    assert (await bot.handle(unconfigured)).items == []  # no community channel: no welcome
+    workspace_join = MemberJoinedEvent(somebody, PLACE, scope=JoinScope.WORKSPACE)
+    assert (await bot.handle(workspace_join)).items == []  # off by default
     await chat.say("config community-channel #community")
-    elsewhere = MemberJoinedEvent(Actor("console", workspace, "u1", "U One"), PLACE)
+    elsewhere = MemberJoinedEvent(somebody, PLACE)
     assert (await bot.handle(elsewhere)).items == []
     community = PLACE.__class__(conversation_id="community", conversation_name="community")
     outcome = await bot.handle(
@@ -132,3 +138,27 @@ async def test_help_shows_every_form_of_the_grammar(chat):
         "config <key> <value>",
     ]:
         assert form in listing, form
+
+
+async def test_workspace_joins_welcomed_when_configured(chat, bot, workspace):
+    assert "is now on" in await chat.say("config welcome-workspace-joins on")
+    joined = MemberJoinedEvent(
+        Actor("console", workspace, "u2", "U Two"), PLACE, scope=JoinScope.WORKSPACE
+    )
+    assert [type(i) for i in (await bot.handle(joined)).items] == [DirectMessage]
+    assert "Usage: config" in await chat.say("config welcome-workspace-joins maybe")
+
+
+async def test_home_view(bot, chat, workspace):
+    await chat.say("win Deleted idle disks $400/mo", user="bob")
+    await chat.say('poll "Adopt tagging policy?" "Yes" "No"')
+    await chat.say('poll "Committee only?" "Yes" "No" committee')
+    view = await bot.view(Actor("console", workspace, "bob", "bob"), "home")
+    assert "Your wins this year: 1 win, 4,800 USD annualised savings" in view.text + str(
+        view.blocks
+    )
+    shown = str(view.blocks)
+    assert "Adopt tagging policy?" in shown and "Committee only?" not in shown
+    assert "Configuration (admins)" not in shown
+    admin_view = await bot.view(Actor("console", workspace, "ada", "ada"), "home")
+    assert "Configuration (admins)" in str(admin_view.blocks)

@@ -13,7 +13,7 @@ from typing import TextIO
 
 from adapters.console.render import render_outgoing
 from bot.core import Bot
-from bot.events import Actor, CommandEvent, MemberJoinedEvent, Place
+from bot.events import Actor, CommandEvent, JoinScope, MemberJoinedEvent, Place
 from bot.settings import Settings
 from storage.engine import Database
 from storage.migrate import upgrade
@@ -25,7 +25,7 @@ _AT_NAME = re.compile(r"(?<![\w<@])@([A-Za-z0-9][A-Za-z0-9._\-]{0,99})")
 HISTORY = Path.home() / ".finops_bot_history"
 META_HELP = (
     "Console only: `:as <name>` act as someone else, `:join <name>` simulate a person joining "
-    "the workspace (they get the welcome DM once), `:quit` leave (or Ctrl-D)."
+    "the community (they get the welcome DM once ever), `:quit` leave (or Ctrl-D)."
 )
 
 
@@ -70,7 +70,7 @@ class ConsoleSession:
             self.user = rest
             return [f"You are now {rest}."]
         if verb == "join" and rest:
-            joined = MemberJoinedEvent(actor=self.actor(rest), place=PLACE, workspace_join=True)
+            joined = MemberJoinedEvent(self.actor(rest), PLACE, scope=JoinScope.COMMUNITY)
             outcome = await self.bot.handle(joined)
             return [render_outgoing(item) for item in outcome.items] or [
                 f"{rest} was already welcomed once; nobody is welcomed twice."

@@ -41,6 +41,12 @@ def _text(value: str, _place: Place) -> str:
     return value
 
 
+def _on_off(value: str, _place: Place) -> str:
+    if value.lower() not in ("on", "off"):
+        raise UsageError(f"{value[:40]!r} is not on or off")
+    return value.lower()
+
+
 KEYS: dict[str, Key] = {
     "wins-channel": Key(
         "where wins are celebrated", "the channel where the win is logged", _channel, _show_channel
@@ -63,6 +69,9 @@ KEYS: dict[str, Key] = {
     ),
     "onboarding-message": Key(
         "the introduction at the top of the welcome DM", "a built-in introduction", _text
+    ),
+    "welcome-workspace-joins": Key(
+        "on: also welcome people who join the whole workspace (Slack team_join)", "off", _on_off
     ),
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import catalogue, channels
 from bot.commands import Request, command
-from bot.events import MemberJoinedEvent
+from bot.events import JoinScope, MemberJoinedEvent
 from bot.message import Context, Fields, Header, Message, Outcome, Text
 from storage import committee
 from storage import onboarding as store
@@ -54,12 +54,18 @@ async def welcome_message(req: Request, name: str) -> Message:
     )
 
 
-async def on_member_joined(req: Request, event: MemberJoinedEvent) -> Outcome:
-    """A person joined: welcome them by DM, once ever, if they joined the community channel
-    (any channel while none is configured) or the whole workspace."""
+def joined_the_community(req: Request, event: MemberJoinedEvent) -> bool:
+    if event.scope is JoinScope.COMMUNITY:
+        return True
+    if event.scope is JoinScope.WORKSPACE:
+        return req.config.get("welcome-workspace-joins") == "on"
     community = channels.configured(req.config, "community-channel")
-    joined_elsewhere = community is not None and community.id != event.place.conversation_id
-    if joined_elsewhere and not event.workspace_join:
+    return community is not None and community.id == event.place.conversation_id
+
+
+async def on_member_joined(req: Request, event: MemberJoinedEvent) -> Outcome:
+    """A person joined: welcome them by DM, once ever, if what they joined is the community."""
+    if not joined_the_community(req, event):
         return Outcome()
     person = event.actor
     if not await store.claim_welcome(
@@ -74,9 +80,9 @@ async def on_member_joined(req: Request, event: MemberJoinedEvent) -> Outcome:
     summary="Preview the welcome message a newcomer receives.",
     usage="onboarding",
     examples=("onboarding",),
-    details="Newcomers get it by direct message once, when they join the community channel "
-    "(`config community-channel`). Admins set the introduction with "
-    "`config onboarding-message <text>`.",
+    details="Newcomers get it by direct message once ever, when they join the community channel "
+    "(`config community-channel`), or the whole workspace with `config welcome-workspace-joins "
+    "on`. Admins set the introduction with `config onboarding-message <text>`.",
 )
 async def onboarding(req: Request, args: str) -> Outcome:
     return Outcome().reply(await welcome_message(req, req.actor.name))

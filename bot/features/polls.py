@@ -213,6 +213,12 @@ async def poll_message(req: Request, p: Poll) -> Message:
     return Message(text=f"{title}\n" + "\n".join(lines), blocks=tuple(blocks))
 
 
+async def current_message(req: Request, poll_id: int) -> Message | None:
+    """The poll as it stands now, for updating the posted message in place."""
+    p = await store.get(req.session, req.workspace_id, poll_id)
+    return await poll_message(req, p) if p is not None else None
+
+
 def _is_open(req: Request, p: Poll) -> bool:
     return p.closed_at is None and (p.closes_at is None or p.closes_at > req.now)
 
