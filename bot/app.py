@@ -10,24 +10,42 @@ from sqlalchemy import text
 
 from bot.core import Bot
 from bot.settings import Settings
+from bot.tasks import TaskTracker
 from storage.engine import Database
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
+SHUTDOWN_GRACE = 20.0  # seconds to finish acked work before the process exits
 BOT = web.AppKey("bot", Bot)
+TASKS = web.AppKey("tasks", TaskTracker)
 DATABASE = web.AppKey("database", Database)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, *, tasks: TaskTracker | None = None) -> web.Application:
+    """The HTTP application: `/healthz`, plus `/slack/events` when Slack is configured."""
     app = web.Application()
+    tasks = TaskTracker() if tasks is None else tasks
+    app[TASKS] = tasks
+    slack = None
+    if settings.slack_enabled:
+        from adapters.slack.adapter import SlackAdapter  # platform SDKs load only when used
+
+        slack = SlackAdapter(settings, tasks)
+        if settings.slack_signing_secret:
+            slack.mount(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         database = Database(settings.database_url)
-        app[BOT] = Bot(settings, database)  # refuses a missing secret key before any write
+        bot = Bot(settings, database)  # refuses a missing secret key before any write
         revision = await upgrade(database)
         log.info("database ready at schema revision %s", revision)
-        app[DATABASE] = database
+        app[DATABASE], app[BOT] = database, bot
+        if slack is not None:
+            await slack.start(bot)
         yield
+        await tasks.drain(grace=SHUTDOWN_GRACE)  # finish work already acked
+        if slack is not None:
+            await slack.stop()
         await database.dispose()
 
     app.cleanup_ctx.append(lifecycle)

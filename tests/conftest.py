@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -123,3 +124,14 @@ def bot(settings: Settings, database: Database, clock: Clock) -> Bot:
 @pytest.fixture
 def chat(bot: Bot, workspace: str) -> Chat:
     return Chat(bot, workspace)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """`../shared` beside the repository: reference samples. A user's clone has none."""
+    path = Path(__file__).resolve().parents[2] / "shared"
+    if not path.is_dir():
+        if IN_CI:
+            pytest.fail(f"{path} is missing; under CI=true the shared samples must be there")
+        pytest.skip(f"{path} is absent (a clone outside the team workspace has no shared/)")
+    return path

@@ -7,6 +7,7 @@ from bot import catalogue
 from bot.commands import Request
 from bot.features.config import KEYS
 from bot.features.learn import weekly_tip
+from bot.features.polls import VOTE_ACTION
 from bot.features.wins import value_text
 from bot.message import Actions, Button, Context, Divider, Fields, Header, Message, Text
 from bot.parsing.money import format_totals
@@ -44,25 +45,24 @@ async def home_view(req: Request) -> Message:
     blocks.append(Text("\n".join(lines)))
     blocks.append(Divider())
     if open_polls:
-        poll_lines = [
-            f"#{p.id} {p.question}"
-            + (f" (closes {describe(p.closes_at, req.tz)})" if p.closes_at else "")
-            for p in open_polls
-        ]
-        blocks.append(Text("Polls you can vote in\n" + "\n".join(poll_lines)))
-        blocks.append(
-            Actions(
-                tuple(
-                    Button(
-                        label=f"Open poll #{p.id}"[:75],
-                        action_id="poll.show",
-                        value=str(p.id),
-                        command=f"poll results {p.id}",
+        blocks.append(Header("Polls you can vote in"))
+        for p in open_polls[:5]:  # each with its vote buttons: one click votes from here
+            closes = f" (closes {describe(p.closes_at, req.tz)})" if p.closes_at else ""
+            options = await polls.options(req.session, p.id)  # type: ignore[arg-type]
+            blocks.append(Text(f"#{p.id} {p.question}{closes}"))
+            blocks.append(
+                Actions(
+                    tuple(
+                        Button(
+                            label=o.label,
+                            action_id=VOTE_ACTION,
+                            value=f"{p.id}:{o.position}",
+                            command=f"vote {p.id} {o.position}",
+                        )
+                        for o in options
                     )
-                    for p in open_polls[:5]
                 )
             )
-        )
     else:
         blocks.append(Text("No open polls right now."))
     tip = weekly_tip(to_local(req.now, req.tz).date())

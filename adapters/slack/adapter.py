@@ -1,0 +1,186 @@
+"""Slack wiring: bolt's AsyncApp behind our own signature check, on the bot's aiohttp app.
+
+Every listener acks at once and hands the neutral event to a tracked task: the ack never
+waits for the database or the Web API.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import translate
+from adapters.slack.deliver import Origin, SlackSender
+from adapters.slack.render import home_view
+from adapters.slack.verify import verify
+from bot.core import Bot
+from bot.events import Actor, Event
+from bot.settings import Settings
+from bot.tasks import TaskTracker
+
+log = logging.getLogger(__name__)
+PATH = "/slack/events"
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    # Only 429s are retried (after Retry-After): a connection-error retry could post twice.
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=20,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+    )
+
+
+class SlackAdapter:
+    def __init__(
+        self, settings: Settings, tasks: TaskTracker, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.settings = settings
+        self.tasks = tasks
+        self.clock = clock
+        self.client = web_client(settings)
+        self.bot: Bot | None = None
+        self.sender: SlackSender | None = None
+        self._socket_mode: Any = None
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=settings.slack_signing_secret or "unused-in-socket-mode",
+            request_verification_enabled=False,  # done in handle_http, see verify.py
+            process_before_response=True,  # listeners only ack and spawn: nothing is lost
+            authorize=self._authorizer(),
+            logger=logging.getLogger("slack_bolt"),
+        )
+        self._listen()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def mount(self, app: web.Application) -> None:
+        app.router.add_post(PATH, self.handle_http)
+
+    async def start(self, bot: Bot) -> None:
+        self.bot = bot
+        self.sender = SlackSender(self.client, bot, self.tasks)
+        if self.settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            self._socket_mode = AsyncSocketModeHandler(self.app, self.settings.slack_app_token)
+            await self._socket_mode.connect_async()
+            log.info("Slack connected through Socket Mode")
+
+    async def stop(self) -> None:
+        if self._socket_mode is not None:
+            await self._socket_mode.close_async()
+        if self.sender is not None:
+            await self.sender.close()
+
+    # -- HTTP --------------------------------------------------------------------------------
+    async def handle_http(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        problem = verify(self.settings.slack_signing_secret, request.headers, body, self.clock)
+        if problem is not None:
+            # Never log the body: it may be an attacker's, or carry someone's message.
+            log.warning("refused a Slack request from %s: %s", request.remote, problem)
+            return web.json_response({"error": "invalid signature"}, status=401)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return web.json_response({"error": "body is not UTF-8"}, status=400)
+        bolt_request = AsyncBoltRequest(
+            body=text, query=request.query_string, headers=dict(request.headers)
+        )
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    def _authorizer(self) -> Callable[..., Any]:
+        token = self.settings.slack_bot_token
+
+        # bolt passes arguments by name; a single-workspace token needs no auth.test call on
+        # the request path (bolt's default would make one before the first ack).
+        async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=token)
+
+        return authorize
+
+    # -- listeners ---------------------------------------------------------------------------
+    def _listen(self) -> None:
+        app = self.app
+
+        @app.command("/finops")
+        async def on_command(ack, body: dict) -> None:  # type: ignore[no-untyped-def]
+            await ack()
+            event = translate.command_event(body)
+            origin = Origin(event.actor, body.get("channel_id", ""), body.get("response_url", ""))
+            self._spawn(event, origin)
+
+        @app.action({"action_id": re.compile(r"^poll\.vote(:\d+)?$")})
+        async def on_vote(ack, body: dict, action: dict) -> None:  # type: ignore[no-untyped-def]
+            await ack()
+            event = translate.action_event(body, action)
+            origin = Origin(event.actor, event.place.conversation_id, body.get("response_url", ""))
+            from_home = (body.get("container") or {}).get("type") == "view"
+            self.tasks.spawn(self._handle(event, origin, refresh_home=from_home), name="vote")
+
+        @app.event("member_joined_channel")
+        async def on_member_joined(ack, body: dict) -> None:  # type: ignore[no-untyped-def]
+            await ack()
+            self.tasks.spawn(self._member_joined(body), name="member-joined")
+
+        @app.event("team_join")
+        async def on_team_join(ack, body: dict) -> None:  # type: ignore[no-untyped-def]
+            await ack()
+            event = translate.team_join_event(body)
+            self._spawn(event, Origin(event.actor))
+
+        @app.event("app_home_opened")
+        async def on_home(ack, body: dict, event: dict) -> None:  # type: ignore[no-untyped-def]
+            await ack()
+            if event.get("tab", "home") == "home":
+                actor = Actor(translate.PLATFORM, body.get("team_id", ""), event.get("user", ""))
+                self.tasks.spawn(self.publish_home(actor), name="home")
+
+    def _spawn(self, event: Event, origin: Origin) -> None:
+        self.tasks.spawn(self._handle(event, origin), name=type(event).__name__)
+
+    async def _handle(self, event: Event, origin: Origin, *, refresh_home: bool = False) -> None:
+        assert self.bot is not None and self.sender is not None
+        outcome = await self.bot.handle(event)
+        await self.sender.deliver(outcome, origin)
+        if refresh_home:
+            await self.publish_home(origin.actor)
+
+    async def _member_joined(self, body: dict) -> None:
+        user = body["event"].get("user", "")
+        name = await self._name_of(user)
+        event = translate.member_joined_event(body, name)
+        await self._handle(event, Origin(event.actor, event.place.conversation_id))
+
+    async def _name_of(self, user_id: str) -> str:
+        try:
+            found = await self.client.users_info(user=user_id)
+            return translate.display_name(found["user"])
+        except Exception:  # a name is a nicety; the welcome still goes out
+            log.info("users.info failed for %s; welcoming without a name", user_id)
+            return ""
+
+    async def publish_home(self, actor: Actor) -> None:
+        assert self.bot is not None
+        if not actor.display_name:
+            actor = Actor(
+                actor.platform,
+                actor.workspace_id,
+                actor.user_id,
+                await self._name_of(actor.user_id),
+            )
+        view = await self.bot.view(actor, "home")
+        if view is not None:
+            await self.client.views_publish(user_id=actor.user_id, view=home_view(view))

@@ -1,0 +1,116 @@
+"""Slack payloads -> neutral events. Mentions stay in the canonical `<@U1|name>` form."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bot.events import ActionEvent, Actor, CommandEvent, JoinScope, MemberJoinedEvent, Place
+
+PLATFORM = "slack"
+# `<...>` sequences Slack puts in command text: people, channels, links, special mentions.
+_ANGLE = re.compile(r"<([^<>]*)>")
+
+
+def command_text(text: str) -> str:
+    """Slack's escaped command text as the plain text the core expects.
+
+    People and channels keep the canonical form; links become their URL; `<!here>` and other
+    special mentions become inert words. Entities are decoded, but a decoded `<` never forms a
+    new mention: `&lt;@U1&gt;` typed as text stays text (shown with ‹ ›).
+    """
+    pieces: list[str] = []
+    position = 0
+    for match in _ANGLE.finditer(text):
+        pieces.append(_decode(text[position : match.start()]))
+        inner = match[1]
+        if inner.startswith(("@", "#")):
+            pieces.append(match[0])
+        elif inner.startswith("!"):
+            pieces.append(_decode(_special(inner)))
+        else:
+            pieces.append(_decode(inner.partition("|")[0]))  # a link: keep the URL
+        position = match.end()
+    pieces.append(_decode(text[position:]))
+    return "".join(pieces)
+
+
+def _special(inner: str) -> str:
+    """`!here` -> `@here`, `!subteam^S1|@ops` -> `@ops`, `!date^...|Nov 1` -> `Nov 1`: words
+    that cannot notify anyone once they are plain text again."""
+    name = inner[1:].partition("|")[0].split("^")[0]
+    label = inner.partition("|")[2]
+    if name in ("here", "channel", "everyone"):
+        return "@" + name
+    return label or ("@group" if name == "subteam" else name)
+
+
+def _decode(text: str) -> str:
+    text = text.replace("&lt;@", "‹@").replace("&lt;#", "‹#")
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def command_event(form: Mapping[str, Any]) -> CommandEvent:
+    return CommandEvent(
+        actor=Actor(
+            PLATFORM, form.get("team_id", ""), form.get("user_id", ""), form.get("user_name", "")
+        ),
+        place=Place(
+            form.get("channel_id", ""),
+            form.get("channel_name", ""),
+            is_direct=form.get("channel_name") == "directmessage",
+        ),
+        text=command_text(form.get("text", "")),
+    )
+
+
+def action_event(body: Mapping[str, Any], action: Mapping[str, Any]) -> ActionEvent:
+    user = body.get("user") or {}
+    team = (body.get("team") or {}).get("id") or user.get("team_id", "")
+    channel = body.get("channel") or {}
+    return ActionEvent(
+        actor=Actor(
+            PLATFORM, team, user.get("id", ""), user.get("username") or user.get("name", "")
+        ),
+        place=Place(channel.get("id", ""), channel.get("name", "")),
+        action_id=str(action.get("action_id", "")).partition(":")[0],
+        value=str(action.get("value", "")),
+    )
+
+
+def member_joined_event(body: Mapping[str, Any], name: str = "") -> MemberJoinedEvent:
+    event = body["event"]
+    team = event.get("team") or body.get("team_id", "")
+    return MemberJoinedEvent(
+        actor=Actor(PLATFORM, team, event.get("user", ""), name),
+        place=Place(event.get("channel", "")),
+        event_id=body.get("event_id"),
+        scope=JoinScope.CHANNEL,
+    )
+
+
+def team_join_event(body: Mapping[str, Any]) -> MemberJoinedEvent:
+    user = body["event"].get("user") or {}
+    profile = user.get("profile") or {}
+    name = profile.get("display_name") or user.get("real_name") or user.get("name", "")
+    return MemberJoinedEvent(
+        actor=Actor(
+            PLATFORM, user.get("team_id") or body.get("team_id", ""), user.get("id", ""), name
+        ),
+        place=Place(""),
+        event_id=body.get("event_id"),
+        scope=JoinScope.WORKSPACE,
+    )
+
+
+def display_name(user: Mapping[str, Any]) -> str:
+    """The name people see, from a users.info `user` object."""
+    profile = user.get("profile") or {}
+    return (
+        profile.get("display_name")
+        or profile.get("real_name")
+        or user.get("real_name")
+        or user.get("name")
+        or user.get("id", "")
+    )
