@@ -195,6 +195,7 @@ async def test_refused_vote_is_explained_privately(slack: SlackHarness):
     await slack.tasks.drain(10)
     private = slack.fake.responses[-1]
     assert private["response_type"] == "ephemeral"
+    assert private["replace_original"] is False
     assert "committee members only" in private["text"]
     assert slack.fake.calls_to("chat.update") == []
 
@@ -338,3 +339,23 @@ def test_slacks_published_signing_example_verifies_only_with_the_clock_pinned(sh
     assert verify(vector["signing_secret"], headers, body + b"x", now=lambda: pinned) == (
         "bad signature"
     )
+
+
+async def test_server_errors_are_not_retried_so_nothing_is_posted_twice(slack: SlackHarness):
+    slack.fake.fail_next("chat.postMessage", status=503)
+    answer = await slack.command("win Once only $5")
+    assert [c.ok for c in slack.fake.calls_to("chat.postMessage")] == [False]
+    assert "Logged win" in answer["text"]  # the rest of the outcome still went out
+
+
+async def test_every_event_in_the_manifest_has_a_listener(slack: SlackHarness):
+    for i, event in enumerate(
+        [
+            {"type": "team_join", "user": {"id": "U12", "name": "kim", "team_id": slack.team}},
+            {"type": "member_joined_channel", "user": "U13", "channel": "C1", "team": slack.team},
+            {"type": "app_home_opened", "user": "U13", "tab": "messages"},
+        ]
+    ):
+        assert await slack.event(event, f"EvL{i}") == 200
+    await slack.tasks.drain(10)
+    assert slack.fake.calls_to("chat.postMessage") == []  # none of these welcome by default

@@ -68,6 +68,7 @@ class SlackSender:
         payload = {
             **message_payload(message),
             "response_type": "in_channel" if public else "ephemeral",
+            "replace_original": False,  # after a button click, never overwrite the poll itself
         }
         if origin.response_url:
             await self._post_response_url(origin.response_url, payload)
