@@ -7,9 +7,9 @@ from bot import catalogue
 from bot.commands import Request
 from bot.features.config import KEYS
 from bot.features.learn import weekly_tip
-from bot.features.polls import VOTE_ACTION
+from bot.features.polls import vote_buttons
 from bot.features.wins import value_text
-from bot.message import Actions, Button, Context, Divider, Fields, Header, Message, Text
+from bot.message import Context, Divider, Fields, Header, Message, Text
 from bot.parsing.money import format_totals
 from bot.parsing.when import describe, period_bounds, to_local
 from bot.wording import plural
@@ -50,19 +50,7 @@ async def home_view(req: Request) -> Message:
             closes = f" (closes {describe(p.closes_at, req.tz)})" if p.closes_at else ""
             options = await polls.options(req.session, p.id)  # type: ignore[arg-type]
             blocks.append(Text(f"#{p.id} {p.question}{closes}"))
-            blocks.append(
-                Actions(
-                    tuple(
-                        Button(
-                            label=o.label,
-                            action_id=VOTE_ACTION,
-                            value=f"{p.id}:{o.position}",
-                            command=f"vote {p.id} {o.position}",
-                        )
-                        for o in options
-                    )
-                )
-            )
+            blocks.append(vote_buttons(p, options))
     else:
         blocks.append(Text("No open polls right now."))
     tip = weekly_tip(to_local(req.now, req.tz).date())

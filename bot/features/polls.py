@@ -17,7 +17,7 @@ from bot.parsing.when import describe, parse_deadline
 from bot.wording import plural
 from storage import audit, committee
 from storage import polls as store
-from storage.models import Poll
+from storage.models import Poll, PollOption
 from storage.secret import voter_hash
 
 VOTE_ACTION = "poll.vote"
@@ -192,19 +192,7 @@ async def poll_message(req: Request, p: Poll) -> Message:
     title = f"Poll #{p.id} ({state}): {p.question}"
     blocks: list = [Header(f"📊 {p.question}"), Text("\n".join(lines))]
     if is_open:
-        blocks.append(
-            Actions(
-                tuple(
-                    Button(
-                        label=o.label,
-                        action_id=VOTE_ACTION,
-                        value=f"{p.id}:{o.position}",
-                        command=f"vote {p.id} {o.position}",
-                    )
-                    for o in options
-                )
-            )
-        )
+        blocks.append(vote_buttons(p, options))
     blocks.append(
         Context(
             f"Poll #{p.id} by {p.creator_name} · {state} · {' · '.join(facts)} · {participation}"
@@ -217,6 +205,21 @@ async def current_message(req: Request, poll_id: int) -> Message | None:
     """The poll as it stands now, for updating the posted message in place."""
     p = await store.get(req.session, req.workspace_id, poll_id)
     return await poll_message(req, p) if p is not None else None
+
+
+def vote_buttons(p: Poll, options: list[PollOption]) -> Actions:
+    """One button per option; each names the `vote` command that does the same."""
+    return Actions(
+        tuple(
+            Button(
+                label=o.label,
+                action_id=VOTE_ACTION,
+                value=f"{p.id}:{o.position}",
+                command=f"vote {p.id} {o.position}",
+            )
+            for o in options
+        )
+    )
 
 
 def _is_open(req: Request, p: Poll) -> bool:
