@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from dataclasses import dataclass
 
 from aiohttp import ClientSession, ClientTimeout
@@ -12,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.render import message_payload
+from bot.coalesce import UpdateCoalescer
 from bot.core import Bot
 from bot.events import Actor
 from bot.message import Audience, ChannelPost, DirectMessage, Message, Outcome, Reply, Update
@@ -19,7 +18,6 @@ from bot.tasks import TaskTracker
 
 log = logging.getLogger(__name__)
 NOT_POSTABLE = {"not_in_channel", "channel_not_found", "is_archived"}
-UPDATE_INTERVAL = 1.0  # seconds between chat.update calls for one message (tier 3 limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +33,7 @@ class SlackSender:
     def __init__(self, client: AsyncWebClient, bot: Bot, tasks: TaskTracker) -> None:
         self.client = client
         self.bot = bot
-        self.updates = UpdateCoalescer(client, bot, tasks)
+        self.updates = UpdateCoalescer(bot, tasks, self._edit)
         self._http: ClientSession | None = None
 
     async def close(self) -> None:
@@ -102,48 +100,12 @@ class SlackSender:
         opened = await self.client.conversations_open(users=user_id)
         await self.post(opened["channel"]["id"], message)
 
+    async def _edit(self, _actor: Actor, channel: str, ts: str, message: Message) -> None:
+        await self.client.chat_update(channel=channel, ts=ts, **message_payload(message))
+
     async def _post_response_url(self, url: str, payload: dict) -> None:
         if self._http is None:
             self._http = ClientSession(timeout=ClientTimeout(total=10))
         async with self._http.post(url, json=payload) as response:
             if response.status >= 300:
                 log.warning("response_url answered HTTP %s", response.status)
-
-
-class UpdateCoalescer:
-    """At most one chat.update per message per second, always with the latest state.
-
-    A burst of votes marks the poll dirty; one flush per interval re-reads the poll from the
-    database (so the final tally is exact, whatever replica recorded each vote) and updates it.
-    """
-
-    def __init__(self, client: AsyncWebClient, bot: Bot, tasks: TaskTracker) -> None:
-        self.client = client
-        self.bot = bot
-        self.tasks = tasks
-        self._pending: set[tuple[str, str, str]] = set()
-        self._last: dict[tuple[str, str, str], float] = {}
-
-    def request(self, actor: Actor, subject: str) -> None:
-        key = (actor.platform, actor.workspace_id, subject)
-        if key in self._pending:
-            return  # the flush already scheduled will read the newest state
-        self._pending.add(key)
-        self.tasks.spawn(self._flush(key, actor), name=f"slack-update-{subject}")
-
-    async def _flush(self, key: tuple[str, str, str], actor: Actor) -> None:
-        wait = self._last.get(key, 0.0) + UPDATE_INTERVAL - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        self._pending.discard(key)  # before reading: a later vote schedules another flush
-        self._last[key] = time.monotonic()
-        subject = key[2]
-        where = await self.bot.find_post(actor, subject)
-        message = await self.bot.view(actor, subject)
-        if where is None or message is None:
-            return
-        channel, ts = where
-        try:
-            await self.client.chat_update(channel=channel, ts=ts, **message_payload(message))
-        except SlackApiError as error:
-            log.warning("chat.update of %s failed: %s", subject, error.response.get("error"))
