@@ -13,9 +13,10 @@ from bot.parsing.tokens import CHANNEL_MENTION
 class Channel:
     id: str
     name: str
+    team: str = ""  # Teams: the channel's team, so joining the team counts as joining it
 
     def stored(self) -> str:
-        return f"{self.id}|{self.name}"
+        return f"{self.id}|{self.name}" + (f"|{self.team}" if self.team else "")
 
     @property
     def shown(self) -> str:
@@ -23,13 +24,19 @@ class Channel:
 
     @classmethod
     def from_stored(cls, value: str) -> Channel:
-        channel_id, _, name = value.partition("|")
-        return cls(channel_id, name)
+        channel_id, _, rest = value.partition("|")
+        name, _, team = rest.partition("|")
+        return cls(channel_id, name, team)
+
+    def holds(self, place: Place) -> bool:
+        """Is `place` this channel, or (Teams) its team?"""
+        return place.conversation_id == self.id or bool(self.team and place.team_id == self.team)
 
 
 def parse_channel(word: str, place: Place) -> Channel:
     if word.lower() == "here":
-        return Channel(place.conversation_id, place.conversation_name or place.conversation_id)
+        name = place.conversation_name or place.conversation_id
+        return Channel(place.conversation_id, name, place.team_id or "")
     match = CHANNEL_MENTION.fullmatch(word)
     if match:
         return Channel(match[1], match[2] or match[1])

@@ -18,7 +18,7 @@ from bot.features import home, onboarding, polls
 from bot.message import Message, Outcome
 from bot.parsing import UsageError
 from bot.settings import Settings
-from storage import deliveries, workspaces
+from storage import addresses, deliveries, workspaces
 from storage.engine import Database
 from storage.models import utcnow
 from storage.secret import load_voter_key
@@ -137,6 +137,34 @@ class Bot:
             workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
             found = await deliveries.find_post(session, workspace, subject)
             return (found.conversation_id, found.message_id) if found else None
+
+    # -- addresses for proactive messages (stored, so any replica can use them) -------------
+    async def save_address(self, actor: Actor, key: str, reference: str, service_url: str) -> None:
+        async with self.database.session() as session:
+            workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
+            await addresses.save(session, workspace, key, reference, service_url, self.clock())
+
+    async def address(self, actor: Actor, key: str) -> str | None:
+        """The stored reference (JSON) for a conversation id or `user:<id>`."""
+        async with self.database.session() as session:
+            workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
+            found = await addresses.find(session, workspace, key)
+            return found.reference if found else None
+
+    async def block_recipient(self, actor: Actor, user_id: str, reason: str) -> None:
+        async with self.database.session() as session:
+            workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
+            await addresses.block(session, workspace, user_id, reason, self.clock())
+
+    async def is_blocked(self, actor: Actor, user_id: str) -> bool:
+        async with self.database.session() as session:
+            workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
+            return await addresses.is_blocked(session, workspace, user_id)
+
+    async def first_time(self, actor: Actor, key: str) -> bool:
+        """True once per `key` ever (e.g. `intro:<team>`), across replicas and restarts."""
+        async with self.database.session() as session:
+            return await deliveries.claim_event(session, actor.platform, key, self.clock())
 
 
 def split_command(text: str) -> tuple[str, str]:

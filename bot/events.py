@@ -28,6 +28,7 @@ class Place:
     conversation_name: str = ""
     thread_id: str | None = None
     is_direct: bool = False
+    team_id: str | None = None  # Teams: the team a channel belongs to
 
 
 @dataclass(frozen=True, slots=True)

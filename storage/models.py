@@ -187,6 +187,29 @@ class PostedMessage(SQLModel, table=True):
     posted_at: datetime = Field(default_factory=utcnow)
 
 
+class ConversationAddress(SQLModel, table=True):
+    """How to reach a conversation later (Teams' serialised ConversationReference), refreshed
+    from every authenticated activity; `key` is the conversation id, or `user:<id>` for the
+    personal chat with someone."""
+
+    __tablename__ = "conversation_address"
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    key: str = Field(primary_key=True, max_length=300)
+    reference: str = Field(max_length=10_000)  # JSON
+    service_url: str = Field(max_length=500)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class BlockedRecipient(SQLModel, table=True):
+    """A person who blocked or removed the bot: no more direct messages to them."""
+
+    __tablename__ = "blocked_recipient"
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    user_id: str = Field(primary_key=True, max_length=200)
+    reason: str = Field(max_length=200)
+    blocked_at: datetime = Field(default_factory=utcnow)
+
+
 class Welcome(SQLModel, table=True):
     """One row per person ever welcomed in a workspace: the guard against a second welcome."""
 

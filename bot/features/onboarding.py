@@ -60,7 +60,7 @@ def joined_the_community(req: Request, event: MemberJoinedEvent) -> bool:
     if event.scope is JoinScope.WORKSPACE:
         return req.config.get("welcome-workspace-joins") == "on"
     community = channels.configured(req.config, "community-channel")
-    return community is not None and community.id == event.place.conversation_id
+    return community is not None and community.holds(event.place)
 
 
 async def on_member_joined(req: Request, event: MemberJoinedEvent) -> Outcome:
