@@ -5,7 +5,8 @@ from __future__ import annotations
 import difflib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -126,39 +127,42 @@ class Bot:
         self, actor: Actor, subject: str, conversation: str, message: str
     ) -> None:
         """Note where a post about `subject` went, so any replica can update it later."""
-        async with self.database.session() as session:
-            workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
+        async with self._in_workspace(actor) as (session, workspace):
             await deliveries.remember_post(
                 session, workspace, subject, conversation, message, self.clock()
             )
 
     async def find_post(self, actor: Actor, subject: str) -> tuple[str, str] | None:
-        async with self.database.session() as session:
-            workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
+        async with self._in_workspace(actor) as (session, workspace):
             found = await deliveries.find_post(session, workspace, subject)
             return (found.conversation_id, found.message_id) if found else None
 
+    @asynccontextmanager
+    async def _in_workspace(self, actor: Actor) -> AsyncIterator[tuple[AsyncSession, int]]:
+        """One transaction, with the actor's workspace row id (created on first sight)."""
+        async with self.database.session() as session:
+            yield (
+                session,
+                await workspaces.workspace_id(session, actor.platform, actor.workspace_id),
+            )
+
     # -- addresses for proactive messages (stored, so any replica can use them) -------------
     async def save_address(self, actor: Actor, key: str, reference: str, service_url: str) -> None:
-        async with self.database.session() as session:
-            workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
+        async with self._in_workspace(actor) as (session, workspace):
             await addresses.save(session, workspace, key, reference, service_url, self.clock())
 
     async def address(self, actor: Actor, key: str) -> str | None:
         """The stored reference (JSON) for a conversation id or `user:<id>`."""
-        async with self.database.session() as session:
-            workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
+        async with self._in_workspace(actor) as (session, workspace):
             found = await addresses.find(session, workspace, key)
             return found.reference if found else None
 
     async def block_recipient(self, actor: Actor, user_id: str, reason: str) -> None:
-        async with self.database.session() as session:
-            workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
+        async with self._in_workspace(actor) as (session, workspace):
             await addresses.block(session, workspace, user_id, reason, self.clock())
 
     async def is_blocked(self, actor: Actor, user_id: str) -> bool:
-        async with self.database.session() as session:
-            workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
+        async with self._in_workspace(actor) as (session, workspace):
             return await addresses.is_blocked(session, workspace, user_id)
 
     async def first_time(self, actor: Actor, key: str) -> bool:
