@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import text
@@ -21,8 +22,12 @@ TASKS = web.AppKey("tasks", TaskTracker)
 DATABASE = web.AppKey("database", Database)
 
 
-def create_app(settings: Settings, *, tasks: TaskTracker | None = None) -> web.Application:
-    """The HTTP application: `/healthz`, plus `/slack/events` when Slack is configured."""
+def create_app(
+    settings: Settings, *, tasks: TaskTracker | None = None, teams_credentials: Any = None
+) -> web.Application:
+    """The HTTP application: `/healthz`, plus `/slack/events` and `/api/messages` when Slack
+    and Teams are configured. `teams_credentials` replaces botbuilder's outbound token source
+    (tests use it to talk to a fake connector)."""
     app = web.Application()
     tasks = TaskTracker() if tasks is None else tasks
     app[TASKS] = tasks
@@ -33,6 +38,12 @@ def create_app(settings: Settings, *, tasks: TaskTracker | None = None) -> web.A
         slack = SlackAdapter(settings, tasks)
         if settings.slack_signing_secret:
             slack.mount(app)
+    teams = None
+    if settings.teams_enabled:
+        from adapters.teams.adapter import TeamsAdapter
+
+        teams = TeamsAdapter(settings, tasks, credentials_factory=teams_credentials)
+        teams.mount(app)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         database = Database(settings.database_url)
@@ -40,12 +51,15 @@ def create_app(settings: Settings, *, tasks: TaskTracker | None = None) -> web.A
         revision = await upgrade(database)
         log.info("database ready at schema revision %s", revision)
         app[DATABASE], app[BOT] = database, bot
-        if slack is not None:
-            await slack.start(bot)
+        adapters = [a for a in (slack, teams) if a is not None]
+        for adapter in adapters:
+            await adapter.start(bot)
         yield
-        await tasks.drain(grace=SHUTDOWN_GRACE)  # finish work already acked
-        if slack is not None:
-            await slack.stop()
+        for adapter in adapters:  # stop taking work, finish what was acked, then close
+            await adapter.stop_intake()
+        await tasks.drain(grace=SHUTDOWN_GRACE)
+        for adapter in adapters:
+            await adapter.close()
         await database.dispose()
 
     app.cleanup_ctx.append(lifecycle)

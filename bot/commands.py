@@ -49,7 +49,8 @@ class Request:
 
     @property
     def is_admin(self) -> bool:
-        return self.actor.user_id in self.admins
+        ids = {self.actor.user_id, self.actor.directory_id} - {None}
+        return not ids.isdisjoint(self.admins)
 
     async def committee_seat(self) -> CommitteeMember | None:
         if self._committee is False:

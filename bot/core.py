@@ -147,9 +147,11 @@ class Bot:
             )
 
     # -- addresses for proactive messages (stored, so any replica can use them) -------------
-    async def save_address(self, actor: Actor, key: str, reference: str, service_url: str) -> None:
+    async def save_addresses(self, actor: Actor, entries: dict[str, tuple[str, str]]) -> None:
+        """Store `key -> (reference JSON, service URL)` entries in one transaction."""
         async with self._in_workspace(actor) as (session, workspace):
-            await addresses.save(session, workspace, key, reference, service_url, self.clock())
+            for key, (reference, service_url) in entries.items():
+                await addresses.save(session, workspace, key, reference, service_url, self.clock())
 
     async def address(self, actor: Actor, key: str) -> str | None:
         """The stored reference (JSON) for a conversation id or `user:<id>`."""

@@ -14,6 +14,7 @@ class Actor:
     workspace_id: str  # Slack team id, Teams tenant id, "local" for the console
     user_id: str
     display_name: str = ""
+    directory_id: str | None = None  # Teams: the Entra (AAD) object id admins can look up
 
     @property
     def name(self) -> str:

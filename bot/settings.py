@@ -29,6 +29,48 @@ class Settings(BaseSettings):
     slack_app_token: str = Field("", validation_alias="SLACK_APP_TOKEN")
     slack_api_url: str = Field("https://slack.com/api/", validation_alias="SLACK_API_URL")
 
+    # Microsoft Teams (Bot Framework), by the conventional names.
+    microsoft_app_id: str = Field("", validation_alias="MicrosoftAppId")
+    microsoft_app_password: str = Field("", validation_alias="MicrosoftAppPassword")
+    microsoft_app_type: str = Field("SingleTenant", validation_alias="MicrosoftAppType")
+    microsoft_app_tenant_id: str = Field("", validation_alias="MicrosoftAppTenantId")
+    teams_allow_unauthenticated: bool = Field(
+        False, validation_alias="FINOPS_TEAMS_ALLOW_UNAUTHENTICATED"
+    )
+    teams_service_url_allowlist: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), validation_alias="FINOPS_TEAMS_SERVICE_URL_ALLOWLIST"
+    )
+    # Where Bot Framework publishes its token keys; only tests and sovereign clouds change it.
+    teams_openid_metadata_url: str = Field(
+        "https://login.botframework.com/v1/.well-known/openidconfiguration",
+        validation_alias="FINOPS_TEAMS_OPENID_METADATA_URL",
+    )
+
+    @field_validator("teams_service_url_allowlist", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("microsoft_app_type")
+    @classmethod
+    def _app_type(cls, value: str) -> str:
+        known = {
+            "singletenant": "SingleTenant",
+            "multitenant": "MultiTenant",
+            "userassignedmsi": "UserAssignedMSI",
+        }
+        if value.lower() not in known:
+            raise ValueError(
+                "MicrosoftAppType must be SingleTenant, MultiTenant or UserAssignedMSI"
+            )
+        return known[value.lower()]
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.microsoft_app_id or self.teams_allow_unauthenticated)
+
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))

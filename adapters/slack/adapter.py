@@ -6,6 +6,7 @@ waits for the database or the Web API.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -31,6 +32,7 @@ from bot.tasks import TaskTracker
 
 log = logging.getLogger(__name__)
 PATH = "/slack/events"
+CONNECT_TIMEOUT = 30.0  # seconds for the Socket Mode handshake at start-up
 
 
 def web_client(settings: Settings) -> AsyncWebClient:
@@ -72,15 +74,36 @@ class SlackAdapter:
         self.bot = bot
         self.sender = SlackSender(self.client, bot, self.tasks)
         if self.settings.slack_app_token:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+            await self._connect_socket_mode()
 
-            self._socket_mode = AsyncSocketModeHandler(self.app, self.settings.slack_app_token)
+    async def _connect_socket_mode(self) -> None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+        from slack_sdk.errors import SlackApiError
+
+        token = self.settings.slack_app_token
+        # slack_sdk retries a refused token forever; ask once first so a wrong token fails
+        # start-up with a clear message instead of hanging it.
+        probe = AsyncWebClient(token=token, base_url=self.settings.slack_api_url, timeout=20)
+        try:
+            await probe.apps_connections_open(app_token=token)
+        except SlackApiError as error:
+            if error.response.status_code != 429:
+                raise RuntimeError(
+                    f"Slack refused SLACK_APP_TOKEN ({error.response.get('error')}); it must be "
+                    "an app-level token (xapp-...) with the connections:write scope"
+                ) from error
+        self._socket_mode = AsyncSocketModeHandler(self.app, token)
+        async with asyncio.timeout(CONNECT_TIMEOUT):
             await self._socket_mode.connect_async()
-            log.info("Slack connected through Socket Mode")
+        log.info("Slack connected through Socket Mode")
 
-    async def stop(self) -> None:
+    async def stop_intake(self) -> None:
+        """Take no new work (Socket Mode); HTTP intake stops with the server itself."""
         if self._socket_mode is not None:
             await self._socket_mode.close_async()
+            self._socket_mode = None
+
+    async def close(self) -> None:
         if self.sender is not None:
             await self.sender.close()
 

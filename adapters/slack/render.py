@@ -111,7 +111,11 @@ def render_blocks(message: m.Message, max_blocks: int = MAX_BLOCKS) -> list[dict
 
 
 def fallback_text(message: m.Message) -> str:
-    return shorten(message.text, FALLBACK_TEXT)
+    """The message's own text, or, when it has none, the text of its blocks."""
+    text = message.text.strip() or " ".join(
+        getattr(block, "text", "") for block in message.blocks if getattr(block, "text", "")
+    )
+    return shorten(text or "(message)", FALLBACK_TEXT)
 
 
 def message_payload(message: m.Message) -> dict[str, Any]:

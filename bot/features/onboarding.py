@@ -63,6 +63,28 @@ def joined_the_community(req: Request, event: MemberJoinedEvent) -> bool:
     return community is not None and community.holds(event.place)
 
 
+def introduction() -> Message:
+    """What the bot says once when it is added to a team or installed by someone."""
+    text = (
+        "Hi, I'm the FinOps community bot. I celebrate cost-saving wins, run the steering "
+        "committee's polls, post a weekly digest and answer FinOps questions."
+    )
+    return Message(
+        text=text + " Type `help` (after @mentioning me in a channel) to see everything.",
+        blocks=(
+            Header("👋 Hello from the FinOps community bot"),
+            Text(text),
+            Fields(
+                (
+                    ("Log a win", "win Deleted idle disks $400/mo #usage-optimization"),
+                    ("Ask", "help · learn rightsizing · digest"),
+                    ("Admins", "config community-channel here, in the team's channel"),
+                )
+            ),
+        ),
+    )
+
+
 async def on_member_joined(req: Request, event: MemberJoinedEvent) -> Outcome:
     """A person joined: welcome them by DM, once ever, if what they joined is the community."""
     if not joined_the_community(req, event):
