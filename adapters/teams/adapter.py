@@ -1,0 +1,220 @@
+"""Teams wiring: botbuilder's CloudAdapter behind our own request checks at /api/messages.
+
+Authentication cannot be switched off by accident: with an app id every activity is validated
+by botbuilder; without one, traffic is refused unless FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=1.
+SDK failures on bad input (malformed or expired tokens, missing content type) become 400/401,
+never 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity, ActivityTypes
+from botframework.connector.auth import AuthenticationConstants, JwtTokenExtractor
+
+from adapters.teams import translate
+from adapters.teams.deliver import TeamsSender
+from bot.core import Bot
+from bot.events import Actor, CommandEvent
+from bot.features.onboarding import introduction
+from bot.message import Outcome, Reply
+from bot.settings import Settings
+from bot.tasks import TaskTracker
+
+log = logging.getLogger(__name__)
+PATH = "/api/messages"
+KEY_REFRESH_SECONDS = 12 * 3600  # botbuilder refetches after 24 h, blocking; we do it sooner
+
+
+class BotFrameworkConfig:
+    """The attribute names botbuilder's ConfigurationBotFrameworkAuthentication reads."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.APP_ID = settings.microsoft_app_id
+        self.APP_PASSWORD = settings.microsoft_app_password
+        self.APP_TYPE = settings.microsoft_app_type
+        self.APP_TENANTID = settings.microsoft_app_tenant_id
+        # Both must be set, or botbuilder refuses every token (see platforms.md).
+        self.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = settings.teams_openid_metadata_url
+        self.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = (
+            AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
+        )
+
+
+class TeamsAdapter:
+    def __init__(
+        self, settings: Settings, tasks: TaskTracker, *, credentials_factory: Any = None
+    ) -> None:
+        self.settings = settings
+        self.tasks = tasks
+        authentication = ConfigurationBotFrameworkAuthentication(
+            BotFrameworkConfig(settings), credentials_factory=credentials_factory
+        )
+        self.cloud = CloudAdapter(authentication)
+        self.bot: Bot | None = None
+        self.sender: TeamsSender | None = None
+        self._key_refresher: asyncio.Task[None] | None = None
+
+    def mount(self, app: web.Application) -> None:
+        app.router.add_post(PATH, self.handle_http)
+
+    async def start(self, bot: Bot) -> None:
+        self.bot = bot
+        self.sender = TeamsSender(
+            self.cloud,
+            self.settings.microsoft_app_id,
+            bot,
+            self.tasks,
+            self.settings.teams_service_url_allowlist,
+        )
+        if not self.settings.microsoft_app_id:
+            log.warning(
+                "Teams: FINOPS_TEAMS_ALLOW_UNAUTHENTICATED is set and there is no "
+                "MicrosoftAppId: /api/messages accepts UNAUTHENTICATED traffic. Use this "
+                "only with the Bot Framework Emulator on a private machine."
+            )
+            return
+        self._key_refresher = asyncio.create_task(self._refresh_keys_forever())
+
+    async def stop_intake(self) -> None:
+        """HTTP intake stops with the server; nothing else to stop first."""
+
+    async def close(self) -> None:
+        if self._key_refresher is not None:
+            self._key_refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._key_refresher
+
+    async def _refresh_keys_forever(self) -> None:
+        """botbuilder fetches signing keys with a blocking `requests.get` (no timeout) inside
+        the request path once they are a day old. Fetching them in a thread, at start-up and
+        twice a day, keeps that blocking call off the event loop."""
+        metadata = JwtTokenExtractor.get_open_id_metadata(self.settings.teams_openid_metadata_url)
+        while True:
+            try:
+                await asyncio.to_thread(asyncio.run, metadata._refresh())
+            except Exception:
+                log.warning("could not refresh the Bot Framework signing keys", exc_info=True)
+            await asyncio.sleep(KEY_REFRESH_SECONDS)
+
+    # -- HTTP --------------------------------------------------------------------------------
+    async def handle_http(self, request: web.Request) -> web.Response:
+        if not self.settings.microsoft_app_id and not self.settings.teams_allow_unauthenticated:
+            return _error(
+                401,
+                "this bot has no MicrosoftAppId; set it (or, for local testing "
+                "only, FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=1)",
+            )
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return _error(400, "Content-Type must be application/json")
+        try:
+            body = await request.json()
+            activity = Activity().deserialize(body)
+        except Exception:
+            return _error(400, "the body is not a Bot Framework activity")
+        if not isinstance(body, dict) or not activity.type:
+            return _error(400, "the body is not a Bot Framework activity")
+        started = False
+
+        async def turn(context: TurnContext) -> None:
+            nonlocal started
+            started = True
+            await self._on_turn(context)
+
+        try:
+            invoke = await self.cloud.process_activity(
+                request.headers.get("Authorization", ""), activity, turn
+            )
+        except Exception as error:
+            if started:  # our own code failed after authentication: a real 500
+                log.exception("Teams turn failed")
+                return _error(500, "internal error")
+            # Refused by botbuilder: missing, malformed, expired or wrong token. The SDK
+            # raises several exception types here; none of them is the caller's business.
+            log.warning("refused a Teams activity: %s", type(error).__name__)
+            return _error(401, "unauthorized")
+        if invoke is not None:
+            return web.json_response(invoke.body, status=invoke.status)
+        return web.Response(status=201)
+
+    # -- turns -------------------------------------------------------------------------------
+    async def _on_turn(self, turn: TurnContext) -> None:
+        assert self.bot is not None and self.sender is not None
+        raw: dict[str, Any] = turn.activity.serialize()
+        actor = translate.actor_of(raw)
+        await self._remember(turn, raw, actor)
+        kind = turn.activity.type
+        if kind == ActivityTypes.message:
+            event = translate.submit_event(raw)
+            if event is None:
+                command = translate.command_event(raw)
+                conversation = raw.get("conversation", {}).get("id", "")
+                event = CommandEvent(
+                    command.actor,
+                    command.place,
+                    command.text,
+                    event_id=f"{conversation}:{raw.get('id', '')}"[:100],
+                )
+            await self.sender.deliver(await self.bot.handle(event), actor, turn)
+        elif kind == ActivityTypes.invoke and turn.activity.name == "adaptiveCard/action":
+            await self._execute(turn, raw, actor)
+        elif kind == ActivityTypes.conversation_update:
+            if translate.bot_was_added(raw):
+                await self._introduce(turn, actor, raw)
+            for joined in translate.members_added(raw):
+                await self.sender.deliver(await self.bot.handle(joined), joined.actor, None)
+        elif kind == ActivityTypes.installation_update and raw.get("action") == "add":
+            await self._introduce(turn, actor, raw)
+
+    async def _execute(self, turn: TurnContext, raw: dict[str, Any], actor: Actor) -> None:
+        """Action.Execute must be answered in the same turn: the reply text goes in the invoke
+        response, everything else (the card update) is delivered as usual."""
+        assert self.bot is not None and self.sender is not None
+        event = translate.execute_event(raw)
+        outcome = await self.bot.handle(event) if event else Outcome().reply("Unknown action.")
+        replies = [i for i in outcome.items if isinstance(i, Reply)]
+        rest = Outcome([i for i in outcome.items if not isinstance(i, Reply)])
+        await self.sender.deliver(rest, actor, turn)
+        answer = " ".join(r.message.text for r in replies) or "Done."
+        body = {
+            "statusCode": 200,
+            "type": "application/vnd.microsoft.activity.message",
+            "value": answer,
+        }
+        await turn.send_activity(
+            Activity(
+                type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)
+            )
+        )
+
+    async def _introduce(self, turn: TurnContext, actor: Actor, raw: dict[str, Any]) -> None:
+        assert self.bot is not None and self.sender is not None
+        where = translate.channel_id(raw.get("conversation", {}).get("id", ""))
+        if await self.bot.first_time(actor, f"intro:{where}"):
+            await self.sender.in_turn(turn, introduction())
+
+    async def _remember(self, turn: TurnContext, raw: dict[str, Any], actor: Actor) -> None:
+        """Refresh the stored addresses from this authenticated activity."""
+        assert self.bot is not None
+        reference = json.dumps(TurnContext.get_conversation_reference(turn.activity).serialize())
+        service_url = raw.get("serviceUrl", "")
+        conversation = raw.get("conversation") or {}
+        entries = {
+            translate.channel_id(conversation.get("id", "")): (reference, service_url),
+            "tenant": (json.dumps({"serviceUrl": service_url}), service_url),
+        }
+        if conversation.get("conversationType") in (None, "personal"):
+            entries[f"user:{actor.user_id}"] = (reference, service_url)
+        await self.bot.save_addresses(actor, entries)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)

@@ -1,0 +1,253 @@
+"""Sending an Outcome to Teams: in the turn where possible, proactively otherwise.
+
+Proactive sends only go to service URLs on the allow-list (the bot's token goes with them),
+are paced per conversation, and are retried on 429/412/502/504 with backoff and jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from botbuilder.core import TurnContext
+from botbuilder.schema import (
+    Activity,
+    ChannelAccount,
+    ConversationParameters,
+    ConversationReference,
+)
+
+from adapters.teams.render import activity_fields
+from bot.coalesce import UpdateCoalescer
+from bot.core import Bot
+from bot.events import Actor
+from bot.message import Audience, ChannelPost, DirectMessage, Message, Outcome, Reply, Update
+from bot.tasks import TaskTracker
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+# Teams' service hosts: the public cloud and the government clouds.
+DEFAULT_ALLOWED_HOSTS = (
+    "smba.trafficmanager.net",
+    "smba.infra.gcc.teams.microsoft.com",
+    "smba.infra.gov.teams.microsoft.us",
+    "smba.infra.dod.teams.microsoft.us",
+)
+RETRIED_STATUSES = {429, 412, 502, 504}
+MAX_ATTEMPTS = 5
+PER_CONVERSATION_INTERVAL = 1 / 7  # Teams allows 7 messages a second per conversation
+
+
+class NotAllowed(Exception):
+    """A service URL outside the allow-list: never send the bot's token there."""
+
+
+def host_allowed(service_url: str, extra_hosts: tuple[str, ...]) -> bool:
+    host = (urlsplit(service_url).hostname or "").lower()
+    allowed = DEFAULT_ALLOWED_HOSTS + extra_hosts
+    return any(host == h or host.endswith("." + h) for h in allowed)
+
+
+def status_of(error: Exception) -> int | None:
+    response = getattr(error, "response", None)
+    return getattr(response, "status_code", None) or getattr(response, "status", None)
+
+
+def blocked_by_user(error: Exception) -> bool:
+    """403 `MessageWritesBlocked` (or `ConversationBlockedByUser`): the person removed us."""
+    if status_of(error) != 403:
+        return False
+    text = str(getattr(getattr(error, "response", None), "text", "") or error)
+    return "MessageWritesBlocked" in text or "ConversationBlockedByUser" in text
+
+
+async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        try:
+            return await call()
+        except Exception as error:
+            status = status_of(error)
+            if status not in RETRIED_STATUSES or attempt == MAX_ATTEMPTS:
+                raise
+            retry_after = _retry_after(error)
+            delay = retry_after if retry_after is not None else 0.5 * 2 ** (attempt - 1)
+            delay += random.uniform(0, delay / 2)  # jitter: replicas do not retry in step
+            log.info("%s answered %s; retrying in %.1fs", what, status, delay)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _retry_after(error: Exception) -> float | None:
+    headers = getattr(getattr(error, "response", None), "headers", None) or {}
+    try:
+        return float(headers.get("Retry-After"))
+    except (TypeError, ValueError):
+        return None
+
+
+class Pacer:
+    """At most one send per conversation per interval, within this process."""
+
+    def __init__(self, interval: float = PER_CONVERSATION_INTERVAL) -> None:
+        self.interval = interval
+        self._next: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def wait(self, conversation: str) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            at = max(now, self._next.get(conversation, 0.0))
+            self._next[conversation] = at + self.interval
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
+class TeamsSender:
+    def __init__(
+        self, adapter: Any, app_id: str, bot: Bot, tasks: TaskTracker, extra_hosts: tuple[str, ...]
+    ) -> None:
+        self.adapter = adapter  # botbuilder CloudAdapter
+        self.app_id = app_id
+        self.bot = bot
+        self.extra_hosts = extra_hosts
+        self.pacer = Pacer()
+        self.updates = UpdateCoalescer(bot, tasks, self._edit)
+
+    async def deliver(self, outcome: Outcome, actor: Actor, turn: TurnContext | None) -> None:
+        for item in outcome.items:
+            try:
+                await self._send(item, actor, turn)
+            except Exception:
+                log.exception("could not deliver a %s to Teams", type(item).__name__)
+
+    async def _send(self, item: Any, actor: Actor, turn: TurnContext | None) -> None:
+        here = turn.activity.conversation.id.split(";", 1)[0] if turn else ""
+        match item:
+            case Reply(message=message, audience=audience):
+                private = audience is Audience.ASKER
+                if turn is not None and (
+                    not private
+                    or turn.activity.conversation.conversation_type in (None, "personal")
+                ):
+                    await self.in_turn(turn, message)
+                else:  # Teams has no ephemeral messages: private answers go to a 1:1 chat
+                    await self.direct(actor, actor.user_id, message)
+            case ChannelPost(message=message, channel_id=channel, subject=subject):
+                if turn is not None and channel in ("", here):
+                    sent = await self.in_turn(turn, message)
+                    channel = here
+                else:
+                    sent = await self.proactive(actor, channel, message)
+                if subject and sent:
+                    await self.bot.remember_post(actor, subject, channel, sent)
+            case DirectMessage(message=message, user_id=user):
+                await self.direct(actor, user, message)
+            case Update(subject=subject):
+                self.updates.request(actor, subject)
+
+    async def in_turn(self, turn: TurnContext, message: Message) -> str | None:
+        conversation = turn.activity.conversation.id
+        await self.pacer.wait(conversation)
+        activity = Activity(**_activity_args(message))
+        response = await with_retries(lambda: turn.send_activity(activity), "send")
+        return getattr(response, "id", None)
+
+    async def proactive(self, actor: Actor, conversation: str, message: Message) -> str | None:
+        reference = await self._reference(actor, conversation)
+        sent: list[str | None] = []
+
+        async def send(turn: TurnContext) -> None:
+            sent.append(await self.in_turn(turn, message))
+
+        await self.adapter.continue_conversation(reference, send, self.app_id)
+        return sent[0] if sent else None
+
+    async def direct(self, actor: Actor, user_id: str, message: Message) -> None:
+        if await self.bot.is_blocked(actor, user_id):
+            log.info("not writing to %s: they blocked the bot", user_id)
+            return
+        try:
+            if await self.bot.address(actor, f"user:{user_id}"):
+                await self.proactive(actor, f"user:{user_id}", message)
+            else:
+                await self._open_and_send(actor, user_id, message)
+        except Exception as error:
+            if blocked_by_user(error):
+                await self.bot.block_recipient(actor, user_id, "MessageWritesBlocked")
+                log.info("%s blocked the bot; no more direct messages to them", user_id)
+                return
+            raise
+
+    async def _open_and_send(self, actor: Actor, user_id: str, message: Message) -> None:
+        """A 1:1 chat with someone who may never have written to the bot (tenant + user)."""
+        service_url = await self._service_url(actor)
+        parameters = ConversationParameters(
+            is_group=False,
+            bot=ChannelAccount(id=f"28:{self.app_id}"),
+            members=[ChannelAccount(id=user_id)],
+            tenant_id=actor.workspace_id,
+            channel_data={"tenant": {"id": actor.workspace_id}},
+        )
+
+        async def send(turn: TurnContext) -> None:
+            reference = TurnContext.get_conversation_reference(turn.activity)
+            entry = (json.dumps(reference.serialize()), service_url)
+            await self.bot.save_addresses(actor, {f"user:{user_id}": entry})
+            await self.in_turn(turn, message)
+
+        await with_retries(
+            lambda: self.adapter.create_conversation(
+                self.app_id, send, parameters, "msteams", service_url
+            ),
+            "create_conversation",
+        )
+
+    async def _edit(self, actor: Actor, conversation: str, activity_id: str, message: Message):  # type: ignore[no-untyped-def]
+        reference = await self._reference(actor, conversation)
+
+        async def update(turn: TurnContext) -> None:
+            activity = Activity(id=activity_id, **_activity_args(message))
+            await self.pacer.wait(conversation)
+            await with_retries(lambda: turn.update_activity(activity), "update")
+
+        await self.adapter.continue_conversation(reference, update, self.app_id)
+
+    async def _reference(self, actor: Actor, key: str) -> ConversationReference:
+        stored = await self.bot.address(actor, key)
+        if stored is None:
+            raise LookupError(f"no conversation reference for {key}; the bot must be added there")
+        reference = ConversationReference().deserialize(json.loads(stored))
+        if not host_allowed(reference.service_url or "", self.extra_hosts):
+            raise NotAllowed(f"service URL {reference.service_url} is not on the allow-list")
+        return reference
+
+    async def _service_url(self, actor: Actor) -> str:
+        stored = await self.bot.address(actor, "tenant")
+        if stored is None:
+            raise LookupError("no service URL known for this tenant yet")
+        url = json.loads(stored).get("serviceUrl", "")
+        if not host_allowed(url, self.extra_hosts):
+            raise NotAllowed(f"service URL {url} is not on the allow-list")
+        return url
+
+
+def _activity_args(message: Message) -> dict[str, Any]:
+    fields = activity_fields(message)
+    args: dict[str, Any] = {"type": fields["type"]}
+    if "text" in fields:
+        args.update(text=fields["text"], text_format=fields["textFormat"])
+    if "attachments" in fields:
+        from botbuilder.schema import Attachment
+
+        args["attachments"] = [
+            Attachment(content_type=a["contentType"], content=a["content"])
+            for a in fields["attachments"]
+        ]
+        args["summary"] = fields["summary"]
+    return args

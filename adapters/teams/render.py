@@ -1,0 +1,100 @@
+"""Neutral messages -> Adaptive Cards 1.5 (what Teams supports) with a text fallback.
+
+Card text is Markdown in Teams, so user text is escaped: it cannot fake a link, a heading or a
+mention (Teams only mentions people listed in `msteams.entities`, which we never send).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot import message as m
+
+CARD_VERSION = "1.5"
+CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+MAX_TEXT = 4000
+MAX_ACTIONS = 6  # Teams shows at most six card-level actions; more go into containers
+_MARKDOWN = re.compile(r"([\\`*_\[\]])")
+
+
+def escape(text: str) -> str:
+    """Backslash-escape Markdown so user text shows as typed."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def shorten(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _text_block(text: str, **style: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": escape(shorten(text)), "wrap": True, **style}
+
+
+def _button(button: m.Button) -> dict[str, Any]:
+    return {
+        "type": "Action.Submit",
+        "title": shorten(button.label, 75),
+        "data": {"action_id": button.action_id, "value": button.value},
+        **({"style": "positive"} if button.primary else {}),
+    }
+
+
+def card(message: m.Message) -> dict[str, Any]:
+    body: list[dict[str, Any]] = []
+    separate = False  # a Divider puts a separator line on the next element
+    for block in message.blocks:
+        element: dict[str, Any] | None = None
+        match block:
+            case m.Header(text=text):
+                element = _text_block(text, size="Large", weight="Bolder")
+            case m.Text(text=text):
+                element = _text_block(text)
+            case m.Fields(pairs=pairs):
+                element = {
+                    "type": "FactSet",
+                    "facts": [
+                        {"title": escape(shorten(label, 200)), "value": escape(shorten(value))}
+                        for label, value in pairs
+                    ],
+                }
+            case m.Divider():
+                separate = True
+            case m.Image(url=url, alt=alt):
+                element = {"type": "Image", "url": url, "altText": shorten(alt, 500)}
+            case m.Actions(buttons=buttons):
+                # Inside the body, so each poll in a list keeps its own buttons.
+                element = {"type": "ActionSet", "actions": [_button(b) for b in buttons]}
+            case m.Context(text=text):
+                element = _text_block(text, size="Small", isSubtle=True)
+        if element is not None:
+            if separate:
+                element["separator"] = True
+                separate = False
+            body.append(element)
+    return {
+        "type": "AdaptiveCard",
+        "$schema": CARD_SCHEMA,
+        "version": CARD_VERSION,
+        "fallbackText": shorten(message.text),
+        "body": body or [_text_block(message.text)],
+        "msteams": {"width": "Full"},
+    }
+
+
+def is_plain(message: m.Message) -> bool:
+    """A message that is only text reads better as a chat message than as a card."""
+    return all(isinstance(block, m.Text) for block in message.blocks)
+
+
+def activity_fields(message: m.Message) -> dict[str, Any]:
+    """The parts of a message activity: plain text, or a card with its fallback summary."""
+    if is_plain(message):
+        return {"type": "message", "text": shorten(message.text), "textFormat": "plain"}
+    return {
+        "type": "message",
+        "summary": shorten(message.text, 200),
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card(message)}
+        ],
+    }
