@@ -67,6 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
         "Alembic migration into storage/migrations/versions for the differences.",
     )
     revision.add_argument("-m", "--message", required=True, help="what the change does")
+
+    package = commands.add_parser(
+        "teams-package",
+        help="write the Teams app package (zip) to upload",
+        description="Write manifest.json (with your bot's app id) and the two icons into the zip "
+        "you upload in Teams (Apps > Manage your apps > Upload an app).",
+    )
+    package.add_argument("--app-id", help="the bot's Microsoft App ID (default: MicrosoftAppId)")
+    package.add_argument("--out", default=".", help="a .zip path or a folder (default: here)")
     return parser
 
 
@@ -114,6 +123,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         port = args.port or settings.port
         web.run_app(create_app(settings), host=settings.host, port=port, print=None)
         return 0
+    if args.command == "teams-package":
+        return _teams_package(args, settings)
     if args.command == "db" and args.db_command == "revision":
         return asyncio.run(_db_revision(settings, args.message))
     if args.command == "db":
@@ -131,6 +142,24 @@ async def _db_upgrade(settings: Settings) -> int:
     finally:
         await database.dispose()
     print(f"Database is at schema revision {revision}.")
+    return 0
+
+
+def _teams_package(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from bot.teams_package import build_package
+
+    app_id = args.app_id or settings.microsoft_app_id
+    if not app_id:
+        print("finops-bot: give --app-id or set MicrosoftAppId", file=sys.stderr)
+        return 2
+    try:
+        path = build_package(app_id, Path(args.out))
+    except (ValueError, FileNotFoundError) as error:
+        print(f"finops-bot: {error}", file=sys.stderr)
+        return 2
+    print(f"Wrote {path}: upload it in Teams (Apps > Manage your apps > Upload an app).")
     return 0
 
 
