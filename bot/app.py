@@ -44,6 +44,8 @@ def create_app(
 
         teams = TeamsAdapter(settings, tasks, credentials_factory=teams_credentials)
         teams.mount(app)
+    else:
+        app.router.add_post("/api/messages", teams_not_configured)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         database = Database(settings.database_url)
@@ -65,6 +67,17 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
     return app
+
+
+async def teams_not_configured(_request: web.Request) -> web.Response:
+    """Without an app id, Teams traffic cannot be authenticated, so none is accepted."""
+    return web.json_response(
+        {
+            "error": "Teams is not configured: set MicrosoftAppId (and MicrosoftAppPassword, "
+            "MicrosoftAppTenantId)"
+        },
+        status=401,
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -40,11 +40,9 @@ class Settings(BaseSettings):
     teams_service_url_allowlist: Annotated[tuple[str, ...], NoDecode] = Field(
         (), validation_alias="FINOPS_TEAMS_SERVICE_URL_ALLOWLIST"
     )
-    # Where Bot Framework publishes its token keys; only tests and sovereign clouds change it.
-    teams_openid_metadata_url: str = Field(
-        "https://login.botframework.com/v1/.well-known/openidconfiguration",
-        validation_alias="FINOPS_TEAMS_OPENID_METADATA_URL",
-    )
+    # Where Bot Framework publishes its token-signing keys; empty means Microsoft's public
+    # cloud. Only tests (and sovereign clouds) set it.
+    teams_openid_metadata_url: str = Field("", validation_alias="FINOPS_TEAMS_OPENID_METADATA_URL")
 
     @field_validator("teams_service_url_allowlist", mode="before")
     @classmethod

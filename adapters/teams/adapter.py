@@ -40,13 +40,30 @@ class BotFrameworkConfig:
     def __init__(self, settings: Settings) -> None:
         self.APP_ID = settings.microsoft_app_id
         self.APP_PASSWORD = settings.microsoft_app_password
-        self.APP_TYPE = settings.microsoft_app_type
+        # Emulator mode (no app id, explicitly allowed) has no tenant: botbuilder's multi-tenant
+        # path is the one that accepts an empty app id.
+        self.APP_TYPE = settings.microsoft_app_type if settings.microsoft_app_id else "MultiTenant"
         self.APP_TENANTID = settings.microsoft_app_tenant_id
-        # Both must be set, or botbuilder refuses every token (see platforms.md).
-        self.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = settings.teams_openid_metadata_url
-        self.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = (
-            AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
-        )
+        if settings.teams_openid_metadata_url:
+            # Any TO_* attribute switches botbuilder to its "parameterized" mode, which does not
+            # fall back to public-cloud values: give them all. The metadata URL needs the issuer
+            # beside it, or every token is refused (platforms.md).
+            constants = AuthenticationConstants
+            self.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = settings.teams_openid_metadata_url
+            self.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = constants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
+            self.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = settings.teams_openid_metadata_url
+            self.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = constants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+            self.TO_CHANNEL_FROM_BOT_LOGIN_URL = constants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX + (
+                settings.microsoft_app_tenant_id or "botframework.com"
+            )
+            self.OAUTH_URL = constants.OAUTH_URL
+
+
+def metadata_url(settings: Settings) -> str:
+    return (
+        settings.teams_openid_metadata_url
+        or AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL
+    )
 
 
 class TeamsAdapter:
@@ -97,7 +114,7 @@ class TeamsAdapter:
         """botbuilder fetches signing keys with a blocking `requests.get` (no timeout) inside
         the request path once they are a day old. Fetching them in a thread, at start-up and
         twice a day, keeps that blocking call off the event loop."""
-        metadata = JwtTokenExtractor.get_open_id_metadata(self.settings.teams_openid_metadata_url)
+        metadata = JwtTokenExtractor.get_open_id_metadata(metadata_url(self.settings))
         while True:
             try:
                 await asyncio.to_thread(asyncio.run, metadata._refresh())
@@ -122,25 +139,20 @@ class TeamsAdapter:
             return _error(400, "the body is not a Bot Framework activity")
         if not isinstance(body, dict) or not activity.type:
             return _error(400, "the body is not a Bot Framework activity")
-        started = False
-
-        async def turn(context: TurnContext) -> None:
-            nonlocal started
-            started = True
-            await self._on_turn(context)
-
         try:
-            invoke = await self.cloud.process_activity(
-                request.headers.get("Authorization", ""), activity, turn
+            # Authenticate first, on our own: for bad tokens (expired, malformed, unknown key,
+            # no header) botbuilder raises many exception types that would otherwise be 500s.
+            identity = await self.cloud.bot_framework_authentication.authenticate_request(
+                activity, request.headers.get("Authorization", "")
             )
         except Exception as error:
-            if started:  # our own code failed after authentication: a real 500
-                log.exception("Teams turn failed")
-                return _error(500, "internal error")
-            # Refused by botbuilder: missing, malformed, expired or wrong token. The SDK
-            # raises several exception types here; none of them is the caller's business.
             log.warning("refused a Teams activity: %s", type(error).__name__)
             return _error(401, "unauthorized")
+        try:
+            invoke = await self.cloud.process_activity(identity, activity, self._on_turn)
+        except Exception:  # after authentication, only our own code can fail: a real 500
+            log.exception("Teams turn failed")
+            return _error(500, "internal error")
         if invoke is not None:
             return web.json_response(invoke.body, status=invoke.status)
         return web.Response(status=201)

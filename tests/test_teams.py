@@ -1,0 +1,337 @@
+"""The Teams bot over real HTTP: JWT-authenticated activities in, a fake connector out."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_app
+from bot.settings import Settings
+from bot.tasks import TaskTracker
+from tests.fakes.bot_framework import MESSAGE_WRITES_BLOCKED, FakeConnector
+from tests.schema_validation import validate_adaptive_card
+from tests.teams_auth import (
+    TEST_APP_ID,
+    TEST_APP_PASSWORD,
+    TEST_TENANT_ID,
+    OpenIdServer,
+    StaticTokenCredentialsFactory,
+    TestKeys,
+    bearer,
+    mint_token,
+)
+
+ADMIN_AAD = "00000000-0000-4000-8000-00000000a11c"  # Alice in the samples
+
+
+@pytest.fixture(scope="module")
+def keys() -> TestKeys:
+    return TestKeys()
+
+
+@pytest.fixture
+def openid(keys: TestKeys) -> Iterator[OpenIdServer]:
+    with OpenIdServer(keys) as server:
+        yield server
+
+
+class TeamsHarness:
+    def __init__(
+        self,
+        client: TestClient,
+        connector: FakeConnector,
+        keys: TestKeys,
+        tasks: TaskTracker,
+        samples,
+        tenant: str,
+    ) -> None:
+        self.client, self.connector, self.keys = client, connector, keys
+        self.tasks, self.samples, self.tenant = tasks, samples, tenant
+
+    def activity(self, sample: str, **changes: Any) -> dict[str, Any]:
+        """A shared sample, moved to this test's tenant and the fake connector."""
+        activity = copy.deepcopy(json.loads((self.samples / sample).read_text()))
+        activity["serviceUrl"] = self.connector.service_url
+        activity["conversation"]["tenantId"] = self.tenant
+        activity.setdefault("channelData", {})["tenant"] = {"id": self.tenant}
+        activity["id"] = changes.pop("id", uuid.uuid4().hex)
+        activity.update(changes)
+        return activity
+
+    def token(self, **claims: Any) -> str:
+        return mint_token(
+            self.keys, app_id=TEST_APP_ID, service_url=self.connector.service_url, **claims
+        )
+
+    async def post(
+        self, activity: dict[str, Any], headers: dict[str, str] | None = None, drain: bool = True
+    ):
+        if headers is None:
+            headers = {**bearer(self.token()), "Content-Type": "application/json"}
+        response = await self.client.post(
+            "/api/messages", data=json.dumps(activity).encode(), headers=headers
+        )
+        if drain:
+            await self.tasks.drain(15)
+        return response
+
+    async def say(
+        self,
+        text: str,
+        sample: str = "message_channel_mention.json",
+        user: dict[str, Any] | None = None,
+    ) -> int:
+        activity = self.activity(sample)
+        if sample == "message_channel_mention.json":
+            activity["text"] = f"<at>FinOps</at> {text}"
+        else:
+            activity["text"] = text
+        if user is not None:
+            activity["from"] = user
+        return (await self.post(activity)).status
+
+    def texts(self) -> str:
+        return json.dumps([c.json for c in self.connector.calls], ensure_ascii=False)
+
+    def cards(self) -> list[dict[str, Any]]:
+        found = []
+        for call in self.connector.calls:
+            body = call.json or {}
+            activity = body.get("activity") or body
+            for attachment in activity.get("attachments") or []:
+                found.append(attachment["content"])
+        return found
+
+
+@pytest.fixture
+async def teams(database_url: str, keys, openid, shared_dir) -> AsyncIterator[TeamsHarness]:
+    async with FakeConnector() as connector:
+        settings = Settings(
+            DATABASE_URL=database_url,
+            FINOPS_SECRET_KEY="k",
+            FINOPS_ADMINS=ADMIN_AAD,
+            MicrosoftAppId=TEST_APP_ID,
+            MicrosoftAppPassword=TEST_APP_PASSWORD,
+            MicrosoftAppTenantId=TEST_TENANT_ID,
+            FINOPS_TEAMS_OPENID_METADATA_URL=openid.metadata_url,
+            FINOPS_TEAMS_SERVICE_URL_ALLOWLIST="127.0.0.1",
+            _env_file=None,
+        )
+        tasks = TaskTracker()
+        app = create_app(settings, tasks=tasks, teams_credentials=StaticTokenCredentialsFactory())
+        client = TestClient(TestServer(app, host="127.0.0.1"))
+        await client.start_server()
+        try:
+            yield TeamsHarness(
+                client, connector, keys, tasks, shared_dir / "samples/teams", str(uuid.uuid4())
+            )
+        finally:
+            await client.close()
+
+
+async def test_win_in_a_channel_is_celebrated_there_and_confirmed_privately(
+    teams: TeamsHarness, shared_dir
+):
+    assert await teams.say("win Rightsized 40 dev VMs $3,200/mo #usage-optimization") == 201
+    celebration = [
+        c for c in teams.connector.calls_to("post") if c.conversation_id.startswith("19:general")
+    ]
+    assert len(celebration) == 1
+    card = celebration[0].json["attachments"][0]["content"]
+    assert "Rightsized 40 dev VMs" in json.dumps(card)
+    schema = shared_dir / "schemas/adaptive-card-1.5/adaptive-card.schema.json"
+    assert validate_adaptive_card(card, schema) == []
+    # Teams has no ephemeral messages: the confirmation goes to a 1:1 chat with the author.
+    opened = teams.connector.calls_to("create_conversation")
+    assert [c.json["members"][0]["id"] for c in opened] == ["29:1user-alice-synthetic"]
+    assert re.search(r"Logged win #\d+", teams.texts())
+    assert all(c.token for c in teams.connector.calls)
+
+
+async def test_personal_chat_commands_are_answered_in_the_chat(teams: TeamsHarness):
+    assert await teams.say("learn rightsizing", sample="message_personal.json") == 201
+    replies = teams.connector.calls_to("post")
+    assert len(replies) == 1 and "Usage Optimization" in json.dumps(replies[0].json)
+    assert teams.connector.calls_to("create_conversation") == []
+
+
+async def test_poll_votes_update_the_card_in_place(teams: TeamsHarness):
+    await teams.say('poll "Adopt a tagging policy?" "Yes" "No"')
+    poll_id = re.search(r"Poll #(\d+)", teams.texts())[1]
+    channel = "19:general-synthetic@thread.tacv2"
+    card_ids = [a["id"] for a in teams.connector.sent(channel) if a.get("attachments")]
+    assert len(card_ids) == 1  # the poll card, posted in the channel
+    votes = []
+    for n in range(3):
+        submit = teams.activity("message_adaptive_card_action_submit.json")
+        submit["from"] = {"id": f"29:voter-{n}", "name": f"Voter {n}"}
+        submit["value"] = {"action_id": "poll.vote", "value": f"{poll_id}:1"}
+        votes.append(teams.post(submit, drain=False))
+    assert [r.status for r in await asyncio.gather(*votes)] == [201, 201, 201]
+    await teams.tasks.drain(15)
+    updates = teams.connector.calls_to("update")
+    assert 1 <= len(updates) <= 2  # the first vote at once, the rest of the burst coalesced
+    assert {u.activity_id for u in updates} == set(card_ids)  # edited in place
+    card = next(a for a in teams.connector.sent(channel) if a["id"] == card_ids[0])
+    assert "1. Yes: 3 votes (Voter 0, Voter 1, Voter 2)" in json.dumps(card)
+
+
+async def test_action_execute_is_answered_in_the_same_turn(teams: TeamsHarness):
+    await teams.say('poll "Pick" "A" "B"')
+    poll_id = re.search(r"Poll #(\d+)", teams.texts())[1]
+    invoke = teams.activity("invoke_adaptiveCard_action_execute.json")
+    invoke["value"]["action"]["data"] = {"poll_id": poll_id, "option": "2"}
+    response = await teams.post(invoke)
+    assert response.status == 200
+    body = await response.json()
+    assert body["statusCode"] == 200 and "'B'" in body["value"]
+
+
+@pytest.mark.parametrize(
+    "case", ["none", "malformed", "expired", "audience", "serviceurl", "issuer", "unknown-key"]
+)
+async def test_bad_tokens_are_refused_with_401_and_change_nothing(teams: TeamsHarness, case):
+    headers = {"Content-Type": "application/json"}
+    if case == "malformed":
+        headers |= bearer("not.a.jwt")
+    elif case == "expired":
+        headers |= bearer(teams.token(expires_in=-3600))
+    elif case == "audience":
+        headers |= bearer(
+            mint_token(teams.keys, app_id="someone-else", service_url=teams.connector.service_url)
+        )
+    elif case == "serviceurl":
+        headers |= bearer(
+            mint_token(
+                teams.keys, app_id=TEST_APP_ID, service_url="https://smba.trafficmanager.net/amer/"
+            )
+        )
+    elif case == "issuer":
+        headers |= bearer(teams.token(issuer="https://evil.example"))
+    elif case == "unknown-key":
+        headers |= bearer(
+            mint_token(TestKeys(), app_id=TEST_APP_ID, service_url=teams.connector.service_url)
+        )
+    activity = teams.activity("message_channel_mention.json")
+    assert (await teams.post(activity, headers)).status == 401
+    assert teams.connector.calls == []
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain"])
+async def test_missing_or_wrong_content_type_is_400(teams: TeamsHarness, content_type):
+    headers = bearer(teams.token())
+    if content_type:
+        headers["Content-Type"] = content_type
+    activity = teams.activity("message_channel_mention.json")
+    response = await teams.client.post(
+        "/api/messages", data=json.dumps(activity).encode(), headers=headers
+    )
+    assert response.status == 400
+
+
+async def test_broken_json_is_400(teams: TeamsHarness):
+    headers = {**bearer(teams.token()), "Content-Type": "application/json"}
+    response = await teams.client.post("/api/messages", data=b"{not json", headers=headers)
+    assert response.status == 400
+
+
+async def test_welcome_once_for_a_member_added_to_the_community_team(teams: TeamsHarness):
+    admin = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "Alice"}
+    await teams.say("config community-channel here", user=admin)
+    added = teams.activity("conversationUpdate_membersAdded_team_member.json", id="f:join-1")
+    before = len(teams.connector.calls_to("create_conversation"))
+    assert (await teams.post(added)).status == 201
+    again = teams.activity("conversationUpdate_membersAdded_team_member.json", id="f:join-2")
+    assert (await teams.post(again)).status == 201  # Teams repeats the event
+    opened = teams.connector.calls_to("create_conversation")[before:]
+    assert [c.json["members"][0]["id"] for c in opened] == ["29:1newcomer-synthetic"]
+    assert "Welcome" in teams.texts()
+
+
+async def test_installed_in_a_team_introduces_itself_once(teams: TeamsHarness):
+    for n in range(2):
+        installed = teams.activity(
+            "conversationUpdate_membersAdded_bot_installed_in_team.json", id=f"f:install-{n}"
+        )
+        assert (await teams.post(installed)).status == 201
+    intros = [
+        c for c in teams.connector.calls_to("post") if "Hello from the FinOps" in json.dumps(c.json)
+    ]
+    assert len(intros) == 1
+
+
+async def test_rate_limited_send_is_retried(teams: TeamsHarness):
+    teams.connector.fail_next("post", status=429, retry_after=1)
+    assert await teams.say("help", sample="message_personal.json") == 201
+    statuses = [c.status for c in teams.connector.calls_to("post")]
+    assert statuses[0] == 429 and statuses[-1] in (200, 201)
+
+
+async def test_a_person_who_blocked_the_bot_gets_no_more_direct_messages(teams: TeamsHarness):
+    teams.connector.fail_next("create_conversation", status=403, body=MESSAGE_WRITES_BLOCKED)
+    await teams.say("wins")  # the private answer needs a 1:1 chat: blocked
+    await teams.say("wins")
+    assert len(teams.connector.calls_to("create_conversation")) == 1
+
+
+async def test_service_urls_off_the_allow_list_get_no_token(
+    database_url, keys, openid, shared_dir, caplog
+):
+    async with FakeConnector() as connector:
+        settings = Settings(
+            DATABASE_URL=database_url,
+            FINOPS_SECRET_KEY="k",
+            MicrosoftAppId=TEST_APP_ID,
+            MicrosoftAppPassword=TEST_APP_PASSWORD,
+            MicrosoftAppTenantId=TEST_TENANT_ID,
+            FINOPS_TEAMS_OPENID_METADATA_URL=openid.metadata_url,
+            _env_file=None,
+        )  # no allow-list entry for 127.0.0.1
+        tasks = TaskTracker()
+        app = create_app(settings, tasks=tasks, teams_credentials=StaticTokenCredentialsFactory())
+        client = TestClient(TestServer(app, host="127.0.0.1"))
+        await client.start_server()
+        harness = TeamsHarness(
+            client, connector, keys, tasks, shared_dir / "samples/teams", str(uuid.uuid4())
+        )
+        with caplog.at_level(logging.INFO):
+            assert await harness.say("wins") == 201
+        await client.close()
+        assert connector.calls_to("create_conversation") == []  # the 1:1 needs a proactive send
+        assert "not on the allow-list" in caplog.text
+
+
+async def test_without_an_app_id_traffic_is_refused_unless_explicitly_allowed(
+    database_url, shared_dir, caplog
+):
+    activity = json.loads((shared_dir / "samples/teams/message_personal.json").read_text())
+    activity["text"] = "help"
+    for allow in (False, True):
+        settings = Settings(
+            DATABASE_URL=database_url,
+            FINOPS_SECRET_KEY="k",
+            FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=allow,
+            _env_file=None,
+        )
+        with caplog.at_level(logging.WARNING):
+            client = TestClient(TestServer(create_app(settings), host="127.0.0.1"))
+            await client.start_server()
+        try:
+            response = await client.post("/api/messages", json=activity)
+            if allow:
+                assert response.status != 401
+                assert "UNAUTHENTICATED" in caplog.text
+            else:
+                assert response.status == 401
+                assert "MicrosoftAppId" in (await response.json())["error"]
+        finally:
+            await client.close()
