@@ -11,8 +11,21 @@ log = logging.getLogger(__name__)
 
 
 class TaskTracker:
-    def __init__(self) -> None:
+    """Tracks background tasks. `spawn_work` also caps how many run at once: a burst of
+    thousands of clicks then waits in line (cheaply) instead of crowding the event loop that
+    must keep acking, or exhausting the database connection pool."""
+
+    def __init__(self, concurrency: int = 8) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._slots = asyncio.Semaphore(concurrency)
+
+    def spawn_work(self, work: Coroutine[Any, Any, Any], name: str = "") -> asyncio.Task[Any]:
+        """Handle an acked event: at most `concurrency` at a time, the rest queued in order."""
+        return self.spawn(self._in_slot(work), name)
+
+    async def _in_slot(self, work: Coroutine[Any, Any, Any]) -> Any:
+        async with self._slots:
+            return await work
 
     def spawn(self, work: Coroutine[Any, Any, Any], name: str = "") -> asyncio.Task[Any]:
         task = asyncio.create_task(work, name=name or None)

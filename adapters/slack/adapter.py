@@ -151,12 +151,12 @@ class SlackAdapter:
             event = translate.action_event(body, action)
             origin = Origin(event.actor, event.place.conversation_id, body.get("response_url", ""))
             from_home = (body.get("container") or {}).get("type") == "view"
-            self.tasks.spawn(self._handle(event, origin, refresh_home=from_home), name="vote")
+            self.tasks.spawn_work(self._handle(event, origin, refresh_home=from_home), name="vote")
 
         @app.event("member_joined_channel")
         async def on_member_joined(ack, body: dict) -> None:  # type: ignore[no-untyped-def]
             await ack()
-            self.tasks.spawn(self._member_joined(body), name="member-joined")
+            self.tasks.spawn_work(self._member_joined(body), name="member-joined")
 
         @app.event("team_join")
         async def on_team_join(ack, body: dict) -> None:  # type: ignore[no-untyped-def]
@@ -169,10 +169,10 @@ class SlackAdapter:
             await ack()
             if event.get("tab", "home") == "home":
                 actor = Actor(translate.PLATFORM, body.get("team_id", ""), event.get("user", ""))
-                self.tasks.spawn(self.publish_home(actor), name="home")
+                self.tasks.spawn_work(self.publish_home(actor), name="home")
 
     def _spawn(self, event: Event, origin: Origin) -> None:
-        self.tasks.spawn(self._handle(event, origin), name=type(event).__name__)
+        self.tasks.spawn_work(self._handle(event, origin), name=type(event).__name__)
 
     async def _handle(self, event: Event, origin: Origin, *, refresh_home: bool = False) -> None:
         assert self.bot is not None and self.sender is not None
