@@ -335,3 +335,41 @@ async def test_without_an_app_id_traffic_is_refused_unless_explicitly_allowed(
                 assert "MicrosoftAppId" in (await response.json())["error"]
         finally:
             await client.close()
+
+
+async def test_a_token_from_another_issuer_is_refused_before_any_key_fetch(
+    teams: TeamsHarness, openid
+):
+    assert await teams.say("help", sample="message_personal.json") == 201  # keys are loaded
+    fetched = list(openid.requests)
+    emulator = teams.token(issuer="https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/")
+    headers = {**bearer(emulator), "Content-Type": "application/json"}
+    response = await teams.post(teams.activity("message_personal.json"), headers)
+    assert response.status == 401
+    assert openid.requests == fetched  # refused without botbuilder fetching another key set
+
+
+async def test_outbound_credentials_are_made_once_and_their_token_fetched_off_the_loop():
+    import threading
+
+    from adapters.teams.credentials import WarmCredentialsFactory
+    from tests.teams_auth import StaticTokenCredentials
+
+    threads: list[str] = []
+
+    class CountingCredentials(StaticTokenCredentials):
+        def get_access_token(self, force_refresh: bool = False) -> str:
+            threads.append(threading.current_thread().name)
+            return super().get_access_token(force_refresh)
+
+    class Factory(StaticTokenCredentialsFactory):
+        async def create_credentials(self, app_id, oauth_scope, login_endpoint, validate):
+            self.requests.append(app_id)
+            return CountingCredentials(app_id, "token")
+
+    inner = Factory()
+    factory = WarmCredentialsFactory(inner)
+    first = await factory.create_credentials(TEST_APP_ID, "scope", "https://login", True)
+    second = await factory.create_credentials(TEST_APP_ID, "scope", "https://login", True)
+    assert first is second and len(inner.requests) == 1
+    assert threads and all(name != threading.main_thread().name for name in threads)

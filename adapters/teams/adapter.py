@@ -14,13 +14,23 @@ import json
 import logging
 from typing import Any
 
+import jwt
 from aiohttp import web
 from botbuilder.core import InvokeResponse, TurnContext
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
+)
 from botbuilder.schema import Activity, ActivityTypes
-from botframework.connector.auth import AuthenticationConstants, JwtTokenExtractor
+from botframework.connector.auth import (
+    AuthenticationConstants,
+    GovernmentConstants,
+    JwtTokenExtractor,
+)
 
 from adapters.teams import translate
+from adapters.teams.credentials import WarmCredentialsFactory
 from adapters.teams.deliver import TeamsSender
 from bot.core import Bot
 from bot.events import Actor, CommandEvent
@@ -32,6 +42,14 @@ from bot.tasks import TaskTracker
 log = logging.getLogger(__name__)
 PATH = "/api/messages"
 KEY_REFRESH_SECONDS = 12 * 3600  # botbuilder refetches after 24 h, blocking; we do it sooner
+KEY_RETRY_SECONDS = 60
+KEYS_WAIT_SECONDS = 10.0  # a request right after start-up waits this long for the keys
+# Teams' channel tokens come from these issuers only; any other (Emulator, skills) would make
+# botbuilder fetch another key set, blocking, before refusing it.
+CHANNEL_ISSUERS = {
+    AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER,
+    GovernmentConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER,
+}
 
 
 class BotFrameworkConfig:
@@ -72,13 +90,18 @@ class TeamsAdapter:
     ) -> None:
         self.settings = settings
         self.tasks = tasks
+        config = BotFrameworkConfig(settings)
+        self.credentials = WarmCredentialsFactory(
+            credentials_factory or ConfigurationServiceClientCredentialFactory(config)
+        )
         authentication = ConfigurationBotFrameworkAuthentication(
-            BotFrameworkConfig(settings), credentials_factory=credentials_factory
+            config, credentials_factory=self.credentials
         )
         self.cloud = CloudAdapter(authentication)
         self.bot: Bot | None = None
         self.sender: TeamsSender | None = None
-        self._key_refresher: asyncio.Task[None] | None = None
+        self.keys_ready = asyncio.Event()
+        self._background: list[asyncio.Task[None]] = []
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(PATH, self.handle_http)
@@ -92,23 +115,25 @@ class TeamsAdapter:
             self.tasks,
             self.settings.teams_service_url_allowlist,
         )
+        self._background.append(asyncio.create_task(self.credentials.keep_fresh()))
         if not self.settings.microsoft_app_id:
+            self.keys_ready.set()
             log.warning(
                 "Teams: FINOPS_TEAMS_ALLOW_UNAUTHENTICATED is set and there is no "
                 "MicrosoftAppId: /api/messages accepts UNAUTHENTICATED traffic. Use this "
                 "only with the Bot Framework Emulator on a private machine."
             )
             return
-        self._key_refresher = asyncio.create_task(self._refresh_keys_forever())
+        self._background.append(asyncio.create_task(self._refresh_keys_forever()))
 
     async def stop_intake(self) -> None:
         """HTTP intake stops with the server; nothing else to stop first."""
 
     async def close(self) -> None:
-        if self._key_refresher is not None:
-            self._key_refresher.cancel()
+        for task in self._background:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._key_refresher
+                await task
 
     async def _refresh_keys_forever(self) -> None:
         """botbuilder fetches signing keys with a blocking `requests.get` (no timeout) inside
@@ -119,7 +144,14 @@ class TeamsAdapter:
             try:
                 await asyncio.to_thread(asyncio.run, metadata._refresh())
             except Exception:
-                log.warning("could not refresh the Bot Framework signing keys", exc_info=True)
+                log.warning(
+                    "could not fetch the Bot Framework signing keys; retrying in %d s",
+                    KEY_RETRY_SECONDS,
+                    exc_info=True,
+                )
+                await asyncio.sleep(KEY_RETRY_SECONDS)
+                continue
+            self.keys_ready.set()
             await asyncio.sleep(KEY_REFRESH_SECONDS)
 
     # -- HTTP --------------------------------------------------------------------------------
@@ -139,6 +171,15 @@ class TeamsAdapter:
             return _error(400, "the body is not a Bot Framework activity")
         if not isinstance(body, dict) or not activity.type:
             return _error(400, "the body is not a Bot Framework activity")
+        if self.settings.microsoft_app_id:
+            if not _channel_token(request.headers.get("Authorization", "")):
+                log.warning("refused a Teams activity: not a Bot Framework channel token")
+                return _error(401, "unauthorized")
+            try:  # right after start-up, let the keys arrive rather than fetch them blocking
+                async with asyncio.timeout(KEYS_WAIT_SECONDS):
+                    await self.keys_ready.wait()
+            except TimeoutError:
+                return _error(503, "starting up; try again")
         try:
             # Authenticate first, on our own: for bad tokens (expired, malformed, unknown key,
             # no header) botbuilder raises many exception types that would otherwise be 500s.
@@ -226,6 +267,19 @@ class TeamsAdapter:
         if conversation.get("conversationType") in (None, "personal"):
             entries[f"user:{actor.user_id}"] = (reference, service_url)
         await self.bot.save_addresses(actor, entries)
+
+
+def _channel_token(header: str) -> bool:
+    """A bearer JWT whose (unverified) issuer is a Bot Framework channel: a cheap pre-check;
+    botbuilder then verifies it for real."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return False
+    return claims.get("iss") in CHANNEL_ISSUERS
 
 
 def _error(status: int, message: str) -> web.Response:
