@@ -7,7 +7,6 @@ server answers, those tests skip with the reason; under CI=true they fail instea
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -21,13 +20,14 @@ from bot.message import Outcome
 from bot.settings import Settings
 from storage.engine import Database
 from tests.helpers import (
+    IN_CI,
     POSTGRES_URL,
     create_postgres_database,
     drop_postgres_database,
     migrate,
+    shared_path,
 )
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 ADMIN = "ada"
 
 
@@ -129,9 +129,4 @@ def chat(bot: Bot, workspace: str) -> Chat:
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """`../shared` beside the repository: reference samples. A user's clone has none."""
-    path = Path(__file__).resolve().parents[2] / "shared"
-    if not path.is_dir():
-        if IN_CI:
-            pytest.fail(f"{path} is missing; under CI=true the shared samples must be there")
-        pytest.skip(f"{path} is absent (a clone outside the team workspace has no shared/)")
-    return path
+    return shared_path()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel, select
@@ -17,6 +19,22 @@ from storage.models import Workspace
 POSTGRES_URL = os.environ.get(
     "FINOPS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+# Under CI, what a test needs must be there: a missing prerequisite fails instead of skipping.
+IN_CI = os.environ.get("CI", "").lower() == "true"
+# Reference material (samples, official schemas) beside the repository, not in it.
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """`SHARED.joinpath(*parts)`, which must exist: when it does not, the test is skipped (a clone
+    outside the team workspace has no ../shared), or fails under CI=true."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        reason = f"{path} is absent (../shared sits beside the repo, not in it)"
+        if IN_CI:
+            pytest.fail(f"{reason}; under CI=true this test must run", pytrace=False)
+        pytest.skip(reason)
+    return path
 
 
 def number(pattern: str, text: str) -> int:

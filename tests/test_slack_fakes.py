@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import aiohttp
@@ -18,20 +16,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from tests.fakes.slack_api import FakeSlack
+from tests.helpers import shared_path
 from tests.slack_signing import block_actions_body, event_body, sign, slash_command_body
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 METADATA = {"event_type": "finops_win", "event_payload": {"win_id": 7}}
-
-
-def shared(*parts: str) -> Path:
-    """A file under ../shared; skip without it, except under CI where it must be present."""
-    if not SHARED.is_dir():
-        reason = f"reference material {SHARED} is absent (it sits beside the repo, not in it)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; under CI=true this test must run", pytrace=False)
-        pytest.skip(reason)
-    return SHARED.joinpath(*parts)
 
 
 class FixedClock(Clock):
@@ -57,8 +45,8 @@ def client(slack: FakeSlack) -> AsyncWebClient:
 
 
 def test_sign_reproduces_slacks_published_vector() -> None:
-    vector = json.loads(shared("samples/slack/signing_test_vector.json").read_text())
-    body = shared("samples/slack/signing_test_vector_body.txt").read_bytes()
+    vector = json.loads(shared_path("samples/slack/signing_test_vector.json").read_text())
+    body = shared_path("samples/slack/signing_test_vector_body.txt").read_bytes()
     assert body == vector["raw_body"].encode()  # the exact bytes, no trailing newline
 
     headers = sign(body, vector["signing_secret"], int(vector["x_slack_request_timestamp"]))
@@ -82,7 +70,7 @@ def test_sign_defaults_to_now_and_satisfies_slack_sdks_verifier() -> None:
 
 
 def test_slash_command_body_has_slacks_fields() -> None:
-    sample = parse_qs(shared("samples/slack/slash_command_body.txt").read_text())
+    sample = parse_qs(shared_path("samples/slack/slash_command_body.txt").read_text())
     body = slash_command_body(
         text="win Rightsized dev VMs $3,200/mo <@U2|bob> & more",
         response_url="http://127.0.0.1:1/response/3",
@@ -98,8 +86,8 @@ def test_slash_command_body_has_slacks_fields() -> None:
 
 
 def test_block_actions_body_matches_slacks_encoding() -> None:
-    sample_body = shared("samples/slack/block_actions_body.txt").read_text()
-    sample = json.loads(shared("samples/slack/block_actions_payload.json").read_text())
+    sample_body = shared_path("samples/slack/block_actions_body.txt").read_text()
+    sample = json.loads(shared_path("samples/slack/block_actions_payload.json").read_text())
     assert json.loads(parse_qs(sample_body)["payload"][0]) == sample  # how Slack encodes it
 
     body = block_actions_body(
@@ -121,7 +109,7 @@ def test_event_body_is_an_event_callback_envelope() -> None:
     envelope = json.loads(event_body(event, event_id="Ev0001"))
 
     sample = json.loads(
-        shared("samples/slack/member_joined_channel_event_slack_docs.json").read_text()
+        shared_path("samples/slack/member_joined_channel_event_slack_docs.json").read_text()
     )
     assert sample.keys() <= envelope.keys()
     assert envelope["type"] == "event_callback"

@@ -13,11 +13,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -44,6 +42,7 @@ from tests.fakes.bot_framework import (
     MESSAGE_WRITES_BLOCKED,
     FakeConnector,
 )
+from tests.helpers import shared_path
 from tests.teams_auth import (
     BOT_FRAMEWORK_SCOPE,
     TEST_APP_ID,
@@ -58,19 +57,8 @@ from tests.teams_auth import (
     teams_config,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 USER_ID = "29:1user-alice-synthetic"
 BOT_ID = f"28:{TEST_APP_ID}"
-
-
-def shared(*parts: str) -> Path:
-    """A file under ../shared; skip without it, except under CI where it must be present."""
-    if not SHARED.is_dir():
-        reason = f"reference material {SHARED} is absent (it sits beside the repo, not in it)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason}; under CI=true this test must run", pytrace=False)
-        pytest.skip(reason)
-    return SHARED.joinpath(*parts)
 
 
 class PongBot(Bot):
@@ -135,7 +123,7 @@ async def connector() -> AsyncIterator[FakeConnector]:
 @pytest.fixture
 def message(connector: FakeConnector) -> dict[str, Any]:
     """Teams' personal-chat message sample, its serviceUrl pointing at the fake connector."""
-    sample = json.loads(shared("samples/teams/message_personal.json").read_text())
+    sample = json.loads(shared_path("samples/teams/message_personal.json").read_text())
     return sample | {"serviceUrl": connector.service_url}
 
 

@@ -26,10 +26,11 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from aiohttp import web
+
+from tests.fakes.server import LocalServer
 
 Kind = Literal[
     "create_conversation", "send", "reply", "update", "delete", "get_members", "get_member"
@@ -131,11 +132,12 @@ class _Failure:
     body: Any
 
 
-class FakeConnector:
+class FakeConnector(LocalServer):
     """The Bot Framework connector a Teams bot replies to: `async with FakeConnector() as fake:`."""
 
     def __init__(self, *, expected_token: str | None = None) -> None:
         """`expected_token`: when set, any other bearer token is refused with 401."""
+        super().__init__()
         self.expected_token = expected_token
         self.delay = 0.0
         self.calls: list[Call] = []
@@ -146,12 +148,10 @@ class FakeConnector:
         self._failures: defaultdict[str, deque[_Failure]] = defaultdict(deque)
         self._activity_ids = itertools.count(1_700_000_100_001)  # Teams ids: epoch millis
         self._changed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._base = ""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application()
         conversation = "/v3/conversations/{conversation_id}"
         app.router.add_post("/v3/conversations", self._handler("create_conversation"))
@@ -161,34 +161,12 @@ class FakeConnector:
         app.router.add_delete(conversation + "/activities/{activity_id}", self._handler("delete"))
         app.router.add_get(conversation + "/members", self._handler("get_members"))
         app.router.add_get(conversation + "/members/{member_id}", self._handler("get_member"))
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._base = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
+        return app
 
     @property
     def service_url(self) -> str:
         """`http://127.0.0.1:<port>/`: with the trailing slash, as Teams' serviceUrl has one."""
-        if not self._base:
-            raise RuntimeError("FakeConnector is not started: await start() or use `async with`")
-        return self._base + "/"
+        return self.base_url + "/"
 
     # -- test controls ---------------------------------------------------------------------------
 

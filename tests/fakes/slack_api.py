@@ -20,10 +20,11 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
+
+from tests.fakes.server import LocalServer
 
 Result = dict[str, Any]
 T = TypeVar("T")
@@ -63,12 +64,13 @@ class Call:
     error: str | None = None
 
 
-class FakeSlack:
+class FakeSlack(LocalServer):
     """A fake Slack workspace: `AsyncWebClient(token=..., base_url=fake.api_url)` talks to it."""
 
     def __init__(
         self, *, bot_token: str = "xoxb-test", team_id: str = "T0001", bot_user_id: str = "UBOT"
     ) -> None:
+        super().__init__()
         self.bot_token = bot_token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
@@ -90,8 +92,6 @@ class FakeSlack:
         self._ts = itertools.count(1_700_000_000_000_100, 100)  # microseconds, as Slack's ts
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self._base = ""
         self._handlers: dict[str, Callable[[dict[str, Any]], Result]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
@@ -106,48 +106,22 @@ class FakeSlack:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        port = self._runner.addresses[0][1]
-        self._base = f"http://127.0.0.1:{port}"
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
+        return app
 
     @property
     def api_url(self) -> str:
         """The Web API base URL; slack_sdk appends the method name."""
-        return f"{self._started_base()}/api/"
+        return f"{self.base_url}/api/"
 
     def response_url(self) -> str:
         """A fresh response URL, as Slack puts in slash command and interaction payloads."""
         key = str(next(self._ids))
         self._response_uses[key] = 0
-        return f"{self._started_base()}/response/{key}"
-
-    def _started_base(self) -> str:
-        if not self._base:
-            raise RuntimeError("FakeSlack is not started: await start() or use `async with`")
-        return self._base
+        return f"{self.base_url}/response/{key}"
 
     # -- test controls ---------------------------------------------------------------------------
 
@@ -257,7 +231,7 @@ class FakeSlack:
         if not isinstance(body, dict):
             return web.Response(status=400, text="invalid_payload")
         self._response_uses[key] = uses + 1
-        self.responses.append({**body, "url": f"{self._base}/response/{key}"})
+        self.responses.append({**body, "url": f"{self.base_url}/response/{key}"})
         self._changed.set()
         return web.Response(text="ok")  # Slack answers response URLs with text/plain "ok"
 

@@ -19,10 +19,11 @@ import itertools
 import json
 import uuid
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import ClientSession, ClientTimeout, WSCloseCode, WSMsgType, web
+
+from tests.fakes.server import LocalServer
 
 T = TypeVar("T")
 ENVELOPE_TYPES = {"slash_commands", "events_api", "interactive"}
@@ -30,12 +31,13 @@ FORWARDED_REQUEST_HEADERS = ("Authorization", "Content-Type")
 FORWARDED_RESPONSE_HEADERS = ("Content-Type", "Retry-After")
 
 
-class FakeSocketMode:
+class FakeSocketMode(LocalServer):
     """Slack's Socket Mode endpoint, in front of the Web API at `upstream` (e.g. FakeSlack)."""
 
     def __init__(
         self, upstream: str | None = None, *, app_token: str = "xapp-test", app_id: str = "A0001"
     ) -> None:
+        super().__init__()
         self.upstream = upstream  # a Web API base URL ending in `/`, e.g. `FakeSlack.api_url`
         self.app_token = app_token
         self.app_id = app_id
@@ -48,21 +50,19 @@ class FakeSocketMode:
         self._sockets: list[web.WebSocketResponse] = []
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
-        self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
-        self._base = ""
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/apps.connections.open", self._connections_open)
         app.router.add_route("*", "/api/{method}", self._forward)
         app.router.add_get("/link/", self._link)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self._base = f"127.0.0.1:{self._runner.addresses[0][1]}"
+        return app
+
+    async def start(self) -> None:
+        await super().start()
         self._session = ClientSession(timeout=ClientTimeout(total=30))
 
     async def close(self) -> None:
@@ -71,28 +71,12 @@ class FakeSocketMode:
         if self._session is not None:
             await self._session.close()
             self._session = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
+        await super().close()
 
     @property
     def api_url(self) -> str:
         """The Web API base URL to give the app (`SLACK_API_URL`)."""
-        if not self._base:
-            raise RuntimeError("FakeSocketMode is not started: await start() or use `async with`")
-        return f"http://{self._base}/api/"
+        return f"{self.base_url}/api/"
 
     @property
     def connected(self) -> int:
@@ -203,7 +187,8 @@ class FakeSocketMode:
         ticket = f"{next(self._ids)}-{uuid.uuid4().hex}"
         self._tickets.add(ticket)
         self.connections_opened += 1
-        url = f"ws://{self._base}/link/?ticket={ticket}&app_id={self.app_id}"
+        link = self.base_url.replace("http://", "ws://", 1)
+        url = f"{link}/link/?ticket={ticket}&app_id={self.app_id}"
         return web.json_response({"ok": True, "url": url})
 
     async def _link(self, request: web.Request) -> web.StreamResponse:
