@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import text
 
 from bot.core import Bot
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.tasks import TaskTracker
 from storage.engine import Database
@@ -19,6 +21,7 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 20.0  # seconds to finish acked work before the process exits
 BOT = web.AppKey("bot", Bot)
 TASKS = web.AppKey("tasks", TaskTracker)
+SCHEDULER = web.AppKey("scheduler", Scheduler)
 DATABASE = web.AppKey("database", Database)
 
 
@@ -56,7 +59,18 @@ def create_app(
         adapters = [a for a in (slack, teams) if a is not None]
         for adapter in adapters:
             await adapter.start(bot)
+        scheduler = Scheduler(
+            bot,
+            {name: a.deliver_scheduled for name, a in (("slack", slack), ("teams", teams)) if a},
+            tick_seconds=settings.scheduler_tick_seconds,
+            grace=timedelta(hours=settings.digest_grace_hours),
+            remind_before=timedelta(hours=settings.poll_reminder_hours),
+        )
+        app[SCHEDULER] = scheduler
+        if scheduler.deliverers:
+            scheduler.start()
         yield
+        scheduler.stop()
         for adapter in adapters:  # stop taking work, finish what was acked, then close
             await adapter.stop_intake()
         await tasks.drain(grace=SHUTDOWN_GRACE)

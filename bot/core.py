@@ -7,7 +7,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,9 +19,10 @@ from bot.features import home, onboarding, polls
 from bot.message import Message, Outcome
 from bot.parsing import UsageError
 from bot.settings import Settings
-from storage import addresses, deliveries, workspaces
+from storage import addresses, deliveries, schedules, workspaces
+from storage import polls as poll_store
 from storage.engine import Database
-from storage.models import utcnow
+from storage.models import Poll, Schedule, Workspace, utcnow
 from storage.secret import load_voter_key
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,34 @@ class Bot:
                 session,
                 await workspaces.workspace_id(session, actor.platform, actor.workspace_id),
             )
+
+    # -- scheduled work -----------------------------------------------------------------------
+    async def run_as(
+        self, actor: Actor, work: Callable[[Request, Any], Awaitable[Outcome]], argument: Any
+    ) -> Outcome:
+        """Run core work on the bot's own behalf (a schedule) in one transaction."""
+        return await self._run(actor, Place(""), work, argument)
+
+    async def schedules(self) -> list[tuple[Schedule, Workspace]]:
+        async with self.database.session() as session:
+            return await schedules.enabled_with_workspaces(session)
+
+    async def deadline_polls(self, remind_before: timedelta) -> list[tuple[Poll, Workspace]]:
+        async with self.database.session() as session:
+            return await poll_store.deadline_polls(session, self.clock(), remind_before)
+
+    async def claim_run(self, job: str, period: str, owner: str, lease: timedelta) -> bool:
+        now = self.clock()
+        async with self.database.session() as session:
+            return await schedules.claim(session, job, period, owner, now, now + lease)
+
+    async def finish_run(self, job: str, period: str, owner: str) -> None:
+        async with self.database.session() as session:
+            await schedules.finish(session, job, period, owner, "done", self.clock())
+
+    async def skip_run(self, job: str, period: str, owner: str) -> bool:
+        async with self.database.session() as session:
+            return await schedules.record_skip(session, job, period, owner, self.clock())
 
     # -- addresses for proactive messages (stored, so any replica can use them) -------------
     async def save_addresses(self, actor: Actor, entries: dict[str, tuple[str, str]]) -> None:

@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     secret_key: str = Field("", validation_alias="FINOPS_SECRET_KEY")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
     win_rate_limit: int = Field(20, validation_alias="FINOPS_WIN_RATE_LIMIT", ge=1)
+    # Scheduled work (weekly digest, poll deadlines, reminders).
+    scheduler_tick_seconds: float = Field(
+        30.0, validation_alias="FINOPS_SCHEDULER_TICK_SECONDS", gt=0
+    )
+    digest_grace_hours: float = Field(6.0, validation_alias="FINOPS_DIGEST_GRACE_HOURS", ge=0)
+    poll_reminder_hours: float = Field(24.0, validation_alias="FINOPS_POLL_REMINDER_HOURS", ge=0)
 
     # Slack: enabled when the bot token and signing secret are set; Socket Mode with an app token.
     slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN")

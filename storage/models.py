@@ -210,6 +210,35 @@ class BlockedRecipient(SQLModel, table=True):
     blocked_at: datetime = Field(default_factory=utcnow)
 
 
+class Schedule(SQLModel, table=True):
+    """A recurring post (the weekly digest), per workspace: the source of truth every replica
+    reads. `weekday` 0 = Monday; `at` is local time in `timezone`."""
+
+    __table_args__ = (UniqueConstraint("workspace_id", "kind"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(sa_column=_workspace_fk())
+    kind: str = Field(max_length=30)  # "digest"
+    weekday: int
+    at: str = Field(max_length=5)  # "HH:MM"
+    timezone: str = Field(max_length=64)
+    enabled: bool = True
+    updated_by: str = Field(max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ScheduleRun(SQLModel, table=True):
+    """The run ledger: one row per (job, period). Whoever inserts it runs it; a lease lets
+    another replica take over a claim whose owner died before finishing."""
+
+    __tablename__ = "schedule_run"
+    job: str = Field(primary_key=True, max_length=100)  # "digest:12", "poll-close:7"
+    period: str = Field(primary_key=True, max_length=40)  # the due time, ISO
+    owner: str = Field(max_length=100)
+    lease_until: datetime
+    outcome: str = Field(default="running", max_length=20)  # running | done | skipped
+    finished_at: datetime | None = None
+
+
 class Welcome(SQLModel, table=True):
     """One row per person ever welcomed in a workspace: the guard against a second welcome."""
 

@@ -27,6 +27,7 @@ from adapters.slack.render import home_view
 from adapters.slack.verify import verify
 from bot.core import Bot
 from bot.events import Actor, Event
+from bot.message import Outcome
 from bot.settings import Settings
 from bot.tasks import TaskTracker
 
@@ -96,6 +97,11 @@ class SlackAdapter:
         async with asyncio.timeout(CONNECT_TIMEOUT):
             await self._socket_mode.connect_async()
         log.info("Slack connected through Socket Mode")
+
+    async def deliver_scheduled(self, actor: Actor, outcome: Outcome) -> None:
+        """Send what a schedule produced (the weekly digest, poll results, reminders)."""
+        assert self.sender is not None
+        await self.sender.deliver(outcome, Origin(actor))
 
     async def stop_intake(self) -> None:
         """Take no new work (Socket Mode); HTTP intake stops with the server itself."""

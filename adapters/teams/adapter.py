@@ -126,6 +126,11 @@ class TeamsAdapter:
             return
         self._background.append(asyncio.create_task(self._refresh_keys_forever()))
 
+    async def deliver_scheduled(self, actor: Actor, outcome: Outcome) -> None:
+        """Send what a schedule produced, proactively (no turn to answer in)."""
+        assert self.sender is not None
+        await self.sender.deliver(outcome, actor, None)
+
     async def stop_intake(self) -> None:
         """HTTP intake stops with the server; nothing else to stop first."""
 

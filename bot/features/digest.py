@@ -6,9 +6,12 @@ aggregates; nothing here loads every row.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot import catalogue, channels
+from bot import recurrence_times as times
 from bot.commands import Request, command
 from bot.features.learn import weekly_tip
 from bot.features.metrics import trend_line
@@ -16,11 +19,20 @@ from bot.features.wins import value_text
 from bot.message import Context, Divider, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.money import format_totals
-from bot.parsing.when import describe, period_bounds, to_local
+from bot.parsing.when import (
+    describe,
+    parse_clock,
+    parse_timezone,
+    parse_weekday,
+    period_bounds,
+    to_local,
+)
 from bot.wording import plural
+from storage import audit, onboarding, polls, schedules, wins
 from storage import metrics as metric_store
-from storage import onboarding, polls, wins
+from storage.models import Schedule
 
+log = logging.getLogger(__name__)
 CLOSING_SOON = timedelta(hours=48)
 
 
@@ -84,6 +96,76 @@ async def build_digest(req: Request, moment: datetime) -> Message:
     return Message(text="\n".join(lines), blocks=tuple(blocks))
 
 
+async def schedule_digest(req: Request, words: list[str]) -> Outcome:
+    current = await schedules.find(req.session, req.workspace_id, "digest")
+    if not words:
+        return Outcome().reply(_describe_schedule(current, req.now))
+    await req.require_admin("schedule the weekly digest")
+    if len(words) not in (2, 3):
+        raise UsageError("give a weekday and a time, e.g. `digest schedule monday 09:00`")
+    weekday = parse_weekday(words[0])
+    at = parse_clock(words[1])
+    timezone = parse_timezone(words[2]).key if len(words) == 3 else req.tz.key
+    await schedules.save(
+        req.session,
+        req.workspace_id,
+        "digest",
+        weekday,
+        at,
+        timezone,
+        True,
+        req.actor.user_id,
+        req.now,
+    )
+    await audit.record(
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        "digest.schedule",
+        "digest",
+        f"{weekday} {at} {timezone}",
+    )
+    saved = await schedules.find(req.session, req.workspace_id, "digest")
+    where = channels.configured(req.config, "digest-channel")
+    note = "" if where else " Set `config digest-channel #channel` so it has somewhere to go."
+    return Outcome().reply(_describe_schedule(saved, req.now) + note)
+
+
+async def stop_digest(req: Request) -> Outcome:
+    await req.require_admin("stop the weekly digest")
+    current = await schedules.find(req.session, req.workspace_id, "digest")
+    if current is None or not current.enabled:
+        return Outcome().reply("The weekly digest is not scheduled.")
+    await schedules.save(
+        req.session,
+        req.workspace_id,
+        "digest",
+        current.weekday,
+        current.at,
+        current.timezone,
+        False,
+        req.actor.user_id,
+        req.now,
+    )
+    await audit.record(req.session, req.workspace_id, req.actor.user_id, "digest.off", "digest")
+    return Outcome().reply(
+        "The weekly digest is off. `digest schedule <weekday> <HH:MM>` turns it back on."
+    )
+
+
+def _describe_schedule(schedule: Schedule | None, now: datetime) -> str:
+    if schedule is None or not schedule.enabled:
+        return "The weekly digest is not scheduled. Admins: `digest schedule monday 09:00`."
+    trigger = times.weekly(schedule.weekday, schedule.at, schedule.timezone)
+    upcoming = times.next_run(trigger, now)
+    day = times.WEEKDAY_NAMES[schedule.weekday]
+    shown = describe(upcoming, ZoneInfo(schedule.timezone)) if upcoming else "never"
+    return (
+        f"The weekly digest is posted every {day} at {schedule.at} {schedule.timezone}; "
+        f"next: {shown}."
+    )
+
+
 def _poll_line(p, req: Request) -> str:  # type: ignore[no-untyped-def]
     line = f"#{p.id} {p.question}"
     if p.closes_at:
@@ -95,16 +177,36 @@ def _poll_line(p, req: Request) -> str:  # type: ignore[no-untyped-def]
 @command(
     "digest",
     summary="This week's digest, shown only to you; `digest post` posts it to the digest channel.",
-    usage=("digest", "digest post"),
-    examples=("digest", "digest post"),
+    usage=(
+        "digest",
+        "digest post",
+        "digest schedule [<weekday> <HH:MM> [IANA timezone]]",
+        "digest off",
+    ),
+    examples=(
+        "digest",
+        "digest post",
+        "digest schedule monday 09:00",
+        "digest schedule fri 16:30 Europe/Paris",
+        "digest off",
+    ),
     details="The week runs Monday to Sunday in the workspace time zone. `digest post` is for "
-    "committee members and admins; it goes to `digest-channel`, or here when none is set.",
+    "committee members and admins; it goes to `digest-channel`, or here when none is set. "
+    "`digest schedule` (admins) posts it to `digest-channel` every week at that local time (the "
+    "workspace time zone unless one is given), exactly once even with several replicas; alone "
+    "it shows the next run. `digest off` stops it.",
 )
 async def digest(req: Request, args: str) -> Outcome:
-    action = args.strip().lower()
-    if action not in ("", "post"):
+    action, _, rest = args.strip().partition(" ")
+    action = action.lower()
+    if action == "schedule":
+        return await schedule_digest(req, rest.split())
+    if action == "off":
+        return await stop_digest(req)
+    if action not in ("", "post") or rest:
         raise UsageError(
-            f"{args.strip()[:40]!r} is not a digest action; use `digest` or `digest post`"
+            f"{args.strip()[:40]!r} is not a digest action; use `digest`, `digest post`, "
+            "`digest schedule` or `digest off`"
         )
     message = await build_digest(req, req.now)
     if not action:
@@ -115,3 +217,13 @@ async def digest(req: Request, args: str) -> Outcome:
     )
     outcome = Outcome().post(message, target.id, target.name, subject="digest")
     return outcome.reply(f"Posted this week's digest in {target.shown}.")
+
+
+async def scheduled_post(req: Request, _argument: object = None) -> Outcome:
+    """The weekly digest, posted by the scheduler to `digest-channel`."""
+    target = channels.configured(req.config, "digest-channel")
+    if target is None:
+        log.warning("weekly digest due for %s but no digest-channel is set", req.actor.workspace_id)
+        return Outcome()
+    message = await build_digest(req, req.now)
+    return Outcome().post(message, target.id, target.name, subject="digest")

@@ -301,6 +301,45 @@ async def _results(req: Request, poll_id: int) -> Outcome:
     return Outcome().reply(await poll_message(req, p))
 
 
+async def close_at_deadline(req: Request, poll_id: int) -> Outcome:
+    """The scheduler's close: results posted in the poll's conversation, the card updated."""
+    p = await store.get(req.session, req.workspace_id, poll_id, lock=True)
+    if p is None or p.closed_at is not None or p.closes_at is None or p.closes_at > req.now:
+        return Outcome()
+    p.closed_at = p.closes_at
+    req.session.add(p)
+    return _results_posted(await poll_message(req, p), p)
+
+
+def _results_posted(message: Message, p: Poll) -> Outcome:
+    outcome = Outcome().update(message, subject=f"poll:{p.id}")
+    return outcome.post(
+        message, p.conversation_id, p.conversation_name, subject=f"poll-results:{p.id}"
+    )
+
+
+async def remind_non_voters(req: Request, poll_id: int) -> Outcome:
+    """One private reminder to each committee member who has not voted, while still open."""
+    p = await store.get(req.session, req.workspace_id, poll_id)
+    if p is None or not p.committee or not _is_open(req, p):
+        return Outcome()
+    outcome = Outcome()
+    closes = describe(p.closes_at, req.tz) if p.closes_at else "soon"
+    options = await store.options(req.session, poll_id)
+    for user_id, name in await not_voted_committee(req, p):
+        reminder = Message(
+            text=f"Reminder: committee poll #{p.id} “{p.question}” closes {closes} and "
+            "you have not voted yet.",
+            blocks=(
+                Header(f"🗳️ Your vote is missing: {p.question}"),
+                Text(f"Committee poll #{p.id} closes {closes}."),
+                vote_buttons(p, options),
+            ),
+        )
+        outcome.dm(reminder, user_id, name)
+    return outcome
+
+
 async def _close(req: Request, poll_id: int) -> Outcome:
     p = await store.get(req.session, req.workspace_id, poll_id, lock=True)
     if p is None:
@@ -314,9 +353,7 @@ async def _close(req: Request, poll_id: int) -> Outcome:
     await audit.record(
         req.session, req.workspace_id, req.actor.user_id, "poll.close", f"poll:{poll_id}"
     )
-    message = await poll_message(req, p)
-    outcome = Outcome().update(message, subject=f"poll:{poll_id}")
-    outcome.post(message, p.conversation_id, p.conversation_name, subject=f"poll-results:{p.id}")
+    outcome = _results_posted(await poll_message(req, p), p)
     return outcome.reply(f"Closed poll #{poll_id}; the results are posted.")
 
 

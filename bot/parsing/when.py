@@ -102,6 +102,23 @@ def _weekday(spoken: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     return moment
 
 
+def parse_weekday(word: str) -> int:
+    """`monday`, `mon`, `Fri` -> 0..6."""
+    lowered = word.lower().rstrip(",.")
+    names = [d for d in _WEEKDAYS if d.startswith(lowered)] if len(lowered) >= 3 else []
+    if len(names) != 1:
+        raise UsageError(f"{word[:20]!r} is not a weekday; e.g. monday or fri")
+    return _WEEKDAYS.index(names[0])
+
+
+def parse_clock(word: str) -> str:
+    """`9:00`, `09:00`, `5pm` -> `HH:MM`."""
+    at = _clock(word.lower())
+    if at is None:
+        raise UsageError(f"{word[:20]!r} is not a time of day; e.g. 09:00 or 5pm")
+    return f"{at.hour:02d}:{at.minute:02d}"
+
+
 def _clock(text: str) -> time | None:
     match = _CLOCK.fullmatch(text.strip())
     if not match:

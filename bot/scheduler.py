@@ -1,0 +1,132 @@
+"""Recurring and deadline work: the weekly digest, poll deadlines and reminders.
+
+APScheduler (3.x, `AsyncIOScheduler`) ticks inside the bot's event loop; the database decides
+what is due. Schedules live in the `schedule` table and every run is claimed in the run ledger
+(`schedule_run`, keyed by job and period) before it happens, so any number of replicas post
+each digest exactly once; a claim whose replica died is taken over when its lease runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot import recurrence_times as times
+from bot.core import Bot
+from bot.events import Actor
+from bot.features import digest, polls
+from bot.message import Outcome
+
+log = logging.getLogger(__name__)
+Deliver = Callable[[Actor, Outcome], Awaitable[None]]
+SYSTEM_USER = "finops-bot"
+
+
+class Scheduler:
+    def __init__(
+        self,
+        bot: Bot,
+        deliverers: dict[str, Deliver],
+        *,
+        tick_seconds: float = 30.0,
+        grace: timedelta = timedelta(hours=6),
+        lease: timedelta = timedelta(minutes=5),
+        remind_before: timedelta = timedelta(hours=24),
+    ) -> None:
+        self.bot = bot
+        self.deliverers = deliverers
+        self.tick_seconds = tick_seconds
+        self.grace = grace
+        self.lease = lease
+        self.remind_before = remind_before
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self._apscheduler: AsyncIOScheduler | None = None
+
+    def start(self) -> None:
+        """Tick now (runs missed within the grace window) and every `tick_seconds`."""
+        self._apscheduler = AsyncIOScheduler(timezone=UTC)
+        self._apscheduler.add_job(
+            self.tick,
+            IntervalTrigger(seconds=self.tick_seconds, timezone=UTC),
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            id="tick",
+        )
+        self._apscheduler.start()
+
+    def stop(self) -> None:
+        if self._apscheduler is not None:
+            self._apscheduler.shutdown(wait=False)
+            self._apscheduler = None
+
+    async def tick(self) -> list[str]:
+        """Run everything due now; returns the jobs this replica ran (for logs and tests)."""
+        ran: list[str] = []
+        try:
+            ran += await self._digests()
+            ran += await self._poll_deadlines()
+        except Exception:
+            log.exception("scheduler tick failed; the next tick retries")
+        return ran
+
+    async def _digests(self) -> list[str]:
+        now = self.bot.clock()
+        ran = []
+        for schedule, workspace in await self.bot.schedules():
+            if workspace.platform not in self.deliverers:
+                continue  # this process does not serve that platform
+            due = times.last_due(
+                times.weekly(schedule.weekday, schedule.at, schedule.timezone), now
+            )
+            if due is None or due < schedule.updated_at:
+                continue  # nothing due since the schedule was set
+            job, period = f"digest:{schedule.id}", due.isoformat()
+            if now - due > self.grace:
+                if await self.bot.skip_run(job, period, self.owner):
+                    log.info(
+                        "skipped the digest due %s for %s: more than %s late",
+                        period,
+                        workspace.external_id,
+                        self.grace,
+                    )
+                continue
+            actor = _system(workspace.platform, workspace.external_id)
+            if await self._run(job, period, actor, digest.scheduled_post, None):
+                ran.append(job)
+        return ran
+
+    async def _poll_deadlines(self) -> list[str]:
+        now = self.bot.clock()
+        ran = []
+        for poll, workspace in await self.bot.deadline_polls(self.remind_before):
+            if workspace.platform not in self.deliverers:
+                continue
+            actor = _system(workspace.platform, workspace.external_id)
+            if poll.closes_at <= now:  # type: ignore[operator]
+                job, work = f"poll-close:{poll.id}", polls.close_at_deadline
+            else:
+                job, work = f"poll-remind:{poll.id}", polls.remind_non_voters
+            if await self._run(job, "once", actor, work, poll.id):
+                ran.append(job)
+        return ran
+
+    async def _run(self, job: str, period: str, actor: Actor, work, argument) -> bool:  # type: ignore[no-untyped-def]
+        if not await self.bot.claim_run(job, period, self.owner, self.lease):
+            return False
+        outcome = await self.bot.run_as(actor, work, argument)
+        await self.deliverers[actor.platform](actor, outcome)
+        await self.bot.finish_run(job, period, self.owner)
+        log.info("ran %s (%s) for %s", job, period, actor.workspace_id)
+        return True
+
+
+def _system(platform: str, workspace: str) -> Actor:
+    return Actor(platform, workspace, SYSTEM_USER, "FinOps bot")

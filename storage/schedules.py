@@ -1,0 +1,109 @@
+"""Schedules (the source of truth for recurring posts) and the run ledger (exactly once)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import Schedule, ScheduleRun, Workspace
+from storage.upsert import insert_ignore, insert_or_update
+
+
+async def save(
+    session: AsyncSession,
+    workspace: int,
+    kind: str,
+    weekday: int,
+    at: str,
+    timezone: str,
+    enabled: bool,
+    by: str,
+    now: datetime,
+) -> None:
+    await insert_or_update(
+        session,
+        Schedule,
+        ("workspace_id", "kind"),
+        workspace_id=workspace,
+        kind=kind,
+        weekday=weekday,
+        at=at,
+        timezone=timezone,
+        enabled=enabled,
+        updated_by=by,
+        updated_at=now,
+    )
+
+
+async def find(session: AsyncSession, workspace: int, kind: str) -> Schedule | None:
+    statement = (
+        select(Schedule)
+        .where(Schedule.workspace_id == workspace, Schedule.kind == kind)
+        .execution_options(populate_existing=True)  # an upsert may just have changed it
+    )
+    return (await session.exec(statement)).first()
+
+
+async def enabled_with_workspaces(session: AsyncSession) -> list[tuple[Schedule, Workspace]]:
+    statement = (
+        select(Schedule, Workspace)
+        .join(Workspace, col(Workspace.id) == Schedule.workspace_id)
+        .where(col(Schedule.enabled).is_(True))
+        .order_by(col(Schedule.id))
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def claim(
+    session: AsyncSession, job: str, period: str, owner: str, now: datetime, lease_until: datetime
+) -> bool:
+    """Claim (job, period): the first claimant wins; a claim whose lease ran out while still
+    `running` (its replica died) may be taken over. Commit before doing the work."""
+    if await insert_ignore(
+        session, ScheduleRun, job=job, period=period, owner=owner, lease_until=lease_until
+    ):
+        return True
+    statement = (
+        update(ScheduleRun)
+        .where(
+            col(ScheduleRun.job) == job,
+            col(ScheduleRun.period) == period,
+            col(ScheduleRun.outcome) == "running",
+            col(ScheduleRun.lease_until) < now,
+        )
+        .values(owner=owner, lease_until=lease_until)
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return result.rowcount == 1
+
+
+async def finish(
+    session: AsyncSession, job: str, period: str, owner: str, outcome: str, now: datetime
+) -> None:
+    statement = (
+        update(ScheduleRun)
+        .where(
+            col(ScheduleRun.job) == job,
+            col(ScheduleRun.period) == period,
+            or_(col(ScheduleRun.owner) == owner, col(ScheduleRun.outcome) == "running"),
+        )
+        .values(outcome=outcome, finished_at=now)
+    )
+    await session.exec(statement)  # type: ignore[call-overload]
+
+
+async def record_skip(session: AsyncSession, job: str, period: str, owner: str, now: datetime):  # type: ignore[no-untyped-def]
+    """Mark a missed period as skipped (once), so it is neither run nor logged again."""
+    return await insert_ignore(
+        session,
+        ScheduleRun,
+        job=job,
+        period=period,
+        owner=owner,
+        lease_until=now,
+        outcome="skipped",
+        finished_at=now,
+    )
