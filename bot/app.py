@@ -70,10 +70,13 @@ def create_app(
         if scheduler.deliverers:
             scheduler.start()
         yield
-        scheduler.stop()
+        await scheduler.stop()
         for adapter in adapters:  # stop taking work, finish what was acked, then close
             await adapter.stop_intake()
-        await tasks.drain(grace=SHUTDOWN_GRACE)
+        try:
+            await tasks.drain(grace=SHUTDOWN_GRACE)
+        except TimeoutError:
+            log.error("shutting down with %d acknowledged events not handled", len(tasks))
         for adapter in adapters:
             await adapter.close()
         await database.dispose()

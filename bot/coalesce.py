@@ -30,7 +30,8 @@ class UpdateCoalescer:
         self.edit = edit
         self.interval = interval
         self._pending: set[Key] = set()
-        self._last: dict[Key, float] = {}
+        self._last: dict[Key, float] = {}  # when the last edit was sent
+        self._locks: dict[Key, asyncio.Lock] = {}
 
     def request(self, actor: Actor, subject: str) -> None:
         key = (actor.platform, actor.workspace_id, subject)
@@ -40,17 +41,19 @@ class UpdateCoalescer:
         self.tasks.spawn(self._flush(key, actor), name=f"update-{subject}")
 
     async def _flush(self, key: Key, actor: Actor) -> None:
-        wait = self._last.get(key, 0.0) + self.interval - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        self._pending.discard(key)  # before reading: a later vote schedules another flush
-        self._last[key] = time.monotonic()
-        subject = key[2]
-        where = await self.bot.find_post(actor, subject)
-        message = await self.bot.view(actor, subject)
-        if where is None or message is None:
-            return
-        try:
-            await self.edit(actor, where[0], where[1], message)
-        except Exception:
-            log.exception("could not update %s in place", subject)
+        # One flush at a time per message, so edits never overlap or arrive out of order.
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            wait = self._last.get(key, 0.0) + self.interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._pending.discard(key)  # before reading: a later vote schedules another flush
+            subject = key[2]
+            where = await self.bot.find_post(actor, subject)
+            message = await self.bot.view(actor, subject)
+            if where is None or message is None:
+                return
+            self._last[key] = time.monotonic()  # the pace counts from the edit itself
+            try:
+                await self.edit(actor, where[0], where[1], message)
+            except Exception:
+                log.exception("could not update %s in place", subject)

@@ -103,10 +103,9 @@ class DirectMessage:
 
 @dataclass(frozen=True, slots=True)
 class Update:
-    """A new version of something already posted (`subject`, e.g. "poll:12"), shown in place
-    where the platform can edit messages."""
+    """Something already posted (`subject`, e.g. "poll:12") has changed. Adapters fetch the
+    current version with `Bot.view` when they edit it, so a burst of votes costs one render."""
 
-    message: Message
     subject: str
 
 
@@ -133,6 +132,6 @@ class Outcome:
         self.items.append(DirectMessage(message, user_id, user_name))
         return self
 
-    def update(self, message: Message, subject: str) -> Outcome:
-        self.items.append(Update(message, subject))
+    def update(self, subject: str) -> Outcome:
+        self.items.append(Update(subject))
         return self

@@ -8,6 +8,7 @@ each digest exactly once; a claim whose replica died is taken over when its leas
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -47,6 +48,7 @@ class Scheduler:
         self.remind_before = remind_before
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self._apscheduler: AsyncIOScheduler | None = None
+        self._busy = asyncio.Lock()  # held by a running tick; stop() waits for it
 
     def start(self) -> None:
         """Tick now (runs missed within the grace window) and every `tick_seconds`."""
@@ -62,19 +64,23 @@ class Scheduler:
         )
         self._apscheduler.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """No new ticks; wait for a running one, so no transaction is left open."""
         if self._apscheduler is not None:
             self._apscheduler.shutdown(wait=False)
             self._apscheduler = None
+        async with self._busy:
+            pass
 
     async def tick(self) -> list[str]:
         """Run everything due now; returns the jobs this replica ran (for logs and tests)."""
         ran: list[str] = []
-        try:
-            ran += await self._digests()
-            ran += await self._poll_deadlines()
-        except Exception:
-            log.exception("scheduler tick failed; the next tick retries")
+        async with self._busy:
+            try:
+                ran += await self._digests()
+                ran += await self._poll_deadlines()
+            except Exception:
+                log.exception("scheduler tick failed; the next tick retries")
         return ran
 
     async def _digests(self) -> list[str]:

@@ -45,7 +45,8 @@ async def test_button_click_records_the_vote_and_updates_in_place(chat, bot):
     outcome = await bot.handle(click)
     update = next(i for i in outcome.items if isinstance(i, Update))
     assert update.subject == f"poll:{poll_id}"
-    assert "2. B: 1 vote (Dan)" in update.message.text
+    current = await bot.view(click.actor, update.subject)
+    assert "2. B: 1 vote (Dan)" in str(current.blocks)
 
 
 async def test_multi_choice_toggles(chat):

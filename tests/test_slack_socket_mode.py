@@ -200,7 +200,7 @@ async def test_poll_vote_is_acked_and_updates_the_poll(socket_mode: SocketHarnes
     assert ack == {"envelope_id": envelope_id}
     await socket_mode.tasks.drain(10)
     updates = socket_mode.fake.calls_to("chat.update")
-    assert updates and "1. Yes: 1 vote (dan)" in updates[-1].params["text"]
+    assert updates and "1. Yes: 1 vote (dan)" in texts(updates[-1].params["blocks"])
 
 
 async def test_reconnects_when_slack_asks_and_keeps_acking(socket_mode: SocketHarness):

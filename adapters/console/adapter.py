@@ -11,9 +11,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from adapters.console.render import render_outgoing
+from adapters.console.render import render_outgoing, render_update
 from bot.core import Bot
 from bot.events import Actor, CommandEvent, JoinScope, MemberJoinedEvent, Place
+from bot.message import Outcome, Update
 from bot.settings import Settings
 from storage.engine import Database
 from storage.migrate import upgrade
@@ -60,8 +61,17 @@ class ConsoleSession:
         if line.startswith(":"):
             return await self._meta(line)
         event = CommandEvent(actor=self.actor(), place=PLACE, text=to_canonical(line))
-        outcome = await self.bot.handle(event)
-        return [render_outgoing(item) for item in outcome.items]
+        return await self.render(await self.bot.handle(event))
+
+    async def render(self, outcome: Outcome) -> list[str]:
+        shown = []
+        for item in outcome.items:
+            if isinstance(item, Update):  # show the thing as it is now, like an edited message
+                current = await self.bot.view(self.actor(), item.subject)
+                shown.append(render_update(item.subject, current))
+            else:
+                shown.append(render_outgoing(item))
+        return shown
 
     async def _meta(self, line: str) -> list[str]:
         verb, _, rest = line[1:].partition(" ")
@@ -72,7 +82,7 @@ class ConsoleSession:
         if verb == "join" and rest:
             joined = MemberJoinedEvent(self.actor(rest), PLACE, scope=JoinScope.COMMUNITY)
             outcome = await self.bot.handle(joined)
-            return [render_outgoing(item) for item in outcome.items] or [
+            return await self.render(outcome) or [
                 f"{rest} was already welcomed once; nobody is welcomed twice."
             ]
         return [META_HELP]

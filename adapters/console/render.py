@@ -52,9 +52,14 @@ def render_outgoing(item: Outgoing) -> str:
             return f"[posted in #{name or channel_id}]\n{_indent(render_message(message))}"
         case DirectMessage(message=message, user_id=user_id, user_name=name):
             return f"[direct message to {name or user_id}]\n{_indent(render_message(message))}"
-        case Update(message=message, subject=subject):
-            return f"[updated {subject.replace(':', ' #')}]\n{_indent(render_message(message))}"
+        case Update(subject=subject):
+            return f"[updated {subject.replace(':', ' #')}]"
     raise TypeError(f"unknown outgoing item {item!r}")
+
+
+def render_update(subject: str, current: Message | None) -> str:
+    shown = f"[updated {subject.replace(':', ' #')}]"
+    return f"{shown}\n{_indent(render_message(current))}" if current else shown
 
 
 def _indent(text: str) -> str:

@@ -165,10 +165,11 @@ async def poll_message(req: Request, p: Poll) -> Message:
     names = {} if p.anonymous else await store.names_by_option(req.session, p.id)
     total_voters = await store.voter_count(req.session, p.id)
     is_open = _is_open(req, p)
-    lines = []
+    lines, tally = [], []  # with voters' names (the card); counts only (the short fallback)
     for option in options:
         n = counts.get(option.position, 0)
         line = f"{option.position}. {option.label}: {plural(n, 'vote')}"
+        tally.append(line)
         if names.get(option.position):
             line += f" ({', '.join(names[option.position])})"
         lines.append(line)
@@ -198,7 +199,7 @@ async def poll_message(req: Request, p: Poll) -> Message:
             f"Poll #{p.id} by {p.creator_name} · {state} · {' · '.join(facts)} · {participation}"
         )
     )
-    return Message(text=f"{title}\n" + "\n".join(lines), blocks=tuple(blocks))
+    return Message(text=f"{title}\n" + "\n".join(tally), blocks=tuple(blocks))
 
 
 async def current_message(req: Request, poll_id: int) -> Message | None:
@@ -289,9 +290,8 @@ async def cast_vote(req: Request, poll_id: int, position: int) -> Outcome:
         verb = "Your vote is" if not current else "Changed your vote to"
     name = None if p.anonymous else req.actor.name
     await store.replace_choices(req.session, poll_id, voter, updated, name)
-    message = await poll_message(req, p)
     outcome = Outcome().reply(f"{verb} {chosen.label!r} in poll #{poll_id}.")
-    return outcome.update(message, subject=f"poll:{poll_id}")
+    return outcome.update(f"poll:{poll_id}")
 
 
 async def _results(req: Request, poll_id: int) -> Outcome:
@@ -312,7 +312,7 @@ async def close_at_deadline(req: Request, poll_id: int) -> Outcome:
 
 
 def _results_posted(message: Message, p: Poll) -> Outcome:
-    outcome = Outcome().update(message, subject=f"poll:{p.id}")
+    outcome = Outcome().update(f"poll:{p.id}")
     return outcome.post(
         message, p.conversation_id, p.conversation_name, subject=f"poll-results:{p.id}"
     )
