@@ -139,3 +139,12 @@ async def test_vote_reply_is_private(chat):
     outcome = await chat.outcome(f"vote {poll_id} 1", user="bob")
     replies = [i for i in outcome.items if isinstance(i, Reply)]
     assert replies and all(r.audience.value == "asker" for r in replies)
+
+
+async def test_big_polls_name_a_few_voters_and_count_the_rest(chat):
+    poll_id = number(POLL_ID, await chat.say('poll "Q?" "A" "B"'))
+    for n in range(30):
+        await chat.say(f"vote {poll_id} 1", user=f"voter{n:02d}")
+    results = await chat.say(f"poll results {poll_id}")
+    assert "1. A: 30 votes (voter00, voter01" in results
+    assert "and 5 others)" in results and "voter29" not in results

@@ -22,6 +22,7 @@ from storage.secret import voter_hash
 
 VOTE_ACTION = "poll.vote"
 MAX_QUESTION, MAX_OPTION, MIN_OPTIONS, MAX_OPTIONS = 300, 75, 2, 10
+MAX_NAMES = 25  # voters named per option; a big poll shows "… and 1,975 others"
 FLAGS = {
     "anonymous": "anonymous",
     "anon": "anonymous",
@@ -170,8 +171,10 @@ async def poll_message(req: Request, p: Poll) -> Message:
         n = counts.get(option.position, 0)
         line = f"{option.position}. {option.label}: {plural(n, 'vote')}"
         tally.append(line)
-        if names.get(option.position):
-            line += f" ({', '.join(names[option.position])})"
+        if chosen_by := names.get(option.position):
+            shown = ", ".join(chosen_by[:MAX_NAMES])
+            more = len(chosen_by) - MAX_NAMES
+            line += f" ({shown}{f' and {more:,} others' if more > 0 else ''})"
         lines.append(line)
     state = "open" if is_open else "closed"
     facts = ["multiple choice" if p.multi else "single choice"]
