@@ -1,4 +1,4 @@
-"""`finops-bot`: console, serve, db upgrade."""
+"""`finops-bot`: console, serve, db, schedule, teams-package."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import logging
 import sys
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
@@ -68,6 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     revision.add_argument("-m", "--message", required=True, help="what the change does")
 
+    schedule = commands.add_parser(
+        "schedule", help="scheduled posts", description="Scheduled posts (the weekly digest)."
+    )
+    schedule_commands = schedule.add_subparsers(
+        dest="schedule_command", metavar="ACTION", required=True
+    )
+    schedule_commands.add_parser(
+        "list",
+        help="every schedule and its next run",
+        description="Print every workspace's schedules, on or off, with their next run time.",
+    )
+
     package = commands.add_parser(
         "teams-package",
         help="write the Teams app package (zip) to upload",
@@ -123,6 +137,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         port = args.port or settings.port
         web.run_app(create_app(settings), host=settings.host, port=port, print=None)
         return 0
+    if args.command == "schedule":
+        return asyncio.run(_schedule_list(settings))
     if args.command == "teams-package":
         return _teams_package(args, settings)
     if args.command == "db" and args.db_command == "revision":
@@ -160,6 +176,37 @@ def _teams_package(args: argparse.Namespace, settings: Settings) -> int:
         print(f"finops-bot: {error}", file=sys.stderr)
         return 2
     print(f"Wrote {path}: upload it in Teams (Apps > Manage your apps > Upload an app).")
+    return 0
+
+
+async def _schedule_list(settings: Settings) -> int:
+    from bot import recurrence_times as times
+    from bot.parsing.when import describe
+    from storage.engine import Database
+    from storage.migrate import upgrade
+    from storage.schedules import all_with_workspaces
+
+    database = Database(settings.database_url)
+    try:
+        await upgrade(database)
+        async with database.session() as session:
+            rows = await all_with_workspaces(session)
+    finally:
+        await database.dispose()
+    if not rows:
+        print("No schedules. In chat, an admin says: digest schedule monday 09:00")
+        return 0
+    now = datetime.now(UTC)
+    for schedule, workspace in rows:
+        trigger = times.weekly(schedule.weekday, schedule.at, schedule.timezone)
+        upcoming = times.next_run(trigger, now)
+        when = describe(upcoming, ZoneInfo(schedule.timezone)) if upcoming else "never"
+        state = f"next {when}" if schedule.enabled else "off"
+        print(
+            f"{workspace.platform}:{workspace.external_id}  {schedule.kind}  every "
+            f"{times.WEEKDAY_NAMES[schedule.weekday]} {schedule.at} {schedule.timezone}  "
+            f"{state}"
+        )
     return 0
 
 

@@ -156,7 +156,7 @@ class Bot:
 
     async def schedules(self) -> list[tuple[Schedule, Workspace]]:
         async with self.database.session() as session:
-            return await schedules.enabled_with_workspaces(session)
+            return await schedules.all_with_workspaces(session, enabled_only=True)
 
     async def deadline_polls(self, remind_before: timedelta) -> list[tuple[Poll, Workspace]]:
         async with self.database.session() as session:

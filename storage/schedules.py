@@ -47,14 +47,15 @@ async def find(session: AsyncSession, workspace: int, kind: str) -> Schedule | N
     return (await session.exec(statement)).first()
 
 
-async def enabled_with_workspaces(session: AsyncSession) -> list[tuple[Schedule, Workspace]]:
-    statement = (
-        select(Schedule, Workspace)
-        .join(Workspace, col(Workspace.id) == Schedule.workspace_id)
-        .where(col(Schedule.enabled).is_(True))
-        .order_by(col(Schedule.id))
+async def all_with_workspaces(
+    session: AsyncSession, *, enabled_only: bool = False
+) -> list[tuple[Schedule, Workspace]]:
+    statement = select(Schedule, Workspace).join(
+        Workspace, col(Workspace.id) == Schedule.workspace_id
     )
-    return list((await session.exec(statement)).all())
+    if enabled_only:
+        statement = statement.where(col(Schedule.enabled).is_(True))
+    return list((await session.exec(statement.order_by(col(Schedule.id)))).all())
 
 
 async def claim(

@@ -214,3 +214,12 @@ def test_db_revision_finds_no_drift(tmp_path: Path):
     result = run(["db", "revision", "-m", "nothing"], f"sqlite:///{tmp_path / 'r.db'}", tmp_path)
     assert result.returncode == 0, result.stderr
     assert "No model changes to migrate." in result.stdout
+
+
+def test_schedule_list_prints_each_schedule_and_its_next_run(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    assert "No schedules" in run(["schedule", "list"], url, tmp_path).stdout
+    run(["console"], url, tmp_path, stdin="digest schedule monday 09:00 Europe/Paris\n")
+    listed = run(["schedule", "list"], url, tmp_path)
+    assert listed.returncode == 0
+    assert "digest  every Monday 09:00 Europe/Paris  next Mon" in listed.stdout
