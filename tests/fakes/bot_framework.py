@@ -147,7 +147,6 @@ class FakeConnector(LocalServer):
         self.members: dict[str, list[dict[str, Any]]] = {}  # conversation id -> members
         self._failures: defaultdict[str, deque[_Failure]] = defaultdict(deque)
         self._activity_ids = itertools.count(1_700_000_100_001)  # Teams ids: epoch millis
-        self._changed = asyncio.Event()
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -208,17 +207,10 @@ class FakeConnector(LocalServer):
         def found() -> list[Call]:
             return [c for c in self.calls_to(kind) if status is None or c.status == status]
 
-        try:
-            async with asyncio.timeout(timeout):
-                while len(result := found()) < count:
-                    self._changed.clear()  # no await since the check, so no update is missed
-                    await self._changed.wait()
-        except TimeoutError:
-            seen = [f"{c.method} {c.kind} {c.status}" for c in self.calls]
-            raise TimeoutError(
-                f"waited {timeout}s for {count} {kind} call(s); calls so far: {seen}"
-            ) from None
-        return list(result)
+        return await self._wait(found, count, timeout, f"{count} {kind} call(s)")
+
+    def state(self) -> str:
+        return f"calls so far: {[f'{c.method} {c.kind} {c.status}' for c in self.calls]}"
 
     def add_activity(self, conversation_id: str, activity: dict[str, Any]) -> str:
         """Seed an activity (say, a card sent before the test), so it can be updated or deleted."""

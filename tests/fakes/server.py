@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 from aiohttp import web
+
+T = TypeVar("T")
 
 
 class LocalServer(ABC):
@@ -19,6 +23,24 @@ class LocalServer(ABC):
     def __init__(self) -> None:
         self._runner: web.AppRunner | None = None
         self._base = ""
+        self._changed = asyncio.Event()  # set by subclasses whenever they record something
+
+    def state(self) -> str:
+        """What the fake has seen so far, for a timeout message; subclasses say more."""
+        return ""
+
+    async def _wait(
+        self, found: Callable[[], list[T]], count: int, seconds: float, what: str
+    ) -> list[T]:
+        """Wait (at most `seconds`) until `found()` returns at least `count` items."""
+        try:
+            async with asyncio.timeout(seconds):
+                while len(result := found()) < count:
+                    self._changed.clear()  # no await since the check, so no update is missed
+                    await self._changed.wait()
+        except TimeoutError:
+            raise TimeoutError(f"waited {seconds}s for {what}; {self.state()}") from None
+        return list(result)
 
     @abstractmethod
     def build_app(self) -> web.Application:

@@ -91,7 +91,6 @@ class FakeSlack(LocalServer):
         self._response_uses: dict[str, int] = {}  # response URL path id -> times used
         self._ts = itertools.count(1_700_000_000_000_100, 100)  # microseconds, as Slack's ts
         self._ids = itertools.count(1)
-        self._changed = asyncio.Event()
         self._handlers: dict[str, Callable[[dict[str, Any]], Result]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
@@ -160,21 +159,9 @@ class FakeSlack(LocalServer):
         """Wait until `count` bodies were POSTed to response URLs."""
         return await self._wait(lambda: self.responses, count, timeout, f"{count} response(s)")
 
-    async def _wait(
-        self, found: Callable[[], list[T]], count: int, seconds: float, what: str
-    ) -> list[T]:
-        try:
-            async with asyncio.timeout(seconds):
-                while len(result := found()) < count:
-                    self._changed.clear()  # no await since the check, so no update is missed
-                    await self._changed.wait()
-        except TimeoutError:
-            seen = [f"{c.method}{'' if c.ok else '!'}" for c in self.calls]
-            raise TimeoutError(
-                f"waited {seconds}s for {what}; calls so far: {seen}; "
-                f"responses: {len(self.responses)}"
-            ) from None
-        return list(result)
+    def state(self) -> str:
+        seen = [f"{c.method}{'' if c.ok else '!'}" for c in self.calls]
+        return f"calls so far: {seen}; responses: {len(self.responses)}"
 
     # -- HTTP ------------------------------------------------------------------------------------
 

@@ -14,11 +14,9 @@ Slack's Socket Mode endpoint and the fake Web API, and FakeSlack records the Web
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import uuid
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aiohttp import ClientSession, ClientTimeout, WSCloseCode, WSMsgType, web
@@ -49,7 +47,6 @@ class FakeSocketMode(LocalServer):
         self._tickets: set[str] = set()
         self._sockets: list[web.WebSocketResponse] = []
         self._ids = itertools.count(1)
-        self._changed = asyncio.Event()
         self._session: ClientSession | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -152,20 +149,11 @@ class FakeSocketMode(LocalServer):
         """Wait until no connection is open (the app closed its side)."""
         await self._wait(lambda: [] if self.connected else [True], 1, timeout, "no connection")
 
-    async def _wait(
-        self, found: Callable[[], list[T]], count: int, seconds: float, what: str
-    ) -> list[T]:
-        try:
-            async with asyncio.timeout(seconds):
-                while len(result := found()) < count:
-                    self._changed.clear()  # no await since the check, so no update is missed
-                    await self._changed.wait()
-        except TimeoutError:
-            raise TimeoutError(
-                f"waited {seconds}s for {what}; connections opened: {self.connections_opened}, "
-                f"hellos: {self.hellos}, open now: {self.connected}, acks: {len(self.acks)}"
-            ) from None
-        return list(result)
+    def state(self) -> str:
+        return (
+            f"connections opened: {self.connections_opened}, hellos: {self.hellos}, "
+            f"open now: {self.connected}, acks: {len(self.acks)}"
+        )
 
     def _newest_socket(self) -> web.WebSocketResponse:
         open_sockets = [socket for socket in self._sockets if not socket.closed]
