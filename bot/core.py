@@ -20,9 +20,10 @@ from bot.message import Message, Outcome
 from bot.parsing import UsageError
 from bot.settings import Settings
 from storage import addresses, deliveries, schedules, workspaces
+from storage import onboarding as welcome_store
 from storage import polls as poll_store
 from storage.engine import Database
-from storage.models import Poll, Schedule, Workspace, utcnow
+from storage.models import Poll, Schedule, Welcome, Workspace, utcnow
 from storage.secret import load_voter_key
 
 log = logging.getLogger(__name__)
@@ -161,6 +162,12 @@ class Bot:
     async def deadline_polls(self, remind_before: timedelta) -> list[tuple[Poll, Workspace]]:
         async with self.database.session() as session:
             return await poll_store.deadline_polls(session, self.clock(), remind_before)
+
+    async def welcomed_between(
+        self, start: datetime, end: datetime
+    ) -> list[tuple[Welcome, Workspace]]:
+        async with self.database.session() as session:
+            return await welcome_store.welcomed_in_window(session, start, end)
 
     async def claim_run(self, job: str, period: str, owner: str, lease: timedelta) -> bool:
         now = self.clock()

@@ -9,6 +9,7 @@ each digest exactly once; a claim whose replica died is taken over when its leas
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import socket
@@ -21,7 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot import recurrence_times as times
 from bot.core import Bot
 from bot.events import Actor
-from bot.features import digest, polls
+from bot.features import digest, onboarding, polls
 from bot.message import Outcome
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class Scheduler:
             try:
                 ran += await self._digests()
                 ran += await self._poll_deadlines()
+                ran += await self._follow_ups()
             except Exception:
                 log.exception("scheduler tick failed; the next tick retries")
         return ran
@@ -122,6 +124,25 @@ class Scheduler:
                 job, work = f"poll-remind:{poll.id}", polls.remind_non_voters
             if await self._run(job, "once", actor, work, poll.id):
                 ran.append(job)
+        return ran
+
+    async def _follow_ups(self) -> list[str]:
+        """Day 7 and day 30 after each welcome: sent once, within the grace window."""
+        now = self.bot.clock()
+        ran = []
+        for days in onboarding.FOLLOW_UP_DAYS:
+            due_until = now - timedelta(days=days)
+            for welcome, workspace in await self.bot.welcomed_between(
+                due_until - self.grace, due_until
+            ):
+                if workspace.platform not in self.deliverers:
+                    continue
+                person = hashlib.sha256(welcome.user_id.encode()).hexdigest()[:20]  # ids run long
+                job = f"follow-up-{days}:{workspace.id}:{person}"
+                actor = _system(workspace.platform, workspace.external_id)
+                who = (welcome.user_id, welcome.user_name, days)
+                if await self._run(job, "once", actor, onboarding.follow_up, who):
+                    ran.append(job)
         return ran
 
     async def _run(self, job: str, period: str, actor: Actor, work, argument) -> bool:  # type: ignore[no-untyped-def]

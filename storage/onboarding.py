@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Welcome
+from storage.models import Welcome, Workspace
 from storage.upsert import insert_ignore
 
 
@@ -44,3 +44,17 @@ async def welcomed_count(
         Welcome.workspace_id == workspace, Welcome.welcomed_at >= start, Welcome.welcomed_at < end
     )
     return (await session.exec(statement)).one()
+
+
+async def welcomed_in_window(
+    session: AsyncSession, start: datetime, end: datetime
+) -> list[tuple[Welcome, Workspace]]:
+    """People welcomed in [start, end), in every workspace (for the follow-ups)."""
+    statement = (
+        select(Welcome, Workspace)
+        .join(Workspace, col(Workspace.id) == Welcome.workspace_id)
+        .where(Welcome.welcomed_at >= start, Welcome.welcomed_at < end)
+        .order_by(col(Welcome.welcomed_at))
+        .limit(500)
+    )
+    return list((await session.exec(statement)).all())

@@ -120,3 +120,29 @@ async def test_reminders_reach_only_committee_members_who_have_not_voted(chat, b
     clock.now += timedelta(hours=24)
     await replica(bot, platform).tick()
     assert len(platform.items(DirectMessage)) == 2  # none after the poll closed
+
+
+async def test_follow_ups_on_day_7_and_day_30_once_each(chat, bot, clock):
+    await chat.join("newbie")
+    await chat.say("config followup-30-message Thirty days in: come to the next committee call!")
+    platform = Platform(chat.workspace)
+    await replica(bot, platform).tick()
+    assert platform.items(DirectMessage) == []
+    clock.now += timedelta(days=7, minutes=1)
+    await replica(bot, platform).tick()
+    await replica(bot, platform).tick()
+    dms = platform.items(DirectMessage)
+    assert [dm.user_id for dm in dms] == ["newbie"] and "a week ago" in dms[0].message.text
+    clock.now += timedelta(days=23)
+    await replica(bot, platform).tick()
+    assert "Thirty days in" in platform.items(DirectMessage)[-1].message.text
+    assert len(platform.items(DirectMessage)) == 2
+
+
+async def test_follow_ups_can_be_turned_off(chat, bot, clock):
+    await chat.join("newbie")
+    await chat.say("config followups off")
+    platform = Platform(chat.workspace)
+    clock.now += timedelta(days=7, minutes=1)
+    await replica(bot, platform).tick()
+    assert platform.items(DirectMessage) == []

@@ -73,6 +73,17 @@ KEYS: dict[str, Key] = {
     "welcome-workspace-joins": Key(
         "on: also welcome people who join the whole workspace (Slack team_join)", "off", _on_off
     ),
+    "followups": Key(
+        "off: no follow-up messages on day 7 and day 30 after the welcome", "on", _on_off
+    ),
+    "followup-7-message": Key(
+        "the follow-up sent 7 days after the welcome", "a built-in nudge to log a first win", _text
+    ),
+    "followup-30-message": Key(
+        "the follow-up sent 30 days after the welcome",
+        "a built-in pointer to polls and learning",
+        _text,
+    ),
 }
 
 

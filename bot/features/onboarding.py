@@ -85,6 +85,26 @@ def introduction() -> Message:
     )
 
 
+FOLLOW_UP_DAYS = (7, 30)
+DEFAULT_FOLLOW_UPS = {
+    7: "You joined the FinOps community a week ago. Saved something, however small? Log it in "
+    "one line: `win Deleted idle disks $400/mo` — every win counts, and it shows up in the "
+    "weekly digest.",
+    30: "A month in the FinOps community! Vote in the open polls (`polls`), see who is on the "
+    "steering committee (`committee`), and pick a capability to learn about (`learn`).",
+}
+
+
+async def follow_up(req: Request, who: tuple[str, str, int]) -> Outcome:
+    """The day-7 or day-30 message after a welcome, unless the workspace turned them off."""
+    user_id, name, days = who
+    if req.config.get("followups") == "off":
+        return Outcome()
+    text = req.config.get(f"followup-{days}-message") or DEFAULT_FOLLOW_UPS[days]
+    message = Message(text=text, blocks=(Header(f"Hi {name}!"), Text(text)))
+    return Outcome().dm(message, user_id, name)
+
+
 async def on_member_joined(req: Request, event: MemberJoinedEvent) -> Outcome:
     """A person joined: welcome them by DM, once ever, if what they joined is the community."""
     if not joined_the_community(req, event):
