@@ -26,10 +26,11 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -432,6 +433,30 @@ def child_server(
 
 
 # -- the parent's side ------------------------------------------------------------------------
+
+
+@dataclass
+class Bench:
+    """What every benchmark starts from: a database, a fake Slack, and two HTTP clients."""
+
+    database_url: str
+    fake: Server
+    session: aiohttp.ClientSession  # the load, at most `connections` at once
+    control: aiohttp.ClientSession  # setup and checks, never counted
+
+
+@asynccontextmanager
+async def bench_environment(database_url: str, connections: int) -> AsyncIterator[Bench]:
+    """A fresh SQLite file unless `database_url` is given, and FakeSlack in its own process."""
+    with tempfile.TemporaryDirectory(prefix="finops-bench-") as tmp:
+        timeout = aiohttp.ClientTimeout(total=30)
+        connector = aiohttp.TCPConnector(limit=connections)
+        with child_server("fake-slack", serve_fake_slack) as fake:
+            async with (
+                aiohttp.ClientSession(timeout=timeout, connector=connector) as session,
+                aiohttp.ClientSession(timeout=timeout) as control,
+            ):
+                yield Bench(database_url or f"sqlite:///{tmp}/bench.db", fake, session, control)
 
 
 async def get_json(session: aiohttp.ClientSession, address: str, /, **params: str) -> Any:

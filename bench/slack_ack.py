@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import tempfile
 import time
 from collections import Counter
 from typing import Any
@@ -28,6 +27,7 @@ from harness import (
     CpuMeter,
     Server,
     UrlPool,
+    bench_environment,
     bot_idle,
     child_server,
     get_json,
@@ -36,7 +36,6 @@ from harness import (
     post_signed,
     serve_baseline,
     serve_bot,
-    serve_fake_slack,
     slash_command_body,
     write_json,
 )
@@ -204,32 +203,21 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     code = git_state()  # now: the servers import the code as it is when they start
-    with tempfile.TemporaryDirectory(prefix="finops-bench-") as tmp:
-        database_url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        timeout = aiohttp.ClientTimeout(total=30)
-        connector = aiohttp.TCPConnector(limit=args.concurrency)
-        with child_server("fake-slack", serve_fake_slack) as fake:
-            async with (
-                aiohttp.ClientSession(timeout=timeout, connector=connector) as session,
-                aiohttp.ClientSession(timeout=timeout) as control,
-            ):
-                pool = UrlPool(control, fake.base)
-                await pool.fill(pool.batch)
-                results: dict[str, dict[str, Any]] = {}
-                with child_server("baseline", serve_baseline, not args.bolt_default_ack) as base:
-                    results["baseline (bare bolt)"], _ = await measure(
-                        base, fake, session, pool, args
-                    )
-                with child_server("bot", serve_bot, database_url, fake.info["api_url"]) as bot:
-                    results["bot"], load = await measure(bot, fake, session, pool, args)
-                    background = await background_check(
-                        bot, fake, control, load, args.drain_timeout
-                    )
-                # The bot has stopped (its own shutdown drains for up to 20 s): what was acked
-                # and never answered at all is lost.
-                answered = (await get_json(control, f"{fake.base}/stats"))["responses"]
-                background["answers_after_bot_shutdown"] = answered
-                background["acked_never_answered"] = background["acked_commands"] - answered
+    async with bench_environment(args.database_url, args.concurrency) as env:
+        database_url, fake, session, control = env.database_url, env.fake, env.session, env.control
+        pool = UrlPool(control, fake.base)
+        await pool.fill(pool.batch)
+        results: dict[str, dict[str, Any]] = {}
+        with child_server("baseline", serve_baseline, not args.bolt_default_ack) as base:
+            results["baseline (bare bolt)"], _ = await measure(base, fake, session, pool, args)
+        with child_server("bot", serve_bot, database_url, fake.info["api_url"]) as bot:
+            results["bot"], load = await measure(bot, fake, session, pool, args)
+            background = await background_check(bot, fake, control, load, args.drain_timeout)
+        # The bot has stopped (its own shutdown drains for up to 20 s): what was acked
+        # and never answered at all is lost.
+        answered = (await get_json(control, f"{fake.base}/stats"))["responses"]
+        background["answers_after_bot_shutdown"] = answered
+        background["acked_never_answered"] = background["acked_commands"] - answered
     base_r, bot_r = results["baseline (bare bolt)"], results["bot"]
     return {
         "config": {

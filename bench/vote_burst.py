@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import itertools
 import re
-import tempfile
 import time
 from collections import Counter
 from typing import Any
@@ -31,6 +30,7 @@ from harness import (
     CpuMeter,
     Server,
     UrlPool,
+    bench_environment,
     block_actions_body,
     block_texts,
     bot_idle,
@@ -40,7 +40,6 @@ from harness import (
     percentiles,
     post_signed,
     serve_bot,
-    serve_fake_slack,
     slash_command_body,
     tally_of,
     wait_until,
@@ -156,39 +155,32 @@ def update_report(
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     code = git_state()  # now: the servers import the code as it is when they start
-    with tempfile.TemporaryDirectory(prefix="finops-bench-") as tmp:
-        database_url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        timeout = aiohttp.ClientTimeout(total=30)
-        connector = aiohttp.TCPConnector(limit=args.connections)
-        with child_server("fake-slack", serve_fake_slack) as fake:
-            async with (
-                aiohttp.ClientSession(timeout=timeout, connector=connector) as session,
-                aiohttp.ClientSession(timeout=timeout) as control,
-            ):
-                with child_server("bot", serve_bot, database_url, fake.info["api_url"]) as bot:
-                    created = await command(control, bot, fake, 'poll "Q?" "A" "B" "C"')
-                    found = re.search(r"Poll #(\d+)", created.get("text", ""))
-                    if found is None:
-                        raise RuntimeError(f"unexpected answer to the poll command: {created}")
-                    poll_id = int(found[1])
-                    await bot_idle(control, bot, 60)  # the poll is posted and remembered
-                    pool = UrlPool(control, fake.base)
-                    await pool.fill(args.voters)
-                    async with control.post(f"{bot.base}/bench/reset") as response:
-                        response.raise_for_status()
-                    meter = CpuMeter(bot=bot.pid, fake_slack=fake.pid)
-                    meter.start()
-                    clicks = await burst(session, bot, poll_id, pool.urls, args)
-                    burst_cpu = meter.percent()
-                    state = await get_json(control, f"{bot.base}/bench/state")
-                    last_ack = max(c["acked_at"] for c in clicks)
-                    meter.start()
-                    drained = await bot_idle(control, bot, args.drain_timeout)
-                    drain_cpu = meter.percent()
-                    drain_state = await get_json(control, f"{bot.base}/bench/state")
-                    updates = await get_json(control, f"{fake.base}/updates")
-                    stats = await get_json(control, f"{fake.base}/stats")
-                    results = await command(control, bot, fake, f"poll results {poll_id}")
+    async with bench_environment(args.database_url, args.connections) as env:
+        database_url, fake, session, control = env.database_url, env.fake, env.session, env.control
+        with child_server("bot", serve_bot, database_url, fake.info["api_url"]) as bot:
+            created = await command(control, bot, fake, 'poll "Q?" "A" "B" "C"')
+            found = re.search(r"Poll #(\d+)", created.get("text", ""))
+            if found is None:
+                raise RuntimeError(f"unexpected answer to the poll command: {created}")
+            poll_id = int(found[1])
+            await bot_idle(control, bot, 60)  # the poll is posted and remembered
+            pool = UrlPool(control, fake.base)
+            await pool.fill(args.voters)
+            async with control.post(f"{bot.base}/bench/reset") as response:
+                response.raise_for_status()
+            meter = CpuMeter(bot=bot.pid, fake_slack=fake.pid)
+            meter.start()
+            clicks = await burst(session, bot, poll_id, pool.urls, args)
+            burst_cpu = meter.percent()
+            state = await get_json(control, f"{bot.base}/bench/state")
+            last_ack = max(c["acked_at"] for c in clicks)
+            meter.start()
+            drained = await bot_idle(control, bot, args.drain_timeout)
+            drain_cpu = meter.percent()
+            drain_state = await get_json(control, f"{bot.base}/bench/state")
+            updates = await get_json(control, f"{fake.base}/updates")
+            stats = await get_json(control, f"{fake.base}/stats")
+            results = await command(control, bot, fake, f"poll results {poll_id}")
     statuses = Counter(c["status"] for c in clicks)
     acked = [c for c in clicks if c["status"] == 200]
     expected = Counter(OPTIONS[i % len(OPTIONS)] for i in range(args.voters))

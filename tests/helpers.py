@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel, select
 
+from bot.app import create_app
+from bot.settings import Settings
+from bot.tasks import TaskTracker
 from storage.engine import Database, async_url
 from storage.migrate import upgrade
 from storage.models import Workspace
@@ -83,3 +92,25 @@ async def migrate(url: str) -> None:
         await upgrade(database)
     finally:
         await database.dispose()
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: Settings, *, start_timeout: float = 60.0, **options: Any
+) -> AsyncIterator[tuple[TestClient, TaskTracker]]:
+    """The bot's HTTP app, built as `finops-bot serve` builds it, served on 127.0.0.1; on exit
+    the work it acked is drained and the app shut down."""
+    tasks = TaskTracker()
+    client = TestClient(TestServer(create_app(settings, tasks=tasks, **options), host="127.0.0.1"))
+    try:
+        async with asyncio.timeout(start_timeout):
+            await client.start_server()
+        yield client, tasks
+    finally:
+        await tasks.drain(10)
+        await client.close()
+
+
+def texts(payload: Any) -> str:
+    """Every piece of text in a platform payload, as one string for assertions."""
+    return json.dumps(payload, ensure_ascii=False)

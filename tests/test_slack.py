@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from bot.app import create_app
 from bot.settings import Settings
 from bot.tasks import TaskTracker
 from tests.fakes.slack_api import FakeSlack
+from tests.helpers import running_bot, texts
 from tests.slack_signing import block_actions_body, event_body, sign, slash_command_body
 
 SECRET = "test-signing-secret"
@@ -96,19 +96,8 @@ async def slack(database_url: str) -> AsyncIterator[SlackHarness]:
             SLACK_API_URL=fake.api_url,
             _env_file=None,
         )
-        tasks = TaskTracker()
-        client = TestClient(TestServer(create_app(settings, tasks=tasks), host="127.0.0.1"))
-        await client.start_server()
-        try:
+        async with running_bot(settings) as (client, tasks):
             yield SlackHarness(client, fake, tasks, team)
-        finally:
-            await tasks.drain(10)
-            await client.close()
-
-
-def texts(payload: dict[str, Any]) -> str:
-    """Every piece of text in a Slack message payload, for assertions."""
-    return json.dumps(payload, ensure_ascii=False)
 
 
 async def test_win_is_celebrated_credited_and_confirmed(slack: SlackHarness):

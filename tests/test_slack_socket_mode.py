@@ -6,7 +6,6 @@ forwards every other Web API call to FakeSlack, so the same fake sees what the b
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -16,13 +15,13 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from bot.app import create_app
 from bot.settings import Settings
 from bot.tasks import TaskTracker
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_socket import FakeSocketMode
+from tests.helpers import running_bot, texts
 from tests.slack_signing import block_actions_body, event_body, sign, slash_command_body
 
 ADMIN = "UADMIN"
@@ -106,20 +105,10 @@ async def socket_mode(database_url: str) -> AsyncIterator[SocketHarness]:
             _env_file=None,
         )
         assert settings.slack_enabled
-        tasks = TaskTracker()
-        client = TestClient(TestServer(create_app(settings, tasks=tasks), host="127.0.0.1"))
-        try:
-            async with asyncio.timeout(START_TIMEOUT):
-                await client.start_server()  # the cleanup_ctx connects Socket Mode
+        # Starting the app runs the cleanup_ctx that connects Socket Mode.
+        async with running_bot(settings, start_timeout=START_TIMEOUT) as (client, tasks):
             await socket.wait_connected(timeout=5)
             yield SocketHarness(client, fake, socket, tasks, team)
-        finally:
-            await tasks.drain(10)
-            await client.close()
-
-
-def texts(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, ensure_ascii=False)
 
 
 async def test_connects_with_the_app_token_and_is_greeted(socket_mode: SocketHarness):
@@ -232,8 +221,6 @@ async def test_a_refused_app_token_fails_start_up_instead_of_hanging(database_ur
             SLACK_API_URL=socket.api_url,
             _env_file=None,
         )
-        client = TestClient(TestServer(create_app(settings), host="127.0.0.1"))
         with pytest.raises(RuntimeError, match="Slack refused SLACK_APP_TOKEN"):
-            async with asyncio.timeout(START_TIMEOUT):
-                await client.start_server()
-        await client.close()
+            async with running_bot(settings, start_timeout=START_TIMEOUT):
+                pass

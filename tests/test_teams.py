@@ -12,12 +12,12 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from bot.app import create_app
 from bot.settings import Settings
 from bot.tasks import TaskTracker
 from tests.fakes.bot_framework import MESSAGE_WRITES_BLOCKED, FakeConnector
+from tests.helpers import running_bot
 from tests.schema_validation import validate_adaptive_card
 from tests.teams_auth import (
     TEST_APP_ID,
@@ -126,16 +126,11 @@ async def teams(database_url: str, keys, openid, shared_dir) -> AsyncIterator[Te
             FINOPS_TEAMS_SERVICE_URL_ALLOWLIST="127.0.0.1",
             _env_file=None,
         )
-        tasks = TaskTracker()
-        app = create_app(settings, tasks=tasks, teams_credentials=StaticTokenCredentialsFactory())
-        client = TestClient(TestServer(app, host="127.0.0.1"))
-        await client.start_server()
-        try:
+        credentials = StaticTokenCredentialsFactory()
+        async with running_bot(settings, teams_credentials=credentials) as (client, tasks):
             yield TeamsHarness(
                 client, connector, keys, tasks, shared_dir / "samples/teams", str(uuid.uuid4())
             )
-        finally:
-            await client.close()
 
 
 async def test_win_in_a_channel_is_celebrated_there_and_confirmed_privately(
@@ -296,16 +291,13 @@ async def test_service_urls_off_the_allow_list_get_no_token(
             FINOPS_TEAMS_OPENID_METADATA_URL=openid.metadata_url,
             _env_file=None,
         )  # no allow-list entry for 127.0.0.1
-        tasks = TaskTracker()
-        app = create_app(settings, tasks=tasks, teams_credentials=StaticTokenCredentialsFactory())
-        client = TestClient(TestServer(app, host="127.0.0.1"))
-        await client.start_server()
-        harness = TeamsHarness(
-            client, connector, keys, tasks, shared_dir / "samples/teams", str(uuid.uuid4())
-        )
-        with caplog.at_level(logging.INFO):
-            assert await harness.say("wins") == 201
-        await client.close()
+        credentials = StaticTokenCredentialsFactory()
+        async with running_bot(settings, teams_credentials=credentials) as (client, tasks):
+            harness = TeamsHarness(
+                client, connector, keys, tasks, shared_dir / "samples/teams", str(uuid.uuid4())
+            )
+            with caplog.at_level(logging.INFO):
+                assert await harness.say("wins") == 201
         assert connector.calls_to("create_conversation") == []  # the 1:1 needs a proactive send
         assert "not on the allow-list" in caplog.text
 
@@ -323,18 +315,14 @@ async def test_without_an_app_id_traffic_is_refused_unless_explicitly_allowed(
             _env_file=None,
         )
         with caplog.at_level(logging.WARNING):
-            client = TestClient(TestServer(create_app(settings), host="127.0.0.1"))
-            await client.start_server()
-        try:
-            response = await client.post("/api/messages", json=activity)
-            if allow:
-                assert response.status != 401
-                assert "UNAUTHENTICATED" in caplog.text
-            else:
-                assert response.status == 401
-                assert "MicrosoftAppId" in (await response.json())["error"]
-        finally:
-            await client.close()
+            async with running_bot(settings) as (client, _tasks):
+                response = await client.post("/api/messages", json=activity)
+                if allow:
+                    assert response.status != 401
+                    assert "UNAUTHENTICATED" in caplog.text
+                else:
+                    assert response.status == 401
+                    assert "MicrosoftAppId" in (await response.json())["error"]
 
 
 async def test_a_token_from_another_issuer_is_refused_before_any_key_fetch(

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from botbuilder.core import TurnContext
 from botbuilder.schema import (
     Activity,
+    Attachment,
     ChannelAccount,
     ConversationParameters,
     ConversationReference,
@@ -243,8 +244,6 @@ def _activity_args(message: Message) -> dict[str, Any]:
     if "text" in fields:
         args.update(text=fields["text"], text_format=fields["textFormat"])
     if "attachments" in fields:
-        from botbuilder.schema import Attachment
-
         args["attachments"] = [
             Attachment(content_type=a["contentType"], content=a["content"])
             for a in fields["attachments"]

@@ -174,7 +174,7 @@ async def _undo(req: Request, word: str | None) -> Outcome:
     return Outcome().reply(f"Undid win #{win_id}. It no longer counts in totals and digests.")
 
 
-def _filters(req: Request, args: str) -> tuple[list[str], str | None, tuple[str, str] | None]:
+def _filters(args: str) -> tuple[list[str], str | None, tuple[str, str] | None]:
     period_words: list[str] = []
     tag, person = None, None
     for word in split_words(args, quotes=False):
@@ -197,7 +197,7 @@ def _filters(req: Request, args: str) -> tuple[list[str], str | None, tuple[str,
     details="The period defaults to this week (Monday to Sunday in the workspace time zone).",
 )
 async def wins(req: Request, args: str) -> Outcome:
-    period_words, tag, person = _filters(req, args)
+    period_words, tag, person = _filters(args)
     period = parse_period(period_words, req.now, req.tz, "this week")
     listed = await store.list_wins(
         req.session,
