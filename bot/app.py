@@ -11,6 +11,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.core import Bot
+from bot.outbox import OutboxWorker
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.tasks import TaskTracker
@@ -23,6 +24,7 @@ BOT = web.AppKey("bot", Bot)
 TASKS = web.AppKey("tasks", TaskTracker)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 DATABASE = web.AppKey("database", Database)
+OUTBOX = web.AppKey("outbox", OutboxWorker)
 
 
 def create_app(
@@ -59,15 +61,23 @@ def create_app(
         adapters = [a for a in (slack, teams) if a is not None]
         for adapter in adapters:
             await adapter.start(bot)
+        transports = {name: a.transport for name, a in (("slack", slack), ("teams", teams)) if a}
+        worker = OutboxWorker(
+            bot,
+            transports,
+            max_attempts=settings.outbox_max_attempts,
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+        )
+        app[OUTBOX] = worker
         scheduler = Scheduler(
             bot,
-            {name: a.deliver_scheduled for name, a in (("slack", slack), ("teams", teams)) if a},
+            set(transports),
             tick_seconds=settings.scheduler_tick_seconds,
             grace=timedelta(hours=settings.digest_grace_hours),
-            remind_before=timedelta(hours=settings.poll_reminder_hours),
         )
         app[SCHEDULER] = scheduler
-        if scheduler.deliverers:
+        if transports:
+            worker.start()
             scheduler.start()
         yield
         await scheduler.stop()
@@ -77,6 +87,7 @@ def create_app(
             await tasks.drain(grace=SHUTDOWN_GRACE)
         except TimeoutError:
             log.error("shutting down with %d acknowledged events not handled", len(tasks))
+        await worker.stop()  # what is still queued waits in the outbox for any replica
         for adapter in adapters:
             await adapter.close()
         await database.dispose()

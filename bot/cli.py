@@ -1,4 +1,4 @@
-"""`finops-bot`: console, serve, db, schedule, teams-package."""
+"""`finops-bot`: console, serve, db, schedule, outbox, teams-package."""
 
 from __future__ import annotations
 
@@ -82,6 +82,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print every workspace's schedules, on or off, with their next run time.",
     )
 
+    queue = commands.add_parser(
+        "outbox",
+        help="messages waiting to be sent, and failed ones",
+        description="Everything the bot sends on its own goes through the outbox. Without an "
+        "action: a count per status and the latest dead (undeliverable) messages.",
+    )
+    queue_commands = queue.add_subparsers(dest="outbox_command", metavar="ACTION")
+    listing = queue_commands.add_parser(
+        "list", help="list messages", description="List the latest messages, newest first."
+    )
+    listing.add_argument("--status", choices=["pending", "sending", "sent", "dead"])
+    listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    again = queue_commands.add_parser(
+        "retry",
+        help="queue dead messages again",
+        description="Give dead messages a fresh set of attempts.",
+    )
+    again.add_argument("ids", nargs="*", type=int, metavar="ID", help="outbox ids (see list)")
+    again.add_argument("--all-dead", action="store_true", help="every dead message")
+
     package = commands.add_parser(
         "teams-package",
         help="write the Teams app package (zip) to upload",
@@ -137,6 +157,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         port = args.port or settings.port
         web.run_app(create_app(settings), host=settings.host, port=port, print=None)
         return 0
+    if args.command == "outbox":
+        return _outbox(args, settings)
     if args.command == "schedule":
         return asyncio.run(_schedule_list(settings))
     if args.command == "teams-package":
@@ -146,6 +168,19 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
     return 2
+
+
+def _outbox(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import outbox_admin
+
+    if args.outbox_command == "retry":
+        if bool(args.ids) == args.all_dead:
+            print("finops-bot: give outbox ids or --all-dead (not both)", file=sys.stderr)
+            return 2
+        return asyncio.run(outbox_admin.retry(settings, args.ids or None))
+    if args.outbox_command == "list":
+        return asyncio.run(outbox_admin.show(settings, args.status, args.limit))
+    return asyncio.run(outbox_admin.show(settings, "dead", 20))
 
 
 async def _db_upgrade(settings: Settings) -> int:

@@ -8,11 +8,12 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import bot.features  # noqa: F401  (registers every command)
+from bot import outgoing
 from bot.commands import COMMANDS, Refusal, Request, usage_text
 from bot.events import ActionEvent, Actor, CommandEvent, Event, Place
 from bot.features import home, onboarding, polls
@@ -21,12 +22,18 @@ from bot.parsing import UsageError
 from bot.settings import Settings
 from storage import addresses, deliveries, schedules, workspaces
 from storage import onboarding as welcome_store
+from storage import outbox as outbox_store
 from storage import polls as poll_store
 from storage.engine import Database
 from storage.models import Poll, Schedule, Welcome, Workspace, utcnow
 from storage.secret import load_voter_key
 
+if TYPE_CHECKING:
+    from bot.outbox import Delivery
+
 log = logging.getLogger(__name__)
+# Decides, inside the work's transaction, whether the work may run (False: already done).
+Claim = Callable[[AsyncSession, datetime], Awaitable[bool]]
 PREFIXES = ("/finops", "finops")
 
 
@@ -44,6 +51,8 @@ class Bot:
         self.admins = settings.admins | extra_admins
         self.clock = clock
         self.voter_key = load_voter_key(settings.secret_key, settings.database_url)
+        # Called after a transaction that queued messages commits (the outbox worker wakes).
+        self.on_queued: list[Callable[[], None]] = []
 
     async def handle(self, event: Event) -> Outcome:
         """Answer any inbound event; never raises: failures become a short private answer."""
@@ -51,12 +60,10 @@ class Bot:
             if isinstance(event, CommandEvent):
                 return await self._command(event)
             if isinstance(event, ActionEvent):
-                return await self._run(
-                    event.actor, event.place, polls.on_action, event, event.event_id
-                )
-            return await self._run(
-                event.actor, event.place, onboarding.on_member_joined, event, event.event_id
-            )
+                work = polls.on_action
+            else:
+                work = onboarding.on_member_joined
+            return await self._run(event.actor, event.place, work, event, self._once(event))
         except UsageError as error:
             return Outcome().reply(_sentence(error.problem))
         except Refusal as refusal:
@@ -74,10 +81,25 @@ class Bot:
         if spec is None:
             return Outcome().reply(unknown_command(name))
         try:
-            return await self._run(event.actor, event.place, spec.handler, args, event.event_id)
+            return await self._run(event.actor, event.place, spec.handler, args, self._once(event))
         except UsageError as error:
             target = COMMANDS.get(error.command or name, spec)
             return Outcome().reply(f"{_sentence(error.problem)}\n{usage_text(target)}")
+
+    def _once(self, event: Event) -> Claim | None:
+        """Handle a platform's retry of an event at most once (claimed in the same
+        transaction as the work, so a failed attempt leaves the event for the retry)."""
+        if not event.event_id:
+            return None
+        platform, event_id = event.actor.platform, event.event_id
+
+        async def claim(session: AsyncSession, now: datetime) -> bool:
+            if await deliveries.claim_event(session, platform, event_id, now):
+                return True
+            log.info("ignored a repeated %s event %s", platform, event_id)
+            return False
+
+        return claim
 
     async def _run(
         self,
@@ -85,17 +107,22 @@ class Bot:
         place: Place,
         handler: Callable[[Request, Any], Awaitable[Outcome]],
         argument: Any,
-        event_id: str | None = None,
+        claim: Claim | None = None,
     ) -> Outcome:
+        """Run `handler` in one transaction with everything it changes and everything it
+        sends on its own (the outbox). When `claim` declines (already done), nothing runs
+        and the outcome is empty."""
         async with self.database.session() as session:
             now = self.clock()
-            if event_id and not await deliveries.claim_event(
-                session, actor.platform, event_id, now
-            ):
-                log.info("ignored a repeated %s event %s", actor.platform, event_id)
+            if claim is not None and not await claim(session, now):
                 return Outcome()
             request = await self._request(session, actor, place, now)
-            return await handler(request, argument)
+            outcome = await handler(request, argument)
+            queued = await outgoing.enqueue(session, request.workspace_id, place, outcome, now)
+        if queued:
+            for listener in self.on_queued:
+                listener()
+        return outcome
 
     async def _request(
         self, session: AsyncSession, actor: Actor, place: Place, now: datetime
@@ -125,14 +152,15 @@ class Bot:
                 return await home.home_view(request)
             return None
 
-    async def remember_post(
-        self, actor: Actor, subject: str, conversation: str, message: str
+    async def remember_post_in(
+        self, session: AsyncSession, delivery: Delivery, message_id: str
     ) -> None:
-        """Note where a post about `subject` went, so any replica can update it later."""
-        async with self._in_workspace(actor) as (session, workspace):
-            await deliveries.remember_post(
-                session, workspace, subject, conversation, message, self.clock()
-            )
+        """Note where a post about `subject` went (in the outbox's transaction), so any
+        replica can update it later."""
+        workspace = await workspaces.workspace_id(session, delivery.platform, delivery.workspace)
+        await deliveries.remember_post(
+            session, workspace, delivery.subject, delivery.conversation, message_id, self.clock()
+        )
 
     async def find_post(self, actor: Actor, subject: str) -> tuple[str, str] | None:
         async with self._in_workspace(actor) as (session, workspace):
@@ -149,19 +177,36 @@ class Bot:
             )
 
     # -- scheduled work -----------------------------------------------------------------------
-    async def run_as(
-        self, actor: Actor, work: Callable[[Request, Any], Awaitable[Outcome]], argument: Any
-    ) -> Outcome:
-        """Run core work on the bot's own behalf (a schedule) in one transaction."""
-        return await self._run(actor, Place(""), work, argument)
+    async def run_scheduled(
+        self,
+        actor: Actor,
+        work: Callable[[Request, Any], Awaitable[Outcome]],
+        argument: Any,
+        job: str,
+        period: str,
+        owner: str,
+    ) -> bool:
+        """Run scheduled work on the bot's own behalf, once per (job, period) across replicas:
+        the run-ledger row, the work and its messages commit together or not at all. A replica
+        that dies mid-run leaves nothing behind, so another one runs it."""
+
+        ran = False
+
+        async def claim(session: AsyncSession, now: datetime) -> bool:
+            nonlocal ran
+            ran = await schedules.claim(session, job, period, owner, now)
+            return ran
+
+        await self._run(actor, Place(""), work, argument, claim)
+        return ran
 
     async def schedules(self) -> list[tuple[Schedule, Workspace]]:
         async with self.database.session() as session:
             return await schedules.all_with_workspaces(session, enabled_only=True)
 
-    async def deadline_polls(self, remind_before: timedelta) -> list[tuple[Poll, Workspace]]:
+    async def deadline_polls(self) -> list[tuple[Poll, Workspace]]:
         async with self.database.session() as session:
-            return await poll_store.deadline_polls(session, self.clock(), remind_before)
+            return await poll_store.deadline_polls(session, self.clock())
 
     async def welcomed_between(
         self, start: datetime, end: datetime
@@ -169,18 +214,13 @@ class Bot:
         async with self.database.session() as session:
             return await welcome_store.welcomed_in_window(session, start, end)
 
-    async def claim_run(self, job: str, period: str, owner: str, lease: timedelta) -> bool:
-        now = self.clock()
+    async def prune_outbox(self, keep: timedelta) -> int:
         async with self.database.session() as session:
-            return await schedules.claim(session, job, period, owner, now, now + lease)
-
-    async def finish_run(self, job: str, period: str, owner: str) -> None:
-        async with self.database.session() as session:
-            await schedules.finish(session, job, period, owner, "done", self.clock())
+            return await outbox_store.prune_sent(session, self.clock() - keep)
 
     async def skip_run(self, job: str, period: str, owner: str) -> bool:
         async with self.database.session() as session:
-            return await schedules.record_skip(session, job, period, owner, self.clock())
+            return await schedules.claim(session, job, period, owner, self.clock(), "skipped")
 
     # -- addresses for proactive messages (stored, so any replica can use them) -------------
     async def save_addresses(self, actor: Actor, entries: dict[str, tuple[str, str]]) -> None:

@@ -30,6 +30,9 @@ class Place:
     thread_id: str | None = None
     is_direct: bool = False
     team_id: str | None = None  # Teams: the team a channel belongs to
+    # Where the platform takes answers in this conversation for a while (Slack's response_url):
+    # the fallback for a post in a conversation the bot cannot post in by itself.
+    answer_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +79,11 @@ class MemberJoinedEvent:
 
 
 Event = CommandEvent | ActionEvent | MemberJoinedEvent
+
+
+SYSTEM_USER = "finops-bot"
+
+
+def system_actor(platform: str, workspace: str) -> Actor:
+    """The bot itself, acting in a workspace (schedules, the outbox)."""
+    return Actor(platform, workspace, SYSTEM_USER, "FinOps bot")

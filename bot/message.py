@@ -135,3 +135,11 @@ class Outcome:
     def update(self, subject: str) -> Outcome:
         self.items.append(Update(subject))
         return self
+
+    def replies(self) -> list[Reply]:
+        """The answers to the asker: the adapter that received the event sends these itself."""
+        return [item for item in self.items if isinstance(item, Reply)]
+
+    def queued(self) -> list[ChannelPost | DirectMessage | Update]:
+        """What the bot sends on its own: written to the outbox with the change that caused it."""
+        return [item for item in self.items if not isinstance(item, Reply)]

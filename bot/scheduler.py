@@ -1,9 +1,11 @@
 """Recurring and deadline work: the weekly digest, poll deadlines and reminders.
 
 APScheduler (3.x, `AsyncIOScheduler`) ticks inside the bot's event loop; the database decides
-what is due. Schedules live in the `schedule` table and every run is claimed in the run ledger
-(`schedule_run`, keyed by job and period) before it happens, so any number of replicas post
-each digest exactly once; a claim whose replica died is taken over when its lease runs out.
+what is due. Schedules live in the `schedule` table. Each run claims its row in the run ledger
+(`schedule_run`, keyed by job and period) in the same transaction as its work and the messages
+it queues in the outbox, so any number of replicas run it exactly once: a replica that dies
+mid-run leaves no claim behind (the transaction rolls back) and the next tick anywhere runs it.
+Sending is the outbox worker's job (bot/outbox.py), with its own retries.
 """
 
 from __future__ import annotations
@@ -11,9 +13,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
-import socket
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -21,33 +20,28 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import recurrence_times as times
 from bot.core import Bot
-from bot.events import Actor
+from bot.events import Actor, system_actor
 from bot.features import digest, onboarding, polls
-from bot.message import Outcome
+from bot.outbox import owner_name
 
 log = logging.getLogger(__name__)
-Deliver = Callable[[Actor, Outcome], Awaitable[None]]
-SYSTEM_USER = "finops-bot"
+SENT_KEPT = timedelta(days=7)  # delivered outbox rows are kept this long (for `finops-bot outbox`)
 
 
 class Scheduler:
     def __init__(
         self,
         bot: Bot,
-        deliverers: dict[str, Deliver],
+        platforms: set[str],
         *,
         tick_seconds: float = 30.0,
         grace: timedelta = timedelta(hours=6),
-        lease: timedelta = timedelta(minutes=5),
-        remind_before: timedelta = timedelta(hours=24),
     ) -> None:
         self.bot = bot
-        self.deliverers = deliverers
+        self.platforms = platforms  # only what this process serves
         self.tick_seconds = tick_seconds
         self.grace = grace
-        self.lease = lease
-        self.remind_before = remind_before
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = owner_name()
         self._apscheduler: AsyncIOScheduler | None = None
         self._busy = asyncio.Lock()  # held by a running tick; stop() waits for it
 
@@ -81,6 +75,7 @@ class Scheduler:
                 ran += await self._digests()
                 ran += await self._poll_deadlines()
                 ran += await self._follow_ups()
+                await self.bot.prune_outbox(SENT_KEPT)
             except Exception:
                 log.exception("scheduler tick failed; the next tick retries")
         return ran
@@ -89,14 +84,13 @@ class Scheduler:
         now = self.bot.clock()
         ran = []
         for schedule, workspace in await self.bot.schedules():
-            if workspace.platform not in self.deliverers:
+            if workspace.platform not in self.platforms:
                 continue  # this process does not serve that platform
-            due = times.last_due(
-                times.weekly(schedule.weekday, schedule.at, schedule.timezone), now
-            )
+            when = times.weekly(schedule.weekday, schedule.at, schedule.timezone)
+            due = times.last_due(when, now)
             if due is None or due < schedule.updated_at:
                 continue  # nothing due since the schedule was set
-            job, period = f"digest:{schedule.id}", due.isoformat()
+            job, period = f"digest:{schedule.id}", times.period_key(when, due)
             if now - due > self.grace:
                 if await self.bot.skip_run(job, period, self.owner):
                     log.info(
@@ -106,7 +100,7 @@ class Scheduler:
                         self.grace,
                     )
                 continue
-            actor = _system(workspace.platform, workspace.external_id)
+            actor = system_actor(workspace.platform, workspace.external_id)
             if await self._run(job, period, actor, digest.scheduled_post, None):
                 ran.append(job)
         return ran
@@ -114,10 +108,10 @@ class Scheduler:
     async def _poll_deadlines(self) -> list[str]:
         now = self.bot.clock()
         ran = []
-        for poll, workspace in await self.bot.deadline_polls(self.remind_before):
-            if workspace.platform not in self.deliverers:
+        for poll, workspace in await self.bot.deadline_polls():
+            if workspace.platform not in self.platforms:
                 continue
-            actor = _system(workspace.platform, workspace.external_id)
+            actor = system_actor(workspace.platform, workspace.external_id)
             if poll.closes_at <= now:  # type: ignore[operator]
                 job, work = f"poll-close:{poll.id}", polls.close_at_deadline
             else:
@@ -135,25 +129,19 @@ class Scheduler:
             for welcome, workspace in await self.bot.welcomed_between(
                 due_until - self.grace, due_until
             ):
-                if workspace.platform not in self.deliverers:
+                if workspace.platform not in self.platforms:
                     continue
                 person = hashlib.sha256(welcome.user_id.encode()).hexdigest()[:20]  # ids run long
                 job = f"follow-up-{days}:{workspace.id}:{person}"
-                actor = _system(workspace.platform, workspace.external_id)
+                actor = system_actor(workspace.platform, workspace.external_id)
                 who = (welcome.user_id, welcome.user_name, days)
                 if await self._run(job, "once", actor, onboarding.follow_up, who):
                     ran.append(job)
         return ran
 
     async def _run(self, job: str, period: str, actor: Actor, work, argument) -> bool:  # type: ignore[no-untyped-def]
-        if not await self.bot.claim_run(job, period, self.owner, self.lease):
+        """Claim, work and queue its messages in one transaction; False if already done."""
+        if not await self.bot.run_scheduled(actor, work, argument, job, period, self.owner):
             return False
-        outcome = await self.bot.run_as(actor, work, argument)
-        await self.deliverers[actor.platform](actor, outcome)
-        await self.bot.finish_run(job, period, self.owner)
         log.info("ran %s (%s) for %s", job, period, actor.workspace_id)
         return True
-
-
-def _system(platform: str, workspace: str) -> Actor:
-    return Actor(platform, workspace, SYSTEM_USER, "FinOps bot")

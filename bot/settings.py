@@ -27,7 +27,18 @@ class Settings(BaseSettings):
         30.0, validation_alias="FINOPS_SCHEDULER_TICK_SECONDS", gt=0
     )
     digest_grace_hours: float = Field(6.0, validation_alias="FINOPS_DIGEST_GRACE_HOURS", ge=0)
+    # The default reminder lead of a committee poll with a deadline (a poll's own `remind 2h` or
+    # `remind off` wins); 0: no reminder unless the poll asks for one.
     poll_reminder_hours: float = Field(24.0, validation_alias="FINOPS_POLL_REMINDER_HOURS", ge=0)
+    # The outbox (everything the bot sends on its own): attempts before a message is dead, and
+    # sends per second per workspace from each replica (0: no limit of ours).
+    outbox_max_attempts: int = Field(8, validation_alias="FINOPS_OUTBOX_MAX_ATTEMPTS", ge=1)
+    # How long a replica's claim on a message lasts before another replica may take it over.
+    outbox_lease_seconds: float = Field(120.0, validation_alias="FINOPS_OUTBOX_LEASE_SECONDS", gt=0)
+    outbox_slack_workspace_rate: float = Field(
+        10.0, validation_alias="FINOPS_OUTBOX_SLACK_RATE", ge=0
+    )
+    outbox_teams_tenant_rate: float = Field(25.0, validation_alias="FINOPS_OUTBOX_TEAMS_RATE", ge=0)
 
     # Slack: enabled when the bot token and signing secret are set; Socket Mode with an app token.
     slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN")

@@ -112,6 +112,10 @@ class Poll(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     closes_at: datetime | None = None
     closed_at: datetime | None = None
+    # When committee members who have not voted are reminded: closes_at less the poll's lead
+    # (`remind 2h`, default FINOPS_POLL_REMINDER_HOURS). None: no reminder (`remind off`, no
+    # deadline, or not a committee poll).
+    remind_at: datetime | None = None
 
 
 class PollOption(SQLModel, table=True):
@@ -227,15 +231,14 @@ class Schedule(SQLModel, table=True):
 
 
 class ScheduleRun(SQLModel, table=True):
-    """The run ledger: one row per (job, period). Whoever inserts it runs it; a lease lets
-    another replica take over a claim whose owner died before finishing."""
+    """The run ledger: one row per (job, period), inserted in the transaction that does the
+    work, so whoever commits it ran it and nobody runs it again."""
 
     __tablename__ = "schedule_run"
     job: str = Field(primary_key=True, max_length=100)  # "digest:12", "poll-close:7"
     period: str = Field(primary_key=True, max_length=40)  # the due time, ISO
-    owner: str = Field(max_length=100)
-    lease_until: datetime
-    outcome: str = Field(default="running", max_length=20)  # running | done | skipped
+    owner: str = Field(max_length=100)  # host:pid of the replica that ran it
+    outcome: str = Field(default="done", max_length=20)  # done | skipped
     finished_at: datetime | None = None
 
 
@@ -247,3 +250,35 @@ class Welcome(SQLModel, table=True):
     user_id: str = Field(primary_key=True, max_length=100)
     user_name: str = Field(max_length=200)
     welcomed_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message the bot sends on its own, written in the same transaction as the change that
+    causes it and delivered by the outbox worker (bot/outbox.py) of any replica.
+
+    `conversation` is the pacing key: a channel id, `user:<id>` for a direct message, or the
+    subject (`poll:12`) of an in-place update. `uncertain` marks a row whose earlier attempt may
+    have reached the platform (a timeout, a replica that died mid-send): before sending it again
+    the platform is asked whether it already has it, where the platform allows."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(None, "status", "not_before"),
+        Index(None, "workspace_id", "conversation", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(sa_column=_workspace_fk())
+    kind: str = Field(max_length=10)  # post | dm | update
+    conversation: str = Field(max_length=300)
+    subject: str = Field(default="", max_length=60)
+    payload: str = Field(default="", max_length=200_000)  # bot.message_json + delivery hints
+    status: str = Field(default="pending", max_length=10)  # pending | sending | sent | dead
+    attempts: int = 0
+    uncertain: bool = False
+    not_before: datetime = Field(default_factory=utcnow)
+    lease_until: datetime | None = None
+    claimed_by: str = Field(default="", max_length=100)
+    last_error: str = Field(default="", max_length=500)
+    message_id: str = Field(default="", max_length=100)  # Slack ts, Teams activity id
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_
+from sqlalchemy import delete, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -98,21 +98,16 @@ async def open_polls(session: AsyncSession, workspace: int, now: datetime, limit
     return list((await session.exec(statement)).all())
 
 
-async def deadline_polls(
-    session: AsyncSession, now: datetime, remind_before: timedelta
-) -> list[tuple[Poll, Workspace]]:
-    """Polls not closed yet whose deadline has passed, or (committee polls) comes within
-    `remind_before`: the scheduler closes the first and reminds for the second."""
+async def deadline_polls(session: AsyncSession, now: datetime) -> list[tuple[Poll, Workspace]]:
+    """Polls not closed yet whose deadline has passed, or whose reminder (`remind_at`, set on
+    committee polls only) is due: the scheduler closes the first and reminds for the second."""
     statement = (
         select(Poll, Workspace)
         .join(Workspace, col(Workspace.id) == Poll.workspace_id)
         .where(
             col(Poll.closed_at).is_(None),
             col(Poll.closes_at).is_not(None),
-            or_(
-                col(Poll.closes_at) <= now,
-                and_(col(Poll.committee).is_(True), col(Poll.closes_at) <= now + remind_before),
-            ),
+            or_(col(Poll.closes_at) <= now, col(Poll.remind_at) <= now),
         )
         .order_by(col(Poll.closes_at))
         .limit(200)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -59,52 +58,18 @@ async def all_with_workspaces(
 
 
 async def claim(
-    session: AsyncSession, job: str, period: str, owner: str, now: datetime, lease_until: datetime
+    session: AsyncSession, job: str, period: str, owner: str, now: datetime, outcome: str = "done"
 ) -> bool:
-    """Claim (job, period): the first claimant wins; a claim whose lease ran out while still
-    `running` (its replica died) may be taken over. Commit before doing the work."""
-    if await insert_ignore(
-        session, ScheduleRun, job=job, period=period, owner=owner, lease_until=lease_until
-    ):
-        return True
-    statement = (
-        update(ScheduleRun)
-        .where(
-            col(ScheduleRun.job) == job,
-            col(ScheduleRun.period) == period,
-            col(ScheduleRun.outcome) == "running",
-            col(ScheduleRun.lease_until) < now,
-        )
-        .values(owner=owner, lease_until=lease_until)
-    )
-    result = await session.exec(statement)  # type: ignore[call-overload]
-    return result.rowcount == 1
-
-
-async def finish(
-    session: AsyncSession, job: str, period: str, owner: str, outcome: str, now: datetime
-) -> None:
-    statement = (
-        update(ScheduleRun)
-        .where(
-            col(ScheduleRun.job) == job,
-            col(ScheduleRun.period) == period,
-            or_(col(ScheduleRun.owner) == owner, col(ScheduleRun.outcome) == "running"),
-        )
-        .values(outcome=outcome, finished_at=now)
-    )
-    await session.exec(statement)  # type: ignore[call-overload]
-
-
-async def record_skip(session: AsyncSession, job: str, period: str, owner: str, now: datetime):  # type: ignore[no-untyped-def]
-    """Mark a missed period as skipped (once), so it is neither run nor logged again."""
+    """Claim (job, period) inside the transaction that does the work: the first claimant
+    wins; a concurrent one waits for it (PostgreSQL's unique index, SQLite's write lock) and
+    then sees the row. If the work fails or its replica dies, the claim rolls back with it.
+    `outcome="skipped"` marks a missed period, so it is neither run nor logged again."""
     return await insert_ignore(
         session,
         ScheduleRun,
         job=job,
         period=period,
         owner=owner,
-        lease_until=now,
-        outcome="skipped",
+        outcome=outcome,
         finished_at=now,
     )

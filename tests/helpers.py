@@ -114,3 +114,24 @@ async def running_bot(
 def texts(payload: Any) -> str:
     """Every piece of text in a platform payload, as one string for assertions."""
     return json.dumps(payload, ensure_ascii=False)
+
+
+async def outbox_settled(
+    client: TestClient,
+    platform: str,
+    workspace: str,
+    seconds: float = 15.0,
+) -> None:
+    """Wait until the running bot's outbox holds nothing unsent for `workspace` (delivered,
+    or dead): what a command queued has then reached the fake platform."""
+    from bot.app import DATABASE, OUTBOX
+    from storage import outbox
+
+    app = client.server.app
+    async with asyncio.timeout(seconds):
+        while True:
+            async with app[DATABASE].session() as session:
+                if await outbox.unsettled(session, platform, workspace) == 0:
+                    return
+            app[OUTBOX].wake()
+            await asyncio.sleep(0.02)

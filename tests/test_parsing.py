@@ -20,7 +20,9 @@ from bot.parsing.recurrence import Recurrence
 from bot.parsing.tokens import UserRef, Word, parse_id, plain_mentions, split_words, user_mention
 from bot.parsing.when import (
     Period,
+    describe_duration,
     parse_deadline,
+    parse_duration,
     parse_period,
     parse_timezone,
     period_bounds,
@@ -661,3 +663,26 @@ def test_errors_quote_only_a_short_piece_of_the_input() -> None:
     with pytest.raises(UsageError) as raised:
         parse_win("Saved $-" + "9" * 1000, "USD")
     assert len(raised.value.problem) < 120
+
+
+@pytest.mark.parametrize(
+    ("text", "length", "shown"),
+    [
+        ("2h", timedelta(hours=2), "2 hours"),
+        ("90m", timedelta(minutes=90), "90 minutes"),
+        ("1d", timedelta(days=1), "1 day"),
+        ("2 hours", timedelta(hours=2), "2 hours"),
+        ("36H", timedelta(hours=36), "36 hours"),
+        ("1440 min", timedelta(days=1), "1 day"),
+        ("1w", timedelta(weeks=1), "1 week"),
+    ],
+)
+def test_durations(text: str, length: timedelta, shown: str):
+    assert parse_duration(text) == length
+    assert describe_duration(length) == shown
+
+
+@pytest.mark.parametrize("text", ["", "h", "2", "2x", "-2h", "2.5h", "12345h", "in 2h", "2h30m"])
+def test_bad_durations(text: str):
+    with pytest.raises(UsageError, match="cannot read the duration"):
+        parse_duration(text)

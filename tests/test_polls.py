@@ -148,3 +148,52 @@ async def test_big_polls_name_a_few_voters_and_count_the_rest(chat):
     results = await chat.say(f"poll results {poll_id}")
     assert "1. A: 30 votes (voter00, voter01" in results
     assert "and 5 others)" in results and "voter29" not in results
+
+
+async def test_committee_reminder_lead_per_poll(chat, database, workspace):
+    await chat.say("committee add @maria finance")
+    lines = {
+        "own lead": 'poll "Q?" "A" "B" committee closes in 3d remind 2h',
+        "minutes": 'poll "Q?" "A" "B" committee closes in 3d remind 90m',
+        "default": 'poll "Q?" "A" "B" committee closes in 3d',
+        "off": 'poll "Q?" "A" "B" committee closes in 3d remind off',
+        "not committee": 'poll "Q?" "A" "B" closes in 3d',
+        "no deadline": 'poll "Q?" "A" "B" committee',
+    }
+    answers = {name: await chat.say(line) for name, line in lines.items()}
+    ids = {name: number(POLL_ID, answer) for name, answer in answers.items()}
+    async with database.session() as session:
+        polls = {p.id: p for p in (await session.exec(select(Poll))).all() if p.id in ids.values()}
+    leads = {
+        name: polls[i].closes_at - polls[i].remind_at if polls[i].remind_at else None
+        for name, i in ids.items()
+    }
+    assert leads == {
+        "own lead": timedelta(hours=2),
+        "minutes": timedelta(minutes=90),
+        "default": timedelta(hours=24),  # FINOPS_POLL_REMINDER_HOURS
+        "off": None,
+        "not committee": None,
+        "no deadline": None,
+    }
+    assert "· reminder 2 hours before ·" in str(
+        (await chat.outcome(f"poll results {ids['own lead']}")).items
+    )
+    assert "reminder" not in await chat.say(f"poll results {ids['off']}")
+
+
+async def test_bad_reminders_are_refused_and_nothing_stored(chat, database, workspace):
+    bad = {
+        'poll "Q?" "A" "B" committee remind 2h': "needs `closes <when>`",
+        'poll "Q?" "A" "B" closes in 3d remind 2h': "needs `committee`",
+        'poll "Q?" "A" "B" closes in 3d remind off': "needs `committee`",
+        'poll "Q?" "A" "B" committee closes in 3d remind soon': "cannot read the reminder lead",
+        'poll "Q?" "A" "B" committee closes in 3d remind 2.5h': "cannot read the reminder lead",
+        'poll "Q?" "A" "B" committee closes in 3d remind -2h': "cannot read the reminder lead",
+        'poll "Q?" "A" "B" committee closes in 3d remind': "say how long before the deadline",
+        'poll "Q?" "A" "B" committee closes in 3d remind 2h remind 1h': "`remind` is given twice",
+    }
+    for line, problem in bad.items():
+        answer = await chat.say(line)
+        assert "Usage: poll" in answer and problem in answer.lower(), (line, answer)
+    assert await rows(database, Poll, workspace) == 0

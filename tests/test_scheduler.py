@@ -5,30 +5,60 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.core import Bot
-from bot.events import Actor
-from bot.message import ChannelPost, DirectMessage, Outcome, Update
+from bot.message import ChannelPost, DirectMessage, Update
+from bot.outbox import Delivery, OutboxWorker
 from bot.scheduler import Scheduler
 from tests.helpers import number
 
 
 class Platform:
-    """Stands in for Slack or Teams: records what the scheduler asks it to send to this test's
-    workspace (other tests' workspaces share the database and may have due work too)."""
+    """Stands in for Slack or Teams at the far end of the outbox: records what was delivered
+    to this test's workspace (other tests' workspaces share the database)."""
 
-    def __init__(self, workspace: str) -> None:
-        self.workspace = workspace
-        self.sent: list[tuple[Actor, Outcome]] = []
+    conversation_interval = 0.0
+    workspace_rate = 0.0
 
-    async def deliver(self, actor: Actor, outcome: Outcome) -> None:
-        if actor.workspace_id == self.workspace:
-            self.sent.append((actor, outcome))
+    def __init__(self, bot: Bot, workspace: str) -> None:
+        self.sent: list[ChannelPost | DirectMessage | Update] = []
+        self.outbox = OutboxWorker(bot, {"console": self}, workspace=workspace)
+
+    async def send(self, delivery: Delivery) -> str:
+        assert delivery.message is not None
+        if delivery.kind == "dm":
+            self.sent.append(DirectMessage(delivery.message, delivery.user_id, delivery.name))
+        else:
+            self.sent.append(
+                ChannelPost(
+                    delivery.message, delivery.conversation, delivery.name, delivery.subject
+                )
+            )
+        return f"m{delivery.id}"
+
+    async def edit(self, delivery: Delivery, conversation: str, message_id: str, message) -> None:
+        self.sent.append(Update(delivery.subject))
+
+    async def find_sent(self, delivery: Delivery) -> str | None:
+        return None
 
     def items(self, kind: type) -> list:
-        return [i for _, outcome in self.sent for i in outcome.items if isinstance(i, kind)]
+        return [item for item in self.sent if isinstance(item, kind)]
+
+
+class Replica(Scheduler):
+    """A scheduler plus the outbox worker that delivers what it queued."""
+
+    def __init__(self, bot: Bot, platform: Platform, **options) -> None:
+        super().__init__(bot, {"console"}, **options)
+        self.platform = platform
+
+    async def tick(self) -> list[str]:
+        ran = await super().tick()
+        await self.platform.outbox.drain()
+        return ran
 
 
 def replica(bot: Bot, platform: Platform, **options) -> Scheduler:
-    return Scheduler(bot, {"console": platform.deliver}, **options)
+    return Replica(bot, platform, **options)
 
 
 async def test_schedule_commands(chat, clock):
@@ -51,7 +81,7 @@ async def test_digest_posts_once_per_week_across_replicas(chat, bot, clock):
     await chat.say("config digest-channel #finops-digest")
     await chat.say("win Deleted idle disks $400/mo")
     await chat.say("digest schedule wednesday 11:00")  # the clock: Wednesday 10:00 UTC
-    platform = Platform(chat.workspace)
+    platform = Platform(bot, chat.workspace)
     first, second = replica(bot, platform), replica(bot, platform)
     await first.tick()
     await second.tick()
@@ -71,7 +101,7 @@ async def test_digest_posts_once_per_week_across_replicas(chat, bot, clock):
 async def test_a_missed_digest_is_posted_within_the_grace_window_only(chat, bot, clock):
     await chat.say("config digest-channel #finops-digest")
     await chat.say("digest schedule wednesday 10:30")
-    platform = Platform(chat.workspace)
+    platform = Platform(bot, chat.workspace)
     clock.now += timedelta(hours=3)  # no replica ran at 10:30; one starts at 13:00
     await replica(bot, platform).tick()
     assert len(platform.items(ChannelPost)) == 1
@@ -84,7 +114,7 @@ async def test_a_missed_digest_is_posted_within_the_grace_window_only(chat, bot,
 async def test_a_new_schedule_does_not_post_for_a_time_already_past(chat, bot, clock):
     await chat.say("config digest-channel #finops-digest")
     await chat.say("digest schedule wednesday 09:00")  # an hour ago
-    platform = Platform(chat.workspace)
+    platform = Platform(bot, chat.workspace)
     await replica(bot, platform).tick()
     assert platform.sent == []
 
@@ -92,7 +122,7 @@ async def test_a_new_schedule_does_not_post_for_a_time_already_past(chat, bot, c
 async def test_poll_closes_at_its_deadline_and_results_are_posted_once(chat, bot, clock):
     poll_id = number(r"Poll #(\d+) is up", await chat.say('poll "Q?" "A" "B" closes in 2h'))
     await chat.say(f"vote {poll_id} 2", user="bob")
-    platform = Platform(chat.workspace)
+    platform = Platform(bot, chat.workspace)
     await replica(bot, platform).tick()
     assert platform.sent == []
     clock.now += timedelta(hours=2, seconds=1)
@@ -110,7 +140,7 @@ async def test_reminders_reach_only_committee_members_who_have_not_voted(chat, b
     answer = await chat.say('poll "Budget?" "A" "B" committee closes in 30h')
     poll_id = number(r"Poll #(\d+) is up", answer)
     await chat.say(f"vote {poll_id} 1", user="maria")
-    platform = Platform(chat.workspace)
+    platform = Platform(bot, chat.workspace)
     await replica(bot, platform).tick()
     assert platform.sent == []  # 30 h ahead: not yet
     clock.now += timedelta(hours=7)
@@ -122,10 +152,60 @@ async def test_reminders_reach_only_committee_members_who_have_not_voted(chat, b
     assert len(platform.items(DirectMessage)) == 2  # none after the poll closed
 
 
+async def test_a_polls_own_reminder_lead_is_honoured_once(chat, bot, clock):
+    await chat.say("committee add @li engineering")
+    answer = await chat.say('poll "Budget?" "A" "B" committee closes in 10h remind 2h')
+    poll_id = number(r"Poll #(\d+) is up", answer)
+    platform = Platform(bot, chat.workspace)
+    clock.now += timedelta(hours=7, minutes=59)  # inside the default 24 h, before its own 2 h
+    assert f"poll-remind:{poll_id}" not in await replica(bot, platform).tick()
+    assert platform.items(DirectMessage) == []
+    clock.now += timedelta(minutes=1)  # remind_at
+    assert f"poll-remind:{poll_id}" in await replica(bot, platform).tick()
+    assert f"poll-remind:{poll_id}" not in await replica(bot, platform).tick()
+    reminders = platform.items(DirectMessage)
+    assert [dm.user_id for dm in reminders] == ["li"] and "Budget?" in reminders[0].message.text
+    clock.now += timedelta(hours=2, seconds=1)
+    assert f"poll-close:{poll_id}" in await replica(bot, platform).tick()
+    assert len(platform.items(DirectMessage)) == 1
+
+
+async def test_remind_off_sends_no_reminder(chat, bot, clock):
+    await chat.say("committee add @li engineering")
+    answer = await chat.say('poll "Budget?" "A" "B" committee closes in 3h remind off')
+    poll_id = number(r"Poll #(\d+) is up", answer)
+    platform = Platform(bot, chat.workspace)
+    for _ in range(4):
+        await replica(bot, platform).tick()
+        clock.now += timedelta(hours=1)
+    assert platform.items(DirectMessage) == []
+    assert len(platform.items(ChannelPost)) == 1  # the results, at the deadline
+    assert f"poll-close:{poll_id}" not in await replica(bot, platform).tick()
+
+
+async def test_no_reminder_once_the_poll_is_closed(chat, bot, clock):
+    await chat.say("committee add @li engineering")
+    late = number(
+        r"Poll #(\d+) is up",
+        await chat.say('poll "Late?" "A" "B" committee closes in 4h remind 2h'),
+    )
+    closed = number(
+        r"Poll #(\d+) is up",
+        await chat.say('poll "Closed?" "A" "B" committee closes in 4h remind 2h'),
+    )
+    await chat.say(f"poll close {closed}")
+    platform = Platform(bot, chat.workspace)
+    clock.now += timedelta(hours=5)  # no replica ran between remind_at and the deadline
+    ran = await replica(bot, platform).tick()
+    assert f"poll-close:{late}" in ran and f"poll-remind:{late}" not in ran
+    assert not any(job.endswith(f":{closed}") for job in ran)
+    assert platform.items(DirectMessage) == []
+
+
 async def test_follow_ups_on_day_7_and_day_30_once_each(chat, bot, clock):
     await chat.join("newbie")
     await chat.say("config followup-30-message Thirty days in: come to the next committee call!")
-    platform = Platform(chat.workspace)
+    platform = Platform(bot, chat.workspace)
     await replica(bot, platform).tick()
     assert platform.items(DirectMessage) == []
     clock.now += timedelta(days=7, minutes=1)
@@ -142,7 +222,7 @@ async def test_follow_ups_on_day_7_and_day_30_once_each(chat, bot, clock):
 async def test_follow_ups_can_be_turned_off(chat, bot, clock):
     await chat.join("newbie")
     await chat.say("config followups off")
-    platform = Platform(chat.workspace)
+    platform = Platform(bot, chat.workspace)
     clock.now += timedelta(days=7, minutes=1)
     await replica(bot, platform).tick()
     assert platform.items(DirectMessage) == []

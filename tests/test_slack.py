@@ -8,15 +8,19 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from bot.app import BOT, OUTBOX
+from bot.outbox import delivery_of
 from bot.settings import Settings
 from bot.tasks import TaskTracker
+from storage import outbox as outbox_store
 from tests.fakes.slack_api import FakeSlack
-from tests.helpers import running_bot, texts
+from tests.helpers import outbox_settled, running_bot, texts
 from tests.slack_signing import block_actions_body, event_body, sign, slash_command_body
 
 SECRET = "test-signing-secret"
@@ -56,9 +60,14 @@ class SlackHarness:
         )
         response = await self.post(body)
         assert response.status == 200, await response.text()
-        await self.tasks.drain(10)
+        await self.settled()
         answers = [r for r in self.fake.responses if r["url"] == url]
         return answers[-1] if answers else {}
+
+    async def settled(self) -> None:
+        """Wait for the acked work and for everything it queued to reach the fake."""
+        await self.tasks.drain(10)
+        await outbox_settled(self.client, "slack", self.team)
 
     async def click(
         self, value: str, user: str, name: str, action_id: str = "poll.vote:0", channel: str = "C1"
@@ -109,9 +118,8 @@ async def test_win_is_celebrated_credited_and_confirmed(slack: SlackHarness):
     assert "Rightsized 40 dev VMs" in texts(celebration.params)
     assert "38,400 USD a year" in texts(celebration.params)
     assert celebration.params["blocks"][0]["type"] == "header"
-    opened = slack.fake.calls_to("conversations.open")
-    assert [c.params["users"] for c in opened] == ["U2"]
     dm = next(p for p in posts if p.params["channel"] != "C1")
+    assert dm.params["channel"] == "U2"  # a user id posts in the bot's DM with them
     assert "credited you" in dm.params["text"]
     for post in posts:
         assert "link_names" not in post.params and "parse" not in post.params
@@ -166,7 +174,7 @@ async def test_poll_buttons_votes_and_one_coalesced_update(slack: SlackHarness):
     assert len({b["action_id"] for b in buttons}) == 3
     for user, name in [("U5", "dan"), ("U6", "eve"), ("U7", "fay")]:
         assert await slack.click(f"{poll_id}:1", user, name) == 200
-    await slack.tasks.drain(10)
+    await slack.settled()
     updates = slack.fake.calls_to("chat.update")
     # The first click updates at once, the rest of the burst is coalesced into one more.
     assert 1 <= len(updates) <= 2
@@ -182,7 +190,7 @@ async def test_refused_vote_is_explained_privately(slack: SlackHarness):
     answer = await slack.command('poll "Budget?" "A" "B" committee')
     poll_id = re.search(r"Poll #(\d+)", answer["text"])[1]
     await slack.click(f"{poll_id}:1", "U8", "gus")
-    await slack.tasks.drain(10)
+    await slack.settled()
     private = slack.fake.responses[-1]
     assert private["response_type"] == "ephemeral"
     assert private["replace_original"] is False
@@ -204,16 +212,16 @@ async def test_welcome_once_even_when_slack_retries(slack: SlackHarness):
     assert await slack.event(joined, "Ev0001") == 200
     retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
     assert await slack.event(joined, "Ev0001", retry) == 200
-    await slack.tasks.drain(10)
+    await slack.settled()
     assert await slack.event({**joined, "channel": "C1"}, "Ev0002") == 200  # not the community
-    await slack.tasks.drain(10)
+    await slack.settled()
     welcomes = [
         p
         for p in slack.fake.calls_to("chat.postMessage")
         if "Welcome" in p.params["text"] or "Hi Hal" in p.params["text"]
     ]
     assert len(welcomes) == 1
-    assert [c.params["users"] for c in slack.fake.calls_to("conversations.open")] == ["U9"]
+    assert [w.params["channel"] for w in welcomes] == ["U9"]
 
 
 @pytest.mark.parametrize(
@@ -236,7 +244,7 @@ async def test_forged_stale_or_malformed_requests_get_401(slack: SlackHarness, h
         headers = sign(body, SECRET, timestamp=1_531_420_618)
     with caplog.at_level(logging.DEBUG):
         response = await slack.post(body, headers)
-        await slack.tasks.drain(10)
+        await slack.settled()
     assert response.status == 401
     assert slack.fake.calls == [] and slack.fake.responses == []
     assert "Secret marker" not in caplog.text
@@ -258,6 +266,7 @@ async def test_ack_does_not_wait_for_a_slow_slack(slack: SlackHarness):
     assert len(slack.tasks) == 1  # the work is still running after the ack
     assert slack.fake.calls == []
     await slack.tasks.drain(20)
+    await outbox_settled(slack.client, "slack", slack.team, seconds=30)
     assert slack.fake.calls_to("chat.postMessage")
 
 
@@ -281,13 +290,13 @@ async def test_home_tab_lists_wins_polls_and_admin_config(slack: SlackHarness):
         )
         == 200
     )
-    await slack.tasks.drain(10)
+    await slack.settled()
     view = slack.fake.calls_to("views.publish")[-1].params["view"]
     shown = texts(view)
     assert view["type"] == "home" and "Deleted idle disks" in shown
     assert "Adopt tagging policy?" in shown and "Configuration (admins)" not in shown
     await slack.event({"type": "app_home_opened", "user": ADMIN, "tab": "home"}, "Ev0101")
-    await slack.tasks.drain(10)
+    await slack.settled()
     assert "Configuration (admins)" in texts(slack.fake.calls_to("views.publish")[-1].params)
 
 
@@ -307,7 +316,7 @@ async def test_vote_from_the_home_tab_republishes_it(slack: SlackHarness):
     payload.pop("channel")
     body = "payload=" + __import__("urllib.parse").parse.quote(json.dumps(payload))
     assert (await slack.post(body)).status == 200
-    await slack.tasks.drain(10)
+    await slack.settled()
     assert "2. B: 1 vote" in slack.fake.calls_to("chat.update")[-1].params["text"]
     assert slack.fake.calls_to("views.publish")
 
@@ -331,11 +340,54 @@ def test_slacks_published_signing_example_verifies_only_with_the_clock_pinned(sh
     )
 
 
-async def test_server_errors_are_not_retried_so_nothing_is_posted_twice(slack: SlackHarness):
+async def test_a_server_error_is_checked_against_history_then_posted_once(slack: SlackHarness):
     slack.fake.fail_next("chat.postMessage", status=503)
     answer = await slack.command("win Once only $5")
-    assert [c.ok for c in slack.fake.calls_to("chat.postMessage")] == [False]
-    assert "Logged win" in answer["text"]  # the rest of the outcome still went out
+    assert "Logged win" in answer["text"]  # the answer does not wait for the post
+    posts = slack.fake.calls_to("chat.postMessage")
+    assert [c.ok for c in posts] == [False, True]  # retried after a backoff
+    history = slack.fake.calls_to("conversations.history")
+    assert len(history) == 1 and posts[0].at < history[0].at < posts[1].at
+    assert history[0].params["include_all_metadata"] in (True, "true", "1")
+    assert [m["metadata"]["event_type"] for m in slack.fake.messages.values()] == ["finops_outbox"]
+
+
+async def test_a_post_that_landed_before_its_replica_died_is_not_posted_again(
+    slack: SlackHarness,
+):
+    """The crash window: a replica posts, Slack accepts, the replica dies before recording
+    it. The replica that takes the row over finds the post by its metadata."""
+    app = slack.client.server.app
+    await app[OUTBOX].stop()  # this replica is not delivering for now
+    await slack.post(
+        slash_command_body(
+            text="win Crash window $5 <@U2|bob>",
+            team_id=slack.team,
+            channel_id="C1",
+            response_url=slack.fake.response_url(),
+        )
+    )
+    await slack.tasks.drain(10)
+    bot = app[BOT]
+    async with bot.database.session() as session:
+        claimed = await outbox_store.claim(
+            session,
+            "slack",
+            bot.clock(),
+            owner="replica-that-dies",
+            lease=timedelta(0),
+            interval=timedelta(seconds=1),
+            limit=10,
+            workspace=slack.team,
+        )
+    assert sorted(c.row.kind for c in claimed) == ["dm", "post"]
+    celebration = next(c for c in claimed if c.row.kind == "post")
+    await app[OUTBOX].transports["slack"].send(delivery_of(celebration))  # then it died
+    app[OUTBOX].start()
+    await slack.settled()
+    posts = slack.fake.calls_to("chat.postMessage")
+    assert sorted(p.params["channel"] for p in posts) == ["C1", "U2"]  # each exactly once
+    assert len(slack.fake.calls_to("conversations.history")) == 2  # both were uncertain
 
 
 async def test_every_event_in_the_manifest_has_a_listener(slack: SlackHarness):
@@ -347,5 +399,5 @@ async def test_every_event_in_the_manifest_has_a_listener(slack: SlackHarness):
         ]
     ):
         assert await slack.event(event, f"EvL{i}") == 200
-    await slack.tasks.drain(10)
+    await slack.settled()
     assert slack.fake.calls_to("chat.postMessage") == []  # none of these welcome by default

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
@@ -142,7 +143,7 @@ async def test_post_then_update_keeps_the_latest_message(
     first = await client.chat_postMessage(channel="C1", text="hi", blocks=blocks, metadata=METADATA)
     second = await client.chat_postMessage(channel="C1", text="again")
 
-    assert first["channel"] == "C1" and first["ts"] == "1700000000.000100"
+    assert first["channel"] == "C1" and abs(float(first["ts"]) - time.time()) < 60
     assert float(second["ts"]) > float(first["ts"])
     assert first["message"]["metadata"] == METADATA and first["message"]["blocks"] == blocks
 
@@ -291,6 +292,43 @@ async def test_rate_limit_retry_handler_waits_retry_after(slack: FakeSlack) -> N
 
     refused, accepted = slack.calls_to("chat.postMessage")
     assert accepted.at - refused.at >= 1.0
+
+
+async def test_enforced_rate_limit_is_a_token_bucket_per_method(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    slack.limit("chat.postMessage", 10, burst=2)
+    slack.limit("auth.test", 0.25)  # one call, then a token every 4 s
+
+    for n in range(2):  # the burst
+        assert (await client.chat_postMessage(channel="C1", text=f"hi {n}"))["ok"]
+    with pytest.raises(SlackApiError) as raised:
+        await client.chat_postMessage(channel="C1", text="over")
+    assert (raised.value.response.status_code, raised.value.response["error"]) == (
+        429,
+        "ratelimited",
+    )
+    assert raised.value.response.headers["Retry-After"] == "1"  # whole seconds, at least 1
+    assert (await client.conversations_open(users="U1"))["ok"]  # other methods: no limit
+    await asyncio.sleep(0.15)  # 1.5 tokens back at 10/s
+    assert (await client.chat_postMessage(channel="C1", text="later"))["ok"]
+
+    assert (await client.auth_test())["ok"]
+    with pytest.raises(SlackApiError) as raised:
+        await client.auth_test()
+    assert raised.value.response.headers["Retry-After"] == "4"
+
+    posts = slack.calls_to("chat.postMessage")
+    assert [(c.ok, c.status, c.error) for c in posts] == [
+        (True, 200, None),
+        (True, 200, None),
+        (False, 429, "ratelimited"),
+        (True, 200, None),
+    ]
+    assert posts[2].params["text"] == "over"  # recorded, but not posted
+    assert sorted(m["text"] for m in slack.messages.values()) == ["hi 0", "hi 1", "later"]
+    with pytest.raises(ValueError):
+        slack.limit("chat.update", 0)
 
 
 async def test_server_errors_answer_html(slack: FakeSlack, client: AsyncWebClient) -> None:

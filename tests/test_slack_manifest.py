@@ -27,6 +27,9 @@ BOT_SCOPES = {
     "users:read",
     "channels:read",
     "groups:read",
+    "channels:history",  # the outbox's check before a resend
+    "groups:history",
+    "im:history",
 }
 BOT_EVENTS = {"app_home_opened", "member_joined_channel", "team_join"}
 

@@ -21,7 +21,7 @@ from bot.settings import Settings
 from bot.tasks import TaskTracker
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_socket import FakeSocketMode
-from tests.helpers import running_bot, texts
+from tests.helpers import outbox_settled, running_bot, texts
 from tests.slack_signing import block_actions_body, event_body, sign, slash_command_body
 
 ADMIN = "UADMIN"
@@ -69,9 +69,14 @@ class SocketHarness:
         """Run a command to the end; returns the private answer sent to its response URL."""
         envelope_id, url = await self.command(text, **who)
         await self.socket.wait_ack(envelope_id, timeout=5)
-        await self.tasks.drain(10)
+        await self.settled()
         answers = [r for r in self.fake.responses if r["url"] == url]
         return answers[-1] if answers else {}
+
+    async def settled(self) -> None:
+        """Wait for the acked work and for everything it queued to reach the fake."""
+        await self.tasks.drain(10)
+        await outbox_settled(self.client, "slack", self.team)
 
     async def event(self, event: dict[str, Any], event_id: str) -> str:
         payload = json.loads(event_body(event, event_id=event_id, team_id=self.team))
@@ -125,7 +130,7 @@ async def test_win_command_is_acked_celebrated_and_confirmed(socket_mode: Socket
     )
     ack = await socket_mode.socket.wait_ack(envelope_id, timeout=5)
     assert ack == {"envelope_id": envelope_id}  # a bare ack: the answer goes to response_url
-    await socket_mode.tasks.drain(10)
+    await socket_mode.settled()
 
     posts = socket_mode.fake.calls_to("chat.postMessage")
     celebration = next(p for p in posts if p.params["channel"] == "C1")
@@ -153,7 +158,7 @@ async def test_http_events_endpoint_is_not_mounted_without_a_signing_secret(
     assert response.status == 404
     health = await socket_mode.client.get("/healthz")
     assert health.status == 200
-    await socket_mode.tasks.drain(10)
+    await socket_mode.settled()
     assert socket_mode.fake.calls == [] and socket_mode.fake.responses == []
 
 
@@ -175,7 +180,7 @@ async def test_home_opened_event_publishes_the_home_tab(socket_mode: SocketHarne
     assert socket_mode.socket.sent[envelope_id]["accepts_response_payload"] is False
     ack = await socket_mode.socket.wait_ack(envelope_id, timeout=5)
     assert ack == {"envelope_id": envelope_id}
-    await socket_mode.tasks.drain(10)
+    await socket_mode.settled()
     view = socket_mode.fake.calls_to("views.publish")[-1].params
     assert view["user_id"] == "U10" and view["view"]["type"] == "home"
     assert "Deleted idle disks" in texts(view["view"])
@@ -187,7 +192,7 @@ async def test_poll_vote_is_acked_and_updates_the_poll(socket_mode: SocketHarnes
     envelope_id = await socket_mode.click(f"{poll_id}:1", "U5", "dan")
     ack = await socket_mode.socket.wait_ack(envelope_id, timeout=5)
     assert ack == {"envelope_id": envelope_id}
-    await socket_mode.tasks.drain(10)
+    await socket_mode.settled()
     updates = socket_mode.fake.calls_to("chat.update")
     assert updates and "1. Yes: 1 vote (dan)" in texts(updates[-1].params["blocks"])
 

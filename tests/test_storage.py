@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from bot.events import Actor, CommandEvent, Place
 from storage.engine import Database, DatabaseURLError, async_url
-from storage.migrate import current_revision, head_revision
+from storage.migrate import alembic_config, current_revision, head_revision, upgrade
 from storage.models import Win
-from tests.helpers import rows
+from tests.helpers import create_postgres_database, drop_postgres_database, rows
 
 
 async def test_migrations_match_the_models(database: Database):
@@ -72,3 +78,81 @@ async def test_concurrent_writers_lose_nothing(settings, clock, workspace):
             await bot.database.dispose()
     assert not any("went wrong" in text for answers in results for text in answers)
     assert await rows(bots[0].database, Win, workspace) == 20
+
+
+REMINDER_REVISION = "0006"  # poll.remind_at, backfilled for open committee polls
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def empty_database_url(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[str]:
+    """A database of its own, with no schema yet (the shared ones are at head already)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    request.getfixturevalue("postgresql_url")  # skips, or fails under CI, without a server
+    url = await create_postgres_database()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
+async def test_reminder_migration_backfills_open_committee_polls(empty_database_url: str):
+    def table(name: str, *names: str) -> sa.TableClause:  # the models have newer columns
+        return sa.table(
+            name,
+            *(sa.column(n, UTCDateTime()) if n.endswith("_at") else sa.column(n) for n in names),
+        )
+
+    workspace = table("workspace", "id", "platform", "external_id", "created_at")
+    poll = table(
+        "poll",
+        *("id", "workspace_id", "creator_id", "creator_name", "question", "anonymous", "multi"),
+        *("committee", "conversation_id", "conversation_name", "created_at", "closes_at"),
+        *("closed_at", "remind_at"),
+    )
+    now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    deadline = now + timedelta(days=2)
+    polls = {  # id: (committee, closes_at, closed_at)
+        1: (True, deadline, None),  # open committee poll with a deadline: reminded 24 h before
+        2: (True, now - timedelta(hours=1), now - timedelta(hours=1)),  # closed
+        3: (False, deadline, None),  # not a committee poll
+        4: (True, None, None),  # no deadline
+    }
+
+    def before(connection) -> None:  # type: ignore[no-untyped-def]
+        down = ScriptDirectory.from_config(alembic_config()).get_revision(REMINDER_REVISION)
+        command.upgrade(alembic_config(connection), down.down_revision)
+        connection.execute(
+            workspace.insert().values(id=1, platform="console", external_id="w", created_at=now)
+        )
+        for poll_id, (committee, closes_at, closed_at) in polls.items():
+            connection.execute(
+                poll.insert().values(
+                    id=poll_id,
+                    workspace_id=1,
+                    creator_id="ada",
+                    creator_name="ada",
+                    question="Q?",
+                    anonymous=False,
+                    multi=False,
+                    committee=committee,
+                    conversation_id="c",
+                    conversation_name="c",
+                    created_at=now,
+                    closes_at=closes_at,
+                    closed_at=closed_at,
+                )
+            )
+
+    database = Database(empty_database_url)
+    try:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(before)
+        await upgrade(database)
+        async with database.engine.connect() as connection:
+            stored = await connection.execute(sa.select(poll.c.id, poll.c.remind_at))
+            reminders = {poll_id: remind_at for poll_id, remind_at in stored}
+    finally:
+        await database.dispose()
+    assert reminders == {1: deadline - timedelta(hours=24), 2: None, 3: None, 4: None}

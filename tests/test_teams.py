@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from bot.app import DATABASE
 from bot.settings import Settings
 from bot.tasks import TaskTracker
+from storage import outbox as outbox_store
 from tests.fakes.bot_framework import MESSAGE_WRITES_BLOCKED, FakeConnector
-from tests.helpers import running_bot
+from tests.helpers import outbox_settled, running_bot
 from tests.schema_validation import validate_adaptive_card
 from tests.teams_auth import (
     TEST_APP_ID,
@@ -81,8 +83,13 @@ class TeamsHarness:
             "/api/messages", data=json.dumps(activity).encode(), headers=headers
         )
         if drain:
-            await self.tasks.drain(15)
+            await self.settled()
         return response
+
+    async def settled(self) -> None:
+        """Wait for the acked work and for everything it queued to reach the fake."""
+        await self.tasks.drain(15)
+        await outbox_settled(self.client, "teams", self.tenant)
 
     async def say(
         self,
@@ -152,6 +159,35 @@ async def test_win_in_a_channel_is_celebrated_there_and_confirmed_privately(
     assert all(c.token for c in teams.connector.calls)
 
 
+async def test_a_rate_limited_celebration_is_sent_again_by_the_outbox(teams: TeamsHarness):
+    # The private confirmation and the celebration are the first two posts: both get a 429.
+    teams.connector.fail_next("post", status=429, retry_after=1, times=2)
+    assert await teams.say("win Deleted idle disks $400/mo") == 201
+    channel = [
+        c for c in teams.connector.calls_to("post") if c.conversation_id.startswith("19:general")
+    ]
+    assert [c.status for c in channel] == [429, 201]
+    assert channel[1].at - channel[0].at >= 1.0  # Retry-After honoured
+    assert len(teams.connector.sent(channel[1].conversation_id)) == 1
+
+
+async def test_a_welcome_to_someone_who_blocked_the_bot_is_dead_not_retried(
+    teams: TeamsHarness,
+):
+    admin = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "Alice"}
+    await teams.say("config community-channel here", user=admin)
+    before = len(teams.connector.calls_to("create_conversation"))
+    teams.connector.fail_next("create_conversation", status=403, body=MESSAGE_WRITES_BLOCKED)
+    added = teams.activity("conversationUpdate_membersAdded_team_member.json", id="f:join-b")
+    assert (await teams.post(added)).status == 201
+    assert len(teams.connector.calls_to("create_conversation")) == before + 1  # tried once
+    app = teams.client.server.app
+    async with app[DATABASE].session() as session:
+        dead = await outbox_store.listing(session, "dead")
+    mine = [row for row, workspace in dead if workspace.external_id == teams.tenant]
+    assert [(row.kind, row.last_error) for row in mine] == [("dm", "the person blocked the bot")]
+
+
 async def test_personal_chat_commands_are_answered_in_the_chat(teams: TeamsHarness):
     assert await teams.say("learn rightsizing", sample="message_personal.json") == 201
     replies = teams.connector.calls_to("post")
@@ -172,7 +208,7 @@ async def test_poll_votes_update_the_card_in_place(teams: TeamsHarness):
         submit["value"] = {"action_id": "poll.vote", "value": f"{poll_id}:1"}
         votes.append(teams.post(submit, drain=False))
     assert [r.status for r in await asyncio.gather(*votes)] == [201, 201, 201]
-    await teams.tasks.drain(15)
+    await teams.settled()
     updates = teams.connector.calls_to("update")
     assert 1 <= len(updates) <= 2  # the first vote at once, the rest of the burst coalesced
     assert {u.activity_id for u in updates} == set(card_ids)  # edited in place

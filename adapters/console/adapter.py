@@ -11,10 +11,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
-from adapters.console.render import render_outgoing, render_update
+from adapters.console.render import render_outgoing
+from adapters.console.transport import ConsoleTransport
 from bot.core import Bot
 from bot.events import Actor, CommandEvent, JoinScope, MemberJoinedEvent, Place
-from bot.message import Outcome, Update
+from bot.message import Outcome
+from bot.outbox import OutboxWorker
 from bot.settings import Settings
 from storage.engine import Database
 from storage.migrate import upgrade
@@ -48,6 +50,9 @@ class ConsoleSession:
         self.bot = bot
         self.user = user
         self.workspace = workspace
+        self.transport = ConsoleTransport()
+        # The console delivers its own outbox right after each command, in this process.
+        self.outbox = OutboxWorker(bot, {"console": self.transport}, workspace=workspace)
 
     def actor(self, user: str | None = None) -> Actor:
         name = user or self.user
@@ -64,14 +69,10 @@ class ConsoleSession:
         return await self.render(await self.bot.handle(event))
 
     async def render(self, outcome: Outcome) -> list[str]:
-        shown = []
-        for item in outcome.items:
-            if isinstance(item, Update):  # show the thing as it is now, like an edited message
-                current = await self.bot.view(self.actor(), item.subject)
-                shown.append(render_update(item.subject, current))
-            else:
-                shown.append(render_outgoing(item))
-        return shown
+        """The replies, then whatever the command queued (posts, DMs, updates)."""
+        shown = [render_outgoing(reply) for reply in outcome.replies()]
+        await self.outbox.drain()
+        return shown + self.transport.take()
 
     async def _meta(self, line: str) -> list[str]:
         verb, _, rest = line[1:].partition(" ")

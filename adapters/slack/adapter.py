@@ -22,12 +22,11 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import translate
-from adapters.slack.deliver import Origin, SlackSender
+from adapters.slack.deliver import Origin, ResponseURLs, SlackReplies, SlackTransport
 from adapters.slack.render import home_view
 from adapters.slack.verify import verify
 from bot.core import Bot
 from bot.events import Actor, Event
-from bot.message import Outcome
 from bot.settings import Settings
 from bot.tasks import TaskTracker
 
@@ -36,13 +35,16 @@ PATH = "/slack/events"
 CONNECT_TIMEOUT = 30.0  # seconds for the Socket Mode handshake at start-up
 
 
-def web_client(settings: Settings) -> AsyncWebClient:
-    # Only 429s are retried (after Retry-After): a connection-error retry could post twice.
+def web_client(settings: Settings, *, retry_rate_limits: bool = True) -> AsyncWebClient:
+    # Never slack_sdk's default connection-error retry: it could post a message twice.
+    # Replies retry 429s after Retry-After; the outbox's client retries nothing itself.
     return AsyncWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=20,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)]
+        if retry_rate_limits
+        else [],
     )
 
 
@@ -55,7 +57,13 @@ class SlackAdapter:
         self.clock = clock
         self.client = web_client(settings)
         self.bot: Bot | None = None
-        self.sender: SlackSender | None = None
+        self.responses = ResponseURLs()
+        self.replies = SlackReplies(self.client, self.responses)
+        self.transport = SlackTransport(
+            web_client(settings, retry_rate_limits=False),
+            self.responses,
+            settings.outbox_slack_workspace_rate,
+        )
         self._socket_mode: Any = None
         self.app = AsyncApp(
             client=self.client,
@@ -73,7 +81,6 @@ class SlackAdapter:
 
     async def start(self, bot: Bot) -> None:
         self.bot = bot
-        self.sender = SlackSender(self.client, bot, self.tasks)
         if self.settings.slack_app_token:
             await self._connect_socket_mode()
 
@@ -98,11 +105,6 @@ class SlackAdapter:
             await self._socket_mode.connect_async()
         log.info("Slack connected through Socket Mode")
 
-    async def deliver_scheduled(self, actor: Actor, outcome: Outcome) -> None:
-        """Send what a schedule produced (the weekly digest, poll results, reminders)."""
-        assert self.sender is not None
-        await self.sender.deliver(outcome, Origin(actor))
-
     async def stop_intake(self) -> None:
         """Take no new work (Socket Mode); HTTP intake stops with the server itself."""
         if self._socket_mode is not None:
@@ -110,8 +112,7 @@ class SlackAdapter:
             self._socket_mode = None
 
     async def close(self) -> None:
-        if self.sender is not None:
-            await self.sender.close()
+        await self.responses.close()
 
     # -- HTTP --------------------------------------------------------------------------------
     async def handle_http(self, request: web.Request) -> web.Response:
@@ -181,9 +182,9 @@ class SlackAdapter:
         self.tasks.spawn_work(self._handle(event, origin), name=type(event).__name__)
 
     async def _handle(self, event: Event, origin: Origin, *, refresh_home: bool = False) -> None:
-        assert self.bot is not None and self.sender is not None
-        outcome = await self.bot.handle(event)
-        await self.sender.deliver(outcome, origin)
+        assert self.bot is not None
+        outcome = await self.bot.handle(event)  # what it sends on its own is in the outbox
+        await self.replies.deliver(outcome, origin)
         if refresh_home:
             await self.publish_home(origin.actor)
 

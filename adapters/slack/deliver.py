@@ -1,23 +1,32 @@
-"""Sending an Outcome to Slack: replies, posts, DMs, and coalesced in-place updates."""
+"""Sending to Slack: replies to the asker (in the request's task) and the outbox's transport.
+
+Replies go at once through the command's response_url or as ephemeral messages. Everything the
+bot sends on its own (posts, DMs, poll updates) comes from the outbox worker through
+`SlackTransport`, whose posts carry the outbox id in message metadata: after an attempt whose
+fate is unknown (a timeout, a dead replica) the channel's history is checked before resending.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.render import message_payload
-from bot.coalesce import UpdateCoalescer
-from bot.core import Bot
 from bot.events import Actor
-from bot.message import Audience, ChannelPost, DirectMessage, Message, Outcome, Reply, Update
-from bot.tasks import TaskTracker
+from bot.message import Audience, Message, Outcome
+from bot.outbox import Delivery, NotDelivered, RateLimited, Undeliverable
 
 log = logging.getLogger(__name__)
 NOT_POSTABLE = {"not_in_channel", "channel_not_found", "is_archived"}
+# Errors Slack gives for trouble on its side: the message may or may not have been posted.
+UNKNOWN_FATE = {"internal_error", "fatal_error", "request_timeout", "service_unavailable"}
+METADATA_TYPE = "finops_outbox"
+HISTORY_SLACK_SECONDS = 60  # look this far before the row's creation (clock skew)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,38 +38,40 @@ class Origin:
     response_url: str = ""
 
 
-class SlackSender:
-    def __init__(self, client: AsyncWebClient, bot: Bot, tasks: TaskTracker) -> None:
-        self.client = client
-        self.bot = bot
-        self.updates = UpdateCoalescer(bot, tasks, self._edit)
+class ResponseURLs:
+    """POSTs to response URLs (a shared HTTP session, opened on first use)."""
+
+    def __init__(self) -> None:
         self._http: ClientSession | None = None
+
+    async def post(self, url: str, payload: dict[str, Any]) -> bool:
+        if self._http is None:
+            self._http = ClientSession(timeout=ClientTimeout(total=10))
+        async with self._http.post(url, json=payload) as response:
+            if response.status >= 300:
+                log.warning("response_url answered HTTP %s", response.status)
+            return response.status < 300
 
     async def close(self) -> None:
         if self._http is not None:
             await self._http.close()
 
-    async def deliver(self, outcome: Outcome, origin: Origin) -> None:
-        """Send every item; one failure (a DM to someone who left) does not stop the rest."""
-        for item in outcome.items:
-            try:
-                await self._send(item, origin)
-            except Exception:
-                log.exception("could not deliver a %s to Slack", type(item).__name__)
 
-    async def _send(self, item, origin: Origin) -> None:  # type: ignore[no-untyped-def]
-        match item:
-            case Reply(message=message, audience=audience):
-                await self.reply(origin, message, public=audience is Audience.CONVERSATION)
-            case ChannelPost(message=message, channel_id=channel, subject=subject):
-                channel = channel or origin.channel_id
-                ts = await self._post_or_respond(channel, message, origin)
-                if subject and ts:
-                    await self.bot.remember_post(origin.actor, subject, channel, ts)
-            case DirectMessage(message=message, user_id=user):
-                await self.direct(user, message)
-            case Update(subject=subject):
-                self.updates.request(origin.actor, subject)
+class SlackReplies:
+    """Answers to the person who asked, sent while handling their request."""
+
+    def __init__(self, client: AsyncWebClient, responses: ResponseURLs) -> None:
+        self.client = client
+        self.responses = responses
+
+    async def deliver(self, outcome: Outcome, origin: Origin) -> None:
+        for reply in outcome.replies():
+            try:
+                await self.reply(
+                    origin, reply.message, public=reply.audience is Audience.CONVERSATION
+                )
+            except Exception:
+                log.exception("could not answer on Slack")
 
     async def reply(self, origin: Origin, message: Message, *, public: bool = False) -> None:
         payload = {
@@ -69,43 +80,124 @@ class SlackSender:
             "replace_original": False,  # after a button click, never overwrite the poll itself
         }
         if origin.response_url:
-            await self._post_response_url(origin.response_url, payload)
+            await self.responses.post(origin.response_url, payload)
         elif public and origin.channel_id:
-            await self.post(origin.channel_id, message)
+            await self.client.chat_postMessage(
+                channel=origin.channel_id, **message_payload(message)
+            )
         elif origin.channel_id:
             await self.client.chat_postEphemeral(
                 channel=origin.channel_id, user=origin.actor.user_id, **message_payload(message)
             )
         else:  # a click in the Home tab: no conversation to answer in
-            await self.direct(origin.actor.user_id, message)
+            await self.client.chat_postMessage(
+                channel=origin.actor.user_id, **message_payload(message)
+            )
 
-    async def _post_or_respond(self, channel: str, message: Message, origin: Origin) -> str | None:
-        """Post; where the bot may not post (a private channel it was not invited to, a DM
-        between people), answer in the conversation through the command's response_url."""
+
+class SlackTransport:
+    """The outbox's way to Slack. Its client retries nothing by itself: rate limits and
+    failures go back to the outbox, which waits, backs off, or checks before resending."""
+
+    conversation_interval = 1.0  # chat.postMessage: about one message a second per channel
+
+    def __init__(
+        self, client: AsyncWebClient, responses: ResponseURLs, workspace_rate: float
+    ) -> None:
+        self.client = client
+        self.responses = responses
+        self.workspace_rate = workspace_rate
+
+    async def send(self, delivery: Delivery) -> str:
+        assert delivery.message is not None
+        # A user id as the channel posts in the bot's DM with that person, no conversations.open.
+        channel = delivery.user_id if delivery.kind == "dm" else delivery.conversation
+        metadata = {"event_type": METADATA_TYPE, "event_payload": {"outbox_id": delivery.id}}
         try:
-            return await self.post(channel, message)
+            response = await self.client.chat_postMessage(
+                channel=channel, metadata=metadata, **message_payload(delivery.message)
+            )
         except SlackApiError as error:
-            code = error.response.get("error")
-            if code not in NOT_POSTABLE or channel != origin.channel_id or not origin.response_url:
-                raise
-            log.info("cannot post in %s (%s); answering through response_url", channel, code)
-            await self.reply(origin, message, public=True)
+            if _code(error) in NOT_POSTABLE and delivery.fallback_url:
+                return await self._answer_instead(delivery, _code(error))
+            raise _classified(error) from error
+        return str(response.get("ts") or "")
+
+    async def _answer_instead(self, delivery: Delivery, code: str) -> str:
+        """The bot may not post there (a private channel it is not in, a DM between people):
+        answer in the conversation through the command's response_url instead."""
+        assert delivery.message is not None
+        log.info(
+            "cannot post in %s (%s); answering through response_url", delivery.conversation, code
+        )
+        payload = {
+            **message_payload(delivery.message),
+            "response_type": "in_channel",
+            "replace_original": False,
+        }
+        if not await self.responses.post(delivery.fallback_url, payload):
+            raise Undeliverable(f"{code}, and the response_url was refused")
+        return ""
+
+    async def edit(
+        self, delivery: Delivery, conversation: str, message_id: str, message: Message
+    ) -> None:
+        try:
+            await self.client.chat_update(
+                channel=conversation, ts=message_id, **message_payload(message)
+            )
+        except SlackApiError as error:
+            raise _classified(error) from error
+
+    async def find_sent(self, delivery: Delivery) -> str | None:
+        """Our earlier post of this row, recognised by the outbox id in its metadata."""
+        if delivery.kind == "update":
+            return None  # an edit is idempotent: doing it again is harmless
+        try:
+            channel = delivery.conversation
+            if delivery.kind == "dm":
+                opened = await self.client.conversations_open(users=delivery.user_id)
+                channel = opened["channel"]["id"]
+            history = await self.client.conversations_history(
+                channel=channel,
+                oldest=str(delivery.created_at.timestamp() - HISTORY_SLACK_SECONDS),
+                include_all_metadata=True,
+                limit=200,
+            )
+        except SlackApiError as error:
+            if _code(error) == "ratelimited" or error.response.status_code == 429:
+                raise _classified(error) from error
+            # e.g. missing_scope without the history scopes: resend, as documented
+            log.warning(
+                "could not check Slack history for outbox %s: %s", delivery.id, _code(error)
+            )
             return None
+        for message in history.get("messages", []):
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if metadata.get("event_type") == METADATA_TYPE and str(payload.get("outbox_id")) == str(
+                delivery.id
+            ):
+                return str(message.get("ts", ""))
+        return None
 
-    async def post(self, channel: str, message: Message) -> str | None:
-        response = await self.client.chat_postMessage(channel=channel, **message_payload(message))
-        return response.get("ts")
 
-    async def direct(self, user_id: str, message: Message) -> None:
-        opened = await self.client.conversations_open(users=user_id)
-        await self.post(opened["channel"]["id"], message)
+def _code(error: SlackApiError) -> str:
+    response = error.response
+    return str(response.get("error", "") if isinstance(response.data, dict) else "")
 
-    async def _edit(self, _actor: Actor, channel: str, ts: str, message: Message) -> None:
-        await self.client.chat_update(channel=channel, ts=ts, **message_payload(message))
 
-    async def _post_response_url(self, url: str, payload: dict) -> None:
-        if self._http is None:
-            self._http = ClientSession(timeout=ClientTimeout(total=10))
-        async with self._http.post(url, json=payload) as response:
-            if response.status >= 300:
-                log.warning("response_url answered HTTP %s", response.status)
+def _classified(error: SlackApiError) -> Exception:
+    """Slack's answer as the outbox understands it."""
+    status = error.response.status_code
+    if status == 429:
+        try:
+            retry_after = float(error.response.headers.get("Retry-After", 1))
+        except (TypeError, ValueError):
+            retry_after = 1.0
+        return RateLimited(retry_after)
+    if status >= 500 or _code(error) in UNKNOWN_FATE:
+        return error  # it may have been posted: retried as uncertain
+    if status != 200:
+        return NotDelivered(f"HTTP {status}")
+    return Undeliverable(_code(error) or "refused")

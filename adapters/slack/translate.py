@@ -60,6 +60,7 @@ def command_event(form: Mapping[str, Any]) -> CommandEvent:
             form.get("channel_id", ""),
             form.get("channel_name", ""),
             is_direct=form.get("channel_name") == "directmessage",
+            answer_url=form.get("response_url", ""),
         ),
         text=command_text(form.get("text", "")),
     )
@@ -73,7 +74,9 @@ def action_event(body: Mapping[str, Any], action: Mapping[str, Any]) -> ActionEv
         actor=Actor(
             PLATFORM, team, user.get("id", ""), user.get("username") or user.get("name", "")
         ),
-        place=Place(channel.get("id", ""), channel.get("name", "")),
+        place=Place(
+            channel.get("id", ""), channel.get("name", ""), answer_url=body.get("response_url", "")
+        ),
         action_id=str(action.get("action_id", "")).partition(":")[0],
         value=str(action.get("value", "")),
     )

@@ -31,11 +31,11 @@ from botframework.connector.auth import (
 
 from adapters.teams import translate
 from adapters.teams.credentials import WarmCredentialsFactory
-from adapters.teams.deliver import TeamsSender
+from adapters.teams.deliver import TeamsSender, TeamsTransport
 from bot.core import Bot
 from bot.events import Actor, CommandEvent
 from bot.features.onboarding import introduction
-from bot.message import Outcome, Reply
+from bot.message import Outcome
 from bot.settings import Settings
 from bot.tasks import TaskTracker
 
@@ -100,6 +100,7 @@ class TeamsAdapter:
         self.cloud = CloudAdapter(authentication)
         self.bot: Bot | None = None
         self.sender: TeamsSender | None = None
+        self.transport: TeamsTransport | None = None
         self.keys_ready = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
 
@@ -112,9 +113,9 @@ class TeamsAdapter:
             self.cloud,
             self.settings.microsoft_app_id,
             bot,
-            self.tasks,
             self.settings.teams_service_url_allowlist,
         )
+        self.transport = TeamsTransport(self.sender, self.settings.outbox_teams_tenant_rate)
         self._background.append(asyncio.create_task(self.credentials.keep_fresh()))
         if not self.settings.microsoft_app_id:
             self.keys_ready.set()
@@ -125,11 +126,6 @@ class TeamsAdapter:
             )
             return
         self._background.append(asyncio.create_task(self._refresh_keys_forever()))
-
-    async def deliver_scheduled(self, actor: Actor, outcome: Outcome) -> None:
-        """Send what a schedule produced, proactively (no turn to answer in)."""
-        assert self.sender is not None
-        await self.sender.deliver(outcome, actor, None)
 
     async def stop_intake(self) -> None:
         """HTTP intake stops with the server; nothing else to stop first."""
@@ -234,14 +230,11 @@ class TeamsAdapter:
 
     async def _execute(self, turn: TurnContext, raw: dict[str, Any], actor: Actor) -> None:
         """Action.Execute must be answered in the same turn: the reply text goes in the invoke
-        response, everything else (the card update) is delivered as usual."""
+        response; the card update comes from the outbox."""
         assert self.bot is not None and self.sender is not None
         event = translate.execute_event(raw)
         outcome = await self.bot.handle(event) if event else Outcome().reply("Unknown action.")
-        replies = [i for i in outcome.items if isinstance(i, Reply)]
-        rest = Outcome([i for i in outcome.items if not isinstance(i, Reply)])
-        await self.sender.deliver(rest, actor, turn)
-        answer = " ".join(r.message.text for r in replies) or "Done."
+        answer = " ".join(r.message.text for r in outcome.replies()) or "Done."
         body = {
             "statusCode": 200,
             "type": "application/vnd.microsoft.activity.message",

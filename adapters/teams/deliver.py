@@ -1,7 +1,8 @@
-"""Sending an Outcome to Teams: in the turn where possible, proactively otherwise.
+"""Sending to Teams: replies in the turn (or a 1:1 chat), and the outbox's transport.
 
-Proactive sends only go to service URLs on the allow-list (the bot's token goes with them),
-are paced per conversation, and are retried on 429/412/502/504 with backoff and jitter.
+Proactive sends only go to service URLs on the allow-list (the bot's token goes with them).
+Replies are paced per conversation and retried here on 429/412/502/504 with backoff and
+jitter; what the outbox sends is retried by the outbox instead (`TeamsTransport`).
 """
 
 from __future__ import annotations
@@ -25,11 +26,10 @@ from botbuilder.schema import (
 )
 
 from adapters.teams.render import activity_fields
-from bot.coalesce import UpdateCoalescer
 from bot.core import Bot
 from bot.events import Actor
-from bot.message import Audience, ChannelPost, DirectMessage, Message, Outcome, Reply, Update
-from bot.tasks import TaskTracker
+from bot.message import Audience, Message, Outcome
+from bot.outbox import Delivery, NotDelivered, RateLimited, Undeliverable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,6 +66,10 @@ def blocked_by_user(error: Exception) -> bool:
         return False
     text = str(getattr(getattr(error, "response", None), "text", "") or error)
     return "MessageWritesBlocked" in text or "ConversationBlockedByUser" in text
+
+
+async def once(call: Callable[[], Awaitable[T]], what: str) -> T:
+    return await call()
 
 
 async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
@@ -110,82 +114,72 @@ class Pacer:
 
 
 class TeamsSender:
-    def __init__(
-        self, adapter: Any, app_id: str, bot: Bot, tasks: TaskTracker, extra_hosts: tuple[str, ...]
-    ) -> None:
+    def __init__(self, adapter: Any, app_id: str, bot: Bot, extra_hosts: tuple[str, ...]) -> None:
         self.adapter = adapter  # botbuilder CloudAdapter
         self.app_id = app_id
         self.bot = bot
         self.extra_hosts = extra_hosts
         self.pacer = Pacer()
-        self.updates = UpdateCoalescer(bot, tasks, self._edit)
 
     async def deliver(self, outcome: Outcome, actor: Actor, turn: TurnContext | None) -> None:
-        for item in outcome.items:
+        """The replies; what the bot sends on its own is in the outbox."""
+        for reply in outcome.replies():
             try:
-                await self._send(item, actor, turn)
-            except Exception:
-                log.exception("could not deliver a %s to Teams", type(item).__name__)
-
-    async def _send(self, item: Any, actor: Actor, turn: TurnContext | None) -> None:
-        here = turn.activity.conversation.id.split(";", 1)[0] if turn else ""
-        match item:
-            case Reply(message=message, audience=audience):
-                private = audience is Audience.ASKER
+                private = reply.audience is Audience.ASKER
                 if turn is not None and (
                     not private
                     or turn.activity.conversation.conversation_type in (None, "personal")
                 ):
-                    await self.in_turn(turn, message)
+                    await self.in_turn(turn, reply.message)
                 else:  # Teams has no ephemeral messages: private answers go to a 1:1 chat
-                    await self.direct(actor, actor.user_id, message)
-            case ChannelPost(message=message, channel_id=channel, subject=subject):
-                if turn is not None and channel in ("", here):
-                    sent = await self.in_turn(turn, message)
-                    channel = here
-                else:
-                    sent = await self.proactive(actor, channel, message)
-                if subject and sent:
-                    await self.bot.remember_post(actor, subject, channel, sent)
-            case DirectMessage(message=message, user_id=user):
-                await self.direct(actor, user, message)
-            case Update(subject=subject):
-                self.updates.request(actor, subject)
+                    await self.direct(actor, actor.user_id, reply.message)
+            except Exception:
+                log.exception("could not answer on Teams")
 
-    async def in_turn(self, turn: TurnContext, message: Message) -> str | None:
+    async def in_turn(
+        self, turn: TurnContext, message: Message, *, retry: bool = True
+    ) -> str | None:
         conversation = turn.activity.conversation.id
         await self.pacer.wait(conversation)
         activity = Activity(**_activity_args(message))
-        response = await with_retries(lambda: turn.send_activity(activity), "send")
+        response = await (with_retries if retry else once)(
+            lambda: turn.send_activity(activity), "send"
+        )
         return getattr(response, "id", None)
 
-    async def proactive(self, actor: Actor, conversation: str, message: Message) -> str | None:
+    async def proactive(
+        self, actor: Actor, conversation: str, message: Message, *, retry: bool = True
+    ) -> str | None:
         reference = await self._reference(actor, conversation)
         sent: list[str | None] = []
 
         async def send(turn: TurnContext) -> None:
-            sent.append(await self.in_turn(turn, message))
+            sent.append(await self.in_turn(turn, message, retry=retry))
 
         await self.adapter.continue_conversation(reference, send, self.app_id)
         return sent[0] if sent else None
 
-    async def direct(self, actor: Actor, user_id: str, message: Message) -> None:
+    async def direct(
+        self, actor: Actor, user_id: str, message: Message, *, retry: bool = True
+    ) -> str | None:
+        """A message in the 1:1 chat with someone; None when they blocked the bot."""
         if await self.bot.is_blocked(actor, user_id):
             log.info("not writing to %s: they blocked the bot", user_id)
-            return
+            return None
         try:
             if await self.bot.address(actor, f"user:{user_id}"):
-                await self.proactive(actor, f"user:{user_id}", message)
-            else:
-                await self._open_and_send(actor, user_id, message)
+                return await self.proactive(actor, f"user:{user_id}", message, retry=retry)
+            return await self._open_and_send(actor, user_id, message, retry=retry)
         except Exception as error:
             if blocked_by_user(error):
                 await self.bot.block_recipient(actor, user_id, "MessageWritesBlocked")
                 log.info("%s blocked the bot; no more direct messages to them", user_id)
-                return
+                return None
             raise
 
-    async def _open_and_send(self, actor: Actor, user_id: str, message: Message) -> None:
+    async def _open_and_send(
+        self, actor: Actor, user_id: str, message: Message, *, retry: bool
+    ) -> str | None:
         """A 1:1 chat with someone who may never have written to the bot (tenant + user)."""
         service_url = await self._service_url(actor)
         parameters = ConversationParameters(
@@ -196,26 +190,28 @@ class TeamsSender:
             channel_data={"tenant": {"id": actor.workspace_id}},
         )
 
+        sent: list[str | None] = []
+
         async def send(turn: TurnContext) -> None:
             reference = TurnContext.get_conversation_reference(turn.activity)
             entry = (json.dumps(reference.serialize()), service_url)
             await self.bot.save_addresses(actor, {f"user:{user_id}": entry})
-            await self.in_turn(turn, message)
+            sent.append(await self.in_turn(turn, message, retry=retry))
 
-        await with_retries(
+        await (with_retries if retry else once)(
             lambda: self.adapter.create_conversation(
                 self.app_id, send, parameters, "msteams", service_url
             ),
             "create_conversation",
         )
+        return sent[0] if sent else None
 
-    async def _edit(self, actor: Actor, conversation: str, activity_id: str, message: Message):  # type: ignore[no-untyped-def]
+    async def edit(self, actor: Actor, conversation: str, activity_id: str, message: Message):  # type: ignore[no-untyped-def]
         reference = await self._reference(actor, conversation)
 
         async def update(turn: TurnContext) -> None:
             activity = Activity(id=activity_id, **_activity_args(message))
-            await self.pacer.wait(conversation)
-            await with_retries(lambda: turn.update_activity(activity), "update")
+            await turn.update_activity(activity)
 
         await self.adapter.continue_conversation(reference, update, self.app_id)
 
@@ -236,6 +232,58 @@ class TeamsSender:
         if not host_allowed(url, self.extra_hosts):
             raise NotAllowed(f"service URL {url} is not on the allow-list")
         return url
+
+
+class TeamsTransport:
+    """The outbox's way to Teams: no retries here; failures go back to the outbox."""
+
+    conversation_interval = PER_CONVERSATION_INTERVAL
+
+    def __init__(self, sender: TeamsSender, tenant_rate: float) -> None:
+        self.sender = sender
+        self.workspace_rate = tenant_rate  # Teams: about 30 requests/s per app per tenant
+
+    async def send(self, delivery: Delivery) -> str:
+        assert delivery.message is not None
+        actor, message = delivery.actor, delivery.message
+        try:
+            if delivery.kind == "dm":
+                sent = await self.sender.direct(actor, delivery.user_id, message, retry=False)
+                if sent is None and await self.sender.bot.is_blocked(actor, delivery.user_id):
+                    raise Undeliverable("the person blocked the bot")
+            else:
+                sent = await self.sender.proactive(
+                    actor, delivery.conversation, message, retry=False
+                )
+        except (LookupError, NotAllowed) as error:
+            raise Undeliverable(str(error)) from error
+        except Exception as error:
+            raise _classified(error) from error
+        return sent or ""
+
+    async def edit(
+        self, delivery: Delivery, conversation: str, message_id: str, message: Message
+    ) -> None:
+        try:
+            await self.sender.edit(delivery.actor, conversation, message_id, message)
+        except (LookupError, NotAllowed) as error:
+            raise Undeliverable(str(error)) from error
+        except Exception as error:
+            raise _classified(error) from error
+
+    async def find_sent(self, delivery: Delivery) -> str | None:
+        return None  # Teams offers no way to look a sent activity up: the documented window
+
+
+def _classified(error: Exception) -> Exception:
+    status = status_of(error)
+    if status == 429:
+        return RateLimited(_retry_after(error) or 1.0)
+    if status == 412:  # Teams asks for a retry; nothing was delivered
+        return NotDelivered("HTTP 412")
+    if status is not None and 400 <= status < 500:
+        return Undeliverable(f"HTTP {status}")
+    return error  # 5xx, timeouts, connection errors: it may have arrived
 
 
 def _activity_args(message: Message) -> dict[str, Any]:

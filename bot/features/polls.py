@@ -7,13 +7,14 @@ output shows counts only: nobody, not even an admin with the database, can see w
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.commands import Refusal, Request, command
 from bot.events import ActionEvent
 from bot.message import Actions, Button, Context, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.tokens import parse_id, plain_mentions, split_words
-from bot.parsing.when import describe, parse_deadline
+from bot.parsing.when import describe, describe_duration, parse_deadline, parse_duration
 from bot.wording import plural
 from storage import audit, committee
 from storage import polls as store
@@ -30,6 +31,14 @@ FLAGS = {
     "multiple": "multi",
     "committee": "committee",
 }
+CLAUSES = {  # keywords followed by free words, up to the next flag or keyword
+    "closes": "closes",
+    "close": "closes",
+    "until": "closes",
+    "deadline": "closes",
+    "remind": "remind",
+}
+REMIND_EXAMPLE = 'e.g. `poll "Budget?" "Yes" "No" committee closes friday 17:00 remind 2h`'
 
 
 @dataclass(slots=True)
@@ -40,6 +49,7 @@ class PollDraft:
     multi: bool = False
     committee: bool = False
     closes: str | None = None
+    remind: timedelta | None = None  # the reminder lead asked for; None: the default; 0: none
 
 
 def parse_poll(args: str) -> PollDraft:
@@ -48,17 +58,20 @@ def parse_poll(args: str) -> PollDraft:
         raise UsageError("start with the question in double quotes, then each option in quotes")
     quoted = [plain_mentions(w.text) for w in words if w.quoted]
     flags: set[str] = set()
-    closes: list[str] = []
-    in_closes = False
+    clauses: dict[str, list[str]] = {}
+    clause: str | None = None
     for word in (w for w in words if not w.quoted):
         lowered = word.text.lower()
         if lowered in FLAGS:
             flags.add(FLAGS[lowered])
-            in_closes = False
-        elif lowered in ("closes", "close", "until", "deadline"):
-            in_closes = True
-        elif in_closes:
-            closes.append(word.text)
+            clause = None
+        elif lowered in CLAUSES:
+            clause = CLAUSES[lowered]
+            if clause in clauses:
+                raise UsageError(f"`{clause}` is given twice")
+            clauses[clause] = []
+        elif clause is not None:
+            clauses[clause].append(word.text)
         else:
             raise UsageError(
                 f"{word.text[:40]!r} is not understood here; put the question and "
@@ -82,23 +95,45 @@ def parse_poll(args: str) -> PollDraft:
         if option.lower() in seen:
             raise UsageError(f"the option {option!r} is given twice")
         seen.add(option.lower())
-    if (
-        any(
-            w.text.lower() in ("closes", "close", "until", "deadline")
-            for w in words
-            if not w.quoted
-        )
-        and not closes
-    ):
+    if "closes" in clauses and not clauses["closes"]:
         raise UsageError("say when the poll closes, e.g. `closes in 3d` or `closes friday 17:00`")
+    remind = None
+    if "remind" in clauses:
+        remind = _reminder_lead(clauses["remind"], "closes" in clauses, "committee" in flags)
     return PollDraft(
         question,
         options,
         "anonymous" in flags,
         "multi" in flags,
         "committee" in flags,
-        " ".join(closes) or None,
+        " ".join(clauses.get("closes", [])) or None,
+        remind,
     )
+
+
+def _reminder_lead(words: list[str], closes: bool, committee: bool) -> timedelta:
+    """`remind 2h`, `remind 90m`, `remind 1d`, `remind off` (zero). Only on a committee poll
+    with a deadline: the lead counts back from the deadline, and reminders go to committee
+    members who have not voted."""
+    if not closes:
+        raise UsageError(
+            f"`remind` counts back from the deadline, so it needs `closes <when>`; {REMIND_EXAMPLE}"
+        )
+    if not committee:
+        raise UsageError(
+            "reminders go to committee members who have not voted, so `remind` needs "
+            f"`committee`; {REMIND_EXAMPLE}"
+        )
+    text = " ".join(words)
+    forms = "`remind 2h`, `remind 90m`, `remind 1d` or `remind off`"
+    if not text:
+        raise UsageError(f"say how long before the deadline to remind: {forms}")
+    if text.lower() in ("off", "no", "none"):
+        return timedelta(0)
+    try:
+        return parse_duration(text)
+    except UsageError:
+        raise UsageError(f"cannot read the reminder lead {text[:40]!r}; use {forms}") from None
 
 
 @command(
@@ -106,20 +141,24 @@ def parse_poll(args: str) -> PollDraft:
     summary="Ask a question with buttons; optionally anonymous, multi-choice, committee-only, "
     "with a deadline.",
     usage=(
-        'poll "Question?" "Option" "Option" ... [anonymous] [multi] [committee] [closes <when>]',
+        'poll "Question?" "Option" "Option" ... [anonymous] [multi] [committee] [closes <when>] '
+        "[remind <lead>|off]",
         "poll results <id>",
         "poll close <id>",
     ),
     examples=(
         'poll "Adopt a tagging policy?" "Yes" "No" "Needs work" committee closes friday 17:00',
+        'poll "Renew the savings plan?" "Yes" "No" committee closes in 3d remind 2h',
         'poll "Lunch & learn topic?" "Savings plans" "Spot" "Unit economics" multi anonymous',
         "poll results 12",
     ),
     details="Deadlines: `in 3d`, `in 4h`, `friday 17:00`, `tomorrow`, `2026-12-01 17:00` "
     "(a day alone closes at 17:00), in the workspace time zone. 2-10 options of up to 75 "
     "characters. Committee polls: only committee members vote, and only they or admins create "
-    "them. Anonymous polls show counts only, to everyone. `poll close` is for the creator or "
-    "an admin.",
+    "them. Committee members who have not voted get one private reminder before the deadline: "
+    "24 hours before by default, or `remind 2h`, `remind 90m`, `remind 1d`, `remind off` "
+    "(committee polls with `closes` only). Anonymous polls show counts only, to everyone. "
+    "`poll close` is for the creator or an admin.",
 )
 async def poll(req: Request, args: str) -> Outcome:
     first, _, rest = args.strip().partition(" ")
@@ -131,6 +170,11 @@ async def poll(req: Request, args: str) -> Outcome:
     if draft.committee:
         await req.require_committee("create committee polls")
     closes_at = parse_deadline(draft.closes, req.now, req.tz) if draft.closes else None
+    remind_at = None
+    if closes_at is not None and draft.committee:
+        default = timedelta(hours=req.settings.poll_reminder_hours)
+        lead = default if draft.remind is None else draft.remind
+        remind_at = closes_at - lead if lead > timedelta(0) else None  # past: due at once
     created = await store.create(
         req.session,
         Poll(
@@ -145,6 +189,7 @@ async def poll(req: Request, args: str) -> Outcome:
             conversation_name=req.place.conversation_name,
             created_at=req.now,
             closes_at=closes_at,
+            remind_at=remind_at,
         ),
         draft.options,
     )
@@ -184,6 +229,8 @@ async def poll_message(req: Request, p: Poll) -> Message:
         facts.append("committee members vote")
     if p.closes_at and is_open:
         facts.append(f"closes {describe(p.closes_at, req.tz)}")
+        if p.remind_at is not None:
+            facts.append(f"reminder {describe_duration(p.closes_at - p.remind_at)} before")
     elif p.closed_at or p.closes_at:
         facts.append(f"closed {describe(p.closed_at or p.closes_at, req.tz)}")  # type: ignore[arg-type]
     participation = f"{plural(total_voters, 'voter')}"

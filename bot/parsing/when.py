@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.parsing.errors import UsageError
+from bot.parsing.errors import UsageError, quoted
+from bot.wording import plural
 
 DEFAULT_CLOSING_TIME = time(17, 0)  # a deadline given as a day closes at 17:00 local time
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -31,6 +32,7 @@ _UNITS = {
     "weeks": 604800,
 }
 _IN = re.compile(r"in\s+(\d{1,4})\s*([a-z]+)")
+_DURATION = re.compile(r"(\d{1,4})\s*([a-z]+)")
 _CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?\s*(am|pm)?")
 MAX_AHEAD = timedelta(days=366)
 
@@ -78,6 +80,23 @@ def _relative(spoken: str, now_utc: datetime, tz: ZoneInfo) -> datetime | None:
         return None
     # Elapsed time, not wall-clock time: `in 4h` is four real hours across a DST change.
     return to_local(now_utc + timedelta(seconds=int(match[1]) * _UNITS[match[2]]), tz)
+
+
+def parse_duration(text: str) -> timedelta:
+    """`2h`, `90m`, `1d`, `2 hours`, `1w` (the units of `in 3d`) -> a timedelta."""
+    match = _DURATION.fullmatch(" ".join(text.lower().split()))
+    if not match or match[2] not in _UNITS:
+        raise UsageError(f"cannot read the duration {quoted(text)}; use e.g. `2h`, `90m` or `1d`")
+    return timedelta(seconds=int(match[1]) * _UNITS[match[2]])
+
+
+def describe_duration(length: timedelta) -> str:
+    """`2 hours`, `90 minutes`, `1 day`: in the largest unit that divides it exactly."""
+    minutes = int(length.total_seconds()) // 60
+    for unit, size in (("week", 7 * 24 * 60), ("day", 24 * 60), ("hour", 60)):
+        if minutes and minutes % size == 0:
+            return plural(minutes // size, unit)
+    return plural(minutes, "minute")
 
 
 def _weekday(spoken: str, now: datetime, tz: ZoneInfo) -> datetime | None:

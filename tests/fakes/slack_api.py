@@ -3,7 +3,8 @@
 It follows Slack's documented behaviour rather than our bot's expectations, so that the adapter's
 tests catch the mistakes real Slack would punish: errors come back as HTTP 200 with
 `{"ok": false, "error": ...}`, chat.update needs the DM id (not the user id), history omits
-message metadata unless `include_all_metadata` is set, rate limits answer 429 with Retry-After.
+message metadata unless `include_all_metadata` is set, rate limits answer 429 with Retry-After
+(injected once with `fail_next`, or enforced with `limit`: a token bucket per method).
 
 State changes and the call record happen when a request arrives; the answer is sent after `delay`,
 so a slow Slack that times the client out has still posted the message, as the real one would.
@@ -15,6 +16,7 @@ import asyncio
 import hashlib
 import itertools
 import json
+import math
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -64,6 +66,26 @@ class Call:
     error: str | None = None
 
 
+@dataclass
+class _Bucket:
+    """A token bucket: `burst` calls at most at once, refilled at `rate` calls a second."""
+
+    rate: float
+    burst: float
+    tokens: float
+    at: float  # time.monotonic() of the last refill
+
+    def take(self, now: float) -> int:
+        """0 if a call may go now (a token is used), else Slack's Retry-After: whole
+        seconds until a token is back, at least 1."""
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0
+        return max(1, math.ceil((1 - self.tokens) / self.rate))
+
+
 class FakeSlack(LocalServer):
     """A fake Slack workspace: `AsyncWebClient(token=..., base_url=fake.api_url)` talks to it."""
 
@@ -88,8 +110,9 @@ class FakeSlack(LocalServer):
         self.joined: set[str] = set()
         self.opened: set[str] = set()
         self._failures: defaultdict[str, deque[tuple[int, int]]] = defaultdict(deque)
+        self._limits: dict[str, _Bucket] = {}  # method -> enforced rate limit (see `limit`)
         self._response_uses: dict[str, int] = {}  # response URL path id -> times used
-        self._ts = itertools.count(1_700_000_000_000_100, 100)  # microseconds, as Slack's ts
+        self._last_ts = 0  # microseconds; Slack's ts is the Unix time of the post
         self._ids = itertools.count(1)
         self._handlers: dict[str, Callable[[dict[str, Any]], Result]] = {
             "auth.test": self._auth_test,
@@ -135,6 +158,17 @@ class FakeSlack(LocalServer):
             raise ValueError(f"fail_next supports 429 and 5xx, not {status}")
         self._failures[method].extend([(status, retry_after)] * times)
 
+    def limit(self, method: str, per_second: float, *, burst: int | None = None) -> None:
+        """Enforce a rate limit on `method` for the workspace, as Slack's tiers do: a token
+        bucket holding `burst` calls (default: one second's worth, at least 1), full at first
+        and refilled at `per_second`. A call over the limit is answered HTTP 429 with a
+        Retry-After in whole seconds (at least 1), recorded as failed, and not carried out.
+        Calls refused by `fail_next` do not use tokens."""
+        if per_second <= 0 or (burst is not None and burst < 1):
+            raise ValueError("per_second must be > 0 and burst >= 1")
+        size = float(burst if burst is not None else max(1, math.floor(per_second)))
+        self._limits[method] = _Bucket(per_second, size, size, time.monotonic())
+
     # A `timeout` argument (ASYNC109) keeps test code short: `await slack.wait_for("x", 2)`.
     async def wait_for(
         self,
@@ -170,6 +204,9 @@ class FakeSlack(LocalServer):
         method = request.match_info["method"]
         failures = self._failures.get(method)
         status, retry_after = failures.popleft() if failures else (200, 0)
+        bucket = self._limits.get(method)
+        if status == 200 and bucket is not None and (wait := bucket.take(at)):
+            status, retry_after = 429, wait
         params: dict[str, Any] = {}
         try:
             params = await _read_params(request)  # read even when failing, so the record shows it
@@ -374,7 +411,8 @@ class FakeSlack(LocalServer):
         }
 
     def _next_ts(self) -> str:
-        micros = next(self._ts)
+        """The wall-clock time, as Slack stamps posts (unique and increasing, as there)."""
+        micros = self._last_ts = max(int(time.time() * 1_000_000), self._last_ts + 100)
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
 

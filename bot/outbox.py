@@ -1,0 +1,302 @@
+"""Delivering the outbox: every message the bot sends on its own, from any replica, once.
+
+The core writes posts, direct messages and update requests to the `outbox` table in the same
+transaction as the change that causes them (bot/core.py). This worker claims due rows (see
+storage/outbox.py for how replicas share them), paces them per workspace, hands each to the
+platform's Transport, and settles it: sent, retried later, or dead after `max_attempts`.
+
+- A rate limit (429) waits for its Retry-After and does not count as an attempt.
+- A timeout, a connection error or a 5xx may have reached the platform: the row is retried with
+  exponential backoff and jitter and marked uncertain, and before it is sent again the Transport
+  is asked whether the platform already has it (Slack: the outbox id in message metadata).
+- A replica that dies mid-send leaves its rows `sending`; when their lease runs out another
+  replica takes them over, also as uncertain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import random
+import socket
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.core import Bot
+from bot.events import Actor, system_actor
+from bot.message import Message
+from bot.message_json import from_dict
+from storage import outbox as store
+
+log = logging.getLogger(__name__)
+BACKOFF_BASE, BACKOFF_CAP = 2.0, 300.0  # seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One outbox row, ready for a Transport."""
+
+    id: int
+    platform: str
+    workspace: str  # the platform's workspace id (Slack team, Teams tenant)
+    kind: str  # post | dm | update
+    conversation: str  # channel id, `user:<id>`, or the subject of an update
+    subject: str
+    message: Message | None  # None for updates: rendered when sent, so it is current
+    name: str  # the channel's or person's name, where known
+    fallback_url: str  # where to answer if the bot may not post in the channel (Slack)
+    uncertain: bool
+    created_at: datetime
+
+    @property
+    def actor(self) -> Actor:
+        return system_actor(self.platform, self.workspace)
+
+    @property
+    def user_id(self) -> str:
+        return self.conversation.removeprefix("user:")
+
+
+class RateLimited(Exception):
+    """The platform said not now (429); nothing was delivered."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited; retry after {retry_after:g} s")
+        self.retry_after = retry_after
+
+
+class NotDelivered(Exception):
+    """The platform refused this attempt for a passing reason; nothing was delivered."""
+
+
+class Undeliverable(Exception):
+    """It can never be delivered (no such channel, the person blocked the bot): stop trying."""
+
+
+class Transport(Protocol):
+    """A platform's way to send outbox rows; raises the exceptions above."""
+
+    conversation_interval: float  # seconds between two sends to one conversation
+    workspace_rate: float  # sends per second per workspace, per replica (0: unlimited)
+
+    async def send(self, delivery: Delivery) -> str:
+        """Post or DM `delivery.message`; returns the platform's message id ("" if none)."""
+        ...
+
+    async def edit(self, delivery: Delivery, conversation: str, message_id: str, message: Message):  # type: ignore[no-untyped-def]
+        """Replace a message posted earlier."""
+        ...
+
+    async def find_sent(self, delivery: Delivery) -> str | None:
+        """The message id if an earlier, uncertain attempt did reach the platform."""
+        ...
+
+
+class Pace:
+    """Evenly spaced sends (one every 1/rate seconds) within this process; a rate limit
+    pauses it for its Retry-After."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1 / rate if rate > 0 else 0.0
+        self._next = 0.0
+
+    async def wait(self) -> None:
+        now = time.monotonic()
+        at = max(now, self._next)
+        self._next = at + self.interval
+        if at > now:
+            await asyncio.sleep(at - now)
+
+    def pause(self, seconds: float) -> None:
+        self._next = max(self._next, time.monotonic() + seconds)
+
+
+def owner_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        bot: Bot,
+        transports: dict[str, Transport],
+        *,
+        max_attempts: int = 8,
+        lease: timedelta = timedelta(minutes=2),
+        concurrency: int = 16,
+        idle_seconds: float = 0.5,
+        workspace: str | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.bot = bot
+        self.transports = transports
+        self.max_attempts = max_attempts
+        self.lease = lease
+        self.concurrency = concurrency
+        self.idle_seconds = idle_seconds
+        self.workspace = workspace  # deliver only this workspace's rows (console, tests)
+        self.owner = owner or owner_name()  # who holds a claim: host:pid by default
+        self._paces: dict[tuple[str, str], Pace] = {}
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self._stopping = False
+        self.bot.on_queued.append(self.wake)
+        self._task = asyncio.create_task(self._loop(), name="outbox")
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def stop(self) -> None:
+        """Finish the round in progress; what is still pending stays for any replica."""
+        self._stopping = True
+        self.wake()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        if self.wake in self.bot.on_queued:
+            self.bot.on_queued.remove(self.wake)
+
+    async def _loop(self) -> None:
+        while not self._stopping:
+            try:
+                delivered = await self.run_once()
+            except Exception:
+                log.exception("outbox round failed; retrying shortly")
+                delivered = 0
+            if delivered == 0 and not self._stopping:
+                self._wakeup.clear()
+                try:
+                    async with asyncio.timeout(self.idle_seconds):
+                        await self._wakeup.wait()
+                except TimeoutError:
+                    pass
+
+    async def drain(self) -> int:
+        """Deliver until nothing is due now; returns how many rows were handled."""
+        total = 0
+        while handled := await self.run_once():
+            total += handled
+        return total
+
+    # -- one round ---------------------------------------------------------------------------
+    async def run_once(self) -> int:
+        """Claim due rows of every platform this worker serves and deliver them."""
+        handled = 0
+        for platform, transport in self.transports.items():
+            async with self.bot.database.session() as session:
+                claimed = await store.claim(
+                    session,
+                    platform,
+                    self.bot.clock(),
+                    owner=self.owner,
+                    lease=self.lease,
+                    interval=timedelta(seconds=transport.conversation_interval),
+                    limit=self.concurrency,
+                    workspace=self.workspace,
+                )
+            await asyncio.gather(*(self._deliver(transport, c) for c in claimed))
+            handled += len(claimed)
+        return handled
+
+    async def _deliver(self, transport: Transport, claimed: store.Claimed) -> None:
+        delivery = delivery_of(claimed)
+        row = claimed.row
+        pace = self._paces.setdefault(
+            (claimed.platform, claimed.workspace), Pace(transport.workspace_rate)
+        )
+        try:
+            found = await transport.find_sent(delivery) if delivery.uncertain else None
+            if found is not None:
+                log.info("outbox %s had reached %s already; not sent again", row.id, row.kind)
+                await self._sent(delivery, found)
+                return
+            await pace.wait()
+            await self._sent(delivery, await self._send(transport, delivery))
+        except RateLimited as limited:
+            pace.pause(limited.retry_after)
+            retry_at = self.bot.clock() + timedelta(seconds=limited.retry_after)
+            await self._retry(row.id, str(limited), retry_at, uncertain=False, counted=False)
+        except Undeliverable as error:
+            log.warning("outbox %s (%s) cannot be delivered: %s", row.id, row.kind, error)
+            await self._settle(row.id, store.DEAD, error=str(error))
+        except Exception as error:  # a timeout, a 5xx: it may or may not have arrived
+            unknown = not isinstance(error, NotDelivered)
+            await self._failed(row.id, row.attempts, error, uncertain=unknown or row.uncertain)
+
+    async def _send(self, transport: Transport, delivery: Delivery) -> str:
+        if delivery.kind != "update":
+            return await transport.send(delivery)
+        where = await self.bot.find_post(delivery.actor, delivery.subject)
+        current = await self.bot.view(delivery.actor, delivery.subject)
+        if where is None or current is None:
+            return ""  # never posted (or gone): nothing to update
+        await transport.edit(delivery, where[0], where[1], current)
+        return where[1]
+
+    async def _sent(self, delivery: Delivery, message_id: str) -> None:
+        async with self.bot.database.session() as session:
+            await store.settle(
+                session,
+                delivery.id,
+                self.owner,
+                status=store.SENT,
+                now=self.bot.clock(),
+                message_id=message_id,
+            )
+            if delivery.kind == "post" and delivery.subject and message_id:
+                await self.bot.remember_post_in(session, delivery, message_id)
+
+    async def _failed(self, row_id: int, attempts: int, error: Exception, uncertain: bool) -> None:
+        reason = f"{type(error).__name__}: {error}"[:500]
+        if attempts >= self.max_attempts:
+            log.error("outbox %s dead after %d attempts: %s", row_id, attempts, reason)
+            await self._settle(row_id, store.DEAD, error=reason)
+            return
+        delay = min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_CAP) * random.uniform(0.5, 1.5)
+        log.info("outbox %s failed (%s); retrying in %.1f s", row_id, reason, delay)
+        retry_at = self.bot.clock() + timedelta(seconds=delay)
+        await self._retry(row_id, reason, retry_at, uncertain=uncertain, counted=True)
+
+    async def _retry(
+        self, row_id: int, reason: str, at: datetime, *, uncertain: bool, counted: bool
+    ) -> None:
+        await self._settle(
+            row_id,
+            store.PENDING,
+            error=reason,
+            retry_at=at,
+            uncertain=uncertain,
+            count_attempt=counted,
+        )
+
+    async def _settle(self, row_id: int, status: str, **details) -> None:  # type: ignore[no-untyped-def]
+        async with self.bot.database.session() as session:
+            await store.settle(
+                session, row_id, self.owner, status=status, now=self.bot.clock(), **details
+            )
+
+
+def delivery_of(claimed: store.Claimed) -> Delivery:
+    row = claimed.row
+    payload = json.loads(row.payload) if row.payload else {}
+    return Delivery(
+        id=row.id or 0,
+        platform=claimed.platform,
+        workspace=claimed.workspace,
+        kind=row.kind,
+        conversation=row.conversation,
+        subject=row.subject,
+        message=from_dict(payload["message"]) if "message" in payload else None,
+        name=payload.get("name", ""),
+        fallback_url=payload.get("fallback_url", ""),
+        uncertain=row.uncertain,
+        created_at=row.created_at,
+    )

@@ -1,0 +1,49 @@
+"""What an Outcome sends on its own becomes outbox rows, in the transaction of the change."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.events import Place
+from bot.message import ChannelPost, DirectMessage, Outcome, Update
+from bot.message_json import as_dict
+from storage import outbox
+
+
+async def enqueue(
+    session: AsyncSession, workspace: int, place: Place, outcome: Outcome, now: datetime
+) -> int:
+    """Queue every post, direct message and update of `outcome`; returns how many."""
+    queued = outcome.queued()
+    for item in queued:
+        match item:
+            case ChannelPost(message=message, channel_id=channel, channel_name=name):
+                here = channel in ("", place.conversation_id)
+                payload = {"message": as_dict(message), "name": name or place.conversation_name}
+                if here and place.answer_url:
+                    payload["fallback_url"] = place.answer_url
+                await outbox.add(
+                    session,
+                    workspace,
+                    "post",
+                    channel or place.conversation_id,
+                    json.dumps(payload, ensure_ascii=False),
+                    now,
+                    subject=item.subject,
+                )
+            case DirectMessage(message=message, user_id=user, user_name=name):
+                payload = {"message": as_dict(message), "name": name}
+                await outbox.add(
+                    session,
+                    workspace,
+                    "dm",
+                    f"user:{user}",
+                    json.dumps(payload, ensure_ascii=False),
+                    now,
+                )
+            case Update(subject=subject):
+                await outbox.add_update(session, workspace, subject, now)
+    return len(queued)

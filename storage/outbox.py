@@ -1,0 +1,202 @@
+"""The outbox: rows written with the change that causes them, claimed and settled by workers.
+
+Claiming is safe across replicas: on PostgreSQL with `FOR UPDATE SKIP LOCKED` (replicas never
+wait on each other's rows); on SQLite the transaction already holds the write lock (BEGIN
+IMMEDIATE). A conversation is handed to one sender at a time, oldest row first, and not again
+until its pacing interval has passed since the last send, whichever replica sent it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, exists, func, or_, update
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import OutboxMessage, Workspace
+
+PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
+STATUSES = (PENDING, SENDING, SENT, DEAD)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    row: OutboxMessage
+    platform: str
+    workspace: str  # the platform's id for the workspace (Slack team, Teams tenant)
+
+
+async def add(
+    session: AsyncSession,
+    workspace: int,
+    kind: str,
+    conversation: str,
+    payload: str,
+    now: datetime,
+    subject: str = "",
+) -> None:
+    session.add(
+        OutboxMessage(
+            workspace_id=workspace,
+            kind=kind,
+            conversation=conversation[:300],
+            subject=subject,
+            payload=payload,
+            not_before=now,
+            created_at=now,
+        )
+    )
+
+
+async def add_update(session: AsyncSession, workspace: int, subject: str, now: datetime) -> None:
+    """Ask for an in-place update of `subject`, unless one is already waiting: the waiting one
+    renders the state as it is when sent, so a burst of votes costs one edit."""
+    waiting = select(OutboxMessage.id).where(
+        OutboxMessage.workspace_id == workspace,
+        OutboxMessage.conversation == subject,
+        OutboxMessage.status == PENDING,
+    )
+    if (await session.exec(waiting.limit(1))).first() is None:
+        await add(session, workspace, "update", subject, "", now, subject=subject)
+
+
+async def claim(
+    session: AsyncSession,
+    platform: str,
+    now: datetime,
+    *,
+    owner: str,
+    lease: timedelta,
+    interval: timedelta,
+    limit: int,
+    workspace: str | None = None,
+) -> list[Claimed]:
+    """Up to `limit` rows of `platform` that are due, at most one per conversation, each the
+    oldest unsent row of its conversation, none in a conversation that is being sent to or was
+    sent to less than `interval` ago. Rows whose sender's lease ran out are taken over and
+    marked uncertain. Commit right after, before sending."""
+    other = aliased(OutboxMessage)
+    busy = exists().where(
+        other.workspace_id == OutboxMessage.workspace_id,
+        other.conversation == OutboxMessage.conversation,
+        other.id != OutboxMessage.id,
+        or_(
+            and_(col(other.status).in_([PENDING, SENDING]), col(other.id) < OutboxMessage.id),
+            and_(other.status == SENDING, col(other.lease_until) > now),
+            and_(other.status == SENT, col(other.sent_at) > now - interval),
+        ),
+    )
+    due = or_(
+        and_(OutboxMessage.status == PENDING, col(OutboxMessage.not_before) <= now),
+        and_(OutboxMessage.status == SENDING, col(OutboxMessage.lease_until) <= now),
+    )
+    statement = (
+        select(OutboxMessage, Workspace.external_id)
+        .join(Workspace, col(Workspace.id) == OutboxMessage.workspace_id)
+        .where(Workspace.platform == platform, due, ~busy)
+        .order_by(col(OutboxMessage.id))
+        .limit(limit)
+    )
+    if workspace is not None:
+        statement = statement.where(Workspace.external_id == workspace)
+    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        statement = statement.with_for_update(skip_locked=True, of=OutboxMessage)  # type: ignore[arg-type]
+    found = list((await session.exec(statement)).all())
+    claimed = []
+    for row, external_id in found:
+        row.uncertain = row.uncertain or row.status == SENDING  # its sender died mid-send
+        row.status, row.claimed_by = SENDING, owner
+        row.lease_until = now + lease
+        row.attempts += 1
+        session.add(row)
+        claimed.append(Claimed(row, platform, external_id))
+    await session.flush()
+    return claimed
+
+
+async def settle(
+    session: AsyncSession,
+    row_id: int,
+    owner: str,
+    *,
+    status: str,
+    now: datetime,
+    message_id: str = "",
+    error: str = "",
+    retry_at: datetime | None = None,
+    uncertain: bool = False,
+    count_attempt: bool = True,
+) -> bool:
+    """Record how a send ended; only the replica that holds the claim may (False otherwise)."""
+    values: dict = {"status": status, "last_error": error[:500], "claimed_by": ""}
+    if status == SENT:
+        values |= {"sent_at": now, "message_id": message_id[:100], "uncertain": False}
+    if retry_at is not None:
+        values |= {"not_before": retry_at, "uncertain": uncertain, "lease_until": None}
+    if not count_attempt:
+        values["attempts"] = col(OutboxMessage.attempts) - 1
+    statement = (
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id) == row_id,
+            col(OutboxMessage.claimed_by) == owner,
+            col(OutboxMessage.status) == SENDING,
+        )
+        .values(**values)
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return result.rowcount == 1
+
+
+async def listing(
+    session: AsyncSession, status: str | None = None, limit: int = 100
+) -> list[tuple[OutboxMessage, Workspace]]:
+    statement = select(OutboxMessage, Workspace).join(
+        Workspace, col(Workspace.id) == OutboxMessage.workspace_id
+    )
+    if status is not None:
+        statement = statement.where(OutboxMessage.status == status)
+    statement = statement.order_by(col(OutboxMessage.id).desc()).limit(limit)
+    return list((await session.exec(statement)).all())
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    statement = select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    return {status: n for status, n in (await session.exec(statement)).all()}
+
+
+async def retry_dead(session: AsyncSession, ids: list[int] | None, now: datetime) -> int:
+    """Put dead rows (all, or those in `ids`) back in line with a fresh attempt budget."""
+    statement = update(OutboxMessage).where(col(OutboxMessage.status) == DEAD)
+    if ids is not None:
+        statement = statement.where(col(OutboxMessage.id).in_(ids))
+    statement = statement.values(status=PENDING, attempts=0, not_before=now, last_error="")
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return result.rowcount
+
+
+async def unsettled(session: AsyncSession, platform: str, workspace: str) -> int:
+    """How many rows of one workspace are still waiting or being sent."""
+    statement = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .join(Workspace, col(Workspace.id) == OutboxMessage.workspace_id)
+        .where(
+            Workspace.platform == platform,
+            Workspace.external_id == workspace,
+            col(OutboxMessage.status).in_([PENDING, SENDING]),
+        )
+    )
+    return (await session.exec(statement)).one()
+
+
+async def prune_sent(session: AsyncSession, before: datetime) -> int:
+    """Forget delivered rows older than `before` (dead ones stay until someone looks)."""
+    statement = delete(OutboxMessage).where(
+        col(OutboxMessage.status) == SENT, col(OutboxMessage.sent_at) < before
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return result.rowcount
