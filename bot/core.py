@@ -16,7 +16,7 @@ import bot.features  # noqa: F401  (registers every command)
 from bot import outgoing
 from bot.commands import COMMANDS, Refusal, Request, usage_text
 from bot.events import ActionEvent, Actor, CommandEvent, Event, Place
-from bot.features import home, onboarding, polls
+from bot.features import checkins, decisions, home, meetings, onboarding, polls
 from bot.message import Message, Outcome
 from bot.parsing import UsageError
 from bot.settings import Settings
@@ -60,7 +60,7 @@ class Bot:
             if isinstance(event, CommandEvent):
                 return await self._command(event)
             if isinstance(event, ActionEvent):
-                work = polls.on_action
+                work = ACTIONS.get(event.action_id.partition(".")[0], _unknown_action)
             else:
                 work = onboarding.on_member_joined
             return await self._run(event.actor, event.place, work, event, self._once(event))
@@ -142,7 +142,8 @@ class Bot:
 
     async def view(self, actor: Actor, name: str) -> Message | None:
         """A view that is not the answer to a command: `poll:12` (a poll's current state, for
-        in-place updates) or `home` (the person's home tab)."""
+        in-place updates), `home` (the person's home tab) or `checkin` (their check-in form
+        for the next meeting, pre-filled; None when there is nothing to ask)."""
         async with self.database.session() as session:
             request = await self._request(session, actor, Place(""), self.clock())
             kind, _, key = name.partition(":")
@@ -150,6 +151,9 @@ class Bot:
                 return await polls.current_message(request, int(key))
             if kind == "home":
                 return await home.home_view(request)
+            if kind == "checkin":  # the person's check-in form for the next meeting
+                meeting = await meetings.upcoming(request)
+                return await checkins.form(request, meeting) if meeting else None
             return None
 
     async def remember_post_in(
@@ -204,6 +208,15 @@ class Bot:
         async with self.database.session() as session:
             return await schedules.all_with_workspaces(session, enabled_only=True)
 
+    async def ran_at(self, job: str, period: str) -> datetime | None:
+        """When (job, period) ran, from the run ledger; None if it has not."""
+        async with self.database.session() as session:
+            return await schedules.ran_at(session, job, period)
+
+    async def config_of(self, workspace: Workspace) -> dict[str, str]:
+        async with self.database.session() as session:
+            return await workspaces.settings(session, workspace.id or 0)
+
     async def deadline_polls(self) -> list[tuple[Poll, Workspace]]:
         async with self.database.session() as session:
             return await poll_store.deadline_polls(session, self.clock())
@@ -247,6 +260,18 @@ class Bot:
         """True once per `key` ever (e.g. `intro:<team>`), across replicas and restarts."""
         async with self.database.session() as session:
             return await deliveries.claim_event(session, actor.platform, key, self.clock())
+
+
+# Button clicks, by the prefix of their action id.
+ACTIONS: dict[str, Callable[[Request, ActionEvent], Awaitable[Outcome]]] = {
+    "poll": polls.on_action,
+    "checkin": checkins.on_action,
+    "decision": decisions.on_action,
+}
+
+
+async def _unknown_action(_req: Request, event: ActionEvent) -> Outcome:
+    raise UsageError(f"unknown action {event.action_id[:40]!r}")
 
 
 def split_command(text: str) -> tuple[str, str]:

@@ -51,13 +51,15 @@ class CommandEvent:
 
 @dataclass(frozen=True, slots=True)
 class ActionEvent:
-    """A button click: `action_id` and `value` as set on the neutral Button."""
+    """A button click: `action_id` and `value` as set on the neutral Button; `inputs` holds
+    what the person typed in the form's `Input` fields (id -> text), if it had any."""
 
     actor: Actor
     place: Place
     action_id: str
     value: str
     event_id: str | None = None
+    inputs: tuple[tuple[str, str], ...] = ()
 
 
 class JoinScope(Enum):

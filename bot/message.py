@@ -61,7 +61,20 @@ class Context:
     text: str
 
 
-Block = Header | Text | Fields | Divider | Image | Actions | Context
+@dataclass(frozen=True, slots=True)
+class Input:
+    """A field a person fills in (a check-in answer). `id` comes back in
+    `ActionEvent.inputs` when the form's submit button (an `Actions` button) is pressed;
+    `command` is the text command that does the same, for text-only surfaces."""
+
+    id: str
+    label: str
+    command: str
+    number: bool = False
+    value: str = ""  # the current answer, shown pre-filled
+
+
+Block = Header | Text | Fields | Divider | Image | Actions | Context | Input
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,11 +6,23 @@ import json
 from dataclasses import asdict, fields
 from typing import Any
 
-from bot.message import Actions, Block, Button, Context, Divider, Fields, Header, Image, Message
+from bot.message import (
+    Actions,
+    Block,
+    Button,
+    Context,
+    Divider,
+    Fields,
+    Header,
+    Image,
+    Input,
+    Message,
+)
 from bot.message import Text as TextBlock
 
 BLOCK_TYPES: dict[str, type] = {
-    cls.__name__: cls for cls in (Header, TextBlock, Fields, Divider, Image, Actions, Context)
+    cls.__name__: cls
+    for cls in (Header, TextBlock, Fields, Divider, Image, Actions, Context, Input)
 }
 
 

@@ -87,3 +87,45 @@ def period_key(schedule: Weekly, run: datetime) -> str:
     """The run ledger's period for a run: its local time in ISO form, with the offset
     (`2026-03-30T09:00:00+02:00`), as the keys have always been written."""
     return run.astimezone(schedule.zone).isoformat()
+
+
+CADENCES = ("weekly", "biweekly", "monthly")
+
+
+@dataclass(frozen=True, slots=True)
+class Meetings:
+    """A meeting rhythm on top of a weekly time: every week, every other week counted from
+    `anchor` (the local date of the first meeting), or the first <weekday> of each month."""
+
+    weekly: Weekly
+    cadence: str = "weekly"
+    anchor: date | None = None
+
+    def holds(self, run: datetime) -> bool:
+        day = run.astimezone(self.weekly.zone).date()
+        if self.cadence == "monthly":
+            return day.day <= 7
+        if self.cadence == "biweekly" and self.anchor is not None:
+            return (day - self.anchor).days // 7 % 2 == 0
+        return True
+
+
+def meetings(weekday: int, at: str, timezone: str, cadence: str, anchor: date | None) -> Meetings:
+    return Meetings(weekly(weekday, at, timezone), cadence, anchor)
+
+
+def next_meeting(rhythm: Meetings, now: datetime) -> datetime:
+    """The first meeting at or after `now`, aware UTC."""
+    start = _local_day(rhythm.weekly, now)
+    return next(run for run in _runs_from(rhythm.weekly, start) if run >= now and rhythm.holds(run))
+
+
+def previous_meeting(rhythm: Meetings, before: datetime) -> datetime | None:
+    """The last meeting strictly before `before` (within ten weeks), aware UTC."""
+    latest = None
+    for run in _runs_from(rhythm.weekly, _local_day(rhythm.weekly, before - timedelta(weeks=10))):
+        if run >= before:
+            return latest
+        if rhythm.holds(run):
+            latest = run
+    return latest  # not reached: the runs go on for ever

@@ -21,7 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot import recurrence_times as times
 from bot.core import Bot
 from bot.events import Actor, system_actor
-from bot.features import digest, onboarding, polls
+from bot.features import agenda, checkins, digest, meetings, onboarding, polls
 from bot.outbox import owner_name
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ class Scheduler:
                 ran += await self._digests()
                 ran += await self._poll_deadlines()
                 ran += await self._follow_ups()
+                ran += await self._committee_meetings()
                 await self.bot.prune_outbox(SENT_KEPT)
             except Exception:
                 log.exception("scheduler tick failed; the next tick retries")
@@ -84,7 +85,7 @@ class Scheduler:
         now = self.bot.clock()
         ran = []
         for schedule, workspace in await self.bot.schedules():
-            if workspace.platform not in self.platforms:
+            if workspace.platform not in self.platforms or schedule.kind != "digest":
                 continue  # this process does not serve that platform
             when = times.weekly(schedule.weekday, schedule.at, schedule.timezone)
             due = times.last_due(when, now)
@@ -103,6 +104,40 @@ class Scheduler:
             actor = system_actor(workspace.platform, workspace.external_id)
             if await self._run(job, period, actor, digest.scheduled_post, None):
                 ran.append(job)
+        return ran
+
+    async def _committee_meetings(self) -> list[str]:
+        """Before each meeting: the check-in to every member, one reminder to those who have
+        not answered, then the agenda; each once per meeting, and never after it started."""
+        now = self.bot.clock()
+        ran = []
+        for schedule, workspace in await self.bot.schedules():
+            if workspace.platform not in self.platforms or schedule.kind != meetings.KIND:
+                continue
+            config = await self.bot.config_of(workspace)
+            meeting = meetings.next_meeting(schedule, config, now)
+            actor = system_actor(workspace.platform, workspace.external_id)
+            checkin_job = f"checkin:{schedule.id}"
+            if now >= meeting.checkin_at and await self._run(
+                checkin_job, meeting.key, actor, checkins.ask_members, meeting.starts
+            ):
+                ran.append(checkin_job)
+            asked = await self.bot.ran_at(checkin_job, meeting.key)
+            # The reminder comes as long after the check-in as planned, even when the check-in
+            # went out late, and never once the agenda is due.
+            remind_at = asked and max(
+                meeting.remind_at, asked + (meeting.remind_at - meeting.checkin_at)
+            )
+            if remind_at and remind_at <= now < meeting.agenda_at:
+                job = f"checkin-remind:{schedule.id}"
+                if await self._run(
+                    job, meeting.key, actor, checkins.remind_members, meeting.starts
+                ):
+                    ran.append(job)
+            if now >= meeting.agenda_at:
+                job = f"agenda:{schedule.id}"
+                if await self._run(job, meeting.key, actor, agenda.post, meeting.starts):
+                    ran.append(job)
         return ran
 
     async def _poll_deadlines(self) -> list[str]:

@@ -48,6 +48,20 @@ async def record(session: AsyncSession, metric: Metric) -> Metric:
     return metric
 
 
+async def record_or_correct(
+    session: AsyncSession, earlier_id: int | None, metric: Metric
+) -> Metric:
+    """Record `metric`, or, when `earlier_id` names the value the same answer recorded
+    before, correct that one in place (a changed check-in answer is not a new reading)."""
+    earlier = await session.get(Metric, earlier_id) if earlier_id is not None else None
+    if earlier is None or earlier.workspace_id != metric.workspace_id:
+        return await record(session, metric)
+    earlier.name, earlier.value, earlier.unit = metric.name, metric.value, metric.unit
+    session.add(earlier)
+    await session.flush()
+    return earlier
+
+
 async def latest_series(
     session: AsyncSession, workspace_id: int, points: int = 8, *, name: str | None = None
 ) -> list[MetricSeries]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Numeric, UniqueConstraint
@@ -221,10 +221,13 @@ class Schedule(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("workspace_id", "kind"),)
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(sa_column=_workspace_fk())
-    kind: str = Field(max_length=30)  # "digest"
+    kind: str = Field(max_length=30)  # "digest" | "committee" (the meeting)
     weekday: int
     at: str = Field(max_length=5)  # "HH:MM"
     timezone: str = Field(max_length=64)
+    # weekly | biweekly (every other week from `anchor`) | monthly (the first <weekday>)
+    cadence: str = Field(default="weekly", max_length=10)
+    anchor: date | None = None  # the local date of the first meeting (biweekly)
     enabled: bool = True
     updated_by: str = Field(max_length=100)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -282,3 +285,61 @@ class OutboxMessage(SQLModel, table=True):
     message_id: str = Field(default="", max_length=100)  # Slack ts, Teams activity id
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+class CheckinQuestion(SQLModel, table=True):
+    """A question every committee member answers before each meeting; `metric` records the
+    answer as that metric's value. Removed questions stay, so past answers keep their text."""
+
+    __tablename__ = "checkin_question"
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(sa_column=_workspace_fk())
+    text: str = Field(max_length=300)
+    metric: str | None = Field(default=None, max_length=50)
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+    removed_at: datetime | None = None
+
+
+class CheckinAnswer(SQLModel, table=True):
+    """One member's answer to one question for one meeting (`meeting`: its period key);
+    changed in place until the meeting starts."""
+
+    __tablename__ = "checkin_answer"
+    question_id: int = Field(
+        sa_column=Column(ForeignKey("checkin_question.id", ondelete="CASCADE"), primary_key=True)
+    )
+    meeting: str = Field(primary_key=True, max_length=40)
+    user_id: str = Field(primary_key=True, max_length=100)
+    user_name: str = Field(max_length=200)
+    answer: str = Field(max_length=1000)
+    answered_at: datetime = Field(default_factory=utcnow)
+    metric_id: int | None = None  # the metric value this answer recorded (updated on change)
+
+
+class Decision(SQLModel, table=True):
+    """The committee's decision log: append-only; a decision is superseded by a later one,
+    never edited."""
+
+    __table_args__ = (Index(None, "workspace_id", "decided_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(sa_column=_workspace_fk())
+    text: str = Field(max_length=500)
+    decided_by: str = Field(max_length=100)
+    decided_by_name: str = Field(max_length=200)
+    decided_at: datetime = Field(default_factory=utcnow)
+    poll_id: int | None = None
+    supersedes: int | None = None  # the id of the decision this one replaces
+    superseded_by: int | None = None
+
+
+class RoleAssignment(SQLModel, table=True):
+    """An admin's change to the default responsibility matrix: persona x activity -> R/A/C/I."""
+
+    __tablename__ = "role_assignment"
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    persona: str = Field(primary_key=True, max_length=30)
+    activity: str = Field(primary_key=True, max_length=60)
+    role: str = Field(max_length=1)
+    updated_by: str = Field(max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -21,6 +21,9 @@ async def save(
     enabled: bool,
     by: str,
     now: datetime,
+    *,
+    cadence: str = "weekly",
+    anchor: date | None = None,
 ) -> None:
     await insert_or_update(
         session,
@@ -32,6 +35,8 @@ async def save(
         at=at,
         timezone=timezone,
         enabled=enabled,
+        cadence=cadence,
+        anchor=anchor,
         updated_by=by,
         updated_at=now,
     )
@@ -73,3 +78,10 @@ async def claim(
         outcome=outcome,
         finished_at=now,
     )
+
+
+async def ran_at(session: AsyncSession, job: str, period: str) -> datetime | None:
+    statement = select(ScheduleRun.finished_at).where(
+        ScheduleRun.job == job, ScheduleRun.period == period, ScheduleRun.outcome == "done"
+    )
+    return (await session.exec(statement)).first()

@@ -16,6 +16,7 @@ import pytest
 
 from adapters.console.adapter import ConsoleSession
 from bot.core import Bot
+from bot.events import Actor, Place
 from bot.message import Outcome
 from bot.settings import Settings
 from storage.engine import Database
@@ -111,6 +112,15 @@ class Chat:
 
         session = ConsoleSession(self.bot, user, self.workspace)
         return await self.bot.handle(CommandEvent(session.actor(), PLACE, to_canonical(line)))
+
+    def actor(self, user: str = ADMIN) -> Actor:
+        return ConsoleSession(self.bot, user, self.workspace).actor()
+
+    @property
+    def place(self) -> Place:
+        from adapters.console.adapter import PLACE
+
+        return PLACE
 
     async def join(self, user: str) -> str:
         return "\n".join(await ConsoleSession(self.bot, ADMIN, self.workspace).say(f":join {user}"))

@@ -23,6 +23,9 @@ EVERY_COMMAND = [
     "learn",
     "onboarding",
     "committee",
+    "checkin",
+    "decide",
+    "decisions",
     "config",
 ]
 

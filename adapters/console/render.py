@@ -12,6 +12,7 @@ from bot.message import (
     Fields,
     Header,
     Image,
+    Input,
     Message,
     Outgoing,
     Reply,
@@ -40,6 +41,9 @@ def render_message(message: Message) -> str:
                 lines += [f"  [{b.label}]  type: {b.command}" for b in buttons]
             case Context(text=text):
                 lines.append(f"  ({text})")
+            case Input(label=label, command=command, value=value):
+                now = f" (now: {value})" if value else ""
+                lines.append(f"  {label}{now}\n    type: {command}")
     return "\n".join(lines)
 
 

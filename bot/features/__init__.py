@@ -1,8 +1,10 @@
 """One module per feature; importing this package registers every command."""
 
 from bot.features import (  # noqa: F401
+    checkins,
     committee,
     config,
+    decisions,
     digest,
     help,
     learn,

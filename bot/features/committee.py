@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.commands import Request, command
-from bot.message import Context, Header, Message, Outcome, Text
+from bot.features import agenda, meetings, roles
+from bot.message import Context, Divider, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.tokens import split_words, user_mention
 from storage import audit
@@ -44,19 +45,44 @@ def parse_persona(word: str) -> str:
 
 @command(
     "committee",
-    summary="Show the steering committee; admins add and remove members with their persona.",
-    usage=("committee", "committee add @person <persona>", "committee remove @person"),
-    examples=("committee", "committee add @maria finance", "committee remove @maria"),
+    summary="The steering committee: members, roles, meetings and the agenda.",
+    usage=(
+        "committee",
+        "committee add @person <persona>",
+        "committee remove @person",
+        "committee meeting [<weekday> <HH:MM> [weekly|biweekly|monthly] [time zone] | off]",
+        "committee agenda",
+        "committee role <persona> <activity> <R|A|C|I>",
+    ),
+    examples=(
+        "committee add @maria finance",
+        "committee meeting tuesday 15:00 biweekly Europe/Paris",
+        "committee agenda",
+        "committee role finance commitments A",
+    ),
     details="Personas: " + ", ".join(PERSONAS) + ". A practice's committee brings finance, "
-    "business (product, leadership), engineering and the central FinOps team together.",
+    "business (product, leadership), engineering and the central FinOps team together. "
+    "Activities: " + ", ".join(roles.ACTIVITIES) + ". Admins add members, set the meetings "
+    "and change roles; members see the agenda. Before each meeting members get the check-in "
+    "(`checkin`) and the agenda is posted to `committee-channel`.",
 )
 async def committee(req: Request, args: str) -> Outcome:
     words = [w.text for w in split_words(args, quotes=False)]
     if not words:
         return await _show(req)
     action = words[0].lower()
+    if action == "meeting":
+        return await meetings.meeting_command(req, words[1:])
+    if action == "agenda":
+        if len(words) > 1:
+            raise UsageError("`committee agenda` takes nothing more")
+        return await agenda.agenda_command(req)
+    if action == "role":
+        return await roles.role_command(req, words[1:], parse_persona)
     if action not in ("add", "remove"):
-        raise UsageError(f"{words[0][:40]!r} is not a committee action; use add or remove")
+        raise UsageError(
+            f"{words[0][:40]!r} is not a committee action; use add, remove, meeting, agenda or role"
+        )
     await req.require_admin("change the steering committee")
     person = user_mention(words[1]) if len(words) > 1 else None
     if person is None:
@@ -102,9 +128,18 @@ async def _show(req: Request) -> Outcome:
     hint = "Admins: `committee add @person <persona>`. Committee members create committee polls."
     if not members:
         hint = "Nobody yet. " + hint
+    matrix = await roles.matrix(req)
+    duties = [f"{label}: {roles.persona_line(matrix[key])}" for key, label in PERSONAS.items()]
     return Outcome().reply(
         Message(
-            text="Steering committee\n" + "\n".join(lines),
-            blocks=(Header("Steering committee"), Text("\n".join(lines)), Context(hint)),
+            text="Steering committee\n" + "\n".join(lines) + "\nRoles\n" + "\n".join(duties),
+            blocks=(
+                Header("Steering committee"),
+                Text("\n".join(lines)),
+                Divider(),
+                Text("Roles\n" + "\n".join(duties)),
+                Context(roles.NOTE),
+                Context(hint),
+            ),
         )
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot import channels
 from bot.commands import DEFAULT_CURRENCY, DEFAULT_TIMEZONE, Request, command
@@ -11,7 +12,7 @@ from bot.events import Place
 from bot.message import Context, Fields, Header, Message, Outcome
 from bot.parsing import UsageError
 from bot.parsing.money import parse_currency
-from bot.parsing.when import parse_timezone
+from bot.parsing.when import parse_duration, parse_timezone
 from storage import audit, workspaces
 
 MAX_ONBOARDING_MESSAGE = 1500
@@ -41,6 +42,13 @@ def _text(value: str, _place: Place) -> str:
     return value
 
 
+def _duration(value: str, _place: Place) -> str:
+    length = parse_duration(value)
+    if not timedelta(minutes=5) <= length <= timedelta(days=14):
+        raise UsageError("give between 5m and 14d, e.g. `24h` or `2d`")
+    return value.lower().replace(" ", "")
+
+
 def _on_off(value: str, _place: Place) -> str:
     if value.lower() not in ("on", "off"):
         raise UsageError(f"{value[:40]!r} is not on or off")
@@ -53,6 +61,20 @@ KEYS: dict[str, Key] = {
     ),
     "digest-channel": Key(
         "where `digest post` posts the digest", "not set", _channel, _show_channel
+    ),
+    "committee-channel": Key(
+        "where the committee's agendas and check-in summaries are posted",
+        "not set",
+        _channel,
+        _show_channel,
+    ),
+    "checkin-lead": Key(
+        "how long before each committee meeting members are asked their check-in",
+        "24h",
+        _duration,
+    ),
+    "agenda-lead": Key(
+        "how long before each committee meeting the agenda is posted", "1h", _duration
     ),
     "community-channel": Key(
         "joining it brings the welcome DM", "not set", _channel, _show_channel

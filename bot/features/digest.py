@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from bot import catalogue, channels
 from bot import recurrence_times as times
 from bot.commands import Request, command
+from bot.features.decisions import decision_line
 from bot.features.learn import weekly_tip
 from bot.features.metrics import trend_line
 from bot.features.wins import value_text
@@ -29,6 +30,7 @@ from bot.parsing.when import (
 )
 from bot.wording import plural
 from storage import audit, onboarding, polls, schedules, wins
+from storage import decisions as decision_store
 from storage import metrics as metric_store
 from storage.models import Schedule
 
@@ -51,6 +53,7 @@ async def build_digest(req: Request, moment: datetime) -> Message:
     open_polls = await polls.open_polls(session, ws, req.now, limit=10)
     newcomers = await onboarding.welcomed_between(session, ws, start, end)
     series = await metric_store.latest_series(session, ws)
+    decided = await decision_store.between(session, ws, start, end)
     tip = weekly_tip(to_local(start, tz).date())
 
     week_label = f"week of {to_local(start, tz):%d %b %Y}"
@@ -82,6 +85,7 @@ async def build_digest(req: Request, moment: datetime) -> Message:
         ),
         ("Open polls", [_poll_line(p, req) for p in open_polls]),
         ("Metrics", [trend_line(s) for s in series]),
+        ("Committee decisions", [decision_line(d, req) for d in decided]),
         ("New members welcomed", [", ".join(newcomers)] if newcomers else []),
     ]
     blocks: list = [Header(f"FinOps weekly digest · {week_label}"), Fields(tuple(fields))]

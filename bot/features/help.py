@@ -49,6 +49,9 @@ ORDER = (
     "learn",
     "onboarding",
     "committee",
+    "checkin",
+    "decide",
+    "decisions",
     "config",
 )
 

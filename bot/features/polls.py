@@ -362,6 +362,14 @@ async def close_at_deadline(req: Request, poll_id: int) -> Outcome:
 
 
 def _results_posted(message: Message, p: Poll) -> Outcome:
+    if p.committee:  # the committee can log the outcome in one click
+        record = Button(
+            "Record as decision",
+            "decision.from_poll",
+            str(p.id),
+            command=f"decide poll {p.id}",
+        )
+        message = Message(message.text, (*message.blocks, Actions((record,))))
     outcome = Outcome().update(f"poll:{p.id}")
     return outcome.post(
         message, p.conversation_id, p.conversation_name, subject=f"poll-results:{p.id}"

@@ -1,0 +1,118 @@
+"""The steering committee's agenda: check-in answers, open polls, wins, metrics, decisions.
+
+Posted to `committee-channel` before each meeting by the scheduler, and shown on demand with
+`committee agenda`. "Since the last meeting" means since the previous meeting of the rhythm
+(a week, two, or a month earlier).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot import channels
+from bot.commands import Request
+from bot.features import meetings, polls
+from bot.features.decisions import decision_line
+from bot.features.metrics import trend_line
+from bot.features.wins import value_text
+from bot.message import Context, Divider, Header, Message, Outcome, Text
+from bot.parsing.money import format_totals
+from bot.parsing.when import describe
+from bot.wording import plural
+from storage import checkins, decisions, wins
+from storage import committee as seats
+from storage import metrics as metric_store
+from storage import polls as poll_store
+
+MAX_WINS = 5
+
+
+async def build(req: Request, meeting: meetings.Meeting) -> Message:
+    zone = meeting.rhythm.weekly.zone
+    since = meeting.previous() or meeting.starts - timedelta(days=7)
+    sections = [
+        ("Check-ins", await _checkins(req, meeting)),
+        ("Open polls", await _polls(req)),
+        (f"Wins since the last meeting ({describe(since, zone)})", await _wins(req, since)),
+        ("Metrics", await _metrics(req)),
+        ("Decisions since the last meeting", await _decisions(req, since)),
+    ]
+    title = f"Steering committee agenda · {describe(meeting.starts, zone)}"
+    blocks: list = [Header(title)]
+    lines = [title]
+    for heading, items in sections:
+        shown = items or ["(none)"]
+        blocks += [Divider(), Text(f"{heading}\n" + "\n".join(shown))]
+        lines += [f"{heading}:", *shown]
+    blocks.append(Context('`committee agenda` shows it again; `decide "..."` records a decision.'))
+    return Message(text="\n".join(lines), blocks=tuple(blocks))
+
+
+async def _checkins(req: Request, meeting: meetings.Meeting) -> list[str]:
+    questions = await checkins.questions(req.session, req.workspace_id)
+    members = await seats.members(req.session, req.workspace_id)
+    if not questions:
+        return ['No check-in questions. Admins: `checkin ask "..."`.']
+    answers = await checkins.answers(req.session, [q.id for q in questions], meeting.key)
+    lines = []
+    for q in questions:
+        lines.append(f"#{q.id} {q.text}")
+        lines += [f"  {a.user_name}: {a.answer}" for a in answers if a.question_id == q.id]
+    answered = {a.user_id for a in answers}
+    silent = [m.user_name for m in members if m.user_id not in answered]
+    if silent:
+        lines.append(f"No answer yet from: {', '.join(silent)}")
+    return lines
+
+
+async def _polls(req: Request) -> list[str]:
+    lines = []
+    for p in await poll_store.open_polls(req.session, req.workspace_id, req.now):
+        line = f"#{p.id} {p.question}"
+        if p.closes_at:
+            line += f" (closes {describe(p.closes_at, req.tz)})"
+        if not p.anonymous:
+            missing = await polls.not_voted_committee(req, p)
+            if missing:
+                line += f" · not voted: {', '.join(name for _, name in missing)}"
+        lines.append(line)
+    return lines
+
+
+async def _wins(req: Request, since: datetime) -> list[str]:
+    total = await wins.totals(req.session, req.workspace_id, since, req.now)
+    if not total.count:
+        return []
+    top = await wins.list_wins(
+        req.session, req.workspace_id, since, req.now, limit=MAX_WINS, order_by_value=True
+    )
+    lines = [f"{plural(total.count, 'win')}, {format_totals(total.savings)} a year"]
+    lines += [f"#{v.win.id} {v.win.text}: {value_text(v.win)}" for v in top]
+    return lines
+
+
+async def _metrics(req: Request) -> list[str]:
+    return [trend_line(s) for s in await metric_store.latest_series(req.session, req.workspace_id)]
+
+
+async def _decisions(req: Request, since: datetime) -> list[str]:
+    found = await decisions.between(req.session, req.workspace_id, since)
+    return [decision_line(d, req) for d in found]
+
+
+async def agenda_command(req: Request) -> Outcome:
+    await req.require_committee("see the committee's agenda")
+    meeting = await meetings.require_upcoming(req)
+    return Outcome().reply(await build(req, meeting))
+
+
+async def post(req: Request, starts: object) -> Outcome:
+    """Scheduled: the agenda in `committee-channel`, before the meeting."""
+    meeting = await meetings.upcoming(req)
+    if meeting is None or meeting.starts != starts:
+        return Outcome()
+    target = channels.configured(req.config, "committee-channel")
+    if target is None:
+        return Outcome()  # nowhere to post; `committee agenda` still shows it
+    message = await build(req, meeting)
+    return Outcome().post(message, target.id, target.name, subject=f"agenda:{meeting.key}")

@@ -1,0 +1,311 @@
+"""`checkin`: the questions every committee member answers before each meeting.
+
+The bot sends each member the questions privately before the meeting (a form: a Slack modal,
+Adaptive Card inputs on Teams, `checkin answer` lines in the console), reminds those who have
+not answered once, and puts the answers in the agenda. An answer to a question tied to a metric
+is recorded as that metric's value; answers can change until the meeting starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.commands import Refusal, Request, command
+from bot.events import ActionEvent
+from bot.features import meetings
+from bot.features.metrics import format_value, parse_reading
+from bot.message import Actions, Button, Context, Header, Input, Message, Outcome, Text
+from bot.parsing import UsageError
+from bot.parsing.errors import quoted
+from bot.parsing.tokens import parse_id, split_words
+from bot.parsing.when import describe
+from storage import audit, checkins, metrics
+from storage import committee as seats
+from storage.models import CheckinQuestion, Metric
+
+SUBMIT = "checkin.submit"
+MAX_QUESTIONS = 10
+MAX_QUESTION, MAX_ANSWER = 300, 1000
+
+
+@command(
+    "checkin",
+    summary="The questions each committee member answers before every meeting.",
+    usage=(
+        'checkin ask "<question>" [metric <name>]',
+        "checkin list",
+        "checkin remove <id>",
+        "checkin answer <question id> <answer>",
+    ),
+    examples=(
+        'checkin ask "What did your team save this month?"',
+        'checkin ask "Untagged spend this month, in %?" metric untagged-share',
+        "checkin answer 2 12%",
+    ),
+    details="Admins ask and remove questions; committee members answer. Before each meeting "
+    "(`committee meeting`) every member gets the questions privately, and one reminder if "
+    "they have not answered. Answers can change until the meeting starts and appear in the "
+    "agenda. An answer to a question with a metric is recorded as that metric's value.",
+)
+async def checkin(req: Request, args: str) -> Outcome:
+    words = split_words(args)
+    action = words[0].text.lower() if words else "list"
+    rest = words[1:]
+    if action == "ask":
+        return await _ask(req, [w.text for w in rest], quoted_first=bool(rest and rest[0].quoted))
+    if action == "list":
+        return await _list(req)
+    if action == "remove":
+        return await _remove(req, [w.text for w in rest])
+    if action == "answer":
+        return await _answer_command(req, args.strip()[len(words[0].text) :].strip())
+    raise UsageError(
+        f"{quoted(words[0].text)} is not a checkin action; use ask, list, remove or answer"
+    )
+
+
+async def _ask(req: Request, words: list[str], *, quoted_first: bool) -> Outcome:
+    await req.require_admin("ask check-in questions")
+    if not words or not quoted_first:
+        raise UsageError('put the question in quotes, e.g. `checkin ask "What did you save?"`')
+    text, metric = words[0].strip(), None
+    extra = words[1:]
+    if extra:
+        if len(extra) != 2 or extra[0].lower() != "metric":
+            raise UsageError("after the question, only `metric <name>` may follow")
+        metric = parse_reading(f"{extra[1]} 0").name  # the metric grammar's name rules
+    if not text or len(text) > MAX_QUESTION:
+        raise UsageError(f"a question has 1 to {MAX_QUESTION} characters")
+    if len(await checkins.questions(req.session, req.workspace_id)) >= MAX_QUESTIONS:
+        raise UsageError(f"there are already {MAX_QUESTIONS} questions; remove one first")
+    question = await checkins.ask(
+        req.session, req.workspace_id, text, metric, req.actor.user_id, req.now
+    )
+    await audit.record(
+        req.session, req.workspace_id, req.actor.user_id, "checkin.ask", f"q:{question.id}"
+    )
+    tied = f" Answers are recorded as metric {metric}." if metric else ""
+    return Outcome().reply(f"Check-in question #{question.id} added: {text}{tied}")
+
+
+async def _remove(req: Request, words: list[str]) -> Outcome:
+    await req.require_admin("remove check-in questions")
+    if len(words) != 1:
+        raise UsageError("give one question id, e.g. `checkin remove 3`")
+    question_id = parse_id(words[0], "question")
+    if not await checkins.remove(req.session, req.workspace_id, question_id, req.now):
+        raise UsageError(f"there is no check-in question #{question_id}")
+    await audit.record(
+        req.session, req.workspace_id, req.actor.user_id, "checkin.remove", f"q:{question_id}"
+    )
+    return Outcome().reply(f"Removed check-in question #{question_id}; past answers stay.")
+
+
+async def _list(req: Request) -> Outcome:
+    questions = await checkins.questions(req.session, req.workspace_id)
+    if not questions:
+        return Outcome().reply(
+            'No check-in questions yet. Admins: `checkin ask "What did your team save?"`.'
+        )
+    meeting = await meetings.upcoming(req)
+    mine: dict[int, str] = {}
+    if meeting is not None:
+        answers = await checkins.answers(req.session, [q.id for q in questions], meeting.key)
+        mine = {a.question_id: a.answer for a in answers if a.user_id == req.actor.user_id}
+    lines = [
+        f"#{q.id} {q.text}"
+        + (f" (metric {q.metric})" if q.metric else "")
+        + (f" · your answer: {mine[q.id]}" if q.id in mine else "")
+        for q in questions
+    ]
+    when = (
+        f"for the meeting on {describe(meeting.starts, meeting.rhythm.weekly.zone)}"
+        if meeting
+        else "(no meeting scheduled)"
+    )
+    return Outcome().reply(f"Check-in questions {when}:\n" + "\n".join(lines))
+
+
+async def _answer_command(req: Request, rest: str) -> Outcome:
+    words = rest.split(maxsplit=1)
+    if len(words) != 2:
+        raise UsageError("give the question id and your answer, e.g. `checkin answer 2 12%`")
+    question_id = parse_id(words[0], "question")
+    meeting = await meetings.require_upcoming(req)
+    await _require_member(req)
+    question = await _question(req, question_id)
+    shown = await record_answer(req, meeting, question, words[1])
+    return Outcome().reply(
+        f"Recorded your answer to #{question_id} for the meeting on "
+        f"{describe(meeting.starts, meeting.rhythm.weekly.zone)}: {shown}. "
+        "You can change it until the meeting starts."
+    )
+
+
+async def on_action(req: Request, event: ActionEvent) -> Outcome:
+    """The check-in form was sent: `value` is the meeting key, `inputs` the answers."""
+    if event.action_id != SUBMIT:
+        raise UsageError(f"unknown action {quoted(event.action_id)}")
+    meeting = await meetings.require_upcoming(req)
+    if event.value != meeting.key:
+        return Outcome().reply(
+            "That meeting has started, so its check-in is closed. "
+            "`checkin list` shows the questions for the next one."
+        )
+    await _require_member(req)
+    given = [(key, text.strip()) for key, text in event.inputs if text.strip()]
+    if not given:
+        raise UsageError("the form was empty; type an answer in at least one field")
+    recorded = []
+    for key, text in given:
+        question = await _question(req, parse_id(key.removeprefix("q"), "question"))
+        await record_answer(req, meeting, question, text)
+        recorded.append(f"#{question.id}")
+    return Outcome().reply(
+        f"Thanks! Recorded your answers to {', '.join(recorded)}; you can change them until "
+        "the meeting starts."
+    )
+
+
+async def record_answer(
+    req: Request, meeting: meetings.Meeting, question: CheckinQuestion, text: str
+) -> str:
+    """Store (or change) one answer; a metric question also records (or corrects) the metric
+    value. Returns the answer as shown back."""
+    text = text.strip()
+    if not text or len(text) > MAX_ANSWER:
+        raise UsageError(f"an answer has 1 to {MAX_ANSWER} characters")
+    metric_id, shown = None, text
+    if question.metric:
+        reading = parse_reading(f"{question.metric} {text}")
+        previous = await checkins.answer_of(
+            req.session, question.id or 0, meeting.key, req.actor.user_id
+        )
+        metric = await metrics.record_or_correct(
+            req.session,
+            previous.metric_id if previous else None,
+            Metric(
+                workspace_id=req.workspace_id,
+                name=reading.name,
+                value=reading.value,
+                unit=reading.unit,
+                recorded_by=req.actor.user_id,
+                recorded_at=req.now,
+            ),
+        )
+        metric_id, shown = metric.id, format_value(reading.value, reading.unit)
+    await checkins.answer(
+        req.session,
+        question.id or 0,
+        meeting.key,
+        req.actor.user_id,
+        req.actor.name,
+        shown,
+        req.now,
+        metric_id,
+    )
+    return shown
+
+
+async def _question(req: Request, question_id: int) -> CheckinQuestion:
+    for question in await checkins.questions(req.session, req.workspace_id):
+        if question.id == question_id:
+            return question
+    raise UsageError(f"there is no check-in question #{question_id}; see `checkin list`")
+
+
+async def _require_member(req: Request) -> None:
+    if await req.committee_seat() is None:
+        raise Refusal("Check-ins are answered by steering committee members; see `committee`.")
+
+
+async def form(req: Request, meeting: meetings.Meeting) -> Message | None:
+    """The check-in form for the asking member, pre-filled with their current answers."""
+    questions = await checkins.questions(req.session, req.workspace_id)
+    if not questions:
+        return None
+    answers = await checkins.answers(req.session, [q.id for q in questions], meeting.key)
+    mine = {a.question_id: a.answer for a in answers if a.user_id == req.actor.user_id}
+    when = describe(meeting.starts, meeting.rhythm.weekly.zone)
+    blocks: list = [
+        Header("Steering committee check-in"),
+        Text(f"Before the meeting on {when}, please answer:"),
+    ]
+    for q in questions:
+        label = f"#{q.id} {q.text}" + (f" (metric {q.metric})" if q.metric else "")
+        blocks.append(
+            Input(
+                id=f"q{q.id}",
+                label=label,
+                command=f"checkin answer {q.id} <your answer>",
+                number=q.metric is not None,
+                value=mine.get(q.id or 0, ""),
+            )
+        )
+    blocks += [
+        Actions(
+            (
+                Button(
+                    "Send answers",
+                    SUBMIT,
+                    meeting.key,
+                    command="checkin answer <question id> <answer>",
+                    primary=True,
+                ),
+            )
+        ),
+        Context("You can change your answers until the meeting starts."),
+    ]
+    lines = [f"Steering committee check-in for the meeting on {when}:"] + [
+        f"#{q.id} {q.text} — answer with `checkin answer {q.id} <answer>`" for q in questions
+    ]
+    return Message(text="\n".join(lines), blocks=tuple(blocks))
+
+
+async def ask_members(req: Request, starts: object) -> Outcome:
+    """Scheduled: every member gets the check-in form privately."""
+    meeting = await _meeting_starting(req, starts)
+    if meeting is None:
+        return Outcome()
+    outcome = Outcome()
+    for member in await seats.members(req.session, req.workspace_id):
+        personal = await form(_as(req, member.user_id, member.user_name), meeting)
+        if personal is not None:
+            outcome.dm(personal, member.user_id, member.user_name)
+    return outcome
+
+
+async def remind_members(req: Request, starts: object) -> Outcome:
+    """Scheduled: one reminder to each member who has answered nothing yet."""
+    meeting = await _meeting_starting(req, starts)
+    if meeting is None:
+        return Outcome()
+    questions = await checkins.questions(req.session, req.workspace_id)
+    answered = {
+        a.user_id
+        for a in await checkins.answers(req.session, [q.id for q in questions], meeting.key)
+    }
+    outcome = Outcome()
+    when = describe(meeting.starts, meeting.rhythm.weekly.zone)
+    for member in await seats.members(req.session, req.workspace_id):
+        if member.user_id in answered or not questions:
+            continue
+        personal = await form(_as(req, member.user_id, member.user_name), meeting)
+        assert personal is not None
+        reminder = Message(
+            text=f"Reminder: the committee meets {when}; your check-in is still open.\n"
+            + personal.text,
+            blocks=(Text(f"Reminder: the committee meets {when}."), *personal.blocks[1:]),
+        )
+        outcome.dm(reminder, member.user_id, member.user_name)
+    return outcome
+
+
+async def _meeting_starting(req: Request, starts: object) -> meetings.Meeting | None:
+    meeting = await meetings.upcoming(req)
+    return meeting if meeting is not None and meeting.starts == starts else None
+
+
+def _as(req: Request, user_id: str, name: str) -> Request:
+    """The same request, as seen by another person (for their pre-filled form)."""
+    return replace(req, actor=replace(req.actor, user_id=user_id, display_name=name))
