@@ -233,12 +233,16 @@ async def _schedule_list(settings: Settings) -> int:
         return 0
     now = datetime.now(UTC)
     for schedule, workspace in rows:
-        trigger = times.weekly(schedule.weekday, schedule.at, schedule.timezone)
-        upcoming = times.next_run(trigger, now)
-        when = describe(upcoming, ZoneInfo(schedule.timezone)) if upcoming else "never"
+        rhythm = times.meetings(
+            schedule.weekday, schedule.at, schedule.timezone, schedule.cadence, schedule.anchor
+        )
+        upcoming = times.next_meeting(rhythm, now)
+        when = describe(upcoming, ZoneInfo(schedule.timezone))
         state = f"next {when}" if schedule.enabled else "off"
+        every = {"weekly": "every", "biweekly": "every other", "monthly": "first"}
         print(
-            f"{workspace.platform}:{workspace.external_id}  {schedule.kind}  every "
+            f"{workspace.platform}:{workspace.external_id}  {schedule.kind}  "
+            f"{every.get(schedule.cadence, 'every')} "
             f"{times.WEEKDAY_NAMES[schedule.weekday]} {schedule.at} {schedule.timezone}  "
             f"{state}"
         )

@@ -223,3 +223,6 @@ def test_schedule_list_prints_each_schedule_and_its_next_run(tmp_path: Path):
     listed = run(["schedule", "list"], url, tmp_path)
     assert listed.returncode == 0
     assert "digest  every Monday 09:00 Europe/Paris  next Mon" in listed.stdout
+    run(["console"], url, tmp_path, stdin="committee meeting tuesday 15:00 monthly UTC\n")
+    listed = run(["schedule", "list"], url, tmp_path)
+    assert "committee  first Tuesday 15:00 UTC  next Tue" in listed.stdout
