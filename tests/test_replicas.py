@@ -157,7 +157,7 @@ async def test_a_digest_due_in_a_minute_is_posted_once_though_a_replica_dies_and
         posts = [c for c in fake.calls_to("chat.postMessage") if c.params["channel"] == "C9"]
         assert [c.status for c in posts] == [429, 200]
         assert "FinOps weekly digest" in posts[1].params["text"]
-        assert due_at - 0.5 <= posts[0].at <= due_at + 3  # at its minute (ticks every second)
+        assert due_at - 0.5 <= posts[0].at <= due_at + 5  # at its minute (ticks every second)
         assert posts[1].at - posts[0].at >= 1.0  # Retry-After honoured
         assert len(fake.messages) == 1
 
