@@ -11,6 +11,7 @@ Sending is the outbox worker's job (bot/outbox.py), with its own retries.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
@@ -49,7 +50,7 @@ class Scheduler:
         """Tick now (runs missed within the grace window) and every `tick_seconds`."""
         self._apscheduler = AsyncIOScheduler(timezone=UTC)
         self._apscheduler.add_job(
-            self.tick,
+            self._tick_to_the_end,
             IntervalTrigger(seconds=self.tick_seconds, timezone=UTC),
             next_run_time=datetime.now(UTC),
             max_instances=1,
@@ -66,6 +67,12 @@ class Scheduler:
             self._apscheduler = None
         async with self._busy:
             pass
+
+    async def _tick_to_the_end(self) -> None:
+        """APScheduler cancels a running job when it shuts down; the tick itself is shielded,
+        so it finishes (and `stop` waits for it) instead of dying mid-transaction."""
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(self.tick())
 
     async def tick(self) -> list[str]:
         """Run everything due now; returns the jobs this replica ran (for logs and tests)."""

@@ -127,5 +127,49 @@ def block_actions_body(
     return "payload=" + quote(json.dumps(payload))
 
 
+def view_submission_body(
+    *,
+    view: dict[str, Any],
+    answers: dict[str, str | None],
+    user_id: str = "U1",
+    user_name: str = "alice",
+    team_id: str = "T0001",
+) -> str:
+    """A modal submitted: `view` as views.open answered it, `answers` typed into its input
+    blocks (block id -> text; None or absent: left empty). Form-encoded as `payload=<JSON>`,
+    like every interaction; `view.state.values` as Slack fills it in."""
+    submitted = {**view, "state": {"values": state_values(view, answers)}}
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": TEAM_DOMAIN},
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id},
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "trigger_id": _trigger_id(),
+        "view": submitted,
+        "response_urls": [],  # only for modals with conversation selects, which we have none of
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+    return "payload=" + quote(json.dumps(payload))
+
+
+def state_values(
+    view: dict[str, Any], answers: dict[str, str | None]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """`view.state.values`: block id -> action id -> `{"type": <element type>, "value": ...}`
+    for every input block; an empty optional input has `"value": null`."""
+    values: dict[str, dict[str, dict[str, Any]]] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        text = answers.get(block["block_id"])
+        values[block["block_id"]] = {
+            element["action_id"]: {"type": element["type"], "value": text or None}
+        }
+    return values
+
+
 def _trigger_id() -> str:
     return f"{int(time.time())}.{secrets.randbelow(10**11)}.{secrets.token_hex(16)}"

@@ -121,3 +121,33 @@ def test_validation_leaves_the_card_untouched(schema: Path) -> None:
     validate_adaptive_card(original, schema)
 
     assert original == snapshot
+
+
+def test_the_checkin_form_card_is_valid(schema: Path) -> None:
+    from adapters.teams.render import card as render
+    from bot import message as m
+
+    form = m.Message(
+        "Steering committee check-in",
+        (
+            m.Header("Steering committee check-in"),
+            m.Input("q1", "#1 What did your team save?", "checkin answer 1 <answer>"),
+            m.Input("q2", "#2 Coverage (metric coverage)", "x", number=True, value="1,234.5"),
+            m.Input("q3", "#3 Untagged (metric untagged)", "x", number=True, value="12%"),
+            m.Input("q4", "#4 Idle disks (metric idle)", "x", number=True),
+            m.Actions((m.Button("Send answers", "checkin.submit", "2026-W48", "x", True),)),
+        ),
+    )
+    rendered = render(form)
+    kinds = [(e["type"], e.get("value")) for e in rendered["body"][1:5]]
+
+    assert kinds == [
+        ("Input.Text", None),
+        ("Input.Number", 1234.5),
+        ("Input.Text", "12%"),  # a number with its unit stays editable as typed
+        ("Input.Number", None),
+    ]
+    assert validate_adaptive_card(rendered, schema) == []
+    wrong = copy.deepcopy(rendered)
+    wrong["body"][2]["value"] = "1,234.5"  # Input.Number's value must be a number
+    assert validate_adaptive_card(wrong, schema)

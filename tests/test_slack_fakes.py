@@ -372,3 +372,33 @@ async def test_response_urls_record_bodies_and_expire_after_five_uses(slack: Fak
         f"reply {n}" for n in range(5)
     ]
     assert slack.responses[0]["url"] == url and slack.responses[0]["response_type"] == "ephemeral"
+
+
+async def test_views_open_needs_a_trigger_and_a_valid_modal(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    modal = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Check-in"},
+        "callback_id": "checkin.submit",
+        "private_metadata": "key",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}],
+    }
+    opened = await client.views_open(trigger_id="1.2.abc", view=modal)
+    assert opened["view"]["id"] and opened["view"]["private_metadata"] == "key"
+    assert slack.modals == [opened["view"]]
+    for trigger, view, error in [
+        ("1.2.abc", modal, "exchanged_trigger_id"),  # a trigger opens one view
+        ("", modal, "invalid_arguments"),
+        ("1.2.def", {**modal, "type": "home"}, "invalid_arguments"),
+        ("1.2.ghi", {**modal, "blocks": modal["blocks"] * 101}, "invalid_arguments"),
+        (
+            "1.2.jkl",
+            {**modal, "title": {"type": "plain_text", "text": "x" * 25}},
+            "invalid_arguments",
+        ),
+    ]:
+        with pytest.raises(SlackApiError) as refused:
+            await client.views_open(trigger_id=trigger, view=view)
+        assert refused.value.response["error"] == error
+    assert len(slack.modals) == 1

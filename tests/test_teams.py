@@ -397,3 +397,19 @@ async def test_outbound_credentials_are_made_once_and_their_token_fetched_off_th
     second = await factory.create_credentials(TEST_APP_ID, "scope", "https://login", True)
     assert first is second and len(inner.requests) == 1
     assert threads and all(name != threading.main_thread().name for name in threads)
+
+
+async def test_mentions_survive_botbuilder_and_the_bots_own_is_removed(teams: TeamsHarness):
+    """botbuilder's Entity keeps `mentioned` and `text` out of serialize(): they are put back,
+    so a bot named anything (not only a word the grammar skips) is taken out of the command."""
+    activity = teams.activity("message_channel_mention.json")
+    bot = {"id": activity["recipient"]["id"], "name": "FinOps Community Bot"}
+    maria = {"id": "29:maria-synthetic", "name": "Maria Example"}
+    activity["text"] = "<at>FinOps Community Bot</at> committee add <at>Maria Example</at> finance"
+    activity["entities"] = [
+        {"type": "mention", "mentioned": person, "text": f"<at>{person['name']}</at>"}
+        for person in (bot, maria)
+    ]
+    activity["from"] = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "A"}
+    assert (await teams.post(activity)).status == 201
+    assert "Maria Example is on the steering committee as" in teams.texts()

@@ -18,21 +18,28 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import translate
 from adapters.slack.deliver import Origin, ResponseURLs, SlackReplies, SlackTransport
-from adapters.slack.render import home_view
+from adapters.slack.render import form_modal, home_view
 from adapters.slack.verify import verify
 from bot.core import Bot
 from bot.events import Actor, Event
+from bot.message import Message, Text
 from bot.settings import Settings
 from bot.tasks import TaskTracker
 
 log = logging.getLogger(__name__)
 PATH = "/slack/events"
 CONNECT_TIMEOUT = 30.0  # seconds for the Socket Mode handshake at start-up
+FORM_SUBMISSION = "checkin.submit"  # modal callback ids (a form's submit action id)
+NO_FORM = (
+    "There is nothing to answer right now: no committee meeting is scheduled or there are no "
+    "check-in questions. `checkin list` shows them."
+)
 
 
 def web_client(settings: Settings, *, retry_rate_limits: bool = True) -> AsyncWebClient:
@@ -152,13 +159,26 @@ class SlackAdapter:
             origin = Origin(event.actor, body.get("channel_id", ""), body.get("response_url", ""))
             self._spawn(event, origin)
 
-        @app.action({"action_id": re.compile(r"^poll\.vote(:\d+)?$")})
+        # Votes and "Record as decision" under a closed committee poll's results.
+        @app.action({"action_id": re.compile(r"^(poll\.vote|decision\.from_poll)(:\d+)?$")})
         async def on_vote(ack, body: dict, action: dict) -> None:  # type: ignore[no-untyped-def]
             await ack()
             event = translate.action_event(body, action)
             origin = Origin(event.actor, event.place.conversation_id, body.get("response_url", ""))
             from_home = (body.get("container") or {}).get("type") == "view"
             self.tasks.spawn_work(self._handle(event, origin, refresh_home=from_home), name="vote")
+
+        @app.action({"action_id": re.compile(r"^checkin\.open(:\d+)?$")})
+        async def on_open_form(ack, body: dict, action: dict) -> None:  # type: ignore[no-untyped-def]
+            await ack()
+            # The trigger_id expires 3 s after the click: not behind the capped work queue.
+            self.tasks.spawn(self._open_form(body, action), name="open-form")
+
+        @app.view(FORM_SUBMISSION)
+        async def on_form(ack, body: dict) -> None:  # type: ignore[no-untyped-def]
+            await ack()  # closes the modal; the answer comes as a DM
+            event = translate.view_submission_event(body)
+            self._spawn(event, Origin(event.actor))  # no response_url for a modal: a DM
 
         @app.event("member_joined_channel")
         async def on_member_joined(ack, body: dict) -> None:  # type: ignore[no-untyped-def]
@@ -177,6 +197,26 @@ class SlackAdapter:
             if event.get("tab", "home") == "home":
                 actor = Actor(translate.PLATFORM, body.get("team_id", ""), event.get("user", ""))
                 self.tasks.spawn_work(self.publish_home(actor), name="home")
+
+    async def _open_form(self, body: dict, action: dict) -> None:
+        """A form's opener was clicked: the person's current form (pre-filled) as a modal."""
+        assert self.bot is not None
+        event = translate.action_event(body, action)
+        origin = Origin(event.actor, event.place.conversation_id, body.get("response_url", ""))
+        name = event.action_id.partition(".")[0]  # `checkin.open` opens the `checkin` view
+        form = await self.bot.view(event.actor, name)
+        modal = form_modal(form) if form is not None else None
+        if form is None or modal is None:
+            await self.replies.reply(origin, Message(NO_FORM, (Text(NO_FORM),)))
+            return
+        try:
+            await self.client.views_open(trigger_id=body.get("trigger_id", ""), view=modal)
+        except SlackApiError as error:  # e.g. expired_trigger_id: Slack was too slow for us
+            data = error.response.data
+            problem = data.get("error") if isinstance(data, dict) else None
+            log.warning("views.open failed: %s", problem or f"HTTP {error.response.status_code}")
+            # The form's text instead: it says which commands answer the questions.
+            await self.replies.reply(origin, Message(form.text, (Text(form.text),)))
 
     def _spawn(self, event: Event, origin: Origin) -> None:
         self.tasks.spawn_work(self._handle(event, origin), name=type(event).__name__)

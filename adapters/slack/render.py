@@ -6,6 +6,8 @@ nothing a person typed can notify `@channel`, mention someone, or fake a link.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -16,16 +18,36 @@ from slack_sdk.models.blocks import (
     DividerBlock,
     HeaderBlock,
     ImageBlock,
+    InputBlock,
     MarkdownTextObject,
+    NumberInputElement,
+    PlainTextInputElement,
     PlainTextObject,
     SectionBlock,
 )
+from slack_sdk.models.views import View
 
 from bot import message as m
 
 MAX_BLOCKS = 50  # per message; a Home tab allows 100
 SECTION_TEXT, HEADER_TEXT, FIELD_TEXT, BUTTON_TEXT, BUTTON_VALUE = 3000, 150, 2000, 75, 2000
 FIELDS_PER_SECTION, BUTTONS_PER_ACTIONS, FALLBACK_TEXT = 10, 25, 3000
+MAX_VIEW_BLOCKS, INPUT_LABEL, METADATA = 100, 2000, 3000  # a modal's limits
+ANSWER = "answer"  # the action id of every input element; the block id is the Input's id
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """How a form's submit button shows on Slack: input blocks only work in modals, so a
+    message shows the answers so far and a button (`opener`) that opens the form as a modal."""
+
+    title: str  # the modal's title (at most 24 characters)
+    opener_label: str
+
+
+# By the form's submit action id; the opener's action id is `<prefix>.open`.
+FORMS = {"checkin.submit": Form("Check-in", "Answer the check-in")}
 
 
 def escape(text: str) -> str:
@@ -99,11 +121,35 @@ def blocks_for(block: m.Block) -> list[Block]:
             ]
         case m.Context(text=text):
             return [ContextBlock(elements=[_mrkdwn(text, 2000)])]
+        case m.Input(label=label, value=value):
+            # In a message an input is shown, not filled in: the opener button opens the form.
+            shown = f"*{shorten(label, INPUT_LABEL)}*"
+            if value:
+                shown += f"\nYour answer: {shorten(value, SECTION_TEXT - len(shown) - 20)}"
+            return [SectionBlock(text=MarkdownTextObject(text=shown, verbatim=True))]
     raise TypeError(f"cannot render {block!r}")
 
 
+def opener(button: m.Button) -> m.Button:
+    """A form's submit button as shown in a message: it opens the form (a modal) instead."""
+    form = FORMS.get(button.action_id)
+    prefix = button.action_id.partition(".")[0]
+    label = form.opener_label if form else "Open the form"
+    return replace(button, label=label, action_id=f"{prefix}.open")
+
+
+def _openers(message: m.Message) -> tuple[m.Block, ...]:
+    """A message holding a form: its buttons become openers (see `opener`)."""
+    if not any(isinstance(block, m.Input) for block in message.blocks):
+        return message.blocks
+    return tuple(
+        m.Actions(tuple(map(opener, block.buttons))) if isinstance(block, m.Actions) else block
+        for block in message.blocks
+    )
+
+
 def render_blocks(message: m.Message, max_blocks: int = MAX_BLOCKS) -> list[dict[str, Any]]:
-    rendered = [b for block in message.blocks for b in blocks_for(block)]
+    rendered = [b for block in _openers(message) for b in blocks_for(block)]
     if len(rendered) > max_blocks:  # keep the start, say that the rest was cut
         rendered = rendered[: max_blocks - 1]
         rendered.append(ContextBlock(elements=[_mrkdwn("… shortened to fit in Slack.")]))
@@ -125,3 +171,63 @@ def message_payload(message: m.Message) -> dict[str, Any]:
 
 def home_view(message: m.Message) -> dict[str, Any]:
     return {"type": "home", "blocks": render_blocks(message, max_blocks=100)}
+
+
+def plain_number(text: str) -> str | None:
+    """`1,234.5` -> `1234.5`; None for anything else (`12%`, `4500 USD`), which a number input
+    could not show nor give back with its unit."""
+    bare = text.strip().replace(",", "")
+    return bare if _PLAIN_NUMBER.fullmatch(bare) else None
+
+
+def _input_block(field: m.Input) -> InputBlock:
+    number = plain_number(field.value) if field.number and field.value else None
+    element: NumberInputElement | PlainTextInputElement
+    if field.number and (number is not None or not field.value):
+        element = NumberInputElement(
+            action_id=ANSWER, is_decimal_allowed=True, initial_value=number
+        )
+    else:  # text, or a number answered with its unit (`12%`): kept editable as typed
+        element = PlainTextInputElement(
+            action_id=ANSWER, multiline=not field.number, initial_value=field.value or None
+        )
+    return InputBlock(
+        block_id=field.id[:255],
+        label=_plain(field.label, INPUT_LABEL),
+        element=element,
+        optional=True,  # a member may answer only some of the questions
+    )
+
+
+def form_modal(message: m.Message) -> dict[str, Any] | None:
+    """A message holding a form as a modal for views.open: one input block per Input, the
+    form's submit button as the modal's submit (its action id the callback id, its value the
+    private metadata). None when the message has no form."""
+    submit = next(
+        (
+            button
+            for block in message.blocks
+            if isinstance(block, m.Actions)
+            for button in block.buttons
+            if button.action_id in FORMS
+        ),
+        None,
+    )
+    if submit is None or not any(isinstance(block, m.Input) for block in message.blocks):
+        return None
+    rendered: list[Block] = []
+    for block in message.blocks:
+        if isinstance(block, m.Input):
+            rendered.append(_input_block(block))
+        elif not isinstance(block, m.Actions):  # the modal's own submit button replaces them
+            rendered += blocks_for(block)
+    view = View(
+        type="modal",
+        callback_id=submit.action_id,
+        title=_plain(FORMS[submit.action_id].title, 24),
+        submit=_plain("Send", 24),
+        close=_plain("Cancel", 24),
+        blocks=rendered[:MAX_VIEW_BLOCKS],
+        private_metadata=submit.value[:METADATA],
+    )
+    return view.to_dict()  # validates the view and its blocks

@@ -82,6 +82,32 @@ def action_event(body: Mapping[str, Any], action: Mapping[str, Any]) -> ActionEv
     )
 
 
+def view_submission_event(body: Mapping[str, Any]) -> ActionEvent:
+    """A submitted modal form (`view_submission`): the callback id is the form's submit action
+    id, the private metadata its value, and each input block's value one of `inputs`, keyed by
+    the block id (the neutral Input's id), in the order the form shows them."""
+    user = body.get("user") or {}
+    team = (body.get("team") or {}).get("id") or user.get("team_id", "")
+    view = body.get("view") or {}
+    values = (view.get("state") or {}).get("values") or {}
+    order = [block.get("block_id") for block in view.get("blocks") or [] if isinstance(block, dict)]
+    inputs = []
+    for block_id in sorted(values, key=lambda b: order.index(b) if b in order else len(order)):
+        for state in (values[block_id] or {}).values():
+            value = state.get("value") if isinstance(state, Mapping) else None
+            if isinstance(value, str):  # an optional input left empty comes back as null
+                inputs.append((str(block_id), value))
+    return ActionEvent(
+        actor=Actor(
+            PLATFORM, team, user.get("id", ""), user.get("username") or user.get("name", "")
+        ),
+        place=Place("", is_direct=True),  # a modal belongs to no conversation
+        action_id=str(view.get("callback_id", "")),
+        value=str(view.get("private_metadata", "")),
+        inputs=tuple(inputs),
+    )
+
+
 def member_joined_event(body: Mapping[str, Any], name: str = "") -> MemberJoinedEvent:
     event = body["event"]
     team = event.get("team") or body.get("team_id", "")

@@ -203,6 +203,14 @@ class TeamsAdapter:
     async def _on_turn(self, turn: TurnContext) -> None:
         assert self.bot is not None and self.sender is not None
         raw: dict[str, Any] = turn.activity.serialize()
+        if turn.activity.entities:
+            # botbuilder keeps a mention's `mentioned` and `text` only in the Entity's
+            # additional_properties, which serialize() drops: without them no @mention (the
+            # bot's own included) could be recognised.
+            raw["entities"] = [
+                {**(getattr(entity, "additional_properties", None) or {}), **entity.serialize()}
+                for entity in turn.activity.entities
+            ]
         actor = translate.actor_of(raw)
         await self._remember(turn, raw, actor)
         kind = turn.activity.type

@@ -16,6 +16,7 @@ CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 MAX_TEXT = 4000
 MAX_ACTIONS = 6  # Teams shows at most six card-level actions; more go into containers
 _MARKDOWN = re.compile(r"([\\`*_\[\]])")
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
 def escape(text: str) -> str:
@@ -38,6 +39,34 @@ def _button(button: m.Button) -> dict[str, Any]:
         "data": {"action_id": button.action_id, "value": button.value},
         **({"style": "positive"} if button.primary else {}),
     }
+
+
+def _input(field: m.Input) -> dict[str, Any]:
+    """Input.Number for a number question (its current answer a plain number or none), else
+    Input.Text (multi-line for text; one line for a number answered with its unit, `12%`, so it
+    stays editable as typed). Labels and values are plain text fields, not Markdown. The form's
+    Action.Submit sends every input's value with its data, keyed by the Input's id."""
+    number = _plain_number(field.value) if field.number and field.value else None
+    common = {"id": field.id, "label": shorten(field.label, 500)}
+    if field.number and (number is not None or not field.value):
+        given = {} if number is None else {"value": number}
+        return {"type": "Input.Number", **common, "placeholder": "A number", **given}
+    shown = {"value": shorten(field.value)} if field.value else {}
+    return {
+        "type": "Input.Text",
+        **common,
+        "isMultiline": not field.number,
+        "placeholder": "Your answer",
+        **shown,
+    }
+
+
+def _plain_number(text: str) -> int | float | None:
+    """`1,234.5` -> 1234.5 (Input.Number's value is a JSON number); None for `12%`."""
+    bare = text.strip().replace(",", "")
+    if not _NUMBER.fullmatch(bare):
+        return None
+    return int(bare) if "." not in bare else float(bare)
 
 
 def card(message: m.Message) -> dict[str, Any]:
@@ -67,6 +96,8 @@ def card(message: m.Message) -> dict[str, Any]:
                 element = {"type": "ActionSet", "actions": [_button(b) for b in buttons]}
             case m.Context(text=text):
                 element = _text_block(text, size="Small", isSubtle=True)
+            case m.Input():
+                element = _input(block)
         if element is not None:
             if separate:
                 element["separator"] = True

@@ -9,12 +9,16 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from bot.events import ActionEvent, Actor, CommandEvent, JoinScope, MemberJoinedEvent, Place
 
 PLATFORM = "teams"
 _TAG = re.compile(r"<[^<>]*>")
+# The ids the core gives a form's Inputs (`q12`, a check-in question): the only keys of a
+# submit's data read back as typed answers, so the button's own data never is.
+_INPUT_ID = re.compile(r"q\d{1,18}")
 
 
 def tenant_of(activity: Mapping[str, Any]) -> str:
@@ -92,22 +96,45 @@ def action_of(data: Mapping[str, Any]) -> tuple[str, str] | None:
     return action_id, str(value or "")
 
 
+def inputs_of(data: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """What was typed in the card's inputs: Teams merges each input's value into the submit
+    data under the input's id (as a string; a number input may also come as a number)."""
+    found = []
+    for key, value in data.items():
+        if not (isinstance(key, str) and _INPUT_ID.fullmatch(key)):
+            continue
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int | float):
+            found.append((key, format(Decimal(str(value)).normalize(), "f")))
+        elif isinstance(value, str):
+            found.append((key, value))
+    return tuple(found)
+
+
 def submit_event(activity: Mapping[str, Any]) -> ActionEvent | None:
-    """An Action.Submit click: a message activity whose `value` holds the card's data."""
+    """An Action.Submit click: a message activity whose `value` holds the card's data, with
+    the card's input values merged in."""
     value = activity.get("value")
     found = action_of(value) if isinstance(value, Mapping) else None
     if found is None:
         return None
-    return ActionEvent(actor_of(activity), place_of(activity), found[0], found[1])
+    assert isinstance(value, Mapping)
+    return ActionEvent(
+        actor_of(activity), place_of(activity), found[0], found[1], inputs=inputs_of(value)
+    )
 
 
 def execute_event(activity: Mapping[str, Any]) -> ActionEvent | None:
-    """An Action.Execute click: an `adaptiveCard/action` invoke."""
+    """An Action.Execute click: an `adaptiveCard/action` invoke (inputs merged into `data`)."""
     action = (activity.get("value") or {}).get("action") or {}
-    found = action_of({"verb": action.get("verb"), "data": action.get("data") or {}})
+    data = action.get("data") if isinstance(action.get("data"), Mapping) else {}
+    found = action_of({"verb": action.get("verb"), "data": data})
     if not action.get("verb") or found is None:
         return None
-    return ActionEvent(actor_of(activity), place_of(activity), found[0], found[1])
+    return ActionEvent(
+        actor_of(activity), place_of(activity), found[0], found[1], inputs=inputs_of(data)
+    )
 
 
 def members_added(activity: Mapping[str, Any]) -> list[MemberJoinedEvent]:

@@ -40,6 +40,8 @@ JSON_FIELDS = {
 }
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
+MAX_VIEW_TITLE, MAX_PRIVATE_METADATA, MAX_CALLBACK_ID = 24, 3000, 255
+MAX_VIEW_BYTES = 250_000  # views.open refuses larger views with view_too_large
 MAX_TEXT, MAX_MARKDOWN_TEXT = 40_000, 12_000
 RESPONSE_URL_USES = 5  # Slack honours a response_url up to five times
 HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT = 100, 999
@@ -107,6 +109,8 @@ class FakeSlack(LocalServer):
         self.messages: dict[tuple[str, str], dict[str, Any]] = {}
         self.ephemerals: list[dict[str, Any]] = []  # {"channel", "user", "message"}
         self.views: dict[str, dict[str, Any]] = {}  # user id -> published Home tab view
+        self.modals: list[dict[str, Any]] = []  # views opened with views.open, oldest first
+        self._exchanged: set[str] = set()  # trigger ids already used: each opens one view
         self.joined: set[str] = set()
         self.opened: set[str] = set()
         self._failures: defaultdict[str, deque[tuple[int, int]]] = defaultdict(deque)
@@ -124,6 +128,7 @@ class FakeSlack(LocalServer):
             "conversations.history": self._history,
             "users.info": self._user_info,
             "views.publish": self._publish_view,
+            "views.open": self._open_view,
         }
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -397,6 +402,52 @@ class FakeSlack(LocalServer):
         }
         self.views[user] = published
         return {"view": published}
+
+    def _open_view(self, params: dict[str, Any]) -> Result:
+        """views.open: a modal for the person whose interaction gave the trigger_id (Slack
+        answers `invalid_arguments` without one; a trigger opens one view only)."""
+        trigger = str(params.get("trigger_id") or "").strip()
+        view = params.get("view")
+        if not trigger or not isinstance(view, dict) or view.get("type") != "modal":
+            raise SlackError("invalid_arguments")
+        if trigger in self._exchanged:
+            raise SlackError("exchanged_trigger_id")
+        title = view.get("title") or {}
+        if not (
+            _valid_blocks(view.get("blocks"), MAX_VIEW_BLOCKS)
+            and isinstance(title, dict)
+            and title.get("type") == "plain_text"
+            and 0 < len(str(title.get("text") or "")) <= MAX_VIEW_TITLE
+            and len(str(view.get("private_metadata") or "")) <= MAX_PRIVATE_METADATA
+            and len(str(view.get("callback_id") or "")) <= MAX_CALLBACK_ID
+        ):
+            raise SlackError("invalid_arguments")
+        if len(json.dumps(view)) > MAX_VIEW_BYTES:
+            raise SlackError("view_too_large")
+        self._exchanged.add(trigger)
+        view_id = f"V{next(self._ids):010d}"
+        opened = {
+            "id": view_id,
+            "team_id": self.team_id,
+            "type": "modal",
+            "title": title,
+            "submit": view.get("submit"),
+            "close": view.get("close"),
+            "blocks": view["blocks"],
+            "private_metadata": view.get("private_metadata", ""),
+            "callback_id": view.get("callback_id", ""),
+            "external_id": view.get("external_id", ""),
+            "state": {"values": {}},
+            "hash": hashlib.sha1(json.dumps(view, sort_keys=True).encode()).hexdigest()[:20],
+            "clear_on_close": bool(view.get("clear_on_close", False)),
+            "notify_on_close": bool(view.get("notify_on_close", False)),
+            "root_view_id": view_id,
+            "previous_view_id": None,
+            "app_id": self.app_id,
+            "bot_id": self.bot_id,
+        }
+        self.modals.append(opened)
+        return {"view": opened}
 
     def _message(self, params: dict[str, Any]) -> dict[str, Any]:
         content = _content(params)
