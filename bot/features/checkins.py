@@ -178,6 +178,10 @@ async def record_answer(
     metric_id, shown = None, text
     if question.metric:
         reading = parse_reading(f"{question.metric} {text}")
+        unit = reading.unit
+        if not unit:  # a number field carries no unit: keep the metric's own (`12` -> 12%)
+            latest = await metrics.latest(req.session, req.workspace_id, reading.name)
+            unit = latest.unit if latest else ""
         previous = await checkins.answer_of(
             req.session, question.id or 0, meeting.key, req.actor.user_id
         )
@@ -188,12 +192,12 @@ async def record_answer(
                 workspace_id=req.workspace_id,
                 name=reading.name,
                 value=reading.value,
-                unit=reading.unit,
+                unit=unit,
                 recorded_by=req.actor.user_id,
                 recorded_at=req.now,
             ),
         )
-        metric_id, shown = metric.id, format_value(reading.value, reading.unit)
+        metric_id, shown = metric.id, format_value(reading.value, unit)
     await checkins.answer(
         req.session,
         question.id or 0,
