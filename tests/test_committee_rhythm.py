@@ -91,6 +91,7 @@ async def test_a_metric_answer_feeds_metrics_and_a_changed_answer_corrects_it(ch
     assert await rows(database, Metric, chat.workspace) == 1
     assert "untagged-share 9.5%" in await chat.say("metrics")
     assert "8%" in await chat.say(f"checkin answer {q2} 8", user="maria")  # the form's number
+    assert "recorded with '%'" in await chat.say(f"checkin answer {q2} 8 USD", user="maria")
     await chat.say("config digest-channel #digest")
     assert "untagged-share 8%" in await chat.say("digest post")
     refused = await chat.say(f"checkin answer {q2} lots", user="sam")

@@ -13,7 +13,7 @@ from dataclasses import replace
 from bot.commands import Refusal, Request, command
 from bot.events import ActionEvent
 from bot.features import meetings
-from bot.features.metrics import format_value, parse_reading
+from bot.features.metrics import checked_value, format_value, parse_reading
 from bot.message import Actions, Button, Context, Header, Input, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.errors import quoted
@@ -21,7 +21,7 @@ from bot.parsing.tokens import parse_id, split_words
 from bot.parsing.when import describe
 from storage import audit, checkins, metrics
 from storage import committee as seats
-from storage.models import CheckinQuestion, Metric
+from storage.models import CheckinQuestion
 
 SUBMIT = "checkin.submit"
 MAX_QUESTIONS = 10
@@ -178,26 +178,14 @@ async def record_answer(
     metric_id, shown = None, text
     if question.metric:
         reading = parse_reading(f"{question.metric} {text}")
-        unit = reading.unit
-        if not unit:  # a number field carries no unit: keep the metric's own (`12` -> 12%)
-            latest = await metrics.latest(req.session, req.workspace_id, reading.name)
-            unit = latest.unit if latest else ""
         previous = await checkins.answer_of(
             req.session, question.id or 0, meeting.key, req.actor.user_id
         )
-        metric = await metrics.record_or_correct(
-            req.session,
-            previous.metric_id if previous else None,
-            Metric(
-                workspace_id=req.workspace_id,
-                name=reading.name,
-                value=reading.value,
-                unit=unit,
-                recorded_by=req.actor.user_id,
-                recorded_at=req.now,
-            ),
-        )
-        metric_id, shown = metric.id, format_value(reading.value, unit)
+        earlier = previous.metric_id if previous else None
+        latest = await metrics.latest(req.session, req.workspace_id, reading.name)
+        value = checked_value(req, reading, latest, bare_number_ok=True)
+        metric = await metrics.record_or_correct(req.session, earlier, value)
+        metric_id, shown = metric.id, format_value(metric.value, metric.unit)
     await checkins.answer(
         req.session,
         question.id or 0,

@@ -118,6 +118,32 @@ def _unit_name(unit: str) -> str:
     return f"'{unit}'" if unit else "no unit"
 
 
+def checked_value(
+    req: Request, reading: Reading, previous: Metric | None, *, bare_number_ok: bool = False
+) -> Metric:
+    """A new value of a metric, in the unit it already has: a different unit is refused, a
+    different spelling is normalised (`usd` stays `USD`). `bare_number_ok`: a number without
+    a unit (a form's number field) takes the metric's unit."""
+    unit = reading.unit
+    if previous is not None:
+        if not unit and bare_number_ok:
+            unit = previous.unit
+        if previous.unit.lower() != unit.lower():
+            raise UsageError(
+                f"the metric {reading.name!r} is recorded with {_unit_name(previous.unit)}, not "
+                f"{_unit_name(unit)}; use the same unit or another metric name"
+            )
+        unit = previous.unit
+    return Metric(
+        workspace_id=req.workspace_id,
+        name=reading.name,
+        value=reading.value,
+        unit=unit,
+        recorded_by=req.actor.user_id,
+        recorded_at=req.now,
+    )
+
+
 @command(
     "metric",
     summary="Record the latest value of a FinOps metric, such as coverage or allocation.",
@@ -133,25 +159,9 @@ def _unit_name(unit: str) -> str:
 async def metric(req: Request, args: str) -> Outcome:
     reading = parse_reading(args)
     previous = await store.latest(req.session, req.workspace_id, reading.name)
-    unit = reading.unit
-    if previous is not None:
-        if previous.unit.lower() != unit.lower():
-            raise UsageError(
-                f"the metric {reading.name!r} is recorded with {_unit_name(previous.unit)}, not "
-                f"{_unit_name(unit)}; use the same unit or another metric name"
-            )
-        unit = previous.unit  # keep one spelling per metric: `USD` stays `USD` after `usd`
-    await store.record(
-        req.session,
-        Metric(
-            workspace_id=req.workspace_id,
-            name=reading.name,
-            value=reading.value,
-            unit=unit,
-            recorded_by=req.actor.user_id,
-            recorded_at=req.now,
-        ),
-    )
+    value = checked_value(req, reading, previous)
+    await store.record(req.session, value)
+    unit = value.unit
     note = f"Recorded {reading.name}: {format_value(reading.value, unit)}"
     if previous is None:
         note += ", its first value. Record it again later to see a trend in `metrics`."
