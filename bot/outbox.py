@@ -22,6 +22,7 @@ import os
 import random
 import socket
 import time
+from asyncio import FIRST_COMPLETED
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -155,7 +156,7 @@ class OutboxWorker:
         self._wakeup.set()
 
     async def stop(self) -> None:
-        """Finish the round in progress; what is still pending stays for any replica."""
+        """Finish the sends in flight; what is still pending stays for any replica."""
         self._stopping = True
         self.wake()
         if self._task is not None:
@@ -165,19 +166,28 @@ class OutboxWorker:
             self.bot.on_queued.remove(self.wake)
 
     async def _loop(self) -> None:
+        """Keep up to `concurrency` sends in flight: claim as slots free up, so the next
+        rows go out while earlier ones are still waiting for the platform's answer."""
+        running: set[asyncio.Task[None]] = set()
         while not self._stopping:
-            try:
-                delivered = await self.run_once()
-            except Exception:
-                log.exception("outbox round failed; retrying shortly")
-                delivered = 0
-            if delivered == 0 and not self._stopping:
-                self._wakeup.clear()
+            claimed: list[tuple[Transport, store.Claimed]] = []
+            free = self.concurrency - len(running)
+            if free > 0:
                 try:
-                    async with asyncio.timeout(self.idle_seconds):
-                        await self._wakeup.wait()
-                except TimeoutError:
-                    pass
+                    claimed = await self._claim(free)
+                except Exception:
+                    log.exception("outbox claim failed; retrying shortly")
+            running |= {asyncio.create_task(self._deliver(t, c)) for t, c in claimed}
+            if claimed and len(running) < self.concurrency:
+                continue  # more may be due at once
+            self._wakeup.clear()
+            woken = asyncio.create_task(self._wakeup.wait())
+            done, _ = await asyncio.wait(
+                running | {woken}, timeout=self.idle_seconds, return_when=FIRST_COMPLETED
+            )
+            woken.cancel()
+            running -= done
+        await asyncio.gather(*running, return_exceptions=True)  # finish what is in flight
 
     async def drain(self) -> int:
         """Deliver until nothing is due now; returns how many rows were handled."""
@@ -188,9 +198,16 @@ class OutboxWorker:
 
     # -- one round ---------------------------------------------------------------------------
     async def run_once(self) -> int:
-        """Claim due rows of every platform this worker serves and deliver them."""
-        handled = 0
+        """One round: claim due rows of every platform this worker serves, deliver them all."""
+        claimed = await self._claim(self.concurrency)
+        await asyncio.gather(*(self._deliver(t, c) for t, c in claimed))
+        return len(claimed)
+
+    async def _claim(self, limit: int) -> list[tuple[Transport, store.Claimed]]:
+        found: list[tuple[Transport, store.Claimed]] = []
         for platform, transport in self.transports.items():
+            if len(found) >= limit:
+                break
             async with self.bot.database.session() as session:
                 claimed = await store.claim(
                     session,
@@ -199,12 +216,11 @@ class OutboxWorker:
                     owner=self.owner,
                     lease=self.lease,
                     interval=timedelta(seconds=transport.conversation_interval),
-                    limit=self.concurrency,
+                    limit=limit - len(found),
                     workspace=self.workspace,
                 )
-            await asyncio.gather(*(self._deliver(transport, c) for c in claimed))
-            handled += len(claimed)
-        return handled
+            found += [(transport, c) for c in claimed]
+        return found
 
     async def _deliver(self, transport: Transport, claimed: store.Claimed) -> None:
         delivery = delivery_of(claimed)

@@ -13,18 +13,27 @@ log = logging.getLogger(__name__)
 class TaskTracker:
     """Tracks background tasks. `spawn_work` also caps how many run at once: a burst of
     thousands of clicks then waits in line (cheaply) instead of crowding the event loop that
-    must keep acking, or exhausting the database connection pool."""
+    must keep acking, or exhausting the database connection pool.
 
-    def __init__(self, concurrency: int = 8) -> None:
+    Two lines: what a person is waiting for (commands, clicks) and what nobody is watching
+    (events such as thousands of `team_join`s after an import), so a burst of events never
+    queues ahead of someone's command."""
+
+    def __init__(self, concurrency: int = 8, background_concurrency: int = 4) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._slots = asyncio.Semaphore(concurrency)
+        self._background_slots = asyncio.Semaphore(background_concurrency)
 
-    def spawn_work(self, work: Coroutine[Any, Any, Any], name: str = "") -> asyncio.Task[Any]:
-        """Handle an acked event: at most `concurrency` at a time, the rest queued in order."""
-        return self.spawn(self._in_slot(work), name)
+    def spawn_work(
+        self, work: Coroutine[Any, Any, Any], name: str = "", *, background: bool = False
+    ) -> asyncio.Task[Any]:
+        """Handle an acked event: at most `concurrency` at a time per line, the rest queued
+        in order."""
+        slots = self._background_slots if background else self._slots
+        return self.spawn(self._in_slot(work, slots), name)
 
-    async def _in_slot(self, work: Coroutine[Any, Any, Any]) -> Any:
-        async with self._slots:
+    async def _in_slot(self, work: Coroutine[Any, Any, Any], slots: asyncio.Semaphore) -> Any:
+        async with slots:
             return await work
 
     def spawn(self, work: Coroutine[Any, Any, Any], name: str = "") -> asyncio.Task[Any]:

@@ -183,13 +183,13 @@ class SlackAdapter:
         @app.event("member_joined_channel")
         async def on_member_joined(ack, body: dict) -> None:  # type: ignore[no-untyped-def]
             await ack()
-            self.tasks.spawn_work(self._member_joined(body), name="member-joined")
+            self.tasks.spawn_work(self._member_joined(body), name="member-joined", background=True)
 
         @app.event("team_join")
         async def on_team_join(ack, body: dict) -> None:  # type: ignore[no-untyped-def]
             await ack()
             event = translate.team_join_event(body)
-            self._spawn(event, Origin(event.actor))
+            self._spawn(event, Origin(event.actor), background=True)
 
         @app.event("app_home_opened")
         async def on_home(ack, body: dict, event: dict) -> None:  # type: ignore[no-untyped-def]
@@ -218,8 +218,11 @@ class SlackAdapter:
             # The form's text instead: it says which commands answer the questions.
             await self.replies.reply(origin, Message(form.text, (Text(form.text),)))
 
-    def _spawn(self, event: Event, origin: Origin) -> None:
-        self.tasks.spawn_work(self._handle(event, origin), name=type(event).__name__)
+    def _spawn(self, event: Event, origin: Origin, *, background: bool = False) -> None:
+        """Work a person waits for, or (`background`) events nobody is watching."""
+        self.tasks.spawn_work(
+            self._handle(event, origin), name=type(event).__name__, background=background
+        )
 
     async def _handle(self, event: Event, origin: Origin, *, refresh_home: bool = False) -> None:
         assert self.bot is not None
