@@ -11,6 +11,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.core import Bot
+from bot.dashboard import routes as dashboard_routes
 from bot.outbox import OutboxWorker
 from bot.scheduler import Scheduler
 from bot.settings import Settings
@@ -30,9 +31,9 @@ OUTBOX = web.AppKey("outbox", OutboxWorker)
 def create_app(
     settings: Settings, *, tasks: TaskTracker | None = None, teams_credentials: Any = None
 ) -> web.Application:
-    """The HTTP application: `/healthz`, plus `/slack/events` and `/api/messages` when Slack
-    and Teams are configured. `teams_credentials` replaces botbuilder's outbound token source
-    (tests use it to talk to a fake connector)."""
+    """The HTTP application: `/healthz` and the dashboard (`/dashboard`), plus `/slack/events`
+    and `/api/messages` when Slack and Teams are configured. `teams_credentials` replaces
+    botbuilder's outbound token source (tests use it to talk to a fake connector)."""
     app = web.Application()
     tasks = TaskTracker() if tasks is None else tasks
     app[TASKS] = tasks
@@ -94,6 +95,7 @@ def create_app(
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
+    dashboard_routes.mount(app, settings, BOT)  # always: it needs no platform credentials
     return app
 
 

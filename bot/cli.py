@@ -1,4 +1,4 @@
-"""`finops-bot`: console, serve, db, schedule, outbox, teams-package."""
+"""`finops-bot`: console, serve, db, schedule, outbox, export, teams-package."""
 
 from __future__ import annotations
 
@@ -102,6 +102,22 @@ def build_parser() -> argparse.ArgumentParser:
     again.add_argument("ids", nargs="*", type=int, metavar="ID", help="outbox ids (see list)")
     again.add_argument("--all-dead", action="store_true", help="every dead message")
 
+    export = commands.add_parser(
+        "export",
+        help="write a workspace's wins or poll results as CSV",
+        description="Write the wins (every win still counted) or the poll results (votes per "
+        "option; anonymous polls: counts only) of one workspace as CSV, safe to open in a "
+        "spreadsheet: cells that would start a formula are prefixed with '.",
+    )
+    export.add_argument("kind", choices=["wins", "polls"], help="what to export")
+    export.add_argument(
+        "--workspace",
+        required=True,
+        metavar="PLATFORM:ID",
+        help="e.g. slack:T0123ABC, teams:<tenant id>, console:local",
+    )
+    export.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output)")
+
     package = commands.add_parser(
         "teams-package",
         help="write the Teams app package (zip) to upload",
@@ -153,9 +169,17 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from aiohttp import web
 
         from bot.app import create_app
+        from bot.dashboard.routes import RedactingAccessLogger
 
-        port = args.port or settings.port
-        web.run_app(create_app(settings), host=settings.host, port=port, print=None)
+        if args.port:  # dashboard links name the port the bot really listens on
+            settings = settings.model_copy(update={"port": args.port})
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            access_log_class=RedactingAccessLogger,  # no dashboard tokens in the logs
+        )
         return 0
     if args.command == "outbox":
         return _outbox(args, settings)
@@ -163,6 +187,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_schedule_list(settings))
     if args.command == "teams-package":
         return _teams_package(args, settings)
+    if args.command == "export":
+        return _export(args, settings)
     if args.command == "db" and args.db_command == "revision":
         return asyncio.run(_db_revision(settings, args.message))
     if args.command == "db":
@@ -194,6 +220,16 @@ async def _db_upgrade(settings: Settings) -> int:
         await database.dispose()
     print(f"Database is at schema revision {revision}.")
     return 0
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.dashboard import exports
+
+    try:
+        return asyncio.run(exports.export(settings, args.kind, args.workspace, args.out))
+    except (ValueError, exports.UnknownWorkspace) as error:
+        print(f"finops-bot: {error}", file=sys.stderr)
+        return 2
 
 
 def _teams_package(args: argparse.Namespace, settings: Settings) -> int:

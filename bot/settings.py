@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -39,6 +40,12 @@ class Settings(BaseSettings):
         10.0, validation_alias="FINOPS_OUTBOX_SLACK_RATE", ge=0
     )
     outbox_teams_tenant_rate: float = Field(25.0, validation_alias="FINOPS_OUTBOX_TEAMS_RATE", ge=0)
+    # The dashboard: the base URL people open (empty: http://localhost:<PORT>) and how long a
+    # signed link from the `dashboard` command stays valid.
+    public_url: str = Field("", validation_alias="FINOPS_PUBLIC_URL")
+    dashboard_link_hours: float = Field(
+        12.0, validation_alias="FINOPS_DASHBOARD_LINK_HOURS", gt=0, le=24 * 90
+    )
 
     # Slack: enabled when the bot token and signing secret are set; Socket Mode with an app token.
     slack_bot_token: str = Field("", validation_alias="SLACK_BOT_TOKEN")
@@ -81,6 +88,30 @@ class Settings(BaseSettings):
                 "MicrosoftAppType must be SingleTenant, MultiTenant or UserAssignedMSI"
             )
         return known[value.lower()]
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(
+                "FINOPS_PUBLIC_URL must be an http(s) URL without a query, "
+                "e.g. https://finops.example.com"
+            )
+        return value
+
+    @property
+    def base_url(self) -> str:
+        """The URL people open the dashboard under: FINOPS_PUBLIC_URL, or this machine."""
+        return self.public_url or f"http://localhost:{self.port}"
 
     @property
     def teams_enabled(self) -> bool:

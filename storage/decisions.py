@@ -52,3 +52,14 @@ async def from_poll(session: AsyncSession, workspace: int, poll_id: int) -> Deci
         col(Decision.superseded_by).is_(None),
     )
     return (await session.exec(statement)).first()
+
+
+async def latest(session: AsyncSession, workspace: int, limit: int = 10) -> list[Decision]:
+    """The newest decisions first."""
+    statement = (
+        select(Decision)
+        .where(Decision.workspace_id == workspace)
+        .order_by(col(Decision.decided_at).desc(), col(Decision.id).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())

@@ -84,7 +84,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def _sqlite_begin_immediate(connection) -> None:
     # A deferred transaction that reads and then writes fails with "database is locked" when
     # another process wrote in between; taking the write lock up front makes writers queue.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Read-only sessions (`Database.reading`) never write, so they take no lock: in WAL mode
+    # they read a snapshot while writers go on.
+    read_only = connection.get_execution_options().get("finops_read_only", False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -96,6 +99,11 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+        self._readers = async_sessionmaker(
+            self.engine.execution_options(finops_read_only=True),
+            class_=AsyncSession,
+            expire_on_commit=False,
+        )
 
     @property
     def dialect(self) -> str:
@@ -105,6 +113,14 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits on success and rolls back on any error."""
         async with self._sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only (the dashboard, exports): on SQLite it takes no write lock,
+        so it neither waits for writers nor holds them up. Nothing is committed: closing the
+        session rolls its transaction back."""
+        async with self._readers() as session:
             yield session
 
     async def dispose(self) -> None:

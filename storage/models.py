@@ -63,6 +63,20 @@ class Win(SQLModel, table=True):
     undone_by: str | None = Field(default=None, max_length=100)
 
 
+class WinDay(SQLModel, table=True):
+    """Live wins per UTC day, currency and kind (saving or cost avoidance), kept in the
+    transaction that logs or undoes a win (storage/wins.py). The dashboard's chart and long
+    periods read these few rows instead of every win."""
+
+    __tablename__ = "win_day"
+    workspace_id: int = Field(foreign_key="workspace.id", primary_key=True, ondelete="CASCADE")
+    day: date = Field(primary_key=True)  # the UTC date of created_at
+    currency: str = Field(primary_key=True, max_length=3)
+    avoidance: bool = Field(primary_key=True)
+    wins: int = 0
+    annualised_minor: int = Field(default=0, sa_type=BigInteger)
+
+
 class WinTag(SQLModel, table=True):
     """A category of a win: a capability slug (capability=True) or a free tag."""
 
@@ -343,3 +357,17 @@ class RoleAssignment(SQLModel, table=True):
     role: str = Field(max_length=1)
     updated_by: str = Field(max_length=100)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class DigestArchive(SQLModel, table=True):
+    """Every digest as it was posted (`digest post` or the weekly schedule), for the dashboard's
+    archive: the week it covers (its Monday, local date) and the message as JSON
+    (bot/message_json.py)."""
+
+    __tablename__ = "digest_archive"
+    __table_args__ = (Index(None, "workspace_id", "posted_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(sa_column=_workspace_fk())
+    week_start: date
+    posted_at: datetime = Field(default_factory=utcnow)
+    message: str = Field(max_length=200_000)  # bot.message_json

@@ -113,3 +113,72 @@ async def deadline_polls(session: AsyncSession, now: datetime) -> list[tuple[Pol
         .limit(200)
     )
     return list((await session.exec(statement)).all())
+
+
+async def latest(session: AsyncSession, workspace: int, limit: int = 6) -> list[Poll]:
+    """The newest polls, open or closed."""
+    statement = (
+        select(Poll)
+        .where(Poll.workspace_id == workspace)
+        .order_by(col(Poll.id).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def after(session: AsyncSession, workspace: int, after_id: int, limit: int = 200):
+    """Polls with an id above `after_id`, oldest first (the CSV export pages through them)."""
+    statement = (
+        select(Poll)
+        .where(Poll.workspace_id == workspace, col(Poll.id) > after_id)
+        .order_by(col(Poll.id))
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def results(
+    session: AsyncSession, poll_ids: list[int]
+) -> tuple[dict[int, list[PollOption]], dict[tuple[int, int], int], dict[int, int]]:
+    """For several polls at once: their options, the votes per (poll, option) and the
+    number of distinct voters per poll. Three grouped queries, whatever the number of polls."""
+    if not poll_ids:
+        return {}, {}, {}
+    options: dict[int, list[PollOption]] = {}
+    statement = (
+        select(PollOption)
+        .where(col(PollOption.poll_id).in_(poll_ids))
+        .order_by(col(PollOption.poll_id), col(PollOption.position))
+    )
+    for option in await session.exec(statement):
+        options.setdefault(option.poll_id, []).append(option)
+    counts = select(Vote.poll_id, Vote.position, func.count()).where(
+        col(Vote.poll_id).in_(poll_ids)
+    )
+    tallies = {
+        (poll_id, position): n
+        for poll_id, position, n in await session.exec(counts.group_by(Vote.poll_id, Vote.position))
+    }
+    people = (
+        select(Vote.poll_id, func.count(func.distinct(Vote.voter)))
+        .where(col(Vote.poll_id).in_(poll_ids))
+        .group_by(Vote.poll_id)
+    )
+    voters = {poll_id: n for poll_id, n in await session.exec(people)}
+    return options, tallies, voters
+
+
+async def names_for(session: AsyncSession, poll_ids: list[int]) -> dict[tuple[int, int], list[str]]:
+    """Who chose what in several polls: only ever called with polls that are not anonymous
+    (anonymous votes carry no name anyway)."""
+    if not poll_ids:
+        return {}
+    statement = (
+        select(Vote.poll_id, Vote.position, Vote.voter_name)
+        .where(col(Vote.poll_id).in_(poll_ids), col(Vote.voter_name).is_not(None))
+        .order_by(col(Vote.voter_name))
+    )
+    names: dict[tuple[int, int], list[str]] = {}
+    for poll_id, position, name in await session.exec(statement):
+        names.setdefault((poll_id, position), []).append(name)
+    return names

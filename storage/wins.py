@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, case, func, literal, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Win, WinCredit, WinTag
+from storage.models import Win, WinCredit, WinDay, WinTag
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +32,47 @@ async def add_win(
     for user_id, name in people:
         session.add(WinCredit(win_id=win.id, user_id=user_id, user_name=name))
     await session.flush()
+    await _count_day(session, win, +1)
     return win
+
+
+async def undo(session: AsyncSession, win: Win, by: str, now: datetime) -> bool:
+    """Mark a live win undone; False when it already was (a concurrent undo won). Only the
+    call that flips it takes it out of the daily totals, so they never count it twice."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Win)
+        .where(col(Win.id) == win.id, col(Win.undone_at).is_(None))
+        .values(undone_at=now, undone_by=by)
+    )
+    if result.rowcount != 1:
+        return False
+    await _count_day(session, win, -1)
+    return True
+
+
+async def _count_day(session: AsyncSession, win: Win, sign: int) -> None:
+    """Add (or take away) one win in its day's totals; an atomic upsert, so replicas logging
+    wins at the same moment both count."""
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {
+        "workspace_id": win.workspace_id,
+        "day": win.created_at.astimezone(UTC).date(),
+        "currency": win.currency,
+        "avoidance": win.avoidance,
+        "wins": sign,
+        "annualised_minor": sign * win.annualised_minor,
+    }
+    statement = insert(WinDay).values(**values)
+    await session.exec(  # type: ignore[call-overload]
+        statement.on_conflict_do_update(
+            index_elements=["workspace_id", "day", "currency", "avoidance"],
+            set_={
+                "wins": WinDay.wins + statement.excluded.wins,
+                "annualised_minor": WinDay.annualised_minor + statement.excluded.annualised_minor,
+            },
+        )
+    )
 
 
 async def recent_count(session: AsyncSession, workspace: int, author: str, since: datetime) -> int:
@@ -149,24 +191,227 @@ async def contributors(
     rank_currency: str = "USD",
 ) -> list[Contributor]:
     """People credited with the most wins (activity first, as FinOps gamification advises)."""
-    live = _live(workspace, start, end)
-    counts = (
-        select(WinCredit.user_id, func.max(WinCredit.user_name), func.count())
+    # One pass over the credits: per person, kind and currency (then summed up here).
+    statement = (
+        select(
+            WinCredit.user_id,
+            func.max(WinCredit.user_name),
+            Win.avoidance,
+            Win.currency,
+            func.count(),
+            func.sum(Win.annualised_minor),
+        )
         .join(Win, col(Win.id) == WinCredit.win_id)
-        .where(*live)
-        .group_by(WinCredit.user_id)
+        .where(*_live(workspace, start, end))
+        .group_by(WinCredit.user_id, Win.avoidance, Win.currency)
     )
-    by_user = {u: Contributor(u, name, n, {}) for u, name, n in await session.exec(counts)}
-    sums = (
-        select(WinCredit.user_id, Win.currency, func.sum(Win.annualised_minor))
-        .join(Win, col(Win.id) == WinCredit.win_id)
-        .where(*live, col(Win.avoidance).is_(False))
-        .group_by(WinCredit.user_id, Win.currency)
-    )
-    for user_id, currency, total in await session.exec(sums):
-        if total:
-            by_user[user_id].savings[currency] = int(total)
+    by_user: dict[str, Contributor] = {}
+    for user_id, name, avoidance, currency, n, total in await session.exec(statement):
+        person = by_user.setdefault(user_id, Contributor(user_id, name, 0, {}))
+        person.name = max(person.name, name)
+        person.wins += n
+        if total and not avoidance:
+            person.savings[currency] = person.savings.get(currency, 0) + int(total)
     ranked = sorted(
         by_user.values(), key=lambda c: (-c.wins, -c.savings.get(rank_currency, 0), c.name.lower())
     )
     return ranked[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class BucketTotal:
+    bucket: int  # index of the interval [bounds[i], bounds[i + 1])
+    avoidance: bool
+    currency: str
+    count: int
+    annualised: int
+
+
+async def totals_by_interval(
+    session: AsyncSession, workspace: int, bounds: list[datetime]
+) -> list[BucketTotal]:
+    """Live wins and annualised sums per currency, avoidance apart, for each interval
+    [bounds[i], bounds[i+1]) (ascending, aware; e.g. months in the workspace time zone).
+
+    Exact and cheap however many wins there are: the UTC days wholly inside an interval come
+    from the daily totals (`win_day`, a few rows a day), and only the UTC days that hold an
+    edge are read from the wins themselves. Two grouped queries."""
+    if len(bounds) < 2:
+        return []
+    bounds = [b.astimezone(UTC) for b in bounds]
+    starts = bounds[1:-1]
+    edges = sorted({b.date() for b in bounds if b.time() != time(0)})
+    first, last = bounds[0].date(), bounds[-1].date()  # whole days: [first, last) less edges
+    # A whole day lies in the interval of the last bound on or before its date.
+    whole = _grouped(
+        _interval(col(WinDay.day), [b.date() for b in starts]),
+        (
+            WinDay.avoidance,
+            WinDay.currency,
+            col(WinDay.wins).label("n"),
+            col(WinDay.annualised_minor).label("total"),
+        ),
+        WinDay.workspace_id == workspace,
+        col(WinDay.day) >= first,
+        col(WinDay.day) < last,
+        col(WinDay.day).not_in(edges),
+    )
+    statements = [whole]
+    if edges:
+        ranges = [  # each edge day, clipped to the whole span
+            (max(start, bounds[0]), min(start + timedelta(days=1), bounds[-1]))
+            for start in (datetime.combine(d, time(0), tzinfo=UTC) for d in edges)
+        ]
+        # The workspace inside each term of the OR: SQLite then searches the (workspace,
+        # created_at) index once per range (a "multi-index OR") instead of scanning the span.
+        in_edges = or_(
+            *(
+                and_(
+                    Win.workspace_id == workspace,
+                    col(Win.created_at) >= a,
+                    col(Win.created_at) < b,
+                )
+                for a, b in ranges
+            )
+        )
+        edge_rows = (
+            Win.avoidance,
+            Win.currency,
+            literal(1).label("n"),
+            col(Win.annualised_minor).label("total"),
+        )
+        statements.append(
+            _grouped(
+                _interval(col(Win.created_at), starts),
+                edge_rows,
+                col(Win.undone_at).is_(None),
+                in_edges,
+            )
+        )
+    sums: dict[tuple[int, bool, str], list[int]] = defaultdict(lambda: [0, 0])
+    for statement in statements:
+        for index, avoidance, currency, n, total in await session.exec(statement):
+            entry = sums[(int(index), bool(avoidance), currency)]
+            entry[0] += int(n or 0)
+            entry[1] += int(total or 0)
+    return [
+        BucketTotal(index, avoidance, currency, n, total)
+        for (index, avoidance, currency), (n, total) in sorted(sums.items())
+        if n
+    ]
+
+
+def _interval(column: Any, starts: list[Any]) -> Any:
+    """The index of the interval a value falls in, given the interior bounds (ascending)."""
+    if not starts:
+        return literal(0)
+    return case(*((column < edge, index) for index, edge in enumerate(starts)), else_=len(starts))
+
+
+def _grouped(bucket: Any, columns: tuple[Any, ...], *conditions: Any) -> Any:
+    """Rows bucketed by `bucket`, summed per (bucket, kind, currency). The bucket is computed
+    in a subquery so that PostgreSQL groups by the column, not by a repeated expression."""
+    rows = select(bucket.label("bucket"), *columns).where(*conditions).subquery()
+    return select(
+        rows.c.bucket,
+        rows.c.avoidance,
+        rows.c.currency,
+        func.sum(rows.c.n),
+        func.sum(rows.c.total),
+    ).group_by(rows.c.bucket, rows.c.avoidance, rows.c.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedWin:
+    id: int
+    created_at: datetime
+    text: str
+    amount_minor: int
+    currency: str
+    recurrence: str
+    annualised_minor: int
+    avoidance: bool
+    author_name: str
+    tags: tuple[str, ...]
+    people: tuple[str, ...]  # names, the author first
+
+
+async def export_batch(
+    session: AsyncSession,
+    workspace: int,
+    after: tuple[datetime, int] | None,
+    limit: int = 1000,
+) -> list[ExportedWin]:
+    """Live wins logged after `after` (the last one of the previous batch: its time and id),
+    oldest first, with categories and people: the CSV export pages through them, so memory
+    stays flat however many wins there are. Plain columns, not ORM objects; keyset paging on
+    the (workspace, created_at) index, so every batch costs the same."""
+    statement = (
+        select(
+            Win.id,
+            Win.created_at,
+            Win.text,
+            Win.amount_minor,
+            Win.currency,
+            Win.recurrence,
+            Win.annualised_minor,
+            Win.avoidance,
+            Win.author_id,
+            Win.author_name,
+        )
+        .where(*_live(workspace, None, None))
+        .order_by(col(Win.created_at), col(Win.id))
+        .limit(limit)
+    )
+    if after is not None:  # the range starts on the index; ties on the time go by id
+        moment, last_id = after
+        statement = statement.where(
+            col(Win.created_at) >= moment,
+            or_(col(Win.created_at) > moment, col(Win.id) > last_id),
+        )
+    rows = list(await session.exec(statement))
+    if not rows:
+        return []
+    ids = [row[0] for row in rows]
+    tags: dict[int, list[str]] = defaultdict(list)
+    tag_rows = select(WinTag.win_id, WinTag.tag).where(col(WinTag.win_id).in_(ids))
+    for win_id, tag in await session.exec(tag_rows):
+        tags[win_id].append(tag)
+    people: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    credit_rows = select(WinCredit.win_id, WinCredit.user_id, WinCredit.user_name).where(
+        col(WinCredit.win_id).in_(ids)
+    )
+    for win_id, user_id, name in await session.exec(credit_rows):
+        people[win_id].append((user_id, name))
+    return [
+        ExportedWin(
+            win_id,
+            created,
+            text,
+            amount,
+            currency,
+            recurrence,
+            annualised,
+            bool(avoidance),
+            author_name,
+            tuple(sorted(tags[win_id])),
+            tuple(
+                name
+                for _, name in sorted(
+                    people[win_id], key=lambda p: (p[0] != author_id, p[1].lower())
+                )
+            ),
+        )
+        for (
+            win_id,
+            created,
+            text,
+            amount,
+            currency,
+            recurrence,
+            annualised,
+            avoidance,
+            author_id,
+            author_name,
+        ) in rows
+    ]

@@ -20,6 +20,11 @@ async def workspace_id(session: AsyncSession, platform: str, external_id: str) -
     return found
 
 
+async def find(session: AsyncSession, platform: str, external_id: str) -> int | None:
+    """The workspace's row id, or None: for readers (the dashboard), which create nothing."""
+    return await _find(session, platform, external_id)
+
+
 async def _find(session: AsyncSession, platform: str, external_id: str) -> int | None:
     statement = select(Workspace.id).where(
         Workspace.platform == platform, Workspace.external_id == external_id

@@ -18,6 +18,7 @@ EVERY_COMMAND = [
     "vote",
     "polls",
     "digest",
+    "dashboard",
     "metric",
     "metrics",
     "learn",

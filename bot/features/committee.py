@@ -55,6 +55,7 @@ def parse_persona(word: str) -> str:
         "committee role <persona> <activity> <R|A|C|I>",
     ),
     examples=(
+        "committee",
         "committee add @maria finance",
         "committee meeting tuesday 15:00 biweekly Europe/Paris",
         "committee agenda",

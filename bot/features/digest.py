@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import catalogue, channels
+from bot import catalogue, channels, message_json
 from bot import recurrence_times as times
 from bot.commands import Request, command
 from bot.features.decisions import decision_line
@@ -29,7 +29,7 @@ from bot.parsing.when import (
     to_local,
 )
 from bot.wording import plural
-from storage import audit, onboarding, polls, schedules, wins
+from storage import audit, digests, onboarding, polls, schedules, wins
 from storage import decisions as decision_store
 from storage import metrics as metric_store
 from storage.models import Schedule
@@ -219,6 +219,7 @@ async def digest(req: Request, args: str) -> Outcome:
     target = channels.configured(req.config, "digest-channel") or channels.Channel(
         req.place.conversation_id, req.place.conversation_name
     )
+    await archive(req, message)
     outcome = Outcome().post(message, target.id, target.name, subject="digest")
     return outcome.reply(f"Posted this week's digest in {target.shown}.")
 
@@ -230,4 +231,18 @@ async def scheduled_post(req: Request, _argument: object = None) -> Outcome:
         log.warning("weekly digest due for %s but no digest-channel is set", req.actor.workspace_id)
         return Outcome()
     message = await build_digest(req, req.now)
+    await archive(req, message)
     return Outcome().post(message, target.id, target.name, subject="digest")
+
+
+async def archive(req: Request, message: Message) -> None:
+    """Keep the posted digest for the dashboard's archive, in the transaction that posts it
+    (a post that rolls back leaves no archive row)."""
+    week_start, _ = period_bounds("week", to_local(req.now, req.tz).date(), req.tz)
+    await digests.archive(
+        req.session,
+        req.workspace_id,
+        to_local(week_start, req.tz).date(),
+        req.now,
+        message_json.dumps(message),
+    )

@@ -44,6 +44,7 @@ ORDER = (
     "vote",
     "polls",
     "digest",
+    "dashboard",
     "metric",
     "metrics",
     "learn",

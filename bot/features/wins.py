@@ -166,8 +166,8 @@ async def _undo(req: Request, word: str | None) -> Outcome:
         raise Refusal(
             f"Only the author of win #{win_id} ({found.author_name}) or an admin can undo it."
         )
-    found.undone_at, found.undone_by = req.now, req.actor.user_id
-    req.session.add(found)
+    if not await store.undo(req.session, found, req.actor.user_id, req.now):
+        return Outcome().reply(f"Win #{win_id} was already undone.")
     await audit.record(
         req.session, req.workspace_id, req.actor.user_id, "win.undo", f"win:{win_id}", found.text
     )

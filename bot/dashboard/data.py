@@ -1,0 +1,441 @@
+"""What the dashboard shows, gathered for one workspace in one read-only transaction.
+
+Every figure comes from a SQL aggregate or a short, limited list in storage/; nothing here
+loads every win. The values are plain text and numbers: the templates escape them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import message_json
+from bot.commands import DEFAULT_CURRENCY, DEFAULT_TIMEZONE
+from bot.dashboard.chart import Chart, monthly_bars
+from bot.features.committee import PERSONAS
+from bot.features.metrics import change_text, format_value
+from bot.features.wins import tag_names, value_text
+from bot.message import Block
+from bot.parsing.money import format_money, format_totals
+from bot.parsing.tokens import plain_mentions
+from bot.parsing.when import period_bounds, to_local
+from bot.wording import plural
+from storage import committee, digests, polls, wins, workspaces
+from storage import decisions as decision_store
+from storage import metrics as metric_store
+
+PERIODS = {
+    "week": "This week",
+    "month": "This month",
+    "quarter": "This quarter",
+    "year": "This year",
+    "all": "All time",
+}
+DEFAULT_PERIOD = "month"
+WALL_SIZE = 24  # latest wins on the wall
+LEADERS = 10
+POLLS_SHOWN = 6
+NAMES_SHOWN = 10  # voters named per option of a poll that is not anonymous
+DECISIONS_SHOWN = 8
+DIGESTS_SHOWN = 12
+CHART_MONTHS = 12
+SPARK_POINTS = 12
+FRESH = timedelta(hours=24)  # a win this recent gets the "new" ribbon
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class WinCard:
+    id: int
+    text: str
+    value: str  # "3,200 USD/mo (38,400 USD a year)", or "" without an amount
+    avoidance: bool
+    categories: str
+    people: tuple[str, ...]
+    when: str  # local date, "25 Nov 2026"
+    iso: str  # for <time datetime>
+    fresh: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Leader:
+    rank: int
+    name: str
+    wins: int
+    savings: str
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    wins: int
+    savings: str
+    avoidance: str  # "" when there was none
+
+
+@dataclass(frozen=True, slots=True)
+class OptionResult:
+    position: int
+    label: str
+    votes: int
+    share: float  # 0..1 of the votes cast in the poll
+    names: str  # voters' names; always "" for an anonymous poll
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    id: int
+    question: str
+    open: bool
+    anonymous: bool
+    facts: str
+    voters: int
+    options: tuple[OptionResult, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    persona: str
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionLine:
+    id: int
+    when: str
+    iso: str
+    who: str
+    text: str
+    poll_id: int | None
+    supersedes: int | None
+    superseded_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Tile:
+    """A metric (or, later, a cost KPI) with its trend."""
+
+    name: str
+    value: str
+    change: str  # "▲ +4 pts", or "" with one value
+    direction: str  # "up" | "down" | "flat" | ""
+    points: str  # SVG polyline points of the sparkline, "" with fewer than two values
+    summary: str  # the trend in words, for screen readers
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    id: int
+    week: str
+    posted: str
+    iso: str
+
+
+@dataclass(slots=True)
+class Dashboard:
+    workspace: str  # "slack T0123": what the link is for
+    period: str
+    period_label: str
+    timezone: str
+    currency: str
+    totals: Totals
+    wall: list[WinCard]
+    leaders: list[Leader]
+    chart: Chart
+    chart_currency: str
+    chart_other: str  # savings in other currencies over the same months, "" when none
+    chart_rows: list[tuple[str, str, str]]  # (month, saved, avoided): the chart as a table
+    polls: list[PollResult]
+    seats: list[Seat]
+    decisions: list[DecisionLine]
+    tiles: list[Tile]
+    cost_tiles: list[Tile]
+    digests: list[DigestEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPage:
+    workspace: str
+    week: str
+    posted: str
+    blocks: tuple[Block, ...]
+
+
+async def gather(
+    session: AsyncSession,
+    workspace_id: int,
+    label: str,
+    period: str,
+    now: datetime,
+) -> Dashboard:
+    """Everything the page shows, in one read-only transaction (one consistent snapshot)."""
+    config = await workspaces.settings(session, workspace_id)
+    tz = ZoneInfo(config.get("timezone", DEFAULT_TIMEZONE))
+    currency = config.get("currency", DEFAULT_CURRENCY)
+    period = period if period in PERIODS else DEFAULT_PERIOD
+    today = to_local(now, tz).date()
+    start, end = period_bounds(period, today, tz) if period != "all" else (None, None)
+    chart, chart_currency, other, rows = await _chart(session, workspace_id, today, tz, currency)
+    return Dashboard(
+        workspace=label,
+        period=period,
+        period_label=PERIODS[period],
+        timezone=tz.key,
+        currency=currency,
+        totals=await _totals(session, workspace_id, start, end, now),
+        wall=await _wall(session, workspace_id, tz, now),
+        leaders=await _leaders(session, workspace_id, start, end, currency),
+        chart=chart,
+        chart_currency=chart_currency,
+        chart_other=other,
+        chart_rows=rows,
+        polls=await _polls(session, workspace_id, tz, now),
+        seats=await _seats(session, workspace_id),
+        decisions=await _decisions(session, workspace_id, tz),
+        tiles=await _tiles(session, workspace_id),
+        cost_tiles=await cost_tiles(session, workspace_id),
+        digests=await _digests(session, workspace_id, tz),
+    )
+
+
+async def cost_tiles(_session: AsyncSession, _workspace_id: int) -> list[Tile]:
+    """Cost KPIs from billing data: the extension point for the FOCUS cost import (a later
+    issue). Return one `Tile` per KPI (e.g. effective savings rate, commitment coverage,
+    unallocated spend) computed in SQL from the imported data; the page shows them beside
+    the hand-recorded metrics. There is no cost data yet, so there are none."""
+    return []
+
+
+async def _totals(
+    session: AsyncSession,
+    workspace_id: int,
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime,
+) -> Totals:
+    bounds = [start or EPOCH, end or _midnight_after(now)]
+    count, savings, avoidance = 0, {}, {}
+    for row in await wins.totals_by_interval(session, workspace_id, bounds):
+        count += row.count
+        if row.annualised:
+            (avoidance if row.avoidance else savings)[row.currency] = row.annualised
+    return Totals(count, format_totals(savings), format_totals(avoidance) if avoidance else "")
+
+
+async def _wall(session: AsyncSession, workspace_id: int, tz: ZoneInfo, now: datetime):
+    latest = await wins.list_wins(session, workspace_id, None, None, limit=WALL_SIZE)
+    return [
+        WinCard(
+            id=v.win.id or 0,
+            text=plain_mentions(v.win.text),
+            value=value_text(v.win),
+            avoidance=v.win.avoidance,
+            categories=tag_names(v.tags),
+            people=tuple(name for _, name in v.people),
+            when=_day(v.win.created_at, tz),
+            iso=v.win.created_at.isoformat(),
+            fresh=now - v.win.created_at <= FRESH,
+        )
+        for v in latest
+    ]
+
+
+async def _leaders(
+    session: AsyncSession,
+    workspace_id: int,
+    start: datetime | None,
+    end: datetime | None,
+    currency: str,
+) -> list[Leader]:
+    ranked = await wins.contributors(
+        session, workspace_id, start, end, limit=LEADERS, rank_currency=currency
+    )
+    return [
+        Leader(rank, c.name, c.wins, format_totals(c.savings) if c.savings else "")
+        for rank, c in enumerate(ranked, start=1)
+    ]
+
+
+async def _chart(
+    session: AsyncSession, workspace_id: int, today: date, tz: ZoneInfo, currency: str
+) -> tuple[Chart, str, str, list[tuple[str, str, str]]]:
+    """Savings and avoidance per month over the last 12 months (this one included), in one
+    currency: the workspace's, unless it has none there and another currency has some.
+    Totals are never converted, so other currencies are named beside the chart."""
+    bounds: list[datetime] = []
+    month = today.replace(day=1)
+    for _ in range(CHART_MONTHS):
+        bounds.insert(0, period_bounds("month", month, tz)[0])
+        month = (month - timedelta(days=1)).replace(day=1)
+    bounds.append(period_bounds("month", today, tz)[1])
+    rows = await wins.totals_by_interval(session, workspace_id, bounds)
+    by_currency: dict[str, int] = {}
+    for row in rows:
+        by_currency[row.currency] = by_currency.get(row.currency, 0) + row.count
+    shown = currency
+    if currency not in by_currency and by_currency:
+        shown = max(by_currency, key=lambda c: (by_currency[c], c))
+    saved = [0] * CHART_MONTHS
+    avoided = [0] * CHART_MONTHS
+    others: dict[str, int] = {}
+    for row in rows:
+        if row.currency == shown:
+            (avoided if row.avoidance else saved)[row.bucket] += row.annualised
+        elif not row.avoidance and row.annualised:
+            others[row.currency] = others.get(row.currency, 0) + row.annualised
+    months = [to_local(b, tz) for b in bounds[:-1]]
+    table = [
+        (f"{m:%b %Y}", format_money(s, shown), format_money(a, shown))
+        for m, s, a in zip(months, saved, avoided, strict=True)
+    ]
+    chart = monthly_bars(
+        [(f"{m:%b}", f"{m:%b %Y}", s, a) for m, s, a in zip(months, saved, avoided, strict=True)],
+        shown,
+    )
+    return chart, shown, format_totals(others) if others else "", table
+
+
+async def _polls(
+    session: AsyncSession, workspace_id: int, tz: ZoneInfo, now: datetime
+) -> list[PollResult]:
+    latest = await polls.latest(session, workspace_id, POLLS_SHOWN)
+    ids = [p.id for p in latest if p.id is not None]
+    options, tallies, voters = await polls.results(session, ids)
+    names = await polls.names_for(session, [p.id for p in latest if p.id and not p.anonymous])
+    shown = []
+    for p in latest:
+        assert p.id is not None
+        cast = sum(tallies.get((p.id, o.position), 0) for o in options.get(p.id, []))
+        is_open = p.closed_at is None and (p.closes_at is None or p.closes_at > now)
+        facts = ["multiple choice" if p.multi else "single choice"]
+        if p.anonymous:
+            facts.append("anonymous: counts only")
+        if p.committee:
+            facts.append("committee vote")
+        if is_open and p.closes_at:
+            facts.append(f"closes {_moment(p.closes_at, tz)}")
+        elif not is_open:
+            facts.append(f"closed {_moment(p.closed_at or p.closes_at or now, tz)}")
+        results = []
+        for option in options.get(p.id, []):
+            votes = tallies.get((p.id, option.position), 0)
+            chosen = [] if p.anonymous else names.get((p.id, option.position), [])
+            named = ", ".join(chosen[:NAMES_SHOWN])
+            if len(chosen) > NAMES_SHOWN:
+                named += f" and {len(chosen) - NAMES_SHOWN:,} others"
+            results.append(
+                OptionResult(
+                    option.position,
+                    plain_mentions(option.label),
+                    votes,
+                    votes / cast if cast else 0,
+                    named,
+                )
+            )
+        shown.append(
+            PollResult(
+                p.id,
+                plain_mentions(p.question),
+                is_open,
+                p.anonymous,
+                " · ".join(facts),
+                voters.get(p.id, 0),
+                tuple(results),
+            )
+        )
+    return shown
+
+
+async def _seats(session: AsyncSession, workspace_id: int) -> list[Seat]:
+    members = await committee.members(session, workspace_id)
+    by_persona: dict[str, list[str]] = {}
+    for member in members:
+        by_persona.setdefault(member.persona, []).append(member.user_name)
+    return [Seat(label, tuple(by_persona.get(key, ()))) for key, label in PERSONAS.items()]
+
+
+async def _decisions(session: AsyncSession, workspace_id: int, tz: ZoneInfo) -> list[DecisionLine]:
+    return [
+        DecisionLine(
+            d.id or 0,
+            _day(d.decided_at, tz),
+            d.decided_at.isoformat(),
+            d.decided_by_name,
+            plain_mentions(d.text),
+            d.poll_id,
+            d.supersedes,
+            d.superseded_by,
+        )
+        for d in await decision_store.latest(session, workspace_id, DECISIONS_SHOWN)
+    ]
+
+
+async def _tiles(session: AsyncSession, workspace_id: int) -> list[Tile]:
+    tiles = []
+    for series in await metric_store.latest_series(session, workspace_id, SPARK_POINTS):
+        value = format_value(series.latest, series.unit)
+        delta = series.change
+        if delta is None:
+            change, direction, summary = "", "", f"{series.name}: {value}, the first value"
+        else:
+            change = change_text(delta, series.unit)
+            direction = "up" if delta > 0 else "down" if delta < 0 else "flat"
+            summary = (
+                f"{series.name}: {value}, {change.lstrip('▲▼= ').strip() or '0'} since the "
+                f"previous value, over the last {plural(len(series.values), 'value')}"
+            )
+        tiles.append(Tile(series.name, value, change, direction, _spark(series.values), summary))
+    return tiles
+
+
+def _spark(values: tuple[Decimal, ...], width: int = 120, height: int = 32) -> str:
+    if len(values) < 2:
+        return ""
+    low, high = min(values), max(values)
+    spread = (high - low) or Decimal(1)
+    step = width / (len(values) - 1)
+    return " ".join(
+        f"{index * step:.1f},{height - 2 - float((v - low) / spread) * (height - 4):.1f}"
+        for index, v in enumerate(values)
+    )
+
+
+async def _digests(session: AsyncSession, workspace_id: int, tz: ZoneInfo) -> list[DigestEntry]:
+    return [
+        DigestEntry(digest_id, f"Week of {week:%d %b %Y}", _moment(posted, tz), posted.isoformat())
+        for digest_id, week, posted in await digests.recent(session, workspace_id, DIGESTS_SHOWN)
+    ]
+
+
+async def digest_page(
+    session: AsyncSession, workspace_id: int, label: str, digest_id: int
+) -> DigestPage | None:
+    row = await digests.get(session, workspace_id, digest_id)
+    if row is None:
+        return None
+    config = await workspaces.settings(session, workspace_id)
+    tz = ZoneInfo(config.get("timezone", DEFAULT_TIMEZONE))
+    message = message_json.loads(row.message)
+    return DigestPage(
+        label, f"Week of {row.week_start:%d %b %Y}", _moment(row.posted_at, tz), message.blocks
+    )
+
+
+def _day(moment: datetime, tz: ZoneInfo) -> str:
+    local = to_local(moment, tz)
+    return f"{local.day} {local:%b %Y}"
+
+
+def _moment(moment: datetime, tz: ZoneInfo) -> str:
+    local = to_local(moment, tz)
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
+
+
+def _midnight_after(now: datetime) -> datetime:
+    """Midnight UTC two days on: an upper bound past every win, on a day boundary."""
+    return datetime.combine(
+        now.astimezone(UTC).date() + timedelta(days=2), datetime.min.time(), tzinfo=UTC
+    )

@@ -1,0 +1,60 @@
+"""HTML from the Jinja2 templates in bot/dashboard/templates, with autoescaping on: every
+string from the database (win texts, names, questions, digests) is escaped when it is
+written into the page, never before."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from bot.dashboard.data import PERIODS, Dashboard, DigestPage
+from bot.dashboard.links import dashboard_path
+
+STATIC = "dashboard/static"  # under the public path prefix
+
+
+@cache
+def environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("bot.dashboard", "templates"),
+        autoescape=True,  # every template is HTML
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@cache
+def stylesheet() -> bytes:
+    return files("bot.dashboard").joinpath("static/dashboard.css").read_bytes()
+
+
+def dashboard_page(data: Dashboard, token: str, prefix: str, expires: str) -> str:
+    def link(page: str = "", **params: str) -> str:
+        return dashboard_path(prefix, token, page, **params)
+
+    return (
+        environment()
+        .get_template("dashboard.html")
+        .render(d=data, link=link, periods=PERIODS, expires=expires, static=f"{prefix}/{STATIC}")
+    )
+
+
+def digest_page(page: DigestPage, token: str, prefix: str, expires: str) -> str:
+    def link(page: str = "", **params: str) -> str:
+        return dashboard_path(prefix, token, page, **params)
+
+    blocks = [(type(block).__name__, block) for block in page.blocks]
+    return (
+        environment()
+        .get_template("digest.html")
+        .render(p=page, blocks=blocks, link=link, expires=expires, static=f"{prefix}/{STATIC}")
+    )
+
+
+def denied_page(reason: str, prefix: str) -> str:
+    return (
+        environment().get_template("denied.html").render(reason=reason, static=f"{prefix}/{STATIC}")
+    )
