@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -99,6 +100,7 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+        self._writer: asyncio.Lock | None = None  # SQLite: see `session`
         self._readers = async_sessionmaker(
             self.engine.execution_options(finops_read_only=True),
             class_=AsyncSession,
@@ -111,8 +113,19 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session whose transaction commits on success and rolls back on any error."""
-        async with self._sessions() as session, session.begin():
+        """A session whose transaction commits on success and rolls back on any error.
+
+        On SQLite, one writer at a time per process, first come first served: SQLite's own
+        busy handler lets waiters poll with growing sleeps, so a fresh transaction could keep
+        overtaking one that has waited long (the outbox's settle behind a burst of joins).
+        Other processes still queue on SQLite's lock (BEGIN IMMEDIATE, busy_timeout)."""
+        if self.dialect != "sqlite":
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        if self._writer is None:
+            self._writer = asyncio.Lock()
+        async with self._writer, self._sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
@@ -42,13 +42,17 @@ NO_FORM = (
 )
 
 
-def web_client(settings: Settings, *, retry_rate_limits: bool = True) -> AsyncWebClient:
+def web_client(
+    settings: Settings, *, retry_rate_limits: bool = True, session: ClientSession | None = None
+) -> AsyncWebClient:
     # Never slack_sdk's default connection-error retry: it could post a message twice.
     # Replies retry 429s after Retry-After; the outbox's client retries nothing itself.
+    # Without a `session`, slack_sdk opens (and closes) a connection for every call.
     return AsyncWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=20,
+        session=session,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)]
         if retry_rate_limits
         else [],
@@ -72,6 +76,7 @@ class SlackAdapter:
             settings.outbox_slack_workspace_rate,
         )
         self._socket_mode: Any = None
+        self._http: ClientSession | None = None
         self.app = AsyncApp(
             client=self.client,
             signing_secret=settings.slack_signing_secret or "unused-in-socket-mode",
@@ -88,6 +93,11 @@ class SlackAdapter:
 
     async def start(self, bot: Bot) -> None:
         self.bot = bot
+        # The outbox sends in bulk: one connection pool for all its calls.
+        self._http = ClientSession()
+        self.transport.client = web_client(
+            self.settings, retry_rate_limits=False, session=self._http
+        )
         if self.settings.slack_app_token:
             await self._connect_socket_mode()
 
@@ -120,6 +130,8 @@ class SlackAdapter:
 
     async def close(self) -> None:
         await self.responses.close()
+        if self._http is not None:
+            await self._http.close()
 
     # -- HTTP --------------------------------------------------------------------------------
     async def handle_http(self, request: web.Request) -> web.Response:
