@@ -6,10 +6,12 @@ The load generators run in the parent, so they never share an event loop with a 
 
 The servers:
 - `serve_baseline`: a bare slack-bolt AsyncApp whose `/finops` listener only acks;
-- `serve_fake_slack`: the tests' FakeSlack Web API, plus a small control app (`/urls`, `/stats`,
-  `/responses`, `/updates`) through which the parent reads what the bot sent;
-- `serve_bot`: the bot's own `create_app(...)` pointed at the fake, plus `/bench/state` (acked
-  work still running, log records per level, event-loop lag) and `/bench/reset` (lag figures).
+- `serve_fake_slack`: the tests' FakeSlack Web API, optionally with enforced rate limits, plus a
+  small control app (`/urls`, `/stats`, `/responses`, `/updates`, `/calls`, `/answered`) through
+  which the parent reads what the bot sent;
+- `serve_bot`: the bot's own `create_app(...)` pointed at the fake (optionally with more
+  settings), plus `/bench/state` (acked work still running, log records per level, event-loop
+  lag), `/bench/reset` (lag figures) and `/bench/outbox` (outbox rows per status).
 
 Optional diagnosis of the bot process: BENCH_PROFILE=<file> (cProfile of the main thread) and
 BENCH_ASYNCIO_DEBUG=1 (asyncio logs every callback that holds the loop > 50 ms to slack-bot.log).
@@ -18,6 +20,7 @@ BENCH_ASYNCIO_DEBUG=1 (asyncio logs every callback that holds the loop > 50 ms t
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import math
@@ -42,7 +45,12 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `tests.*` (FakeSlack, signing helpers) is not an installed package
 
-from tests.slack_signing import block_actions_body, sign, slash_command_body  # noqa: E402
+from tests.slack_signing import (  # noqa: E402
+    block_actions_body,
+    event_body,
+    sign,
+    slash_command_body,
+)
 
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench"
@@ -61,21 +69,25 @@ __all__ = [
     "CpuMeter",
     "Server",
     "UrlPool",
+    "admin_command",
     "block_actions_body",
     "block_texts",
     "bot_idle",
     "child_server",
     "cpu_seconds",
+    "event_body",
     "get_json",
     "git_state",
     "percentiles",
     "post_signed",
     "response_kind",
+    "serve_apps",
     "serve_baseline",
     "serve_bot",
     "serve_fake_slack",
     "slash_command_body",
     "tally_of",
+    "wait_for_quiet_machine",
     "wait_until",
     "write_json",
 ]
@@ -141,6 +153,21 @@ class CpuMeter:
         machine = used.pop("machine")
         used["others"] = max(0.0, machine - sum(used.values()))
         return {name: round(100 * seconds / wall, 1) for name, seconds in used.items()}
+
+
+async def wait_for_quiet_machine(
+    within: float, busy_below: float = 15.0, window: float = 5.0
+) -> dict[str, float]:
+    """Wait (at most `within` s) until the whole machine is busy less than `busy_below` % of
+    one core over `window` s (other people's test runs share it); the last window's figure."""
+    started = time.monotonic()
+    while True:
+        before, at = machine_cpu_seconds(), time.monotonic()
+        await asyncio.sleep(window)
+        busy = 100 * (machine_cpu_seconds() - before) / (time.monotonic() - at)
+        waited = time.monotonic() - started
+        if busy < busy_below or waited >= within:
+            return {"busy_percent": round(busy, 1), "waited_s": round(waited, 1)}
 
 
 # -- reading what the bot sent ----------------------------------------------------------------
@@ -228,6 +255,11 @@ async def _serve(
             await runner.cleanup()
 
 
+async def serve_apps(apps: list[web.Application], conn: Connection, lifetime: float) -> None:
+    """For a benchmark's own child process: serve `apps` as the servers here do."""
+    await _serve(apps, conn, lifetime, {})
+
+
 def serve_baseline(conn: Connection, lifetime: float, process_before_response: bool) -> None:
     """Child: a bare bolt AsyncApp (bolt's own signature check on), `/finops` only acks."""
     from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -264,14 +296,45 @@ def serve_baseline(conn: Connection, lifetime: float, process_before_response: b
     asyncio.run(main())
 
 
-def serve_fake_slack(conn: Connection, lifetime: float) -> None:
-    """Child: FakeSlack (ports[0] is unused directly; api_url is reported) + control app."""
+def serve_fake_slack(
+    conn: Connection,
+    lifetime: float,
+    limits: dict[str, tuple[float, int]] | None = None,
+    delay: float = 0.0,
+) -> None:
+    """Child: FakeSlack (ports[0] is unused directly; api_url is reported) + control app.
+    `limits`: method -> (calls per second, burst), enforced by the fake (HTTP 429); `delay`:
+    seconds before every Web API and response URL answer (a distant Slack)."""
     from tests.fakes.slack_api import FakeSlack
 
     _quiet_logging("slack-fake")
 
+    class TimedFakeSlack(FakeSlack):
+        """Also notes when each response URL was first answered (time.monotonic())."""
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.answered_at: dict[str, float] = {}
+
+        def build_app(self) -> web.Application:
+            app = super().build_app()
+
+            @web.middleware
+            async def timed(request: web.Request, handler: Any) -> web.StreamResponse:
+                at = time.monotonic()
+                response = await handler(request)
+                if request.path.startswith("/response/") and response.status == 200:
+                    self.answered_at.setdefault(f"{self.base_url}{request.path}", at)
+                return response
+
+            app.middlewares.append(timed)
+            return app
+
     async def main() -> None:
-        async with FakeSlack(bot_token=TOKEN, team_id=TEAM) as fake:
+        async with TimedFakeSlack(bot_token=TOKEN, team_id=TEAM) as fake:
+            for method, (per_second, burst) in (limits or {}).items():
+                fake.limit(method, per_second, burst=burst)
+            fake.delay = delay
 
             async def urls(request: web.Request) -> web.Response:
                 count = min(int(request.query.get("n", "1000")), 20_000)
@@ -310,7 +373,35 @@ def serve_fake_slack(conn: Connection, lifetime: float) -> None:
                 ]
                 return web.json_response(found)
 
+            async def calls(request: web.Request) -> web.Response:
+                # Every call of one method, in arrival order: what a DM fan-out is checked with.
+                found = [
+                    {
+                        "at": call.at,
+                        "ok": call.ok,
+                        "status": call.status,
+                        "error": call.error,
+                        "channel": str(call.params.get("channel", "")),
+                        "outbox_id": _outbox_id(call.params.get("metadata")),
+                    }
+                    for call in fake.calls_to(request.query["method"])
+                ]
+                return web.json_response(found)
+
+            async def answered(request: web.Request) -> web.Response:
+                # Response URL -> when it was first answered (time.monotonic() here).
+                return web.json_response(fake.answered_at)
+
+            async def count(request: web.Request) -> web.Response:
+                # Cheap progress check: answered-OK calls of one method.
+                method = request.query["method"]
+                ok = sum(1 for call in fake.calls if call.method == method and call.ok)
+                return web.json_response({"ok": ok, "monotonic": time.monotonic()})
+
             control = web.Application()
+            control.router.add_get("/calls", calls)
+            control.router.add_get("/answered", answered)
+            control.router.add_get("/count", count)
             control.router.add_get("/urls", urls)
             control.router.add_get("/stats", stats)
             control.router.add_get("/responses", responses)
@@ -320,22 +411,76 @@ def serve_fake_slack(conn: Connection, lifetime: float) -> None:
     asyncio.run(main())
 
 
-async def _loop_lag(lags: list[float], tick: float = 0.01) -> None:
+def _outbox_id(metadata: Any) -> int | None:
+    """The outbox id the bot puts in a message's metadata, if any."""
+    if not isinstance(metadata, dict):
+        return None
+    found = (metadata.get("event_payload") or {}).get("outbox_id")
+    return int(found) if isinstance(found, int | str) and str(found).isdigit() else None
+
+
+async def _loop_lag(
+    lags: list[float], tick: float = 0.01, stalls: list[tuple[float, float]] | None = None
+) -> None:
     """How late a 10 ms sleep wakes up: the time the event loop was busy with something else
-    (an ack waiting behind it waits as long)."""
+    (an ack waiting behind it waits as long). `stalls` gets (time.monotonic(), lag) of each
+    lag over 100 ms."""
     while True:
         started = time.perf_counter()
         await asyncio.sleep(tick)
         lags.append(max(0.0, time.perf_counter() - started - tick))
+        if stalls is not None and lags[-1] > 0.1:
+            stalls.append((time.monotonic(), lags[-1]))
         if len(lags) > 1_000_000:  # bounded memory for very long runs
             del lags[: len(lags) // 2]
 
 
-def serve_bot(conn: Connection, lifetime: float, database_url: str, api_url: str) -> None:
-    """Child: the bot's HTTP app, Slack mounted at /slack/events, Web API = the fake."""
-    from bot.app import create_app
+class _GcPauses:
+    """A gc callback: how long the collector stopped the process, per generation."""
+
+    def __init__(self) -> None:
+        self._started = 0.0
+        self.clear()
+
+    def clear(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self.long: list[tuple[float, float]] = []  # (time.monotonic(), seconds) of > 50 ms
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        took = time.perf_counter() - self._started
+        self.pauses[info["generation"]].append(took)
+        if took > 0.05:
+            self.long.append((time.monotonic(), took))
+
+    def summary(self) -> dict[str, Any]:
+        shown: dict[str, Any] = {
+            f"gen{gen}": {
+                "count": len(pauses),
+                "total_ms": round(sum(pauses) * 1000, 1),
+                "max_ms": round(max(pauses, default=0.0) * 1000, 1),
+            }
+            for gen, pauses in self.pauses.items()
+        }
+        shown["over_50ms"] = [[round(at, 3), round(took * 1000, 1)] for at, took in self.long]
+        return shown
+
+
+def serve_bot(
+    conn: Connection,
+    lifetime: float,
+    database_url: str,
+    api_url: str,
+    overrides: dict[str, Any] | None = None,
+) -> None:
+    """Child: the bot's HTTP app, Slack mounted at /slack/events, Web API = the fake.
+    `overrides`: more settings by their environment names, e.g. FINOPS_OUTBOX_SLACK_RATE."""
+    from bot.app import DATABASE, create_app
     from bot.settings import Settings
     from bot.tasks import TaskTracker
+    from storage import outbox
 
     log_counts = _quiet_logging("slack-bot")
 
@@ -349,14 +494,18 @@ def serve_bot(conn: Connection, lifetime: float, database_url: str, api_url: str
             SLACK_API_URL=api_url,
             LOG_LEVEL="WARNING",
             _env_file=None,
+            **(overrides or {}),
         )
         tasks = TaskTracker()
         app = create_app(settings, tasks=tasks)
         lags: list[float] = []
+        stalls: list[tuple[float, float]] = []
+        collections = _GcPauses()
+        gc.callbacks.append(collections)
         if os.environ.get("BENCH_ASYNCIO_DEBUG"):  # diagnosis: log callbacks that block > 50 ms
             asyncio.get_running_loop().set_debug(True)
             asyncio.get_running_loop().slow_callback_duration = 0.05
-        monitor = asyncio.create_task(_loop_lag(lags))
+        monitor = asyncio.create_task(_loop_lag(lags, stalls=stalls))
 
         async def state(request: web.Request) -> web.Response:
             return web.json_response(
@@ -365,15 +514,24 @@ def serve_bot(conn: Connection, lifetime: float, database_url: str, api_url: str
                     "log_records": dict(log_counts),
                     "loop_lag_ms": percentiles(lags),
                     "loop_blocked_over_100ms": sum(lag > 0.1 for lag in lags),
+                    "loop_stalls": [[round(at, 3), round(lag * 1000, 1)] for at, lag in stalls],
+                    "gc_pauses": collections.summary(),
                 }
             )
 
         async def reset(request: web.Request) -> web.Response:
             lags.clear()
+            stalls.clear()
+            collections.clear()
             return web.json_response({})
+
+        async def outbox_counts(request: web.Request) -> web.Response:
+            async with request.app[DATABASE].session() as session:
+                return web.json_response(await outbox.counts(session))
 
         app.router.add_get("/bench/state", state)  # bench-only routes, added from outside
         app.router.add_post("/bench/reset", reset)
+        app.router.add_get("/bench/outbox", outbox_counts)
         try:
             await _serve([app], conn, lifetime, {})
         finally:
@@ -446,12 +604,18 @@ class Bench:
 
 
 @asynccontextmanager
-async def bench_environment(database_url: str, connections: int) -> AsyncIterator[Bench]:
-    """A fresh SQLite file unless `database_url` is given, and FakeSlack in its own process."""
+async def bench_environment(
+    database_url: str,
+    connections: int,
+    limits: dict[str, tuple[float, int]] | None = None,
+    api_delay: float = 0.0,
+) -> AsyncIterator[Bench]:
+    """A fresh SQLite file unless `database_url` is given, and FakeSlack in its own process
+    (with `limits`: method -> (calls per second, burst) enforced there, and `api_delay`)."""
     with tempfile.TemporaryDirectory(prefix="finops-bench-") as tmp:
         timeout = aiohttp.ClientTimeout(total=30)
         connector = aiohttp.TCPConnector(limit=connections)
-        with child_server("fake-slack", serve_fake_slack) as fake:
+        with child_server("fake-slack", serve_fake_slack, limits, api_delay) as fake:
             async with (
                 aiohttp.ClientSession(timeout=timeout, connector=connector) as session,
                 aiohttp.ClientSession(timeout=timeout) as control,
@@ -465,13 +629,50 @@ async def get_json(session: aiohttp.ClientSession, address: str, /, **params: st
         return await response.json()
 
 
-async def post_signed(session: aiohttp.ClientSession, url: str, body: str) -> tuple[int, float]:
+async def post_signed(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: str,
+    content_type: str = "application/x-www-form-urlencoded",  # Events API: application/json
+) -> tuple[int, float]:
     """POST a body signed now, as Slack would; returns (HTTP status, seconds to the response)."""
-    headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(body, SECRET)}
+    headers = {"Content-Type": content_type, **sign(body, SECRET)}
     started = time.perf_counter()
     async with session.post(url, data=body.encode(), headers=headers) as response:
         await response.read()
         return response.status, time.perf_counter() - started
+
+
+async def admin_command(
+    session: aiohttp.ClientSession,
+    bot: Server,
+    fake: Server,
+    text: str,
+    channel: str = "CBENCH",
+    within: float = 60.0,
+) -> dict[str, Any]:
+    """Run `/finops <text>` as the admin (FINOPS_ADMINS); the private answer it got."""
+    [url] = await get_json(session, f"{fake.base}/urls", n="1")
+    body = slash_command_body(
+        text=text,
+        user_id=ADMIN,
+        user_name="ada",
+        team_id=TEAM,
+        channel_id=channel,
+        response_url=url,
+    )
+    status, _ = await post_signed(session, bot.base + PATH, body)
+    if status != 200:
+        raise RuntimeError(f"/finops {text} was answered HTTP {status}")
+    answers: list[dict[str, Any]] = []
+
+    async def answered() -> bool:
+        answers[:] = await get_json(session, f"{fake.base}/responses", url=url)
+        return bool(answers)
+
+    if await wait_until(answered, within) is None:
+        raise RuntimeError(f"no answer to /finops {text} within {within:.0f} s")
+    return answers[-1]
 
 
 async def wait_until(
