@@ -24,12 +24,12 @@ from typing import Any
 
 import aiohttp
 from harness import (
-    ADMIN,
     PATH,
     TEAM,
     CpuMeter,
     Server,
     UrlPool,
+    admin_command,
     bench_environment,
     block_actions_body,
     block_texts,
@@ -40,9 +40,7 @@ from harness import (
     percentiles,
     post_signed,
     serve_bot,
-    slash_command_body,
     tally_of,
-    wait_until,
     write_json,
 )
 
@@ -56,28 +54,8 @@ _VOTERS = re.compile(r"([\d,]+) voters?\b")
 async def command(
     session: aiohttp.ClientSession, bot: Server, fake: Server, text: str, within: float = 60.0
 ) -> dict[str, Any]:
-    """Run `/finops <text>` as the admin; the private answer sent to its response URL."""
-    [url] = await get_json(session, f"{fake.base}/urls", n="1")
-    body = slash_command_body(
-        text=text,
-        user_id=ADMIN,
-        user_name="ada",
-        team_id=TEAM,
-        channel_id=CHANNEL,
-        response_url=url,
-    )
-    status, _ = await post_signed(session, bot.base + PATH, body)
-    if status != 200:
-        raise RuntimeError(f"/finops {text} was answered HTTP {status}")
-    answers: list[dict[str, Any]] = []
-
-    async def answered() -> bool:
-        answers[:] = await get_json(session, f"{fake.base}/responses", url=url)
-        return bool(answers)
-
-    if await wait_until(answered, within) is None:
-        raise RuntimeError(f"no answer to /finops {text} within {within:.0f} s")
-    return answers[-1]
+    """Run `/finops <text>` as the admin in the votes channel; the private answer."""
+    return await admin_command(session, bot, fake, text, channel=CHANNEL, within=within)
 
 
 def tally_summary(text: str) -> dict[str, Any]:
