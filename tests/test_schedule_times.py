@@ -156,17 +156,23 @@ def test_period_keys_are_the_ones_the_ledger_always_had():
     assert period_key(schedule, utc(2026, 3, 23, 8)) == "2026-03-23T09:00:00+01:00"
 
 
+async def digest_times(chat, bot, clock, until: datetime) -> list[datetime]:
+    """Tick every 15 minutes from the clock's time to `until`; when each digest was posted."""
+    platform = Platform(bot, chat.workspace)
+    posted_at: list[datetime] = []
+    while clock.now < until:
+        await replica(bot, platform).tick()
+        posted_at += [clock.now] * (len(platform.items(ChannelPost)) - len(posted_at))
+        clock.now += timedelta(minutes=15)
+    return posted_at
+
+
 async def test_the_scheduler_posts_a_repeated_time_once(chat, bot, clock):
     clock.now = utc(2026, 10, 24, 12)
     await chat.say("config digest-channel #finops-digest")
     answer = await chat.say("digest schedule sunday 02:30 Europe/Berlin")
     assert "next: Sun 25 Oct 2026 02:30 Europe/Berlin" in answer
-    platform = Platform(bot, chat.workspace)
-    posted_at = []
-    while clock.now < utc(2026, 10, 25, 6):
-        await replica(bot, platform).tick()
-        posted_at += [clock.now] * (len(platform.items(ChannelPost)) - len(posted_at))
-        clock.now += timedelta(minutes=15)
+    posted_at = await digest_times(chat, bot, clock, until=utc(2026, 10, 25, 6))
     assert posted_at == [utc(2026, 10, 25, 0, 30)]  # the first 02:30, not the second
 
 
@@ -175,11 +181,6 @@ async def test_the_scheduler_posts_a_skipped_time_once_after_the_jump(chat, bot,
     await chat.say("config digest-channel #finops-digest")
     answer = await chat.say("digest schedule sunday 02:30 Europe/Berlin")
     assert "next: Sun 29 Mar 2026 03:30 Europe/Berlin" in answer
-    platform = Platform(bot, chat.workspace)
-    posted_at = []
-    while clock.now < utc(2026, 3, 29, 6):
-        await replica(bot, platform).tick()
-        posted_at += [clock.now] * (len(platform.items(ChannelPost)) - len(posted_at))
-        clock.now += timedelta(minutes=15)
+    posted_at = await digest_times(chat, bot, clock, until=utc(2026, 3, 29, 6))
     assert posted_at == [utc(2026, 3, 29, 1, 30)]  # 03:30 CEST
     assert local(posted_at[0], weekly(SUNDAY, "02:30", BERLIN)).time() == time(3, 30)
