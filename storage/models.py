@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Numeric, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Numeric,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -371,3 +379,87 @@ class DigestArchive(SQLModel, table=True):
     week_start: date
     posted_at: datetime = Field(default_factory=utcnow)
     message: str = Field(max_length=200_000)  # bot.message_json
+
+
+class CostDay(SQLModel, table=True):
+    """FOCUS cost and usage, summed per day and dimension by `finops-bot focus import`
+    (bot/costs/importer.py). Money is in billionths of the billing currency (`*_nanos`, as
+    Google's Money type): integers, so SQLite sums them exactly. `workspace_id` None is the
+    whole installation's bill, seen by every workspace."""
+
+    __tablename__ = "cost_day"
+    __table_args__ = (Index(None, "day", "workspace_id"), Index(None, "provider", "day"))
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int | None = Field(
+        default=None, foreign_key="workspace.id", ondelete="CASCADE", nullable=True
+    )
+    day: date  # the UTC date of ChargePeriodStart
+    provider: str = Field(max_length=100)
+    currency: str = Field(max_length=3)  # BillingCurrency; "" when the export has none
+    billing_account: str = Field(max_length=200)
+    sub_account: str = Field(max_length=200)  # SubAccountName, else SubAccountId
+    service_category: str = Field(max_length=60)
+    service: str = Field(max_length=200)
+    region: str = Field(max_length=100)
+    charge_category: str = Field(max_length=30)
+    pricing_category: str = Field(max_length=30)
+    commitment_status: str = Field(max_length=20)  # Used, Unused or ""
+    commitment_id: str = Field(max_length=500)  # CommitmentDiscountId or ""
+    tagged: bool  # Tags holds at least one key
+    owner: str = Field(max_length=200)  # the first configured owner tag's value, or ""
+    row_count: int = Field(sa_type=BigInteger)
+    billed_nanos: int = Field(sa_type=BigInteger)
+    effective_nanos: int = Field(sa_type=BigInteger)
+    list_nanos: int = Field(sa_type=BigInteger)
+    contracted_nanos: int = Field(sa_type=BigInteger)
+
+
+class CostImport(SQLModel, table=True):
+    """One provider's part of one `focus import`: what it covered, for the summary and the
+    data-freshness KPI (the latest ChargePeriodEnd seen)."""
+
+    __tablename__ = "cost_import"
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int | None = Field(
+        default=None, foreign_key="workspace.id", ondelete="CASCADE", nullable=True
+    )
+    provider: str = Field(max_length=100)
+    first_day: date
+    last_day: date
+    row_count: int = Field(sa_type=BigInteger)
+    period_end: datetime  # the latest ChargePeriodEnd (or start) in the export
+    source: str = Field(max_length=1000)  # the file names
+    imported_at: datetime = Field(default_factory=utcnow)
+
+
+class ChartImage(SQLModel, table=True):
+    """A PNG chart the bot made for a digest, served at `/charts/<token>.png` so Teams cards
+    can show it (the token is random and unguessable)."""
+
+    __tablename__ = "chart_image"
+    token: str = Field(primary_key=True, max_length=64)
+    workspace_id: int = Field(foreign_key="workspace.id", ondelete="CASCADE")
+    png: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CostWatch(SQLModel, table=True):
+    """A directory the scheduler scans for new FOCUS exports (`focus import --watch DIR`)."""
+
+    __tablename__ = "cost_watch"
+    directory: str = Field(primary_key=True, max_length=1000)
+    workspace_id: int | None = Field(
+        default=None, foreign_key="workspace.id", ondelete="CASCADE", nullable=True
+    )
+    added_at: datetime = Field(default_factory=utcnow)
+
+
+class CostFile(SQLModel, table=True):
+    """An export file as last imported from a watched directory: a changed size or
+    modification time means the provider rewrote it, so its folder is imported again."""
+
+    __tablename__ = "cost_file"
+    path: str = Field(primary_key=True, max_length=1000)
+    size: int = Field(sa_type=BigInteger)
+    mtime_ns: int = Field(sa_type=BigInteger)
+    imported_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,94 @@
+"""FOCUS cost aggregates: replacing a provider's days on import, and the scope filter.
+
+Cost rows with `workspace_id` None belong to the whole installation (one organisation's bill,
+seen by every workspace); rows with a workspace id were imported with `--workspace`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, insert, or_
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import ChartImage, CostDay, CostImport
+
+INSERT_BATCH = 2_000  # rows per INSERT: well under SQLite's 32,766 bound parameters
+DELETE_BATCH = 500  # days per DELETE … IN (…)
+
+
+def visible_to(workspace_id: int | None) -> ColumnElement[bool]:
+    """Rows a workspace sees: the installation's bill and its own imports."""
+    if workspace_id is None:
+        return col(CostDay.workspace_id).is_(None)
+    return or_(col(CostDay.workspace_id).is_(None), col(CostDay.workspace_id) == workspace_id)
+
+
+def _same_scope(column: Any, workspace_id: int | None) -> ColumnElement[bool]:
+    return column.is_(None) if workspace_id is None else column == workspace_id
+
+
+async def replace_days(
+    session: AsyncSession,
+    workspace_id: int | None,
+    days_by_provider: Mapping[str, Iterable[date]],
+    rows: Iterable[Mapping[str, Any]],
+) -> int:
+    """Delete what this scope holds for each provider's days, then insert `rows` (CostDay
+    column values), in the caller's transaction: an import replaces, never adds to, the days
+    it covers. Returns the number of rows inserted."""
+    for provider, days in days_by_provider.items():
+        ordered = sorted(set(days))
+        for i in range(0, len(ordered), DELETE_BATCH):
+            await session.exec(  # type: ignore[call-overload]
+                delete(CostDay).where(
+                    _same_scope(col(CostDay.workspace_id), workspace_id),
+                    col(CostDay.provider) == provider,
+                    col(CostDay.day).in_(ordered[i : i + DELETE_BATCH]),
+                )
+            )
+    inserted = 0
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append({**row, "workspace_id": workspace_id})
+        if len(batch) == INSERT_BATCH:
+            await session.exec(insert(CostDay), params=batch)  # type: ignore[call-overload]
+            inserted += len(batch)
+            batch = []
+    if batch:
+        await session.exec(insert(CostDay), params=batch)  # type: ignore[call-overload]
+        inserted += len(batch)
+    return inserted
+
+
+async def record_import(session: AsyncSession, entry: CostImport) -> None:
+    session.add(entry)
+    await session.flush()
+
+
+async def has_data(session: AsyncSession, workspace_id: int | None) -> bool:
+    found = await session.exec(select(CostDay.id).where(visible_to(workspace_id)).limit(1))
+    return found.first() is not None
+
+
+async def day_count(session: AsyncSession, workspace_id: int | None) -> int:
+    """Stored aggregate rows in exactly this scope (for summaries and tests)."""
+    result = await session.exec(
+        select(func.count())
+        .select_from(CostDay)
+        .where(_same_scope(col(CostDay.workspace_id), workspace_id))
+    )
+    return int(result.one())
+
+
+async def save_chart(session: AsyncSession, token: str, workspace_id: int, png: bytes) -> None:
+    session.add(ChartImage(token=token, workspace_id=workspace_id, png=png))
+    await session.flush()
+
+
+async def chart(session: AsyncSession, token: str) -> bytes | None:
+    found = await session.get(ChartImage, token)
+    return found.png if found else None
