@@ -1,4 +1,4 @@
-"""`finops-bot`: console, serve, db, schedule, outbox, export, teams-package."""
+"""`finops-bot`: console, serve, db, schedule, outbox, export, focus, teams-package."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -118,6 +119,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output)")
 
+    focus = commands.add_parser(
+        "focus",
+        help="import FOCUS cloud cost exports",
+        description="Cloud cost data in the FinOps Open Cost and Usage Specification (FOCUS).",
+    )
+    focus_commands = focus.add_subparsers(dest="focus_command", metavar="ACTION", required=True)
+    focus_import = focus_commands.add_parser(
+        "import",
+        help="import FOCUS exports (CSV, .csv.gz, Parquet; FOCUS 1.0 to 1.4)",
+        description="Read FOCUS cost and usage exports and store their daily aggregates. Give "
+        "files or directories (their .csv, .csv.gz and .parquet files are read). Importing an "
+        "export again replaces its provider's days instead of adding to them. A file missing "
+        "a required column is refused and nothing is changed (exit status 1).",
+    )
+    focus_import.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    focus_import.add_argument(
+        "--workspace",
+        metavar="PLATFORM:ID",
+        help="only this workspace sees the data (default: every workspace the bot serves)",
+    )
+    focus_import.add_argument(
+        "--watch",
+        type=Path,
+        metavar="DIR",
+        help="also import what is in DIR now, and let `serve` import new exports there",
+    )
+    focus_import.add_argument(
+        "--unwatch", type=Path, metavar="DIR", help="stop watching DIR (imports nothing)"
+    )
+
     package = commands.add_parser(
         "teams-package",
         help="write the Teams app package (zip) to upload",
@@ -189,6 +220,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _teams_package(args, settings)
     if args.command == "export":
         return _export(args, settings)
+    if args.command == "focus":
+        from bot.costs import cli as focus_cli
+
+        return asyncio.run(focus_cli.run(args, settings))
     if args.command == "db" and args.db_command == "revision":
         return asyncio.run(_db_revision(settings, args.message))
     if args.command == "db":

@@ -15,12 +15,14 @@ import contextlib
 import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import recurrence_times as times
 from bot.core import Bot
+from bot.costs import watch
 from bot.events import Actor, system_actor
 from bot.features import agenda, checkins, digest, meetings, onboarding, polls
 from bot.outbox import owner_name
@@ -45,6 +47,7 @@ class Scheduler:
         self.owner = owner_name()
         self._apscheduler: AsyncIOScheduler | None = None
         self._busy = asyncio.Lock()  # held by a running tick; stop() waits for it
+        self._exports_checked: datetime | None = None
 
     def start(self) -> None:
         """Tick now (runs missed within the grace window) and every `tick_seconds`."""
@@ -83,6 +86,7 @@ class Scheduler:
                 ran += await self._poll_deadlines()
                 ran += await self._follow_ups()
                 ran += await self._committee_meetings()
+                ran += await self._cost_exports()
                 await self.bot.prune_outbox(SENT_KEPT)
             except Exception:
                 log.exception("scheduler tick failed; the next tick retries")
@@ -112,6 +116,20 @@ class Scheduler:
             if await self._run(job, period, actor, digest.scheduled_post, None):
                 ran.append(job)
         return ran
+
+    async def _cost_exports(self) -> list[str]:
+        """New FOCUS exports in the watched directories, every FINOPS_FOCUS_WATCH_MINUTES.
+        Replicas may scan at once: imports take turns (an advisory lock on PostgreSQL, the
+        writer lock on SQLite) and each replaces whole days, so the result is the same."""
+        now = self.bot.clock()
+        every = timedelta(minutes=self.bot.settings.focus_watch_minutes)
+        if self._exports_checked and now - self._exports_checked < every:
+            return []
+        self._exports_checked = now
+        extra = self.bot.settings.focus_watch_dir
+        directory = Path(extra) if extra else None  # made absolute by Settings
+        summaries = await watch.scan(self.bot.database, directory)
+        return [f"focus-import:{s.scope}" for s in summaries]
 
     async def _committee_meetings(self) -> list[str]:
         """Before each meeting: the check-in to every member, one reminder to those who have

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -40,6 +41,10 @@ class Settings(BaseSettings):
         10.0, validation_alias="FINOPS_OUTBOX_SLACK_RATE", ge=0
     )
     outbox_teams_tenant_rate: float = Field(25.0, validation_alias="FINOPS_OUTBOX_TEAMS_RATE", ge=0)
+    # FOCUS cost exports: a directory `serve` imports new exports from (as well as those
+    # registered with `focus import --watch`), checked every this many minutes.
+    focus_watch_dir: str = Field("", validation_alias="FINOPS_FOCUS_WATCH_DIR")
+    focus_watch_minutes: float = Field(5.0, validation_alias="FINOPS_FOCUS_WATCH_MINUTES", gt=0)
     # The dashboard: the base URL people open (empty: http://localhost:<PORT>) and how long a
     # signed link from the `dashboard` command stays valid.
     public_url: str = Field("", validation_alias="FINOPS_PUBLIC_URL")
@@ -88,6 +93,11 @@ class Settings(BaseSettings):
                 "MicrosoftAppType must be SingleTenant, MultiTenant or UserAssignedMSI"
             )
         return known[value.lower()]
+
+    @field_validator("focus_watch_dir")
+    @classmethod
+    def _absolute_dir(cls, value: str) -> str:
+        return os.path.abspath(value.strip()) if value.strip() else ""
 
     @field_validator("public_url")
     @classmethod

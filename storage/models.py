@@ -412,6 +412,12 @@ class CostDay(SQLModel, table=True):
     effective_nanos: int = Field(sa_type=BigInteger)
     list_nanos: int = Field(sa_type=BigInteger)
     contracted_nanos: int = Field(sa_type=BigInteger)
+    # Savings summed row by row where the prices are known (zero where they are missing, as
+    # the FinOps toolkit does), purchases left out: negotiated = ListCost - ContractedCost
+    # over rows with both, commitment = ContractedCost - EffectiveCost over rows with
+    # ContractedCost (negative for unused commitments). Total = their sum.
+    negotiated_nanos: int = Field(sa_type=BigInteger)
+    commitment_nanos: int = Field(sa_type=BigInteger)
 
 
 class CostImport(SQLModel, table=True):

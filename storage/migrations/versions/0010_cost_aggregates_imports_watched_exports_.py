@@ -64,6 +64,8 @@ def upgrade() -> None:
         sa.Column("effective_nanos", sa.BigInteger(), nullable=False),
         sa.Column("list_nanos", sa.BigInteger(), nullable=False),
         sa.Column("contracted_nanos", sa.BigInteger(), nullable=False),
+        sa.Column("negotiated_nanos", sa.BigInteger(), nullable=False),
+        sa.Column("commitment_nanos", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["workspace_id"],
             ["workspace.id"],

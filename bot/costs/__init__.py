@@ -1,0 +1,1 @@
+"""Cloud cost data (FOCUS imports) and the digest's cost chart."""

@@ -1,0 +1,106 @@
+"""`finops-bot focus import [PATH...] [--workspace P:ID] [--watch DIR | --unwatch DIR]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bot.costs import watch
+from bot.costs.importer import ExportRefused, export_files, run_import
+from bot.dashboard.exports import parse_workspace
+from bot.settings import Settings
+from storage import workspaces
+from storage.engine import Database
+from storage.migrate import upgrade
+
+
+def _fail(message: str, status: int = 1) -> int:
+    print(f"finops-bot: {message}", file=sys.stderr)
+    return status
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Exit status 0 when imported, 1 when a file was refused (nothing changed), 2 for a
+    usage problem."""
+    paths: list[Path] = list(args.paths)
+    if args.unwatch:
+        if paths or args.watch:
+            return _fail("--unwatch takes no paths and no --watch", 2)
+    elif not paths and not args.watch:
+        return _fail("give the export files or directories to import, or --watch DIR", 2)
+    for path in [*paths, *([args.watch] if args.watch else [])]:
+        if not path.exists():
+            return _fail(f"{path}: no such file or directory", 2)
+    database = Database(settings.database_url)
+    try:
+        await upgrade(database)
+        return await _run(database, args, paths)
+    finally:
+        await database.dispose()
+
+
+async def _run(database: Database, args: argparse.Namespace, paths: list[Path]) -> int:
+    if args.unwatch:
+        if await watch.remove(database, args.unwatch.resolve()):
+            print(f"No longer watching {args.unwatch.resolve()}.")
+            return 0
+        return _fail(f"{args.unwatch} was not watched", 2)
+    workspace_id, scope = None, "the whole installation"
+    if args.workspace:
+        try:
+            platform, external_id = parse_workspace(args.workspace)
+        except ValueError as error:
+            return _fail(str(error), 2)
+        async with database.reading() as session:
+            workspace_id = await workspaces.find(session, platform, external_id)
+        if workspace_id is None:
+            return _fail(f"no workspace {platform}:{external_id} in this database", 2)
+        scope = f"workspace {platform}:{external_id}"
+    files = export_files(paths)
+    status = 0
+    if files:
+        status = await _import(database, files, workspace_id, scope)
+    if args.watch and status == 0:
+        await watch.add(database, args.watch.resolve(), workspace_id)
+        for summary in await watch.scan(database):
+            print("\n".join(summary.lines()))
+        print(
+            f"Watching {args.watch.resolve()}: `finops-bot serve` imports new or rewritten "
+            "exports there (every export of a changed folder, together)."
+        )
+    elif paths and not files:
+        return _fail("no .csv, .csv.gz or .parquet files found there", 2)
+    return status
+
+
+async def _import(
+    database: Database, files: list[Path], workspace_id: int | None, scope: str
+) -> int:
+    total = sum(path.stat().st_size for path in files)
+    with _progress_bar(total) as bar:
+        try:
+            summary = await run_import(
+                database, files, workspace_id, scope=scope, progress=bar.update if bar else None
+            )
+        except ExportRefused as error:
+            return _fail(f"{error}. Nothing was imported.")
+    print("\n".join(summary.lines()))
+    return 0
+
+
+class _NoBar:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
+def _progress_bar(total: int):  # type: ignore[no-untyped-def]
+    """tqdm's bar on a terminal (bytes read), nothing in a pipe or a log."""
+    if not sys.stderr.isatty():
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="B", unit_scale=True, desc="Reading", leave=False)

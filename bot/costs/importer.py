@@ -1,0 +1,192 @@
+"""`finops-bot focus import`: read exports, then replace the covered days in one transaction.
+
+Reading happens first, off the event loop (bot/costs/reader.py); nothing is written until
+every file has been read, so a refused or unreadable file changes nothing. The write deletes
+each provider's days in this scope and inserts the new aggregates in the same transaction:
+importing an export again replaces its days instead of adding to them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlmodel import col, select
+
+from bot.costs.reader import KEY, ExportData, ExportRefused, Sums, read_exports
+from storage import costs
+from storage.engine import Database
+from storage.models import CostImport, Setting
+
+OWNER_TAGS_KEY = "cost-owner-tags"  # workspace config: tag keys naming an owner, in order
+EXPORT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+NANO = Decimal("1e-9")
+_IMPORT_LOCK = 0x666F637573  # "focus": imports of several processes take turns on PostgreSQL
+
+__all__ = ["ExportRefused", "ImportSummary", "export_files", "run_import"]
+
+
+@dataclass
+class ProviderPart:
+    first_day: date
+    last_day: date
+    rows: int
+
+
+@dataclass
+class ImportSummary:
+    files: list[str]
+    rows_read: int
+    rows_stored: int  # aggregate rows written
+    skipped: dict[str, int]
+    notes: dict[str, int]
+    missing: list[str]
+    providers: dict[str, ProviderPart] = field(default_factory=dict)
+    scope: str = "the whole installation"
+
+    def lines(self) -> list[str]:
+        skipped = sum(self.skipped.values())
+        out = [
+            f"Imported {len(self.files)} file{'s' if len(self.files) != 1 else ''} for "
+            f"{self.scope}: {self.rows_read:,} rows read, {skipped:,} skipped, "
+            f"{self.rows_stored:,} daily aggregates stored."
+        ]
+        for reason, rows in sorted(self.skipped.items()):
+            out.append(f"  skipped {rows:,} rows: {reason}")
+        for provider, part in sorted(self.providers.items()):
+            out.append(
+                f"  {provider}: {part.first_day:%Y-%m-%d} to {part.last_day:%Y-%m-%d}, "
+                f"{part.rows:,} rows (these days replace any imported before)"
+            )
+        for note, rows in sorted(self.notes.items()):
+            out.append(f"  note: {note}: {rows:,} rows")
+        if self.missing:
+            out.append(
+                "  note: columns absent, read as empty (the KPIs using them show n/a or 0): "
+                + ", ".join(sorted(self.missing))
+            )
+        if not self.providers:
+            out.append("  Nothing was stored: no usable rows.")
+        return out
+
+
+def export_files(paths: Sequence[Path]) -> list[Path]:
+    """Files as given, and the exports inside directories (recursively), in a stable order."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                p for p in path.rglob("*") if p.is_file() and p.name.endswith(EXPORT_SUFFIXES)
+            )
+        else:
+            found.append(path)
+    return found
+
+
+async def owner_tags(database: Database, workspace_id: int | None) -> list[str]:
+    """The tag keys that name an owner: the workspace's `cost-owner-tags`, or for the
+    installation's bill every workspace's, in workspace order, without repeats."""
+    async with database.reading() as session:
+        statement = select(Setting).where(Setting.key == OWNER_TAGS_KEY)
+        if workspace_id is not None:
+            statement = statement.where(Setting.workspace_id == workspace_id)
+        rows = await session.exec(statement.order_by(col(Setting.workspace_id)))
+        keys: list[str] = []
+        for row in rows:
+            for key in row.value.split(","):
+                if key.strip() and key.strip().casefold() not in (k.casefold() for k in keys):
+                    keys.append(key.strip())
+    return keys
+
+
+async def run_import(
+    database: Database,
+    paths: Sequence[Path],
+    workspace_id: int | None = None,
+    *,
+    scope: str = "the whole installation",
+    progress: Callable[[int], None] | None = None,
+    now: datetime | None = None,
+) -> ImportSummary:
+    """Read every file, then replace the days they cover. Raises ExportRefused (nothing
+    changed) for a file that is not a usable FOCUS export."""
+    tags = await owner_tags(database, workspace_id)
+    data = await asyncio.to_thread(read_exports, list(paths), tags, progress)
+    summary = _summary(data, scope)
+    if not data.groups:
+        return summary
+    async with database.session() as session:
+        if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+            await session.exec(  # type: ignore[call-overload]
+                text("SELECT pg_advisory_xact_lock(:key)"), params={"key": _IMPORT_LOCK}
+            )
+        summary.rows_stored = await costs.replace_days(
+            session, workspace_id, data.days_by_provider(), _rows(data)
+        )
+        for provider, part in summary.providers.items():
+            await costs.record_import(
+                session,
+                CostImport(
+                    workspace_id=workspace_id,
+                    provider=provider,
+                    first_day=part.first_day,
+                    last_day=part.last_day,
+                    row_count=part.rows,
+                    period_end=data.period_end.get(provider) or _day_end(part.last_day),
+                    source=", ".join(data.files)[:1000],
+                    **({"imported_at": now} if now else {}),
+                ),
+            )
+    return summary
+
+
+def _summary(data: ExportData, scope: str) -> ImportSummary:
+    providers: dict[str, ProviderPart] = {}
+    for key, sums in data.groups.items():
+        day, provider = key[0], key[1]
+        part = providers.get(provider)
+        if part is None:
+            providers[provider] = ProviderPart(day, day, sums.rows)
+        else:
+            part.first_day, part.last_day = min(part.first_day, day), max(part.last_day, day)
+            part.rows += sums.rows
+    return ImportSummary(
+        files=data.files,
+        rows_read=data.rows_read,
+        rows_stored=0,
+        skipped=dict(data.skipped),
+        notes=dict(data.notes),
+        missing=sorted(data.missing),
+        providers=providers,
+        scope=scope,
+    )
+
+
+def _nanos(amount: Decimal) -> int:
+    return int(amount.quantize(NANO, rounding=ROUND_HALF_EVEN).scaleb(9))
+
+
+def _rows(data: ExportData):  # type: ignore[no-untyped-def]
+    for key, sums in data.groups.items():
+        yield {**dict(zip(KEY, key, strict=True)), **_measures(sums)}
+
+
+def _measures(sums: Sums) -> dict[str, int]:
+    return {
+        "row_count": sums.rows,
+        "billed_nanos": _nanos(sums.billed),
+        "effective_nanos": _nanos(sums.effective),
+        "list_nanos": _nanos(sums.listed),
+        "contracted_nanos": _nanos(sums.contracted),
+        "negotiated_nanos": _nanos(sums.negotiated),
+        "commitment_nanos": _nanos(sums.commitment),
+    }
+
+
+def _day_end(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(), UTC)
