@@ -12,6 +12,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.core import Bot
+from bot.costs import routes as chart_routes
 from bot.dashboard import routes as dashboard_routes
 from bot.outbox import OutboxWorker
 from bot.scheduler import Scheduler
@@ -100,6 +101,7 @@ def create_app(
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
     dashboard_routes.mount(app, settings, BOT)  # always: it needs no platform credentials
+    chart_routes.mount(app, BOT)  # /charts/<token>.png, for Teams cards and the dashboard
     return app
 
 

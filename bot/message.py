@@ -39,6 +39,17 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
+class Chart:
+    """A chart picture with its text fallback. `token` names the stored copy served at
+    /charts/<token>.png (for Teams cards and the dashboard)."""
+
+    png: bytes
+    alt: str  # what the chart shows, for screen readers and the file title
+    sparkline: str  # the text fallback shown everywhere, e.g. "Effective cost ▁▂▃▅▇"
+    token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Button:
     """A button; `command` is the text command that does the same, for text-only surfaces."""
 
@@ -74,7 +85,7 @@ class Input:
     value: str = ""  # the current answer, shown pre-filled
 
 
-Block = Header | Text | Fields | Divider | Image | Actions | Context | Input
+Block = Header | Text | Fields | Divider | Image | Chart | Actions | Context | Input
 
 
 @dataclass(frozen=True, slots=True)

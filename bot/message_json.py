@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import asdict, fields
 from typing import Any
@@ -10,6 +11,7 @@ from bot.message import (
     Actions,
     Block,
     Button,
+    Chart,
     Context,
     Divider,
     Fields,
@@ -22,13 +24,20 @@ from bot.message import Text as TextBlock
 
 BLOCK_TYPES: dict[str, type] = {
     cls.__name__: cls
-    for cls in (Header, TextBlock, Fields, Divider, Image, Actions, Context, Input)
+    for cls in (Header, TextBlock, Fields, Divider, Image, Chart, Actions, Context, Input)
 }
 
 
 def as_dict(message: Message) -> dict[str, Any]:
-    blocks = [{"type": type(block).__name__, **asdict(block)} for block in message.blocks]
+    blocks = [_block_dict(block) for block in message.blocks]
     return {"text": message.text, "blocks": blocks}
+
+
+def _block_dict(block: Block) -> dict[str, Any]:
+    data = {"type": type(block).__name__, **asdict(block)}
+    if isinstance(block, Chart):  # JSON has no bytes
+        data["png"] = base64.b64encode(block.png).decode("ascii")
+    return data
 
 
 def from_dict(data: dict[str, Any]) -> Message:
@@ -50,4 +59,6 @@ def _block(data: dict[str, Any]) -> Block:
         values["pairs"] = tuple(tuple(pair) for pair in values["pairs"])
     if cls is Actions:
         values["buttons"] = tuple(Button(**button) for button in values["buttons"])
+    if cls is Chart:
+        values["png"] = base64.b64decode(values["png"])
     return cls(**values)

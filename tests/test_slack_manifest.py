@@ -23,6 +23,7 @@ BOT_SCOPES = {
     "commands",
     "chat:write",
     "chat:write.public",
+    "files:write",  # the digest's chart (files.getUploadURLExternal, completeUploadExternal)
     "im:write",
     "users:read",
     "channels:read",

@@ -6,6 +6,7 @@ from bot.message import (
     Actions,
     Audience,
     ChannelPost,
+    Chart,
     Context,
     DirectMessage,
     Divider,
@@ -37,6 +38,8 @@ def render_message(message: Message) -> str:
                 lines.append("-" * 40)
             case Image(url=url, alt=alt):
                 lines.append(f"[image: {alt}] {url}")
+            case Chart(sparkline=sparkline, alt=alt):
+                lines += [sparkline, f"  (chart: {alt})"]
             case Actions(buttons=buttons):
                 lines += [f"  [{b.label}]  type: {b.command}" for b in buttons]
             case Context(text=text):

@@ -16,9 +16,9 @@ from aiohttp import ClientSession, ClientTimeout
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.render import message_payload
+from adapters.slack.render import escape, message_payload
 from bot.events import Actor
-from bot.message import Audience, Message, Outcome
+from bot.message import Audience, Chart, Message, Outcome
 from bot.outbox import Delivery, NotDelivered, RateLimited, Undeliverable
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ NOT_POSTABLE = {"not_in_channel", "channel_not_found", "is_archived"}
 UNKNOWN_FATE = {"internal_error", "fatal_error", "request_timeout", "service_unavailable"}
 METADATA_TYPE = "finops_outbox"
 HISTORY_SLACK_SECONDS = 60  # look this far before the row's creation (clock skew)
+CHART_FILENAME = "finops-digest-chart.png"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +122,38 @@ class SlackTransport:
             if _code(error) in NOT_POSTABLE and delivery.fallback_url:
                 return await self._answer_instead(delivery, _code(error))
             raise _classified(error) from error
-        return str(response.get("ts") or "")
+        ts = str(response.get("ts") or "")
+        charts = [block for block in delivery.message.blocks if isinstance(block, Chart)]
+        if charts and ts:  # a DM's post answers with the DM's channel id, which uploads need
+            await self._upload_charts(str(response.get("channel") or channel), ts, charts)
+        return ts
+
+    async def _upload_charts(self, channel: str, ts: str, charts: list[Chart]) -> None:
+        """Each chart's PNG as a file in the post's thread (files.getUploadURLExternal, the
+        bytes, files.completeUploadExternal: slack_sdk's files_upload_v2). Best effort: the
+        post already holds the sparkline, so a failure is logged, never raised (raising would
+        make the outbox post the message again)."""
+        for chart in charts:
+            try:
+                await self.client.files_upload_v2(
+                    file=chart.png,
+                    filename=CHART_FILENAME,
+                    title=chart.alt[:250] or CHART_FILENAME,
+                    alt_txt=chart.alt[:1000] or None,
+                    initial_comment=escape(chart.alt) or None,  # message text: escaped
+                    channel=channel,
+                    thread_ts=ts,
+                )
+            except Exception as error:
+                # No traceback, no message: they can hold the upload URL (a credential).
+                reason = type(error).__name__
+                if isinstance(error, SlackApiError):
+                    reason = _code(error) or f"HTTP {error.response.status_code}"
+                log.warning(
+                    "could not upload a chart to Slack in %s (%s); the post keeps its text",
+                    channel,
+                    reason,
+                )
 
     async def _answer_instead(self, delivery: Delivery, code: str) -> str:
         """The bot may not post there (a private channel it is not in, a DM between people):

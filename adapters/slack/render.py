@@ -105,6 +105,9 @@ def blocks_for(block: m.Block) -> list[Block]:
             return [DividerBlock()]
         case m.Image(url=url, alt=alt):
             return [ImageBlock(image_url=url, alt_text=shorten(alt, 2000) or "image")]
+        case m.Chart(sparkline=sparkline):
+            # The picture itself is uploaded after the post, in its thread (deliver.py).
+            return [SectionBlock(text=_mrkdwn(sparkline))]
         case m.Actions(buttons=buttons):
             elements = [
                 ButtonElement(

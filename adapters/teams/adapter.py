@@ -114,6 +114,7 @@ class TeamsAdapter:
             self.settings.microsoft_app_id,
             bot,
             self.settings.teams_service_url_allowlist,
+            public_url=self.settings.public_url,
         )
         self.transport = TeamsTransport(self.sender, self.settings.outbox_teams_tenant_rate)
         self._background.append(asyncio.create_task(self.credentials.keep_fresh()))

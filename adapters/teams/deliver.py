@@ -114,11 +114,19 @@ class Pacer:
 
 
 class TeamsSender:
-    def __init__(self, adapter: Any, app_id: str, bot: Bot, extra_hosts: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        adapter: Any,
+        app_id: str,
+        bot: Bot,
+        extra_hosts: tuple[str, ...],
+        public_url: str = "",
+    ) -> None:
         self.adapter = adapter  # botbuilder CloudAdapter
         self.app_id = app_id
         self.bot = bot
         self.extra_hosts = extra_hosts
+        self.public_url = public_url  # FINOPS_PUBLIC_URL: cards link charts served there
         self.pacer = Pacer()
 
     async def deliver(self, outcome: Outcome, actor: Actor, turn: TurnContext | None) -> None:
@@ -141,7 +149,7 @@ class TeamsSender:
     ) -> str | None:
         conversation = turn.activity.conversation.id
         await self.pacer.wait(conversation)
-        activity = Activity(**_activity_args(message))
+        activity = Activity(**_activity_args(message, self.public_url))
         response = await (with_retries if retry else once)(
             lambda: turn.send_activity(activity), "send"
         )
@@ -210,7 +218,7 @@ class TeamsSender:
         reference = await self._reference(actor, conversation)
 
         async def update(turn: TurnContext) -> None:
-            activity = Activity(id=activity_id, **_activity_args(message))
+            activity = Activity(id=activity_id, **_activity_args(message, self.public_url))
             await turn.update_activity(activity)
 
         await self.adapter.continue_conversation(reference, update, self.app_id)
@@ -286,8 +294,8 @@ def _classified(error: Exception) -> Exception:
     return error  # 5xx, timeouts, connection errors: it may have arrived
 
 
-def _activity_args(message: Message) -> dict[str, Any]:
-    fields = activity_fields(message)
+def _activity_args(message: Message, public_url: str = "") -> dict[str, Any]:
+    fields = activity_fields(message, public_url)
     args: dict[str, Any] = {"type": fields["type"]}
     if "text" in fields:
         args.update(text=fields["text"], text_format=fields["textFormat"])

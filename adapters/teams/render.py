@@ -6,6 +6,7 @@ mention (Teams only mentions people listed in `msteams.entities`, which we never
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -15,6 +16,8 @@ CARD_VERSION = "1.5"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 MAX_TEXT = 4000
 MAX_ACTIONS = 6  # Teams shows at most six card-level actions; more go into containers
+# Teams refuses bot messages over about 28 KB: a chart goes inline only when this small.
+MAX_DATA_URI_BASE64 = 20_000
 _MARKDOWN = re.compile(r"([\\`*_\[\]])")
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
@@ -69,7 +72,28 @@ def _plain_number(text: str) -> int | float | None:
     return int(bare) if "." not in bare else float(bare)
 
 
-def card(message: m.Message) -> dict[str, Any]:
+def chart_url(chart: m.Chart, public_url: str = "") -> str | None:
+    """Where a card finds the chart's picture: the bot's own copy (/charts/<token>.png) when
+    FINOPS_PUBLIC_URL is set, else the PNG inline as a data URI (Adaptive Cards 1.2+) if it
+    is small enough, else None (the sparkline stands in)."""
+    if public_url and chart.token:
+        return f"{public_url.rstrip('/')}/charts/{chart.token}.png"
+    encoded = base64.b64encode(chart.png).decode("ascii")
+    if encoded and len(encoded) <= MAX_DATA_URI_BASE64:
+        return f"data:image/png;base64,{encoded}"
+    return None
+
+
+def _chart(chart: m.Chart, public_url: str) -> dict[str, Any]:
+    items = [_text_block(chart.sparkline)]
+    url = chart_url(chart, public_url)
+    if url is not None:
+        items.append({"type": "Image", "url": url, "altText": shorten(chart.alt, 500)})
+    return {"type": "Container", "items": items}  # one element, so a Divider's line fits
+
+
+def card(message: m.Message, public_url: str = "") -> dict[str, Any]:
+    """The message as an Adaptive Card; `public_url` is FINOPS_PUBLIC_URL (for charts)."""
     body: list[dict[str, Any]] = []
     separate = False  # a Divider puts a separator line on the next element
     for block in message.blocks:
@@ -91,6 +115,8 @@ def card(message: m.Message) -> dict[str, Any]:
                 separate = True
             case m.Image(url=url, alt=alt):
                 element = {"type": "Image", "url": url, "altText": shorten(alt, 500)}
+            case m.Chart():
+                element = _chart(block, public_url)
             case m.Actions(buttons=buttons):
                 # Inside the body, so each poll in a list keeps its own buttons.
                 element = {"type": "ActionSet", "actions": [_button(b) for b in buttons]}
@@ -118,7 +144,7 @@ def is_plain(message: m.Message) -> bool:
     return all(isinstance(block, m.Text) for block in message.blocks)
 
 
-def activity_fields(message: m.Message) -> dict[str, Any]:
+def activity_fields(message: m.Message, public_url: str = "") -> dict[str, Any]:
     """The parts of a message activity: plain text, or a card with its fallback summary."""
     if is_plain(message):
         return {"type": "message", "text": shorten(message.text), "textFormat": "plain"}
@@ -126,6 +152,9 @@ def activity_fields(message: m.Message) -> dict[str, Any]:
         "type": "message",
         "summary": shorten(message.text, 200),
         "attachments": [
-            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card(message)}
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "content": card(message, public_url),
+            }
         ],
     }

@@ -50,7 +50,14 @@ def digest_page(page: DigestPage, token: str, prefix: str, expires: str) -> str:
     return (
         environment()
         .get_template("digest.html")
-        .render(p=page, blocks=blocks, link=link, expires=expires, static=f"{prefix}/{STATIC}")
+        .render(
+            p=page,
+            blocks=blocks,
+            link=link,
+            expires=expires,
+            static=f"{prefix}/{STATIC}",
+            charts=f"{prefix}/charts",  # bot/costs/routes.py, under the public path prefix
+        )
     )
 
 

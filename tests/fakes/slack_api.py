@@ -4,7 +4,10 @@ It follows Slack's documented behaviour rather than our bot's expectations, so t
 tests catch the mistakes real Slack would punish: errors come back as HTTP 200 with
 `{"ok": false, "error": ...}`, chat.update needs the DM id (not the user id), history omits
 message metadata unless `include_all_metadata` is set, rate limits answer 429 with Retry-After
-(injected once with `fail_next`, or enforced with `limit`: a token bucket per method).
+(injected once with `fail_next`, or enforced with `limit`: a token bucket per method), and
+`refuse_next` makes a method answer `{"ok": false, "error": ...}`. Files are shared in Slack's
+three steps: files.getUploadURLExternal gives an upload URL on this server, the bytes are POSTed
+there (`fail_next("upload", ...)` fails that step), files.completeUploadExternal shares them.
 
 State changes and the call record happen when a request arrives; the answer is sent after `delay`,
 so a slow Slack that times the client out has still posted the message, as the real one would.
@@ -37,6 +40,7 @@ JSON_FIELDS = {
     "attachments": "invalid_attachments",
     "metadata": "invalid_metadata_format",
     "view": "invalid_arguments",
+    "files": "invalid_arguments",  # files.completeUploadExternal
 }
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
@@ -114,6 +118,11 @@ class FakeSlack(LocalServer):
         self.joined: set[str] = set()
         self.opened: set[str] = set()
         self._failures: defaultdict[str, deque[tuple[int, int]]] = defaultdict(deque)
+        self._refusals: defaultdict[str, deque[str]] = defaultdict(deque)  # see refuse_next
+        # Files: file id -> {"filename", "length", "alt_txt", "data" (None until uploaded)}
+        self.files: dict[str, dict[str, Any]] = {}
+        self._upload_keys: dict[str, str] = {}  # upload URL key -> file id
+        self.shared_files: list[dict[str, Any]] = []  # completed uploads, see _complete_upload
         self._limits: dict[str, _Bucket] = {}  # method -> enforced rate limit (see `limit`)
         self._response_uses: dict[str, int] = {}  # response URL path id -> times used
         self._last_ts = 0  # microseconds; Slack's ts is the Unix time of the post
@@ -129,6 +138,8 @@ class FakeSlack(LocalServer):
             "users.info": self._user_info,
             "views.publish": self._publish_view,
             "views.open": self._open_view,
+            "files.getUploadURLExternal": self._upload_url,
+            "files.completeUploadExternal": self._complete_upload,
         }
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -137,6 +148,7 @@ class FakeSlack(LocalServer):
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{key}", self._response)
+        app.router.add_post("/upload/{key}", self._upload)
         return app
 
     @property
@@ -161,7 +173,13 @@ class FakeSlack(LocalServer):
         """Answer the next `times` calls of `method` with a rate limit (429) or a server error."""
         if status != 429 and not 500 <= status <= 599:
             raise ValueError(f"fail_next supports 429 and 5xx, not {status}")
+        # `method` "upload" fails the POST of a file's bytes to its upload URL.
         self._failures[method].extend([(status, retry_after)] * times)
+
+    def refuse_next(self, method: str, error: str, *, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with HTTP 200 `{"ok": false, "error"}`, as
+        Slack refuses a call it understood (e.g. `not_in_channel`); nothing is carried out."""
+        self._refusals[method].extend([error] * times)
 
     def limit(self, method: str, per_second: float, *, burst: int | None = None) -> None:
         """Enforce a rate limit on `method` for the workspace, as Slack's tiers do: a token
@@ -239,6 +257,8 @@ class FakeSlack(LocalServer):
         handler = self._handlers.get(method)
         if handler is None:
             return {"ok": False, "error": "unknown_method", "req_method": method}
+        if refusals := self._refusals.get(method):
+            raise SlackError(refusals.popleft())
         return {"ok": True, **handler(params)}
 
     async def _response(self, request: web.Request) -> web.Response:
@@ -263,6 +283,37 @@ class FakeSlack(LocalServer):
         self.responses.append({**body, "url": f"{self.base_url}/response/{key}"})
         self._changed.set()
         return web.Response(text="ok")  # Slack answers response URLs with text/plain "ok"
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Step 2 of a file upload: the bytes, POSTed to the URL files.getUploadURLExternal
+        gave (no token: the URL is the credential). Slack answers text/plain `OK - <size>`."""
+        at = time.monotonic()
+        key = request.match_info["key"]
+        data = await request.read()
+        failures = self._failures.get("upload")
+        status, retry_after = failures.popleft() if failures else (200, 0)
+        file_id = self._upload_keys.get(key)
+        if status != 200:
+            response = _failure(status, retry_after)
+        elif file_id is None:
+            status, response = 404, web.Response(status=404, text="invalid_upload_url")
+        else:
+            self.files[file_id]["data"] = data
+            response = web.Response(text=f"OK - {len(data)}")
+        self.calls.append(
+            Call(
+                "upload",
+                {"key": key, "length": len(data)},
+                dict(request.headers),
+                at,
+                status == 200,
+                status,
+                None if status == 200 else f"http_{status}",
+            )
+        )
+        self._changed.set()
+        await asyncio.sleep(self.delay)
+        return response
 
     # -- methods ---------------------------------------------------------------------------------
 
@@ -448,6 +499,56 @@ class FakeSlack(LocalServer):
         }
         self.modals.append(opened)
         return {"view": opened}
+
+    def _upload_url(self, params: dict[str, Any]) -> Result:
+        """files.getUploadURLExternal: a file id and a one-off upload URL on this server."""
+        filename = str(params.get("filename") or "").strip()
+        try:
+            length = int(params.get("length") or 0)
+        except ValueError:
+            raise SlackError("invalid_arguments") from None
+        if not filename or length <= 0:
+            raise SlackError("invalid_arguments")
+        file_id = f"F{next(self._ids):010d}"
+        key = hashlib.sha1(f"{file_id}:{time.monotonic()}".encode()).hexdigest()
+        self._upload_keys[key] = file_id
+        self.files[file_id] = {
+            "filename": filename,
+            "length": length,
+            "alt_txt": params.get("alt_txt"),
+            "data": None,
+        }
+        return {"upload_url": f"{self.base_url}/upload/{key}", "file_id": file_id}
+
+    def _complete_upload(self, params: dict[str, Any]) -> Result:
+        """files.completeUploadExternal: shares uploaded files in `channel_id` (in the thread of
+        `thread_ts` when given). Recorded in `shared_files` with each file's bytes."""
+        entries = params.get("files")
+        if not isinstance(entries, list) or not entries:
+            raise SlackError("invalid_arguments")
+        shared = []
+        for entry in entries:
+            found = self.files.get(str(entry.get("id") if isinstance(entry, dict) else ""))
+            if found is None or found["data"] is None:
+                raise SlackError("file_not_found")
+            shared.append({"id": entry["id"], "title": entry.get("title"), **found})
+        channel = str(params.get("channel_id") or "")
+        thread_ts = str(params.get("thread_ts") or "")
+        if thread_ts and (channel, thread_ts) not in self.messages:
+            raise SlackError("invalid_thread_ts")
+        record = {
+            "channel_id": channel,
+            "thread_ts": thread_ts,
+            "initial_comment": params.get("initial_comment"),
+            "files": shared,
+        }
+        self.shared_files.append(record)
+        return {
+            "files": [
+                {"id": f["id"], "name": f["filename"], "title": f["title"] or f["filename"]}
+                for f in shared
+            ]
+        }
 
     def _message(self, params: dict[str, Any]) -> dict[str, Any]:
         content = _content(params)
