@@ -15,8 +15,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import message_json
 from bot.commands import DEFAULT_CURRENCY, DEFAULT_TIMEZONE
+from bot.costs import kpis
 from bot.dashboard.chart import Chart, monthly_bars
 from bot.features.committee import PERSONAS
+from bot.features.cost import chart_series as cost_chart_series
 from bot.features.metrics import change_text, format_value
 from bot.features.wins import tag_names, value_text
 from bot.message import Block
@@ -196,17 +198,49 @@ async def gather(
         seats=await _seats(session, workspace_id),
         decisions=await _decisions(session, workspace_id, tz),
         tiles=await _tiles(session, workspace_id),
-        cost_tiles=await cost_tiles(session, workspace_id),
+        cost_tiles=await cost_tiles(session, workspace_id, now),
         digests=await _digests(session, workspace_id, tz),
     )
 
 
-async def cost_tiles(_session: AsyncSession, _workspace_id: int) -> list[Tile]:
-    """Cost KPIs from billing data: the extension point for the FOCUS cost import (a later
-    issue). Return one `Tile` per KPI (e.g. effective savings rate, commitment coverage,
-    unallocated spend) computed in SQL from the imported data; the page shows them beside
-    the hand-recorded metrics. There is no cost data yet, so there are none."""
-    return []
+async def cost_tiles(
+    session: AsyncSession, workspace_id: int, now: datetime | None = None
+) -> list[Tile]:
+    """This month's cost KPIs from imported FOCUS data (bot/costs/kpis.py): effective cost
+    month over month with its weekly trend, effective savings rate, commitment coverage and
+    unallocated cost, each with its Crawl/Walk/Run light; no tiles without data this month."""
+    config = await workspaces.settings(session, workspace_id)
+    now = now or datetime.now(UTC)
+    today = to_local(now, ZoneInfo(config.get("timezone", DEFAULT_TIMEZONE))).date()
+    by_owner = bool(config.get(kpis.OWNER_TAGS_KEY, "").strip())
+    report = await kpis.build_report(
+        session, workspace_id, kpis.Period.month_of(today), now, owner_tags=by_owner
+    )
+    if not isinstance(report, kpis.CostReport):
+        return []
+    effective, change = report.totals.effective, report.effective_change
+    arrow = "▲ " if change.amount > 0 else "▼ " if change.amount < 0 else ""
+    trend = "MoM n/a" if report.previous is None else f"{arrow}MoM {change.shown(report.currency)}"
+    # The trend ends with the last whole week of data: a week in progress would look like a drop.
+    last_monday = report.end - timedelta(days=report.end.weekday() + 7)
+    _, weekly = await cost_chart_series(session, workspace_id, report.currency, last_monday)
+    cost_name = "Cloud cost, " + (
+        kpis.span_label(report.start, report.end) if report.partial else report.period.label
+    )
+    cost_value = kpis.format_cost(effective, report.currency)
+    share = report.unallocated if by_owner else report.untagged
+    share_name = "Unallocated cost" if by_owner else "Untagged cost"
+    allocated = f"{report.allocation.shown} allocated {report.allocation.verdict}".strip()
+    tiles = [
+        (cost_name, cost_value, trend, _spark(tuple(weekly))),
+        ("Effective savings rate", report.esr.shown, report.esr.verdict or "n/a", ""),
+        ("Commitment coverage", report.coverage.shown, report.coverage.verdict or "n/a", ""),
+        (share_name, share.shown, allocated, ""),
+    ]
+    return [
+        Tile(name, value, note, "", points, f"{name}: {value}, {note}")
+        for name, value, note, points in tiles
+    ]
 
 
 async def _totals(

@@ -4,6 +4,7 @@ from bot.features import (  # noqa: F401
     checkins,
     committee,
     config,
+    cost,
     dashboard,
     decisions,
     digest,

@@ -9,6 +9,7 @@ from datetime import timedelta
 from bot import channels
 from bot.commands import DEFAULT_CURRENCY, DEFAULT_TIMEZONE, Request, command
 from bot.events import Place
+from bot.features.cost import parse_owner_tags
 from bot.message import Context, Fields, Header, Message, Outcome
 from bot.parsing import UsageError
 from bot.parsing.money import parse_currency
@@ -105,6 +106,12 @@ KEYS: dict[str, Key] = {
         "the follow-up sent 30 days after the welcome",
         "a built-in pointer to polls and learning",
         _text,
+    ),
+    "cost-owner-tags": Key(
+        "tag keys naming a cost's owner, in priority order (`team, cost-center`), read by "
+        "`finops-bot focus import` for the unallocated-cost KPI",
+        "not set: allocation is measured as tagged cost",
+        parse_owner_tags,
     ),
 }
 

@@ -1,0 +1,293 @@
+"""`cost`: cloud cost KPIs from imported FOCUS data, with Crawl/Walk/Run traffic lights; and
+the digest's cost section and chart series.
+
+Periods are whole UTC billing days; "this week" and "this month" are taken from the
+workspace's local date. Weeks run Monday to Sunday. A week is compared with the week before
+(week over week), a month with the month before (month over month).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import catalogue
+from bot.commands import Request, command
+from bot.costs import kpis
+from bot.costs.kpis import CostReport, NoDataInPeriod, Period, format_cost
+from bot.events import Place
+from bot.message import Block, Context, Fields, Header, Message, Outcome, Text
+from bot.parsing import UsageError
+from bot.parsing.errors import quoted
+from bot.parsing.when import to_local
+from bot.wording import plural
+from storage import cost_kpis
+from storage.cost_kpis import Mover
+
+MAX_OWNER_TAGS = 10
+MAX_TAG_KEY = 128  # AWS's limit on a tag key, the longest of the three clouds
+_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+TARGETS_NOTE = (
+    "Crawl/Walk/Run: the FinOps Foundation's maturity goals for allocation and commitment "
+    "coverage; the bot's own targets for savings rate, utilisation, waste and freshness."
+)
+
+
+def parse_owner_tags(value: str, _place: Place | None = None) -> str:
+    """`team, cost-center` → the stored form: tag keys in priority order, without repeats."""
+    keys: list[str] = []
+    for part in value.split(","):
+        key = part.strip().strip("\"'").strip()
+        if not key:
+            continue
+        if len(key) > MAX_TAG_KEY or _CONTROL.search(key):
+            raise UsageError(f"{quoted(key)} is not a tag key (at most {MAX_TAG_KEY} characters)")
+        if key.casefold() not in (k.casefold() for k in keys):
+            keys.append(key)
+    if not keys:
+        raise UsageError("give one or more tag keys separated by commas, e.g. `team, cost-center`")
+    if len(keys) > MAX_OWNER_TAGS:
+        raise UsageError(f"give at most {MAX_OWNER_TAGS} tag keys")
+    return ", ".join(keys)
+
+
+def parse_period(args: str, today: date) -> Period:
+    spoken = " ".join(args.lower().split())
+    month = _MONTH.fullmatch(spoken)
+    if spoken in ("", "this month"):
+        return Period.month_of(today)
+    if spoken == "last month":
+        return Period.month_of(today).previous()
+    if spoken == "this week":
+        return Period.week_of(today)
+    if spoken == "last week":
+        return Period.week_of(today).previous()
+    if month and 1900 <= int(month[1]) <= 9998 and 1 <= int(month[2]) <= 12:
+        return Period.month_of(date(int(month[1]), int(month[2]), 1))
+    raise UsageError(
+        f"{quoted(args.strip())} is not a period: give this week, last week, this month, "
+        "last month or a month as YYYY-MM, e.g. `cost 2024-09`"
+    )
+
+
+def _owner_tags(req: Request) -> bool:
+    return bool(req.config.get(kpis.OWNER_TAGS_KEY, "").strip())
+
+
+def no_data_text(req: Request) -> str:
+    scope = f"{req.actor.platform}:{req.actor.workspace_id}"
+    return (
+        "No cloud cost data yet. Whoever runs the bot imports a FOCUS export (CSV or Parquet, "
+        "from AWS, Azure, Google Cloud, OCI and others) with `finops-bot focus import PATH` "
+        f"(add `--workspace {scope}` to keep it to this workspace); then `cost` shows the "
+        "month's cost, savings and KPIs."
+    )
+
+
+def gap_text(gap: NoDataInPeriod) -> str:
+    return (
+        f"No cloud cost data for {gap.period.label}: the data runs from {kpis.day_text(gap.first)} "
+        f"to {kpis.day_text(gap.last)}. Try `cost {gap.last:%Y-%m}`."
+    )
+
+
+@command(
+    "cost",
+    summary="Cloud cost and FinOps KPIs from imported FOCUS data, with maturity traffic lights.",
+    usage="cost [this week|last week|this month|last month|YYYY-MM]",
+    examples=("cost", "cost last week", "cost 2024-09"),
+    details=(
+        "Shows billed and effective (amortised) cost with the change week over week (for a "
+        "week) or month over month (for a month), the effective savings rate, commitment "
+        "coverage, utilisation and waste, untagged and unallocated cost, negotiated and "
+        "commitment savings, the top service category and movers, and how fresh the data is. "
+        "Periods are whole UTC billing days; weeks run Monday to Sunday; a period whose data "
+        "stops early (one still running) is compared with as many days of the previous one. "
+        "One currency is shown, the largest; others are named, never converted. "
+        "Each KPI shows its level: "
+        "🔴 below Crawl, 🟠 Crawl, 🟡 Walk, 🟢 Run. Owner tags: `config cost-owner-tags`."
+    ),
+)
+async def cost(req: Request, args: str) -> Outcome:
+    period = parse_period(args, to_local(req.now, req.tz).date())
+    report = await kpis.build_report(
+        req.session, req.workspace_id, period, req.now, owner_tags=_owner_tags(req)
+    )
+    if report is None:
+        return Outcome().reply(no_data_text(req))
+    if isinstance(report, NoDataInPeriod):
+        return Outcome().reply(gap_text(report))
+    return Outcome().reply(report_message(report))
+
+
+def _with_change(amount: int, change: kpis.Change, report: CostReport) -> str:
+    shown = format_cost(amount, report.currency)
+    if report.previous is None:
+        return f"{shown}, {report.period.short} n/a (no data before)"
+    return f"{shown}, {report.period.short} {change.shown(report.currency)}"
+
+
+def _allocation_label(report: CostReport) -> str:
+    return "Allocated to an owner" if report.by_owner else "Tagged cost (allocation)"
+
+
+def _savings(report: CostReport) -> str:
+    t, currency = report.totals, report.currency
+    return (
+        f"negotiated {format_cost(t.negotiated_savings, currency)}, commitment "
+        f"{format_cost(t.commitment_savings, currency)}, "
+        f"total {format_cost(t.total_savings, currency)}"
+    )
+
+
+def _mover(mover: Mover, currency: str) -> str:
+    change = kpis.Change.between(mover.current, mover.previous)
+    return f"{mover.name or '(none)'} {change.shown(currency)}"
+
+
+def _movers(title: str, movers: list[Mover], currency: str) -> str | None:
+    if not movers:
+        return None
+    return f"{title}: " + "; ".join(_mover(m, currency) for m in movers)
+
+
+def _freshness(report: CostReport) -> str:
+    if report.latest_charge is None:
+        return "Data freshness: n/a (no import recorded)"
+    ended = f"{kpis.day_text(report.latest_charge.date())} {report.latest_charge:%H:%M} UTC"
+    return f"Data freshness: the latest charge ended {ended}, {report.freshness.judged}"
+
+
+def _top_category(report: CostReport) -> str | None:
+    if not report.categories:
+        return None
+    name, nanos = report.categories[0]
+    share = kpis.ratio(nanos, report.totals.effective)
+    of = f" ({share} % of effective cost)" if share is not None else ""
+    return f"Top service category: {name or '(none)'}, {format_cost(nanos, report.currency)}{of}"
+
+
+def _least_used(report: CostReport) -> str | None:
+    if not report.commitments:
+        return None
+    least = report.commitments[0]
+    share = kpis.ratio(least.used, least.used + least.unused)
+    name = least.commitment_id
+    name = name if len(name) <= 60 else "…" + name[-59:]
+    count = plural(len(report.commitments), "commitment")
+    return f"Least used commitment: {name}, {share} % used ({count} in all)"
+
+
+def _others(report: CostReport) -> str | None:
+    if not report.others:
+        return None
+    shown = ", ".join(
+        format_cost(nanos, currency or "(no currency)")
+        for currency, nanos in sorted(report.others.items(), key=lambda i: (-i[1], i[0]))
+    )
+    return f"Also {shown} not included (other currencies are never converted)."
+
+
+def report_fields(report: CostReport) -> tuple[tuple[str, str], ...]:
+    """At most 10 pairs (Slack's limit on one section's fields)."""
+    t = report.totals
+    return (
+        ("Effective cost (amortised)", _with_change(t.effective, report.effective_change, report)),
+        ("Billed cost (invoiced)", _with_change(t.billed, report.billed_change, report)),
+        ("Effective savings rate", report.esr.judged),
+        ("Commitment coverage (compute)", report.coverage.judged),
+        ("Commitment utilisation", report.utilisation.judged),
+        ("Commitment waste", report.waste.judged),
+        (_allocation_label(report), report.allocation.judged),
+        ("Untagged / unallocated", f"{report.untagged.shown} / {_unallocated(report)}"),
+        ("Savings", _savings(report)),
+    )
+
+
+def _unallocated(report: CostReport) -> str:
+    return report.unallocated.shown if report.by_owner else "n/a (no `config cost-owner-tags`)"
+
+
+def title(report: CostReport) -> str:
+    cut = f" (data for {kpis.span_label(report.start, report.end)})" if report.partial else ""
+    return f"Cloud cost · {report.period.label}{cut}"
+
+
+def report_message(report: CostReport) -> Message:
+    pairs = report_fields(report)
+    lines = [
+        f"Changes are {report.period.comparison}: {report.compared}.",
+        _top_category(report),
+        _movers("Top movers by service", report.movers_service, report.currency),
+        _movers("Top movers by sub-account", report.movers_sub_account, report.currency),
+        _least_used(report),
+        _freshness(report),
+        _others(report),
+    ]
+    shown = [line for line in lines if line]
+    heading = title(report)
+    text = [heading, *(f"{k}: {v}" for k, v in pairs), *shown, TARGETS_NOTE, catalogue.ATTRIBUTION]
+    return Message(
+        text="\n".join(text),
+        blocks=(
+            Header(heading),
+            Fields(pairs),
+            Text("\n".join(shown)),
+            Context(TARGETS_NOTE),
+            Context(catalogue.ATTRIBUTION),
+        ),
+    )
+
+
+async def digest_section(
+    req: Request, start: datetime, end: datetime
+) -> tuple[list[Block], list[str]] | None:
+    """The digest's cost part for the week [start, end) (aware UTC bounds of the workspace's
+    local week): a Fields block of 6 pairs and a Text block of 1-3 lines (the days covered
+    when the data stops inside the week, the top movers, freshness), and the same as plain
+    lines. None when no cost data is visible at all."""
+    first, after = to_local(start, req.tz).date(), to_local(end, req.tz).date()
+    period = Period("week", first, after)
+    report = await kpis.build_report(
+        req.session, req.workspace_id, period, req.now, owner_tags=_owner_tags(req)
+    )
+    if report is None:
+        return None
+    if isinstance(report, NoDataInPeriod):
+        line = (
+            f"Cloud cost: no data for this week yet; the latest is from "
+            f"{kpis.day_text(report.last)}."
+        )
+        return [Text(line)], [line]
+    t = report.totals
+    pairs = (
+        ("Cloud cost (effective)", _with_change(t.effective, report.effective_change, report)),
+        ("Billed cost", format_cost(t.billed, report.currency)),
+        ("Effective savings rate", report.esr.judged),
+        ("Commitment coverage", report.coverage.judged),
+        (_allocation_label(report), report.allocation.judged),
+        ("Commitment waste", report.waste.judged),
+    )
+    cut = f"Cloud cost data for {kpis.span_label(report.start, report.end)} so far."
+    movers = _movers("Top movers by service", report.movers_service[:2], report.currency)
+    notes = [line for line in (cut if report.partial else None, movers, _freshness(report)) if line]
+    return [Fields(pairs), Text("\n".join(notes))], [*(f"{k}: {v}" for k, v in pairs), *notes]
+
+
+async def chart_series(
+    session: AsyncSession,
+    workspace_id: int,
+    currency: str,
+    last_monday: date,
+    weeks: int = 12,
+) -> tuple[list[date], list[Decimal]]:
+    """Effective cost per Monday-Sunday week (UTC billing days) in `currency`, oldest first,
+    the last week starting on `last_monday`: (each week's Monday, its cost in major units)."""
+    first = last_monday - timedelta(days=7 * (weeks - 1))
+    totals = await cost_kpis.weekly_effective(session, workspace_id, first, weeks, currency)
+    mondays = [first + timedelta(days=7 * i) for i in range(weeks)]
+    return mondays, [kpis.money(nanos) for nanos in totals]

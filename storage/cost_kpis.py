@@ -1,0 +1,258 @@
+"""Read-only aggregates over the daily FOCUS cost aggregates (`cost_day`), for cost KPIs.
+
+Every query filters `day >= :start AND day < :end` first and then the scope
+(`workspace_id IS NULL OR workspace_id = :ws`), so the `(day, workspace_id)` index serves it.
+Money stays integer nanos (billionths of the currency) in SQL; callers convert to Decimal.
+Formulas follow the FinOps Foundation KPI library on FOCUS columns (see `bot/costs/kpis.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, and_, case, or_
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.costs import visible_to
+from storage.models import CostDay, CostImport
+
+Dimension = Literal["service", "sub_account"]
+
+_day = col(CostDay.day)
+_effective = col(CostDay.effective_nanos)
+_list = col(CostDay.list_nanos)
+_contracted = col(CostDay.contracted_nanos)
+_usage = col(CostDay.charge_category) == "Usage"
+_compute = col(CostDay.service_category) == "Compute"
+
+
+def _sum(value: Any) -> ColumnElement[int]:
+    return func.coalesce(func.sum(value), 0)
+
+
+def _sum_if(condition: ColumnElement[bool], value: Any) -> ColumnElement[int]:
+    return _sum(case((condition, value), else_=0))
+
+
+def _window(start: date, end: date, workspace_id: int | None) -> list[ColumnElement[bool]]:
+    return [_day >= start, _day < end, visible_to(workspace_id)]
+
+
+@dataclass(frozen=True, slots=True)
+class WindowTotals:
+    """One currency's sums over a window, in nanos."""
+
+    currency: str
+    billed: int
+    effective: int
+    listed: int
+    contracted: int
+    usage_effective: int  # ChargeCategory Usage: purchases, taxes and credits left out
+    usage_list: int
+    coverage_used: int  # Compute, CommitmentDiscountStatus Used
+    coverage_eligible: int  # Compute usage, PricingCategory not Dynamic (spot)
+    commitment_used: int
+    commitment_unused: int
+    commitment_effective: int  # rows with a CommitmentDiscountId
+    untagged: int  # usage rows only, like ownerless
+    ownerless: int
+    negotiated_savings: int  # ListCost - ContractedCost over usage rows with both prices
+    commitment_savings: int  # ContractedCost - EffectiveCost over usage rows with a contract
+
+    @property
+    def total_savings(self) -> int:
+        return self.negotiated_savings + self.commitment_savings
+
+
+async def window_totals(
+    session: AsyncSession, workspace_id: int | None, start: date, end: date
+) -> dict[str, WindowTotals]:
+    """Every KPI's numerator and denominator per currency over [start, end), in one query."""
+    status = col(CostDay.commitment_status)
+    sums: list[ColumnElement[int]] = [
+        _sum(col(CostDay.billed_nanos)),
+        _sum(_effective),
+        _sum(_list),
+        _sum(_contracted),
+        _sum_if(_usage, _effective),
+        _sum_if(_usage, _list),
+        _sum_if(and_(_compute, status == "Used"), _effective),
+        _sum_if(and_(_compute, _usage, col(CostDay.pricing_category) != "Dynamic"), _effective),
+        _sum_if(status == "Used", _effective),
+        _sum_if(status == "Unused", _effective),
+        _sum_if(col(CostDay.commitment_id) != "", _effective),
+        # Allocation is about resources: credits, taxes and purchases carry no tags, and a
+        # negative untagged credit would push the share below 0 %.
+        _sum_if(and_(_usage, ~col(CostDay.tagged)), _effective),
+        _sum_if(and_(_usage, col(CostDay.owner) == ""), _effective),
+        # The importer keeps each row's savings where its prices are known (zero elsewhere);
+        # only usage counts, so a negative credit's prices never read as a saving.
+        _sum_if(_usage, col(CostDay.negotiated_nanos)),
+        _sum_if(_usage, col(CostDay.commitment_nanos)),
+    ]
+    currency = col(CostDay.currency)
+    result = await session.exec(
+        select(currency, *sums)  # type: ignore[call-overload]
+        .where(*_window(start, end, workspace_id))
+        .group_by(currency)
+    )
+    names = [f.name for f in fields(WindowTotals)][1:]
+    return {
+        row[0]: WindowTotals(row[0], **{n: int(v) for n, v in zip(names, row[1:], strict=True)})
+        for row in result.all()
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Mover:
+    name: str
+    current: int
+    previous: int
+
+    @property
+    def change(self) -> int:
+        return self.current - self.previous
+
+
+async def top_movers(
+    session: AsyncSession,
+    workspace_id: int | None,
+    dimension: Dimension,
+    start: date,
+    end: date,
+    previous_start: date,
+    previous_end: date,
+    currency: str,
+    limit: int = 3,
+) -> list[Mover]:
+    """The biggest absolute changes in effective cost from the previous window to this one."""
+    column = col(CostDay.service if dimension == "service" else CostDay.sub_account)
+    current = _sum_if(and_(_day >= start, _day < end), _effective)
+    previous = _sum_if(and_(_day >= previous_start, _day < previous_end), _effective)
+    result = await session.exec(
+        select(column, current, previous)  # type: ignore[call-overload]
+        .where(
+            *_window(min(start, previous_start), max(end, previous_end), workspace_id),
+            col(CostDay.currency) == currency,
+        )
+        .group_by(column)
+        .having(current != previous)
+        .order_by(func.abs(current - previous).desc(), column)
+        .limit(limit)
+    )
+    return [Mover(name, int(now), int(before)) for name, now, before in result.all()]
+
+
+async def top_service_categories(
+    session: AsyncSession,
+    workspace_id: int | None,
+    start: date,
+    end: date,
+    currency: str,
+    limit: int = 3,
+) -> list[tuple[str, int]]:
+    """Service categories by effective cost, largest first."""
+    category = col(CostDay.service_category)
+    total = _sum(_effective)
+    result = await session.exec(
+        select(category, total)  # type: ignore[call-overload]
+        .where(*_window(start, end, workspace_id), col(CostDay.currency) == currency)
+        .group_by(category)
+        .order_by(total.desc(), category)
+        .limit(limit)
+    )
+    return [(name, int(value)) for name, value in result.all()]
+
+
+@dataclass(frozen=True, slots=True)
+class CommitmentUse:
+    commitment_id: str
+    used: int
+    unused: int
+
+
+async def commitment_utilisation(
+    session: AsyncSession, workspace_id: int | None, start: date, end: date, currency: str
+) -> list[CommitmentUse]:
+    """Used and unused effective cost per CommitmentDiscountId, the least used first."""
+    commitment = col(CostDay.commitment_id)
+    status = col(CostDay.commitment_status)
+    used = _sum_if(status == "Used", _effective)
+    unused = _sum_if(status == "Unused", _effective)
+    result = await session.exec(
+        select(commitment, used, unused)  # type: ignore[call-overload]
+        .where(
+            *_window(start, end, workspace_id),
+            col(CostDay.currency) == currency,
+            commitment != "",
+        )
+        .group_by(commitment)
+        .having(used + unused != 0)
+    )
+    uses = [CommitmentUse(name, int(u), int(n)) for name, u, n in result.all()]
+    # Ratios sort in Python: one row per commitment is a short list.
+    return sorted(uses, key=lambda c: (c.used / (c.used + c.unused), c.commitment_id))
+
+
+async def weekly_effective(
+    session: AsyncSession,
+    workspace_id: int | None,
+    first_monday: date,
+    weeks: int,
+    currency: str,
+) -> list[int]:
+    """Effective cost per Monday-start week from `first_monday`, oldest first (`weeks` values)."""
+    end = first_monday + timedelta(days=7 * weeks)
+    result = await session.exec(
+        select(_day, _sum(_effective))  # type: ignore[call-overload]
+        .where(*_window(first_monday, end, workspace_id), col(CostDay.currency) == currency)
+        .group_by(_day)
+    )
+    totals = [0] * weeks
+    for day, value in result.all():  # at most 7 × weeks rows
+        totals[(day - first_monday).days // 7] += int(value)
+    return totals
+
+
+def _imports_visible_to(workspace_id: int | None) -> ColumnElement[bool]:
+    scope = col(CostImport.workspace_id)
+    if workspace_id is None:
+        return scope.is_(None)
+    return or_(scope.is_(None), scope == workspace_id)
+
+
+async def freshness(session: AsyncSession, workspace_id: int | None) -> datetime | None:
+    """The latest ChargePeriodEnd among the imports the workspace sees, or None."""
+    result = await session.exec(
+        select(func.max(col(CostImport.period_end))).where(_imports_visible_to(workspace_id))
+    )
+    return result.one()
+
+
+async def latest_day(session: AsyncSession, workspace_id: int | None) -> date | None:
+    """The last UTC day of cost data the workspace sees, or None without any."""
+    return await _edge_day(session, workspace_id, latest=True)
+
+
+async def day_span(session: AsyncSession, workspace_id: int | None) -> tuple[date, date] | None:
+    """The first and last UTC day of cost data the workspace sees, or None without any."""
+    last = await _edge_day(session, workspace_id, latest=True)
+    first = await _edge_day(session, workspace_id, latest=False)
+    return None if first is None or last is None else (first, last)
+
+
+async def _edge_day(
+    session: AsyncSession, workspace_id: int | None, *, latest: bool
+) -> date | None:
+    # ORDER BY day LIMIT 1 walks the (day, workspace_id) index from one end and stops at the
+    # first visible row; MIN/MAX with a WHERE would read the whole index on SQLite.
+    result = await session.exec(
+        select(_day)
+        .where(visible_to(workspace_id))
+        .order_by(_day.desc() if latest else _day)
+        .limit(1)
+    )
+    return result.first()
