@@ -256,3 +256,19 @@ async def _edge_day(
         .limit(1)
     )
     return result.first()
+
+
+async def main_currency(
+    session: AsyncSession, workspace_id: int | None, start: date, end: date
+) -> str | None:
+    """The currency with the largest effective cost over [start, end); None without data."""
+    total = func.sum(_effective)
+    result = await session.exec(
+        select(col(CostDay.currency), total)  # type: ignore[call-overload]
+        .where(*_window(start, end, workspace_id))
+        .group_by(col(CostDay.currency))
+        .order_by(total.desc(), col(CostDay.currency))
+        .limit(1)
+    )
+    found = result.first()
+    return None if found is None else found[0]

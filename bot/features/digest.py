@@ -6,18 +6,24 @@ aggregates; nothing here loads every row.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from babel.numbers import get_currency_precision
 
 from bot import catalogue, channels, message_json
 from bot import recurrence_times as times
 from bot.commands import Request, command
+from bot.costs.chart import new_token, render_png, sparkline, week_label
+from bot.features import cost
 from bot.features.decisions import decision_line
 from bot.features.learn import weekly_tip
 from bot.features.metrics import trend_line
 from bot.features.wins import value_text
-from bot.message import Context, Divider, Fields, Header, Message, Outcome, Text
+from bot.message import Chart, Context, Divider, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.money import format_totals
 from bot.parsing.when import (
@@ -29,17 +35,20 @@ from bot.parsing.when import (
     to_local,
 )
 from bot.wording import plural
-from storage import audit, digests, onboarding, polls, schedules, wins
+from storage import audit, cost_kpis, digests, onboarding, polls, schedules, wins
+from storage import costs as cost_store
 from storage import decisions as decision_store
 from storage import metrics as metric_store
 from storage.models import Schedule
 
 log = logging.getLogger(__name__)
 CLOSING_SOON = timedelta(hours=48)
+CHART_WEEKS = 12
 
 
-async def build_digest(req: Request, moment: datetime) -> Message:
-    """The digest of the week holding `moment` (aware UTC)."""
+async def build_digest(req: Request, moment: datetime, *, chart: bool = False) -> Message:
+    """The digest of the week holding `moment` (aware UTC). With `chart` (a digest that is
+    posted), and when cost data exists, it carries the 12-week PNG, kept for /charts too."""
     tz = req.tz
     local_day = to_local(moment, tz).date()
     start, end = period_bounds("week", local_day, tz)
@@ -90,6 +99,15 @@ async def build_digest(req: Request, moment: datetime) -> Message:
     ]
     blocks: list = [Header(f"FinOps weekly digest · {week_label}"), Fields(tuple(fields))]
     lines = [f"FinOps weekly digest, {week_label}"] + [f"{k}: {v}" for k, v in fields]
+    costs = await cost.digest_section(req, start, end)
+    if costs is not None:
+        cost_blocks, cost_lines = costs
+        blocks += [Divider(), Text("Cloud cost this week"), *cost_blocks]
+        lines += ["Cloud cost this week:", *cost_lines]
+        trend = await cost_chart(req, start, store=chart)
+        if trend is not None:
+            blocks.append(trend)
+            lines.append(trend.sparkline)
     for title, items in sections:
         if items:
             blocks += [Divider(), Text(f"{title}\n" + "\n".join(items))]
@@ -170,6 +188,42 @@ def _describe_schedule(schedule: Schedule | None, now: datetime) -> str:
     )
 
 
+async def cost_chart(req: Request, week_start: datetime, *, store: bool) -> Chart | None:
+    """The last 12 weeks up to this one: effective cost (in the bill's main currency) and the
+    annualised savings of the wins logged each week in that currency. `store` draws the PNG
+    and keeps it (the posted digest); otherwise only the sparkline is given. None when the
+    12 weeks hold neither cost nor savings."""
+    monday = to_local(week_start, req.tz).date()
+    first = monday - timedelta(weeks=CHART_WEEKS - 1)
+    currency = await cost_kpis.main_currency(
+        req.session, req.workspace_id, first, monday + timedelta(weeks=1)
+    )
+    if currency is None:
+        return None
+    weeks, spend = await cost.chart_series(
+        req.session, req.workspace_id, currency, monday, CHART_WEEKS
+    )
+    bounds = [week_start - timedelta(weeks=CHART_WEEKS - 1 - i) for i in range(CHART_WEEKS + 1)]
+    savings = [Decimal(0)] * CHART_WEEKS
+    scale = Decimal(10) ** -get_currency_precision(currency)
+    for row in await wins.totals_by_interval(req.session, req.workspace_id, bounds):
+        if row.currency == currency and not row.avoidance:
+            savings[row.bucket] += Decimal(row.annualised) * scale
+    if not any(spend) and not any(savings):
+        return None
+    alt = (
+        f"Chart: weekly effective cloud cost and the wins' annualised savings in {currency}, "
+        f"{week_label(weeks[0])} to {week_label(weeks[-1])}"
+    )
+    line = f"Cost, last {CHART_WEEKS} weeks {sparkline(spend)} · wins' savings {sparkline(savings)}"
+    if not store:
+        return Chart(png=b"", alt=alt, sparkline=line)
+    png = await asyncio.to_thread(render_png, weeks, spend, savings, currency)
+    token = new_token()
+    await cost_store.save_chart(req.session, token, req.workspace_id, png)
+    return Chart(png=png, alt=alt, sparkline=line, token=token)
+
+
 def _poll_line(p, req: Request) -> str:  # type: ignore[no-untyped-def]
     line = f"#{p.id} {p.question}"
     if p.closes_at:
@@ -212,7 +266,7 @@ async def digest(req: Request, args: str) -> Outcome:
             f"{args.strip()[:40]!r} is not a digest action; use `digest`, `digest post`, "
             "`digest schedule` or `digest off`"
         )
-    message = await build_digest(req, req.now)
+    message = await build_digest(req, req.now, chart=action == "post")
     if not action:
         return Outcome().reply(message)
     await req.require_committee("post the digest")
@@ -230,7 +284,7 @@ async def scheduled_post(req: Request, _argument: object = None) -> Outcome:
     if target is None:
         log.warning("weekly digest due for %s but no digest-channel is set", req.actor.workspace_id)
         return Outcome()
-    message = await build_digest(req, req.now)
+    message = await build_digest(req, req.now, chart=True)
     await archive(req, message)
     return Outcome().post(message, target.id, target.name, subject="digest")
 

@@ -1,0 +1,161 @@
+"""The weekly digest with cloud cost: imported FOCUS data gives it a cost section and the
+12-week chart, delivered to the fake Slack (the PNG uploaded in the post's thread) and the
+fake Bot Framework (an Image in the card), over real HTTP."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from bot.app import BOT, DATABASE
+from bot.costs.importer import run_import
+from bot.events import system_actor
+from bot.features import digest
+from storage import workspaces
+from storage.models import ChartImage
+from tests.helpers import texts
+from tests.schema_validation import validate_adaptive_card
+from tests.test_chart_delivery import (  # noqa: F401  (fixtures)
+    PNG_SIGNATURE,
+    PUBLIC_URL,
+    card_schema,
+    images,
+    teams_factory,
+)
+from tests.test_focus_import import HEADER, row
+from tests.test_slack import SlackHarness, slack  # noqa: F401
+from tests.test_teams import keys, openid  # noqa: F401
+
+WEEKS = 12
+
+
+def twelve_weeks_of_costs(folder: Path) -> tuple[Path, Decimal]:
+    """One AWS usage row a day for the last 12 weeks up to today (UTC); returns the file and
+    this week's (Monday to today) effective cost."""
+    today = datetime.now(UTC).date()
+    monday = today - timedelta(days=today.weekday())
+    first = monday - timedelta(weeks=WEEKS - 1)
+    rows, this_week = [], Decimal(0)
+    day = first
+    while day <= today:
+        cost = Decimal(100 + (day - first).days % 9 * 25) + Decimal("0.35")
+        stamp = f"{day:%Y-%m-%d}T00:00:00Z"
+        end = f"{day + timedelta(days=1):%Y-%m-%d}T00:00:00Z"
+        rows.append(row(str(cost), ChargePeriodStart=stamp, ChargePeriodEnd=end))
+        if day >= monday:
+            this_week += cost
+        day += timedelta(days=1)
+    path = folder / "focus.csv"
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=HEADER, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path, this_week
+
+
+async def import_for(client, platform: str, external_id: str, path: Path) -> int:  # type: ignore[no-untyped-def]
+    database = client.server.app[DATABASE]
+    async with database.session() as session:
+        ws = await workspaces.workspace_id(session, platform, external_id)
+    await run_import(database, [path], ws, scope=f"{platform}:{external_id}")
+    return ws
+
+
+async def test_slack_digest_has_the_cost_section_and_the_chart_in_its_thread(
+    slack: SlackHarness,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    path, this_week = twelve_weeks_of_costs(tmp_path)
+    await import_for(slack.client, "slack", slack.team, path)
+    await slack.command("win Rightsized 40 dev VMs $3,200/mo #rightsizing", channel="C42")
+    answer = await slack.command("digest post", channel="C42")
+    assert "Posted this week's digest" in answer["text"]
+    [post] = [
+        p
+        for p in slack.fake.calls_to("chat.postMessage")
+        if "FinOps weekly digest" in texts(p.params)
+    ]
+    shown = texts(post.params["blocks"])
+    assert "Cloud cost this week" in shown
+    assert f"{this_week:,.2f} USD" in shown  # this week's effective cost, to the cent
+    assert "Cost, last 12 weeks" in shown  # the sparkline fallback
+    [(channel, ts)] = [
+        key
+        for key, message in slack.fake.messages.items()
+        if "FinOps weekly digest" in texts(message)
+    ]
+    [shared] = slack.fake.shared_files
+    assert (shared["channel_id"], shared["thread_ts"]) == (channel, ts)
+    [uploaded] = shared["files"]
+    assert uploaded["data"].startswith(PNG_SIGNATURE)
+    # The same picture is kept for /charts (Teams and the dashboard).
+    async with slack.client.server.app[DATABASE].reading() as session:
+        [stored] = (await session.exec(ChartImage.__table__.select())).all()
+    assert stored.png == uploaded["data"]
+    response = await slack.client.get(f"/charts/{stored.token}.png")
+    assert response.status == 200 and await response.read() == uploaded["data"]
+
+
+async def test_slack_digest_preview_has_the_sparkline_but_uploads_nothing(
+    slack: SlackHarness,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    path, _ = twelve_weeks_of_costs(tmp_path)
+    await import_for(slack.client, "slack", slack.team, path)
+    answer = await slack.command("digest", channel="C42")
+    assert "Cloud cost this week" in texts(answer) and "Cost, last 12 weeks" in texts(answer)
+    assert slack.fake.shared_files == []
+
+
+async def test_without_cost_data_the_digest_has_no_cost_section(
+    slack: SlackHarness,  # noqa: F811
+) -> None:
+    answer = await slack.command("digest", channel="C42")
+    assert "FinOps weekly digest" in texts(answer)
+    assert "Cloud cost" not in texts(answer)
+
+
+async def test_teams_scheduled_digest_shows_the_chart_in_its_card(
+    teams_factory,  # noqa: F811
+    card_schema,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    path, this_week = twelve_weeks_of_costs(tmp_path)
+    for public_url in (PUBLIC_URL, ""):
+        async with teams_factory(public_url) as teams:
+            assert await teams.say("config digest-channel here") == 201
+            await import_for(teams.client, "teams", teams.tenant, path)
+            bot = teams.client.server.app[BOT]
+            actor = system_actor("teams", teams.tenant)
+            period = uuid.uuid4().hex[:12]
+            assert await bot.run_scheduled(
+                actor, digest.scheduled_post, None, "digest:test", period, "test"
+            )
+            await teams.settled()
+            [card] = [c for c in teams.cards() if "FinOps weekly digest" in json.dumps(c)]
+            shown = json.dumps(card, ensure_ascii=False)
+            assert "Cloud cost this week" in shown and f"{this_week:,.2f} USD" in shown
+            [image] = images(card)
+            if public_url:
+                assert image["url"].startswith(f"{PUBLIC_URL}/charts/")
+                response = await teams.client.get(image["url"].removeprefix(PUBLIC_URL))
+                assert (await response.read()).startswith(PNG_SIGNATURE)
+            else:  # no public URL: the PNG travels inside the card
+                prefix = "data:image/png;base64,"
+                assert image["url"].startswith(prefix)
+                assert base64.b64decode(image["url"][len(prefix) :]).startswith(PNG_SIGNATURE)
+            assert "weekly effective cloud cost" in image["altText"]
+            assert validate_adaptive_card(card, card_schema) == []
+            assert len(json.dumps(card)) < 28_000  # Teams' message size limit
+
+
+def test_this_week_is_in_the_generated_data(tmp_path: Path) -> None:
+    """The generator above covers today, so the digest's week always has cost data."""
+    path, this_week = twelve_weeks_of_costs(tmp_path)
+    assert this_week > 0
+    assert date.today().isoformat()[:4] in path.read_text()
