@@ -135,8 +135,9 @@ class Kpi:
     def shown(self) -> str:
         if self.value is None:
             return "n/a"
-        if self.unit == "days":
-            return f"{self.value} {'day' if self.value == 1 else 'days'}"
+        if self.unit == "days":  # tenths matter near the targets (1, 3, 7), not at 788
+            days = self.value if self.value < 10 else self.value.quantize(Decimal(1))
+            return f"{days} {'day' if days == 1 else 'days'}"
         return f"{self.value} %"
 
     @property
