@@ -18,12 +18,12 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlmodel import col, select
 
+from bot.costs.kpis import OWNER_TAGS_KEY
 from bot.costs.reader import KEY, ExportData, ExportRefused, Sums, read_exports
 from storage import costs
 from storage.engine import Database
 from storage.models import CostImport, Setting
 
-OWNER_TAGS_KEY = "cost-owner-tags"  # workspace config: tag keys naming an owner, in order
 EXPORT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 NANO = Decimal("1e-9")
 _IMPORT_LOCK = 0x666F637573  # "focus": imports of several processes take turns on PostgreSQL
