@@ -12,7 +12,7 @@ import io
 import json
 import os
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,8 +24,9 @@ from sqlmodel import col, func, select
 from adapters.console.adapter import ConsoleSession
 from bot.cli import main
 from bot.core import Bot
-from bot.costs import watch
+from bot.costs import kpis, watch
 from bot.costs.importer import ExportRefused, run_import
+from bot.scheduler import Scheduler
 from bot.settings import Settings
 from storage import workspaces
 from storage.engine import Database
@@ -470,3 +471,52 @@ async def test_watched_folder_imports_all_parts_when_one_changes(
         assert (await totals(database, ws))["billed_nanos"] == 6_000_000_000  # 1 + 5, both parts
     finally:
         await watch.remove(database, tmp_path / "exports")
+
+
+NO_FLEX = "without_commitment_discount_flexibility"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "utilisation", "waste"),
+    [
+        ("commitment_discount_usage_scenario_3.csv", "75.0", "25.0"),
+        (f"one_hundred_percent_utilization_{NO_FLEX}.csv", "100.0", "0.0"),
+        (f"zero_percent_utilization_{NO_FLEX}.csv", "0.0", "100.0"),
+    ],
+)  # fmt: skip
+async def test_spec_scenarios_give_the_spec_utilisation(
+    database: Database, workspace: str, scenario: str, utilisation: str, waste: str
+) -> None:
+    ws = await workspace_id(database, workspace)
+    await run_import(database, [shared_path("focus", "spec_v1.2_examples", scenario)], ws)
+    async with database.reading() as session:
+        report = await kpis.build_report(
+            session,
+            ws,
+            kpis.Period.month_of(date(2023, 1, 1)),
+            datetime(2023, 2, 1, tzinfo=UTC),
+            owner_tags=False,
+        )
+    assert isinstance(report, kpis.CostReport)
+    assert report.utilisation.value == Decimal(utilisation)
+    assert report.waste.value == Decimal(waste)
+
+
+async def test_the_scheduler_imports_new_exports_in_watched_folders(
+    bot: Bot, database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    write_csv(tmp_path / "part-1.csv", [row(cost="4.00")])
+    await watch.add(database, tmp_path, ws)
+    try:
+        ran = await Scheduler(bot, {"console"}).tick()
+        assert any(job.startswith("focus-import:") for job in ran)
+        assert (await totals(database, ws))["billed_nanos"] == 4_000_000_000
+        scheduler = Scheduler(bot, {"console"})
+        write_csv(tmp_path / "part-2.csv", [row(cost="1.00")])
+        assert await scheduler.tick() != []  # a replica's first tick looks at once
+        write_csv(tmp_path / "part-3.csv", [row(cost="2.00")])
+        assert await scheduler.tick() == []  # then only every FINOPS_FOCUS_WATCH_MINUTES
+        assert (await totals(database, ws))["billed_nanos"] == 5_000_000_000
+    finally:
+        await watch.remove(database, tmp_path)
