@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bot.costs import watch
@@ -77,30 +79,26 @@ async def _run(database: Database, args: argparse.Namespace, paths: list[Path]) 
 async def _import(
     database: Database, files: list[Path], workspace_id: int | None, scope: str
 ) -> int:
-    total = sum(path.stat().st_size for path in files)
-    with _progress_bar(total) as bar:
+    with _progress_bar() as advance:
         try:
-            summary = await run_import(
-                database, files, workspace_id, scope=scope, progress=bar.update if bar else None
-            )
+            summary = await run_import(database, files, workspace_id, scope=scope, progress=advance)
         except ExportRefused as error:
             return _fail(f"{error}. Nothing was imported.")
     print("\n".join(summary.lines()))
     return 0
 
 
-class _NoBar:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None
-
-
-def _progress_bar(total: int):  # type: ignore[no-untyped-def]
-    """tqdm's bar on a terminal (bytes read), nothing in a pipe or a log."""
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[float], None] | None]:
+    """tqdm's bar on a terminal (the share of the reading done), nothing in a pipe or a log."""
     if not sys.stderr.isatty():
-        return _NoBar()
+        yield None
+        return
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="B", unit_scale=True, desc="Reading", leave=False)
+    with tqdm(total=100, unit="%", desc="Reading", leave=False) as bar:
+
+        def advance(share: float) -> None:  # called from the reading thread
+            bar.update(max(0.0, round(share * 100, 1) - bar.n))
+
+        yield advance

@@ -110,7 +110,7 @@ async def run_import(
     workspace_id: int | None = None,
     *,
     scope: str = "the whole installation",
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[float], None] | None = None,
     now: datetime | None = None,
 ) -> ImportSummary:
     """Read every file, then replace the days they cover. Raises ExportRefused (nothing

@@ -1,40 +1,37 @@
 """Stream FOCUS exports (CSV, gzipped CSV, Parquet) into daily aggregates, in bounded memory.
 
-pyarrow parses the file in blocks on its own threads (chosen by measurement: BENCHMARKS.md,
-"Reading FOCUS exports"). Each block is grouped by the stored dimensions with exact decimal
-sums (`decimal128(38, 18)`, never floats); Python only merges the groups, whose number does not
-grow with the file. Tags are JSON text: each distinct value is parsed once per block.
+DuckDB reads each file on its own threads, in a stream, under a memory limit (it spills to a
+temporary directory beyond it), and groups it by the stored dimensions with exact decimal sums
+(`DECIMAL(38, 18)`, never floats): chosen by measurement over pyarrow and the csv module
+(BENCHMARKS.md, "Reading FOCUS exports"). Every value, including the owner tag keys, reaches
+the SQL as a bound parameter; only the file's own column names are written into the query,
+quoted. Python then merges the groups (their number does not grow with the file's length) and
+normalises the spellings.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
-import json
-import re
+import tempfile
+import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+import duckdb
 
 from bot.costs import focus
 
-MONEY_TYPE = pa.decimal128(38, 18)
-BLOCK_BYTES = 4 << 20  # per parsed CSV block: memory stays flat whatever the file's size
-PARQUET_BATCH = 65_536
+MONEY_TYPE = "DECIMAL(38, 18)"
+MEMORY_LIMIT = "512MB"  # DuckDB spills to disk beyond this: memory stays flat
+FETCH_ROWS = 10_000
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
-DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-TIMESTAMP = r"^\d{4}-\d{2}-\d{2}([T ]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?)?(Z|[+-]00:?00)?$"
-SUMMED = (*focus.MONEY, "list_priced", "contracted_priced", "contracted_used", "effective_used")
 # The stored dimensions, in the order of a group's key.
 KEY = (
     "day",
@@ -138,7 +135,14 @@ def inspect(path: Path) -> Export:
         magic = raw.read(4)
     if magic == PARQUET_MAGIC:
         kind = "parquet"
-        headers = tuple(pq.ParquetFile(path).schema_arrow.names)
+        try:
+            with duckdb.connect() as con:
+                described = con.execute(
+                    "DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]
+                ).fetchall()
+        except duckdb.Error as error:
+            raise ExportRefused(f"{path.name}: not a readable Parquet file ({error})") from error
+        headers = tuple(row[0] for row in described)
     else:
         kind = "csv.gz" if magic[:2] == GZIP_MAGIC else "csv"
         opener = gzip.open if kind == "csv.gz" else open
@@ -160,265 +164,182 @@ def inspect(path: Path) -> Export:
 def read_exports(
     paths: Sequence[Path],
     owner_tags: Sequence[str] = (),
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> ExportData:
     """Aggregate every file (each checked first, so a bad one refuses the lot before any
-    reading). `progress` is called with the number of bytes consumed since the last call."""
+    reading). `progress` is called now and then with the share of the work done (0 to 1)."""
     exports = [inspect(path) for path in paths]
+    keys = [k.strip().casefold() for k in owner_tags if k.strip()]
     data = ExportData()
     raw: dict[tuple, Sums] = {}
-    tags = _TagReader(owner_tags)
-    for export in exports:
-        data.files.append(export.path.name)
-        data.missing.update(c for c in focus.EXPECTED if c not in export.columns)
-        for batch in _batches(export, progress):
-            _fold(batch, export.columns, raw, tags, data)
+    with duckdb.connect(config=_SETTINGS) as con:
+        con.execute("SET TimeZone = 'UTC'")  # an offset is read as the UTC instant it names
+        for i, export in enumerate(exports):
+            data.files.append(export.path.name)
+            data.missing.update(c for c in focus.EXPECTED if c not in export.columns)
+            share = (lambda p, i=i: progress((i + p) / len(exports))) if progress else None
+            _aggregate(con, export, keys, raw, data, share)
     _finish(raw, data)
-    data.notes.update(tags.notes)
     return data
 
 
-def _batches(export: Export, progress: Callable[[int], None] | None) -> Iterator[pa.RecordBatch]:
-    wanted = list(export.columns.values())
+_SETTINGS = {
+    "memory_limit": MEMORY_LIMIT,
+    "temp_directory": str(Path(tempfile.gettempdir()) / "finops-bot-duckdb"),
+}
+
+
+EMPTY = "''"
+# A JSON path naming one object key: $."<key>", a double quote in the key escaped.
+JSON_PATH = """'$."' || replace({key}, '"', '\\"') || '"'"""
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _source(export: Export) -> tuple[str, list[Any]]:
+    """The FROM clause: every column of a CSV typed (money as decimals, the rest as text, so
+    nothing is guessed), or the Parquet file as it is."""
+    path = str(export.path)
     if export.kind == "parquet":
-        parquet = pq.ParquetFile(export.path)
-        total_rows = max(parquet.metadata.num_rows, 1)
-        file_size = export.path.stat().st_size
-        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH, columns=wanted):
-            if progress:
-                progress(int(file_size * batch.num_rows / total_rows))
-            yield batch
-        return
-    source = pa.OSFile(str(export.path), "rb")
-    stream = pa.CompressedInputStream(source, "gzip") if export.kind == "csv.gz" else source
-    types = {
-        header: MONEY_TYPE if name in focus.MONEY else pa.string()
-        for name, header in export.columns.items()
-    }
-    try:
-        reader = pacsv.open_csv(
-            stream,
-            read_options=pacsv.ReadOptions(
-                column_names=list(export.headers), skip_rows=1, block_size=BLOCK_BYTES
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types=types,
-                include_columns=wanted,
-                null_values=focus.NULLS,
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
-        done = 0
-        for batch in reader:
-            if progress:
-                position = source.tell()
-                progress(position - done)
-                done = position
-            yield batch
-    except pa.ArrowInvalid as error:
-        raise ExportRefused(f"{export.path.name}: {_arrow_message(error)}") from error
-    finally:
-        source.close()
+        return "read_parquet(?)", [path]
+    money = {header for name, header in export.columns.items() if name in focus.MONEY}
+    types = {h: (MONEY_TYPE if h in money else "VARCHAR") for h in export.headers}
+    return (
+        "read_csv(?, header = true, auto_detect = false, columns = ?, nullstr = ?, "
+        "delim = ',', quote = '\"', escape = '\"', compression = ?)",
+        [path, types, focus.NULLS, "gzip" if export.kind == "csv.gz" else "none"],
+    )
 
 
-def _arrow_message(error: Exception) -> str:
-    text = str(error).splitlines()[0]
-    text = text.replace("decimal128(38, 18)", "a number")
-    return text[:300]
+def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
+    columns = export.columns
+
+    def text(name: str) -> str:
+        if name not in columns:
+            return "NULL::VARCHAR"
+        return f"nullif(trim(CAST({_quoted(columns[name])} AS VARCHAR)), '')"
+
+    def money(name: str) -> str:
+        if name not in columns:
+            return f"CAST(0 AS {MONEY_TYPE})"
+        return f"coalesce(CAST({_quoted(columns[name])} AS {MONEY_TYPE}), 0)"
+
+    start = f"try_cast({text('ChargePeriodStart')} AS TIMESTAMPTZ)"
+    end = f"try_cast({text('ChargePeriodEnd')} AS TIMESTAMPTZ)"
+    raw_tags = text("Tags")
+    # Valid JSON or NULL: DuckDB evaluates both sides of an AND, so invalid text must never
+    # reach json_type or json_keys.
+    tags = f"(CASE WHEN coalesce(json_valid({raw_tags}), false) THEN {raw_tags} END)"
+    is_object = f"coalesce(json_type({tags}) = 'OBJECT', false)"
+    params: list[Any] = []
+    owners = []
+    for key in owner_keys:  # the first key the row has, compared without case or spaces
+        found = f"list_filter(json_keys({tags}), lambda k: lower(trim(k)) = ?)[1]"
+        value = f"json_extract_string({tags}, {JSON_PATH.format(key=found)})"
+        owners.append(f"nullif(trim({value}), '')")
+        params.append(key)
+    owner = f"CASE WHEN {is_object} THEN coalesce({', '.join([*owners, EMPTY])}) ELSE '' END"
+    listed, contracted = money("ListCost"), money("ContractedCost")
+    effective = money("EffectiveCost")
+    not_purchase = f"coalesce(lower({text('ChargeCategory')}) <> 'purchase', true)"
+    priced = f"({not_purchase} AND {contracted} > 0 AND {listed} > 0)"
+    used = f"({not_purchase} AND {contracted} > 0)"
+    source, source_params = _source(export)
+    sql = f"""
+        SELECT
+            CAST({start} AS DATE),
+            coalesce({text("ServiceProviderName")}, {text("ProviderName")}),
+            {text("BillingCurrency")},
+            {text("BillingAccountId")},
+            coalesce({text("SubAccountName")}, {text("SubAccountId")}),
+            {text("ServiceCategory")},
+            {text("ServiceName")},
+            coalesce({text("RegionId")}, {text("RegionName")}),
+            {text("ChargeCategory")},
+            {text("PricingCategory")},
+            {text("CommitmentDiscountStatus")},
+            {text("CommitmentDiscountId")},
+            coalesce({is_object} AND len(json_keys({tags})) > 0, false),
+            {owner},
+            count(*),
+            sum({money("BilledCost")}),
+            sum({effective}),
+            sum({listed}),
+            sum({contracted}),
+            sum(CASE WHEN {priced} THEN {listed} ELSE 0 END),
+            sum(CASE WHEN {priced} THEN {contracted} ELSE 0 END),
+            sum(CASE WHEN {used} THEN {contracted} ELSE 0 END),
+            sum(CASE WHEN {used} THEN {effective} ELSE 0 END),
+            max(coalesce({end}, {start})),
+            count(*) FILTER (WHERE {raw_tags} IS NOT NULL AND {tags} IS NULL)
+        FROM {source}
+        GROUP BY ALL
+    """
+    return sql, params + source_params
 
 
-def _money(column: pa.ChunkedArray | pa.Array | None, length: int) -> pa.Array:
-    if column is None:
-        return pa.nulls(length, MONEY_TYPE)
-    if pa.types.is_floating(column.type):  # Parquet doubles: their shortest decimal text
-        column = pc.cast(column, pa.string())
-    return pc.cast(column, MONEY_TYPE)
-
-
-def _text(column: pa.Array | None, length: int) -> pa.Array:
-    if column is None:
-        return pa.nulls(length, pa.string())
-    if pa.types.is_timestamp(column.type):
-        return pc.strftime(column, format="%Y-%m-%dT%H:%M:%S")
-    if not pa.types.is_string(column.type):
-        column = pc.cast(column, pa.string())
-    return pc.utf8_trim_whitespace(column)
-
-
-def _fold(
-    batch: pa.RecordBatch,
-    columns: dict[str, str],
+def _aggregate(
+    con: duckdb.DuckDBPyConnection,
+    export: Export,
+    owner_keys: list[str],
     raw: dict[tuple, Sums],
-    tags: _TagReader,
     data: ExportData,
+    progress: Callable[[float], None] | None,
 ) -> None:
-    n = batch.num_rows
-    if n == 0:
-        return
-    data.rows_read += n
-
-    def get(name: str) -> pa.Array | None:
-        header = columns.get(name)
-        return batch.column(header) if header is not None else None
-
-    def text(name: str) -> pa.Array:
-        return _text(get(name), n)
-
+    sql, params = _query(export, owner_keys)
+    done = threading.Event()
+    watcher = None
+    if progress:  # the query runs in this thread; another reports how far it has got
+        watcher = threading.Thread(target=_report, args=(con, done, progress), daemon=True)
+        watcher.start()
     try:
-        money = {name: _money(get(name), n) for name in focus.MONEY}
-    except pa.ArrowInvalid as error:
-        raise ExportRefused(
-            f"a cost column holds something that is not a number: {error}"
-        ) from error
-    start = text("ChargePeriodStart")
-    provider = pc.coalesce(text("ServiceProviderName"), text("ProviderName"))
-    tagged, owner = tags.columns(get("Tags"), n)
-    table = pa.table(
-        {
-            "day": pc.utf8_slice_codeunits(start, 0, 10),
-            "provider": provider,
-            "currency": text("BillingCurrency"),
-            "billing_account": text("BillingAccountId"),
-            "sub_account": pc.coalesce(text("SubAccountName"), text("SubAccountId")),
-            "service_category": text("ServiceCategory"),
-            "service": text("ServiceName"),
-            "region": pc.coalesce(text("RegionId"), text("RegionName")),
-            "charge_category": text("ChargeCategory"),
-            "pricing_category": text("PricingCategory"),
-            "commitment_status": text("CommitmentDiscountStatus"),
-            "commitment_id": text("CommitmentDiscountId"),
-            "tagged": tagged,
-            "owner": owner,
-            **money,
-        }
-    )
-    _note_period_end(text("ChargePeriodEnd"), start, provider, data)
-    table = _with_priced_parts(table)
-    grouped = table.group_by(list(KEY), use_threads=False).aggregate(
-        [("day", "count", pc.CountOptions(mode="all"))] + [(m, "sum") for m in SUMMED]
-    )
-    keys = [grouped.column(k).to_pylist() for k in KEY]
-    counts = grouped.column("day_count").to_pylist()
-    sums = [grouped.column(f"{m}_sum").to_pylist() for m in SUMMED]
-    for i, key in enumerate(zip(*keys, strict=True)):
-        found = raw.get(key)
-        if found is None:
-            found = raw[key] = Sums()
-        found.add(counts[i], *(column[i] for column in sums))
+        result = con.execute(sql, params)
+        while rows := result.fetchmany(FETCH_ROWS):
+            for row in rows:
+                key, (count, *sums), latest, bad_tags = row[:14], row[14:23], row[23], row[24]
+                found = raw.get(key)
+                if found is None:
+                    found = raw[key] = Sums()
+                found.add(count, *sums)
+                data.rows_read += count
+                if bad_tags:
+                    data.notes["Tags not valid JSON (counted as untagged)"] += bad_tags
+                provider = key[1] or "unknown"
+                if latest is not None and key[0] is not None:
+                    latest = latest.astimezone(UTC)
+                    if provider not in data.period_end or latest > data.period_end[provider]:
+                        data.period_end[provider] = latest
+    except duckdb.Error as error:
+        raise ExportRefused(f"{export.path.name}: {_duckdb_message(error)}") from error
+    finally:
+        done.set()
+        if watcher:
+            watcher.join()
+    if progress:
+        progress(1.0)
 
 
-def _with_priced_parts(table: pa.Table) -> pa.Table:
-    """Add the costs of the rows whose savings can be computed (masked to 0 elsewhere), so
-    savings stay exact sums: decimal subtraction in Arrow would need 39 digits."""
-    zero = pa.scalar(Decimal(0), MONEY_TYPE)
-    listed, contracted = table["ListCost"], table["ContractedCost"]
-    not_purchase = pc.fill_null(
-        pc.not_equal(pc.utf8_lower(table["charge_category"]), "purchase"), True
-    )
-    has_contracted = pc.fill_null(pc.greater(contracted, zero), False)
-    priced = pc.and_(
-        not_purchase, pc.and_(has_contracted, pc.fill_null(pc.greater(listed, zero), False))
-    )
-    used = pc.and_(not_purchase, has_contracted)
-    for name, column, mask in (
-        ("list_priced", listed, priced),
-        ("contracted_priced", contracted, priced),
-        ("contracted_used", contracted, used),
-        ("effective_used", table["EffectiveCost"], used),
-    ):
-        table = table.append_column(name, pc.if_else(mask, column, zero))
-    return table
+def _report(con: duckdb.DuckDBPyConnection, done: threading.Event, progress) -> None:  # type: ignore[no-untyped-def]
+    while not done.wait(0.25):
+        percent = con.query_progress()
+        if percent >= 0:
+            progress(percent / 100)
 
 
-def _note_period_end(end: pa.Array, start: pa.Array, provider: pa.Array, data: ExportData) -> None:
-    """The latest well-formed ChargePeriodEnd per provider (start where end is unusable):
-    the data-freshness KPI."""
-    valid_end = pc.match_substring_regex(end, TIMESTAMP)
-    moment = pc.if_else(pc.fill_null(valid_end, False), end, start)
-    table = pa.table({"provider": provider, "moment": moment})
-    table = table.filter(pc.fill_null(pc.match_substring_regex(moment, TIMESTAMP), False))
-    if table.num_rows == 0:
-        return
-    latest = table.group_by(["provider"], use_threads=False).aggregate([("moment", "max")])
-    for name, text in zip(
-        latest.column("provider").to_pylist(), latest.column("moment_max").to_pylist(), strict=True
-    ):
-        when = _timestamp(text)
-        name = (name or "").strip()
-        if when and (name not in data.period_end or when > data.period_end[name]):
-            data.period_end[name] = when
-
-
-def _timestamp(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace(" ", "T", 1))
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-class _TagReader:
-    """Turns the Tags column (JSON text) into `tagged` and `owner`: each distinct text is
-    parsed once, the keys compared without case or surrounding spaces."""
-
-    def __init__(self, owner_tags: Sequence[str]) -> None:
-        self.owner_keys = [k.strip().casefold() for k in owner_tags if k.strip()]
-        self.cache: dict[str, tuple[bool, str]] = {}
-        self.notes: Counter[str] = Counter()
-
-    def read(self, text: str | None) -> tuple[bool, str]:
-        if text is None:
-            return False, ""
-        found = self.cache.get(text)
-        if found is None:
-            found = self.cache[text] = self._parse(text)
-            if len(self.cache) > 200_000:  # tags unique per resource: keep memory bounded
-                self.cache.clear()
-        return found
-
-    def _parse(self, text: str) -> tuple[bool, str]:
-        try:
-            tags = json.loads(text)
-        except ValueError:
-            self.notes["Tags not valid JSON (counted as untagged)"] += 1
-            return False, ""
-        if not isinstance(tags, dict) or not tags:
-            return False, ""
-        keys = {str(k).strip().casefold(): v for k, v in tags.items()}
-        for wanted in self.owner_keys:
-            value = keys.get(wanted)
-            if value not in (None, ""):
-                return True, str(value).strip()[: LIMITS["owner"]]
-        return True, ""
-
-    def columns(self, column: pa.Array | None, length: int) -> tuple[pa.Array, pa.Array]:
-        if column is None:
-            return pa.repeat(False, length), pa.repeat("", length)
-        encoded = pc.dictionary_encode(_text(column, length))
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
-        parsed = [self.read(t) for t in encoded.dictionary.to_pylist()]
-        indices = pc.fill_null(encoded.indices, len(parsed))
-        parsed.append((False, ""))  # null Tags
-        tagged = pa.array([p[0] for p in parsed], pa.bool_())
-        owner = pa.array([p[1] for p in parsed], pa.string())
-        return pc.take(tagged, indices), pc.take(owner, indices)
+def _duckdb_message(error: Exception) -> str:
+    """DuckDB's first lines (the problem, the line and the column), without its advice."""
+    lines = [line for line in str(error).splitlines() if line.strip()][:3]
+    return " ".join(lines).replace("'DECIMAL'", "a number")[:400]
 
 
 def _finish(raw: dict[tuple, Sums], data: ExportData) -> None:
     """Check and normalise each group's key (few groups, so this is cheap) and merge those
     that become equal ("Usage-based" and "Usage-Based")."""
     for key, sums in raw.items():
-        day_text, provider, *rest = key
-        if not day_text or not DAY.fullmatch(day_text):
-            data.skipped["ChargePeriodStart empty or not a date-time"] += sums.rows
-            continue
-        try:
-            day = date.fromisoformat(day_text)
-        except ValueError:
+        day, provider, *rest = key
+        if day is None:
             data.skipped["ChargePeriodStart empty or not a date-time"] += sums.rows
             continue
         values = dict(zip(KEY[2:], rest, strict=True))
@@ -435,6 +356,7 @@ def _finish(raw: dict[tuple, Sums], data: ExportData) -> None:
             if name in values:
                 values[name] = (values[name] or "")[:limit]
         values["currency"] = values["currency"].upper()
+        values["owner"] = values["owner"][: LIMITS["owner"]]
         normal = (day, (provider or "unknown")[: LIMITS["provider"]], *values.values())
         merged = data.groups.get(normal)
         if merged is None:
