@@ -12,20 +12,18 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 from sqlalchemy import text
 from sqlmodel import col, select
 
 from bot.costs.kpis import OWNER_TAGS_KEY
-from bot.costs.reader import KEY, ExportData, ExportRefused, Sums, read_exports
+from bot.costs.reader import KEY, MEASURES, ExportData, ExportRefused, read_exports
 from storage import costs
 from storage.engine import Database
 from storage.models import CostImport, Setting
 
 EXPORT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
-NANO = Decimal("1e-9")
 _IMPORT_LOCK = 0x666F637573  # "focus": imports of several processes take turns on PostgreSQL
 
 __all__ = ["ExportRefused", "ImportSummary", "export_files", "run_import"]
@@ -147,14 +145,14 @@ async def run_import(
 
 def _summary(data: ExportData, scope: str) -> ImportSummary:
     providers: dict[str, ProviderPart] = {}
-    for key, sums in data.groups.items():
-        day, provider = key[0], key[1]
+    for key, measures in data.groups.items():
+        day, provider, rows = key[0], key[1], measures[0]
         part = providers.get(provider)
         if part is None:
-            providers[provider] = ProviderPart(day, day, sums.rows)
+            providers[provider] = ProviderPart(day, day, rows)
         else:
             part.first_day, part.last_day = min(part.first_day, day), max(part.last_day, day)
-            part.rows += sums.rows
+            part.rows += rows
     return ImportSummary(
         files=data.files,
         rows_read=data.rows_read,
@@ -167,25 +165,9 @@ def _summary(data: ExportData, scope: str) -> ImportSummary:
     )
 
 
-def _nanos(amount: Decimal) -> int:
-    return int(amount.quantize(NANO, rounding=ROUND_HALF_EVEN).scaleb(9))
-
-
 def _rows(data: ExportData):  # type: ignore[no-untyped-def]
-    for key, sums in data.groups.items():
-        yield {**dict(zip(KEY, key, strict=True)), **_measures(sums)}
-
-
-def _measures(sums: Sums) -> dict[str, int]:
-    return {
-        "row_count": sums.rows,
-        "billed_nanos": _nanos(sums.billed),
-        "effective_nanos": _nanos(sums.effective),
-        "list_nanos": _nanos(sums.listed),
-        "contracted_nanos": _nanos(sums.contracted),
-        "negotiated_nanos": _nanos(sums.negotiated),
-        "commitment_nanos": _nanos(sums.commitment),
-    }
+    for key, measures in data.groups.items():
+        yield {**dict(zip(KEY, key, strict=True)), **dict(zip(MEASURES, measures, strict=True))}
 
 
 def _day_end(day: date) -> datetime:

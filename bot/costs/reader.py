@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ import duckdb
 from bot.costs import focus
 
 MONEY_TYPE = "DECIMAL(38, 18)"
+NANOS = "DECIMAL(38, 9)"  # what is stored: billionths
 MEMORY_LIMIT = "512MB"  # DuckDB spills to disk beyond this: memory stays flat
 FETCH_ROWS = 10_000
 GZIP_MAGIC = b"\x1f\x8b"
@@ -69,44 +69,24 @@ class ExportRefused(Exception):
     """The file is not a FOCUS export the bot can use; nothing was imported."""
 
 
-@dataclass
-class Sums:
-    rows: int = 0
-    billed: Decimal = Decimal(0)
-    effective: Decimal = Decimal(0)
-    listed: Decimal = Decimal(0)
-    contracted: Decimal = Decimal(0)
-    negotiated: Decimal = Decimal(0)  # see CostDay: ListCost - ContractedCost where priced
-    commitment: Decimal = Decimal(0)  # ContractedCost - EffectiveCost where contracted
-
-    def add(self, rows: int, *amounts: Any) -> None:
-        """Add a group's row count and its sums, in SUMMED order (None counts as 0)."""
-        billed, effective, listed, contracted, l_priced, c_priced, c_used, e_used = (
-            a or 0 for a in amounts
-        )
-        self.rows += rows
-        self.billed += billed
-        self.effective += effective
-        self.listed += listed
-        self.contracted += contracted
-        self.negotiated += l_priced - c_priced
-        self.commitment += c_used - e_used
-
-    def merge(self, other: Sums) -> None:
-        self.rows += other.rows
-        self.billed += other.billed
-        self.effective += other.effective
-        self.listed += other.listed
-        self.contracted += other.contracted
-        self.negotiated += other.negotiated
-        self.commitment += other.commitment
+# A group's measures, in this order: integers, money in billionths (rounded once, by DuckDB,
+# from its exact DECIMAL(38, 18) sums). The names are CostDay's columns.
+MEASURES = (
+    "row_count",
+    "billed_nanos",
+    "effective_nanos",
+    "list_nanos",
+    "contracted_nanos",
+    "negotiated_nanos",  # ListCost - ContractedCost where both are known, purchases left out
+    "commitment_nanos",  # ContractedCost - EffectiveCost where contracted, purchases left out
+)
 
 
 @dataclass
 class ExportData:
     """Everything read from one or more export files."""
 
-    groups: dict[tuple, Sums] = field(default_factory=dict)
+    groups: dict[tuple, list[int]] = field(default_factory=dict)  # key -> MEASURES
     rows_read: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> rows
     notes: Counter[str] = field(default_factory=Counter)  # tolerated oddities -> rows
@@ -171,15 +151,13 @@ def read_exports(
     exports = [inspect(path) for path in paths]
     keys = [k.strip().casefold() for k in owner_tags if k.strip()]
     data = ExportData()
-    raw: dict[tuple, Sums] = {}
     with duckdb.connect(config=_SETTINGS) as con:
         con.execute("SET TimeZone = 'UTC'")  # an offset is read as the UTC instant it names
         for i, export in enumerate(exports):
             data.files.append(export.path.name)
             data.missing.update(c for c in focus.EXPECTED if c not in export.columns)
             share = (lambda p, i=i: progress((i + p) / len(exports))) if progress else None
-            _aggregate(con, export, keys, raw, data, share)
-    _finish(raw, data)
+            _aggregate(con, export, keys, data, share)
     return data
 
 
@@ -264,14 +242,18 @@ def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
             coalesce({is_object} AND len(json_keys({tags})) > 0, false),
             {owner},
             count(*),
-            sum({money("BilledCost")}),
-            sum({effective}),
-            sum({listed}),
-            sum({contracted}),
-            sum(CASE WHEN {priced} THEN {listed} ELSE 0 END),
-            sum(CASE WHEN {priced} THEN {contracted} ELSE 0 END),
-            sum(CASE WHEN {used} THEN {contracted} ELSE 0 END),
-            sum(CASE WHEN {used} THEN {effective} ELSE 0 END),
+            CAST(sum({money("BilledCost")}) AS {NANOS}),
+            CAST(sum({effective}) AS {NANOS}),
+            CAST(sum({listed}) AS {NANOS}),
+            CAST(sum({contracted}) AS {NANOS}),
+            CAST(
+                sum(CASE WHEN {priced} THEN {listed} ELSE 0 END)
+                - sum(CASE WHEN {priced} THEN {contracted} ELSE 0 END) AS {NANOS}
+            ),
+            CAST(
+                sum(CASE WHEN {used} THEN {contracted} ELSE 0 END)
+                - sum(CASE WHEN {used} THEN {effective} ELSE 0 END) AS {NANOS}
+            ),
             max(coalesce({end}, {start})),
             count(*) FILTER (WHERE {raw_tags} IS NOT NULL AND {tags} IS NULL)
         FROM {source}
@@ -284,7 +266,6 @@ def _aggregate(
     con: duckdb.DuckDBPyConnection,
     export: Export,
     owner_keys: list[str],
-    raw: dict[tuple, Sums],
     data: ExportData,
     progress: Callable[[float], None] | None,
 ) -> None:
@@ -298,19 +279,24 @@ def _aggregate(
         result = con.execute(sql, params)
         while rows := result.fetchmany(FETCH_ROWS):
             for row in rows:
-                key, (count, *sums), latest, bad_tags = row[:14], row[14:23], row[23], row[24]
-                found = raw.get(key)
-                if found is None:
-                    found = raw[key] = Sums()
-                found.add(count, *sums)
+                count, latest, bad_tags = row[14], row[21], row[22]
                 data.rows_read += count
                 if bad_tags:
                     data.notes["Tags not valid JSON (counted as untagged)"] += bad_tags
-                provider = key[1] or "unknown"
-                if latest is not None and key[0] is not None:
+                key = _normal_key(row[:14], count, data)
+                if key is None:
+                    continue
+                measures = [count, *(int(amount.scaleb(9)) for amount in row[15:21])]
+                found = data.groups.get(key)
+                if found is None:
+                    data.groups[key] = measures
+                else:
+                    for i, value in enumerate(measures):
+                        found[i] += value
+                if latest is not None:
                     latest = latest.astimezone(UTC)
-                    if provider not in data.period_end or latest > data.period_end[provider]:
-                        data.period_end[provider] = latest
+                    if key[1] not in data.period_end or latest > data.period_end[key[1]]:
+                        data.period_end[key[1]] = latest
     except duckdb.Error as error:
         raise ExportRefused(f"{export.path.name}: {_duckdb_message(error)}") from error
     finally:
@@ -334,32 +320,26 @@ def _duckdb_message(error: Exception) -> str:
     return " ".join(lines).replace("'DECIMAL'", "a number")[:400]
 
 
-def _finish(raw: dict[tuple, Sums], data: ExportData) -> None:
-    """Check and normalise each group's key (few groups, so this is cheap) and merge those
-    that become equal ("Usage-based" and "Usage-Based")."""
-    for key, sums in raw.items():
-        day, provider, *rest = key
-        if day is None:
-            data.skipped["ChargePeriodStart empty or not a date-time"] += sums.rows
-            continue
-        values = dict(zip(KEY[2:], rest, strict=True))
-        if not values["charge_category"]:
-            data.skipped["ChargeCategory empty"] += sums.rows
-            continue
-        if not provider:
-            data.notes["no provider name (stored as 'unknown')"] += sums.rows
-        values["charge_category"] = focus.charge_category(values["charge_category"])
-        values["pricing_category"] = focus.pricing_category(values["pricing_category"])
-        values["commitment_status"] = focus.commitment_status(values["commitment_status"])
-        values["service_category"] = focus.service_category(values["service_category"])
-        for name, limit in LIMITS.items():
-            if name in values:
-                values[name] = (values[name] or "")[:limit]
-        values["currency"] = values["currency"].upper()
-        values["owner"] = values["owner"][: LIMITS["owner"]]
-        normal = (day, (provider or "unknown")[: LIMITS["provider"]], *values.values())
-        merged = data.groups.get(normal)
-        if merged is None:
-            data.groups[normal] = sums
-        else:
-            merged.merge(sums)
+def _normal_key(key: tuple, rows: int, data: ExportData) -> tuple | None:
+    """The group's key with the specification's spellings ("Usage-based" and "Usage-Based"
+    become one group), cut to the stored widths; None (counted by reason) for rows without a
+    usable ChargePeriodStart or ChargeCategory."""
+    day, provider, *rest = key
+    if day is None:
+        data.skipped["ChargePeriodStart empty or not a date-time"] += rows
+        return None
+    values = dict(zip(KEY[2:], rest, strict=True))
+    if not values["charge_category"]:
+        data.skipped["ChargeCategory empty"] += rows
+        return None
+    if not provider:
+        data.notes["no provider name (stored as 'unknown')"] += rows
+    values["charge_category"] = focus.charge_category(values["charge_category"])
+    values["pricing_category"] = focus.pricing_category(values["pricing_category"])
+    values["commitment_status"] = focus.commitment_status(values["commitment_status"])
+    values["service_category"] = focus.service_category(values["service_category"])
+    for name, limit in LIMITS.items():
+        if name in values:
+            values[name] = (values[name] or "")[:limit]
+    values["currency"] = values["currency"].upper()
+    return (day, (provider or "unknown")[: LIMITS["provider"]], *values.values())
