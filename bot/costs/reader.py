@@ -153,6 +153,9 @@ def read_exports(
     data = ExportData()
     with duckdb.connect(config=_SETTINGS) as con:
         con.execute("SET TimeZone = 'UTC'")  # an offset is read as the UTC instant it names
+        # Progress is tracked (for query_progress and our bar) but never printed by DuckDB.
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
         for i, export in enumerate(exports):
             data.files.append(export.path.name)
             data.missing.update(c for c in focus.EXPECTED if c not in export.columns)
