@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from bot.costs import kpis  # noqa: E402
-from bot.features.cost import chart_series  # noqa: E402
+from storage import cost_kpis  # noqa: E402
 from storage.costs import visible_to  # noqa: E402
 from storage.engine import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
@@ -139,9 +139,12 @@ async def measure(url: str, groups: int, runs: int) -> dict[str, dict[str, float
             )
 
         async def digest(session) -> None:  # type: ignore[no-untyped-def]
+            # What the digest reads: the week's report (digest_section) and the chart's
+            # 12 weeks (bot/features/digest.py cost_chart).
             report = await kpis.build_report(session, ws, week, now, owner_tags=True)
             assert isinstance(report, kpis.CostReport)
-            await chart_series(session, ws, report.currency, week.start)
+            first = week.start - timedelta(weeks=11)
+            await cost_kpis.weekly_effective_by_currency(session, ws, first, 12)
 
         async def cost_month(session) -> None:  # type: ignore[no-untyped-def]
             report = await kpis.build_report(session, ws, month, now, owner_tags=True)

@@ -258,17 +258,19 @@ async def _edge_day(
     return result.first()
 
 
-async def main_currency(
-    session: AsyncSession, workspace_id: int | None, start: date, end: date
-) -> str | None:
-    """The currency with the largest effective cost over [start, end); None without data."""
-    total = func.sum(_effective)
+async def weekly_effective_by_currency(
+    session: AsyncSession, workspace_id: int | None, first_monday: date, weeks: int
+) -> dict[str, list[int]]:
+    """Effective cost per Monday-start week from `first_monday`, per currency, oldest first:
+    the digest's chart, whose currency is the one with the most cost, in one query."""
+    end = first_monday + timedelta(days=7 * weeks)
+    currency = col(CostDay.currency)
     result = await session.exec(
-        select(col(CostDay.currency), total)  # type: ignore[call-overload]
-        .where(*_window(start, end, workspace_id))
-        .group_by(col(CostDay.currency))
-        .order_by(total.desc(), col(CostDay.currency))
-        .limit(1)
+        select(_day, currency, _sum(_effective))  # type: ignore[call-overload]
+        .where(*_window(first_monday, end, workspace_id))
+        .group_by(_day, currency)
     )
-    found = result.first()
-    return None if found is None else found[0]
+    series: dict[str, list[int]] = {}
+    for day, code, value in result.all():  # at most 7 × weeks rows per currency
+        series.setdefault(code, [0] * weeks)[(day - first_monday).days // 7] += int(value)
+    return series

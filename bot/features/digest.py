@@ -18,6 +18,7 @@ from bot import catalogue, channels, message_json
 from bot import recurrence_times as times
 from bot.commands import Request, command
 from bot.costs.chart import new_token, render_png, sparkline, week_label
+from bot.costs.kpis import money
 from bot.features import cost
 from bot.features.decisions import decision_line
 from bot.features.learn import weekly_tip
@@ -195,14 +196,14 @@ async def cost_chart(req: Request, week_start: datetime, *, store: bool) -> Char
     12 weeks hold neither cost nor savings."""
     monday = to_local(week_start, req.tz).date()
     first = monday - timedelta(weeks=CHART_WEEKS - 1)
-    currency = await cost_kpis.main_currency(
-        req.session, req.workspace_id, first, monday + timedelta(weeks=1)
+    by_currency = await cost_kpis.weekly_effective_by_currency(
+        req.session, req.workspace_id, first, CHART_WEEKS
     )
-    if currency is None:
+    if not by_currency:
         return None
-    weeks, spend = await cost.chart_series(
-        req.session, req.workspace_id, currency, monday, CHART_WEEKS
-    )
+    currency = max(sorted(by_currency), key=lambda code: sum(by_currency[code]))
+    weeks = [first + timedelta(weeks=i) for i in range(CHART_WEEKS)]
+    spend = [money(nanos) for nanos in by_currency[currency]]
     bounds = [week_start - timedelta(weeks=CHART_WEEKS - 1 - i) for i in range(CHART_WEEKS + 1)]
     savings = [Decimal(0)] * CHART_WEEKS
     scale = Decimal(10) ** -get_currency_precision(currency)
