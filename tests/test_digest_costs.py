@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from sqlmodel import select
+
 from bot.app import BOT, DATABASE
 from bot.costs.importer import run_import
 from bot.events import system_actor
@@ -71,7 +73,7 @@ async def test_slack_digest_has_the_cost_section_and_the_chart_in_its_thread(
     tmp_path: Path,
 ) -> None:
     path, this_week = twelve_weeks_of_costs(tmp_path)
-    await import_for(slack.client, "slack", slack.team, path)
+    ws = await import_for(slack.client, "slack", slack.team, path)
     await slack.command("win Rightsized 40 dev VMs $3,200/mo #rightsizing", channel="C42")
     answer = await slack.command("digest post", channel="C42")
     assert "Posted this week's digest" in answer["text"]
@@ -95,7 +97,9 @@ async def test_slack_digest_has_the_cost_section_and_the_chart_in_its_thread(
     assert uploaded["data"].startswith(PNG_SIGNATURE)
     # The same picture is kept for /charts (Teams and the dashboard).
     async with slack.client.server.app[DATABASE].reading() as session:
-        [stored] = (await session.exec(ChartImage.__table__.select())).all()
+        [stored] = (
+            await session.exec(select(ChartImage).where(ChartImage.workspace_id == ws))
+        ).all()
     assert stored.png == uploaded["data"]
     response = await slack.client.get(f"/charts/{stored.token}.png")
     assert response.status == 200 and await response.read() == uploaded["data"]
