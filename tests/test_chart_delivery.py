@@ -15,10 +15,9 @@ import logging
 import struct
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,18 +39,10 @@ from bot.message_json import dumps, loads
 from bot.settings import Settings
 from storage import costs, workspaces
 from storage import outbox as outbox_store
-from tests.fakes.bot_framework import FakeConnector
 from tests.helpers import running_bot, texts
 from tests.schema_validation import validate_adaptive_card
-from tests.teams_auth import (
-    TEST_APP_ID,
-    TEST_APP_PASSWORD,
-    TEST_TENANT_ID,
-    StaticTokenCredentialsFactory,
-    TestKeys,
-)
 from tests.test_slack import SlackHarness, slack  # noqa: F401  (the running app + fake Slack)
-from tests.test_teams import ADMIN_AAD, TeamsHarness, keys, openid  # noqa: F401
+from tests.test_teams import TeamsHarness, keys, openid, running_teams  # noqa: F401
 
 WEEKS = [date(2026, 9, 7) + timedelta(weeks=i) for i in range(12)]
 COST = [Decimal("41250.18") + Decimal(1375 * (i % 5)) - Decimal(610 * (i % 3)) for i in range(12)]
@@ -311,38 +302,11 @@ def teams_factory(
     """A running Teams bot (as tests/test_teams.py's), with FINOPS_PUBLIC_URL as given."""
 
     def start(public_url: str) -> AbstractAsyncContextManager[TeamsHarness]:
-        return running_teams(database_url, keys, openid.metadata_url, shared_dir, public_url)
+        return running_teams(
+            database_url, keys, openid.metadata_url, shared_dir, FINOPS_PUBLIC_URL=public_url
+        )
 
     return start
-
-
-@asynccontextmanager
-async def running_teams(
-    database_url: str, test_keys: TestKeys, metadata_url: str, shared_dir: Path, public_url: str
-) -> AsyncIterator[TeamsHarness]:
-    async with FakeConnector() as connector:
-        settings = Settings(
-            DATABASE_URL=database_url,
-            FINOPS_SECRET_KEY="k",
-            FINOPS_ADMINS=ADMIN_AAD,
-            MicrosoftAppId=TEST_APP_ID,
-            MicrosoftAppPassword=TEST_APP_PASSWORD,
-            MicrosoftAppTenantId=TEST_TENANT_ID,
-            FINOPS_TEAMS_OPENID_METADATA_URL=metadata_url,
-            FINOPS_TEAMS_SERVICE_URL_ALLOWLIST="127.0.0.1",
-            FINOPS_PUBLIC_URL=public_url,
-            _env_file=None,
-        )
-        credentials = StaticTokenCredentialsFactory()
-        async with running_bot(settings, teams_credentials=credentials) as (client, tasks):
-            yield TeamsHarness(
-                client,
-                connector,
-                test_keys,
-                tasks,
-                shared_dir / "samples/teams",
-                str(uuid.uuid4()),
-            )
 
 
 async def chart_card(teams: TeamsHarness, chart: Chart) -> dict[str, Any]:

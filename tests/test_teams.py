@@ -9,6 +9,8 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,25 +121,36 @@ class TeamsHarness:
         return found
 
 
-@pytest.fixture
-async def teams(database_url: str, keys, openid, shared_dir) -> AsyncIterator[TeamsHarness]:
+@asynccontextmanager
+async def running_teams(
+    database_url: str, keys: TestKeys, metadata_url: str, shared_dir: Path, **settings: Any
+) -> AsyncIterator[TeamsHarness]:
+    """The bot's app with Teams configured against the fake connector and token issuer;
+    `settings` adds or overrides settings (e.g. FINOPS_PUBLIC_URL)."""
     async with FakeConnector() as connector:
-        settings = Settings(
+        configured = Settings(
             DATABASE_URL=database_url,
             FINOPS_SECRET_KEY="k",
             FINOPS_ADMINS=ADMIN_AAD,
             MicrosoftAppId=TEST_APP_ID,
             MicrosoftAppPassword=TEST_APP_PASSWORD,
             MicrosoftAppTenantId=TEST_TENANT_ID,
-            FINOPS_TEAMS_OPENID_METADATA_URL=openid.metadata_url,
+            FINOPS_TEAMS_OPENID_METADATA_URL=metadata_url,
             FINOPS_TEAMS_SERVICE_URL_ALLOWLIST="127.0.0.1",
             _env_file=None,
+            **settings,
         )
         credentials = StaticTokenCredentialsFactory()
-        async with running_bot(settings, teams_credentials=credentials) as (client, tasks):
+        async with running_bot(configured, teams_credentials=credentials) as (client, tasks):
             yield TeamsHarness(
                 client, connector, keys, tasks, shared_dir / "samples/teams", str(uuid.uuid4())
             )
+
+
+@pytest.fixture
+async def teams(database_url: str, keys, openid, shared_dir) -> AsyncIterator[TeamsHarness]:
+    async with running_teams(database_url, keys, openid.metadata_url, shared_dir) as harness:
+        yield harness
 
 
 async def test_win_in_a_channel_is_celebrated_there_and_confirmed_privately(
