@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, insert, or_
-from sqlmodel import col, func, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ChartImage, CostDay, CostImport
@@ -67,21 +67,6 @@ async def replace_days(
 async def record_import(session: AsyncSession, entry: CostImport) -> None:
     session.add(entry)
     await session.flush()
-
-
-async def has_data(session: AsyncSession, workspace_id: int | None) -> bool:
-    found = await session.exec(select(CostDay.id).where(visible_to(workspace_id)).limit(1))
-    return found.first() is not None
-
-
-async def day_count(session: AsyncSession, workspace_id: int | None) -> int:
-    """Stored aggregate rows in exactly this scope (for summaries and tests)."""
-    result = await session.exec(
-        select(func.count())
-        .select_from(CostDay)
-        .where(_same_scope(col(CostDay.workspace_id), workspace_id))
-    )
-    return int(result.one())
 
 
 async def save_chart(session: AsyncSession, token: str, workspace_id: int, png: bytes) -> None:
