@@ -29,7 +29,7 @@ from adapters.slack.render import blocks_for
 from adapters.teams.render import MAX_DATA_URI_BASE64, card, chart_url
 from bot.app import BOT, DATABASE
 from bot.commands import Request
-from bot.costs.chart import draw, new_token, render_png, sparkline, week_label
+from bot.costs.chart import draw, new_token, render_png, week_label
 from bot.costs.routes import TOKEN
 from bot.dashboard.data import DigestPage
 from bot.dashboard.render import digest_page
@@ -37,6 +37,7 @@ from bot.events import Actor, system_actor
 from bot.message import Chart, Divider, Header, Message, Outcome, Text
 from bot.message_json import dumps, loads
 from bot.settings import Settings
+from bot.wording import sparkline
 from storage import costs, workspaces
 from storage import outbox as outbox_store
 from tests.helpers import running_bot, texts

@@ -19,26 +19,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-BARS = "▁▂▃▄▅▆▇█"
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 3.6, 100  # 800 × 360 px
 COST_COLOUR, SAVINGS_COLOUR, INK, GRID = "#4a7ab5", "#d9822b", "#333333", "#dddddd"
 PALETTE_COLOURS = 64  # the picture uses a handful of colours plus anti-aliasing shades
 SCALE_RATIO = 3.0  # series whose peaks differ more than this get their own axes
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def sparkline(values: Sequence[Decimal | float]) -> str:
-    """`▁▂▅█`: each value's place between the series' lowest and highest; a flat series is
-    all `▄`, an empty one is ""."""
-    if not values:
-        return ""
-    numbers = [float(v) for v in values]
-    low, high = min(numbers), max(numbers)
-    if high == low:
-        return BARS[3] * len(numbers)
-    top = len(BARS) - 1
-    # Half up (not round()'s half to even), so equal steps get equal bars.
-    return "".join(BARS[int((v - low) / (high - low) * top + 0.5)] for v in numbers)
 
 
 def new_token() -> str:

@@ -17,7 +17,7 @@ from babel.numbers import get_currency_precision
 from bot import catalogue, channels, message_json
 from bot import recurrence_times as times
 from bot.commands import Request, command
-from bot.costs.chart import new_token, render_png, sparkline, week_label
+from bot.costs.chart import new_token, render_png, week_label
 from bot.costs.kpis import money
 from bot.features import cost
 from bot.features.decisions import decision_line
@@ -35,7 +35,7 @@ from bot.parsing.when import (
     period_bounds,
     to_local,
 )
-from bot.wording import plural
+from bot.wording import plural, sparkline
 from storage import audit, cost_kpis, digests, onboarding, polls, schedules, wins
 from storage import costs as cost_store
 from storage import decisions as decision_store

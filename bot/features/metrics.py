@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -11,6 +10,7 @@ from bot.commands import Request, command
 from bot.message import Context, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.tokens import split_words
+from bot.wording import sparkline
 from storage import metrics as store
 from storage.metrics import MetricSeries
 from storage.models import Metric
@@ -18,7 +18,6 @@ from storage.models import Metric
 POINTS = 8  # values in a sparkline
 MAX_VALUE = Decimal(10) ** 12  # exclusive bound on |value|; the column keeps 6 decimals
 _PLACES = Decimal("0.000001")
-_BARS = "▁▂▃▄▅▆▇█"
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,49}")
 _MAGNITUDES = {"k": Decimal(1_000), "m": Decimal(1_000_000), "b": Decimal(10**9)}
 _MAGNITUDES["bn"] = _MAGNITUDES["b"]
@@ -90,20 +89,6 @@ def change_text(delta: Decimal, unit: str) -> str:
     if delta < 0:
         return f"▼ -{format_number(-delta)}{suffix}"
     return f"= 0{suffix}"
-
-
-def sparkline(values: Sequence[Decimal]) -> str:
-    """One bar per value, scaled between the series' own minimum and maximum."""
-    if not values:
-        return ""
-    low, high = min(values), max(values)
-    if high == low:
-        return _BARS[3] * len(values)
-    steps = len(_BARS) - 1
-    return "".join(
-        _BARS[int(((v - low) * steps / (high - low)).to_integral_value(ROUND_HALF_UP))]
-        for v in values
-    )
 
 
 def trend_line(series: MetricSeries) -> str:
