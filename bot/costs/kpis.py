@@ -7,7 +7,6 @@ shown, and a KPI whose denominator is not positive is "n/a", never 0 %.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,6 +16,7 @@ from typing import Literal
 from babel.numbers import get_currency_precision
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.parsing.when import date_bounds
 from storage import cost_kpis as store
 from storage.cost_kpis import CommitmentUse, Mover, WindowTotals
 
@@ -214,14 +214,11 @@ class Period:
 
     @classmethod
     def week_of(cls, day: date) -> Period:
-        monday = day - timedelta(days=day.weekday())
-        return cls("week", monday, monday + timedelta(days=7))
+        return cls("week", *date_bounds("week", day))
 
     @classmethod
     def month_of(cls, day: date) -> Period:
-        first = day.replace(day=1)
-        days = calendar.monthrange(first.year, first.month)[1]
-        return cls("month", first, first + timedelta(days=days))
+        return cls("month", *date_bounds("month", day))
 
     def previous(self) -> Period:
         if self.unit == "week":

@@ -191,6 +191,16 @@ def parse_period(words: list[str], now_utc: datetime, tz: ZoneInfo, default: str
 
 def period_bounds(unit: str, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The [start, end) of the week (Monday-Sunday), month, quarter or year holding `day`."""
+    first, after = date_bounds(unit, day)
+    return (
+        to_utc(datetime.combine(first, time(0), tzinfo=tz)),
+        to_utc(datetime.combine(after, time(0), tzinfo=tz)),
+    )
+
+
+def date_bounds(unit: str, day: date) -> tuple[date, date]:
+    """The first day and the day after the week (Monday-Sunday), month, quarter or year
+    holding `day`."""
     if unit == "week":
         first = day - timedelta(days=day.weekday())
         after = first + timedelta(days=7)
@@ -202,10 +212,7 @@ def period_bounds(unit: str, day: date, tz: ZoneInfo) -> tuple[datetime, datetim
         after = (first + timedelta(days=95)).replace(day=1)
     else:
         first, after = date(day.year, 1, 1), date(day.year + 1, 1, 1)
-    return (
-        to_utc(datetime.combine(first, time(0), tzinfo=tz)),
-        to_utc(datetime.combine(after, time(0), tzinfo=tz)),
-    )
+    return first, after
 
 
 def describe(moment: datetime, tz: ZoneInfo) -> str:
