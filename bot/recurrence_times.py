@@ -129,3 +129,9 @@ def previous_meeting(rhythm: Meetings, before: datetime) -> datetime | None:
         if rhythm.holds(run):
             latest = run
     return latest  # not reached: the runs go on for ever
+
+
+def previous_run(schedule: Weekly, run: datetime) -> datetime:
+    """The run a week before `run` (same weekday and wall-clock time, so across a DST change
+    the two are 167 or 169 hours apart, never 168 hours of the wrong clock)."""
+    return run_on(schedule, run.astimezone(schedule.zone).date() - timedelta(days=7))

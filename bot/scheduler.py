@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -48,6 +49,7 @@ class Scheduler:
         self._apscheduler: AsyncIOScheduler | None = None
         self._busy = asyncio.Lock()  # held by a running tick; stop() waits for it
         self._exports_checked: datetime | None = None
+        self._failing: dict[tuple[str, str], tuple[str, int]] = {}  # -> (log ref, failures)
 
     def start(self) -> None:
         """Tick now (runs missed within the grace window) and every `tick_seconds`."""
@@ -81,16 +83,44 @@ class Scheduler:
         """Run everything due now; returns the jobs this replica ran (for logs and tests)."""
         ran: list[str] = []
         async with self._busy:
-            try:
-                ran += await self._digests()
-                ran += await self._poll_deadlines()
-                ran += await self._follow_ups()
-                ran += await self._committee_meetings()
-                ran += await self._cost_exports()
-                await self.bot.prune_outbox(SENT_KEPT)
-            except Exception:
-                log.exception("scheduler tick failed; the next tick retries")
+            # Deadlines first: they are the most time-sensitive. Each step, and each job in
+            # it (`_run`), has its own error boundary, so one failure delays nothing else.
+            for step in (
+                self._poll_deadlines,
+                self._digests,
+                self._follow_ups,
+                self._committee_meetings,
+                self._cost_exports,
+                self._prune_outbox,
+            ):
+                try:
+                    ran += await step()
+                except Exception:
+                    self._failed(step.__name__.lstrip("_"), "")
         return ran
+
+    async def _prune_outbox(self) -> list[str]:
+        await self.bot.prune_outbox(SENT_KEPT)
+        return []
+
+    def _failed(self, job: str, period: str) -> None:
+        """Log a failed job: in full (with a reference) the first time, then one line per
+        tick while it keeps failing; the next tick retries it."""
+        key = (job, period)
+        ref, failures = self._failing.get(key, (secrets.token_hex(4), 0))
+        self._failing[key] = (ref, failures + 1)
+        if failures == 0:
+            log.exception(
+                "scheduled job %s (%s) failed (ref %s); retried next tick", job, period, ref
+            )
+        else:
+            log.warning(
+                "scheduled job %s (%s) failed again (ref %s, %d times)",
+                job,
+                period,
+                ref,
+                failures + 1,
+            )
 
     async def _digests(self) -> list[str]:
         now = self.bot.clock()
@@ -113,7 +143,7 @@ class Scheduler:
                     )
                 continue
             actor = system_actor(workspace.platform, workspace.external_id)
-            if await self._run(job, period, actor, digest.scheduled_post, None):
+            if await self._run(job, period, actor, digest.scheduled_post, due):
                 ran.append(job)
         return ran
 
@@ -200,8 +230,14 @@ class Scheduler:
         return ran
 
     async def _run(self, job: str, period: str, actor: Actor, work, argument) -> bool:  # type: ignore[no-untyped-def]
-        """Claim, work and queue its messages in one transaction; False if already done."""
-        if not await self.bot.run_scheduled(actor, work, argument, job, period, self.owner):
+        """Claim, work and queue its messages in one transaction; False if already done or
+        if it failed (rolled back: logged, and tried again on the next tick)."""
+        try:
+            if not await self.bot.run_scheduled(actor, work, argument, job, period, self.owner):
+                return False
+        except Exception:
+            self._failed(job, period)
             return False
+        self._failing.pop((job, period), None)
         log.info("ran %s (%s) for %s", job, period, actor.workspace_id)
         return True

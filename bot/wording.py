@@ -11,6 +11,14 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
+def cut_note(shown: int, total: int, noun: str) -> str | None:
+    """`and 3 more open polls` when a list shows `shown` of `total` items; None when whole."""
+    hidden = total - shown
+    if hidden <= 0:
+        return None
+    return f"and {hidden:,} more {noun}{'' if hidden == 1 else 's'}"
+
+
 def sparkline(values: Sequence[Decimal | int | float]) -> str:
     """`▁▃▅█`: one bar per value, placed between the series' own lowest and highest (half up,
     exact decimals); a flat series is all `▄`, an empty one is ""."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -11,11 +12,25 @@ from storage.models import DigestArchive
 
 
 async def archive(
-    session: AsyncSession, workspace: int, week_start: date, posted_at: datetime, message: str
+    session: AsyncSession,
+    workspace: int,
+    *,
+    week_start: date,
+    period: tuple[datetime, datetime],
+    scheduled: bool,
+    posted_at: datetime,
+    message: str,
 ) -> DigestArchive:
-    """Keep a posted digest (`message`: bot.message_json), in the transaction that posts it."""
+    """Keep a posted digest (`message`: bot.message_json) and the [start, end) it covers, in
+    the transaction that posts it."""
     row = DigestArchive(
-        workspace_id=workspace, week_start=week_start, posted_at=posted_at, message=message
+        workspace_id=workspace,
+        week_start=week_start,
+        posted_at=posted_at,
+        message=message,
+        period_start=period[0],
+        period_end=period[1],
+        scheduled=scheduled,
     )
     session.add(row)
     await session.flush()
@@ -38,5 +53,29 @@ async def recent(
 async def get(session: AsyncSession, workspace: int, digest_id: int) -> DigestArchive | None:
     statement = select(DigestArchive).where(
         DigestArchive.workspace_id == workspace, DigestArchive.id == digest_id
+    )
+    return (await session.exec(statement)).first()
+
+
+async def last_scheduled_end(
+    session: AsyncSession, workspace: int, before: datetime
+) -> datetime | None:
+    """Where the latest scheduled digest ending before `before` stopped counting: the next
+    scheduled digest starts there, so consecutive ones leave no gap and never overlap."""
+    statement = select(func.max(DigestArchive.period_end)).where(
+        DigestArchive.workspace_id == workspace,
+        col(DigestArchive.scheduled).is_(True),
+        col(DigestArchive.period_end) < before,
+    )
+    return (await session.exec(statement)).one()
+
+
+async def latest(session: AsyncSession, workspace: int) -> DigestArchive | None:
+    """The digest posted last (scheduled or by hand)."""
+    statement = (
+        select(DigestArchive)
+        .where(DigestArchive.workspace_id == workspace)
+        .order_by(col(DigestArchive.posted_at).desc(), col(DigestArchive.id).desc())
+        .limit(1)
     )
     return (await session.exec(statement)).first()

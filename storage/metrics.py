@@ -63,9 +63,15 @@ async def record_or_correct(
 
 
 async def latest_series(
-    session: AsyncSession, workspace_id: int, points: int = 8, *, name: str | None = None
+    session: AsyncSession,
+    workspace_id: int,
+    points: int = 8,
+    *,
+    name: str | None = None,
+    before: datetime | None = None,
 ) -> list[MetricSeries]:
-    """The last `points` values of every metric (or of `name`), sorted by metric name.
+    """The last `points` values of every metric (or of `name`) recorded before `before` (when
+    given), sorted by metric name.
 
     A window function numbers each metric's rows newest first, so only `points` rows per metric
     leave the database (SQLite >= 3.25 and PostgreSQL both have row_number()).
@@ -83,6 +89,8 @@ async def latest_series(
     )
     if name is not None:
         ranked = ranked.where(Metric.name == name)
+    if before is not None:
+        ranked = ranked.where(col(Metric.recorded_at) < before)
     sub = ranked.subquery()
     statement = (
         select(sub.c.name, sub.c.unit, sub.c.value, sub.c.recorded_at)

@@ -318,6 +318,10 @@ class CheckinQuestion(SQLModel, table=True):
     workspace_id: int = Field(sa_column=_workspace_fk())
     text: str = Field(max_length=300)
     metric: str | None = Field(default=None, max_length=50)
+    # Whose answer is the metric's value for the meeting (one value per meeting, never one
+    # per member); without an owner the answers are only shown side by side in the agenda.
+    owner_id: str | None = Field(default=None, max_length=100)
+    owner_name: str | None = Field(default=None, max_length=200)
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
     removed_at: datetime | None = None
@@ -379,6 +383,11 @@ class DigestArchive(SQLModel, table=True):
     week_start: date
     posted_at: datetime = Field(default_factory=utcnow)
     message: str = Field(max_length=200_000)  # bot.message_json
+    # The stretch of time it covers, [start, end) in UTC; a scheduled digest's end is its
+    # scheduled minute, and the next scheduled digest starts there (bot/features/digest_periods).
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    scheduled: bool = False
 
 
 class CostDay(SQLModel, table=True):

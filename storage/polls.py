@@ -98,6 +98,11 @@ async def open_polls(session: AsyncSession, workspace: int, now: datetime, limit
     return list((await session.exec(statement)).all())
 
 
+async def open_count(session: AsyncSession, workspace: int, now: datetime) -> int:
+    statement = select(func.count()).select_from(Poll).where(*_open(workspace, now))
+    return (await session.exec(statement)).one()
+
+
 async def deadline_polls(session: AsyncSession, now: datetime) -> list[tuple[Poll, Workspace]]:
     """Polls not closed yet whose deadline has passed, or whose reminder (`remind_at`, set on
     committee polls only) is due: the scheduler closes the first and reminds for the second."""

@@ -80,8 +80,13 @@ async def claim(
     )
 
 
-async def ran_at(session: AsyncSession, job: str, period: str) -> datetime | None:
+async def ran_at(
+    session: AsyncSession, job: str, period: str, *, any_outcome: bool = False
+) -> datetime | None:
+    """When (job, period) ran; with `any_outcome`, also when it was marked skipped."""
     statement = select(ScheduleRun.finished_at).where(
-        ScheduleRun.job == job, ScheduleRun.period == period, ScheduleRun.outcome == "done"
+        ScheduleRun.job == job, ScheduleRun.period == period
     )
+    if not any_outcome:
+        statement = statement.where(ScheduleRun.outcome == "done")
     return (await session.exec(statement)).first()

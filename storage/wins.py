@@ -187,7 +187,7 @@ async def contributors(
     workspace: int,
     start: datetime | None,
     end: datetime | None,
-    limit: int = 10,
+    limit: int | None = 10,
     rank_currency: str = "USD",
 ) -> list[Contributor]:
     """People credited with the most wins (activity first, as FinOps gamification advises)."""

@@ -298,11 +298,16 @@ async def test_posted_digests_are_archived_and_shown(served: Served, database): 
     await served.say("digest")  # shown to the asker only: not archived
     assert await rows(database, DigestArchive, served.workspace) == 0
     await served.say("config digest-channel #finops")
-    assert "Posted this week's digest" in await served.say("digest post")
+    assert "Posted the digest for" in await served.say("digest post")
     assert await rows(database, DigestArchive, served.workspace) == 1
     session = ConsoleSession(served.bot, ADMIN, served.workspace)
     ran = await served.bot.run_scheduled(
-        session.actor(), digest.scheduled_post, None, f"digest:test-{served.workspace}", "p", "t"
+        session.actor(),
+        digest.scheduled_post,
+        served.bot.clock(),
+        f"digest:test-{served.workspace}",
+        "p",
+        "t",
     )
     assert ran and await rows(database, DigestArchive, served.workspace) == 2
     token = served.token()

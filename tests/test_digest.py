@@ -1,4 +1,4 @@
-"""The weekly digest: figures per week in the workspace time zone, SQL aggregates only."""
+"""The digest's content: figures per period in the workspace time zone, SQL aggregates only."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ async def test_acceptance_digest_reports_39900_usd(chat):
     await chat.say("win Deleted idle disks 1.5k USD one-time")
     digest = await chat.say("digest")
     assert "Annualised savings: 39,900 USD" in digest
-    assert "Wins this week: 2" in digest
+    assert "Wins: 2" in digest
 
 
 async def test_digest_sections(chat, clock):
@@ -28,7 +28,7 @@ async def test_digest_sections(chat, clock):
     await chat.say("metric coverage 72%")
     await chat.join("newbie")
     digest = await chat.say("digest", user="someone")
-    assert "Wins this week: 4" in digest
+    assert "Wins: 4" in digest
     assert "Annualised savings: 12,010 EUR + 6,000 USD" in digest  # never added together
     assert "Cost avoided (apart): 9,000 EUR" in digest
     top = digest.split("Top wins")[1].split("Top contributors")[0]
@@ -50,9 +50,9 @@ async def test_week_boundaries_follow_the_workspace_timezone(chat, clock):
     await chat.say("win Late Sunday cleanup $100")
     clock.now = datetime(2026, 11, 23, 5, 30, tzinfo=UTC)  # Monday 00:30 in New York
     await chat.say("win Monday cleanup $200")
-    digest = await chat.say("digest")
+    digest = await chat.say("digest week")
     assert "Annualised savings: 200 USD" in digest
-    assert "week of 23 Nov 2026" in digest
+    assert "digest · 23 Nov – 29 Nov 2026 (so far)" in digest
     assert "Year to date: 2 wins, 300 USD" in digest
 
 
@@ -61,7 +61,7 @@ async def test_undone_wins_leave_the_digest(chat):
     answer = await chat.say("wins")
     win_id = answer.split("#")[1].split(" ")[0]
     await chat.say(f"win undo {win_id}")
-    assert "Wins this week: 0" in await chat.say("digest")
+    assert "Wins: 0" in await chat.say("digest")
 
 
 async def test_digest_post_is_for_committee_and_admins(chat):
@@ -72,7 +72,7 @@ async def test_digest_post_is_for_committee_and_admins(chat):
     post = next(i for i in outcome.items if isinstance(i, ChannelPost))
     assert post.channel_id == "finops-digest" and "FinOps weekly digest" in post.message.text
     await chat.say("committee add @maria finance")
-    assert "Posted this week's digest in #finops-digest" in await chat.say(
+    assert "Posted the digest for 18 Nov – 25 Nov 2026 in #finops-digest" in await chat.say(
         "digest post", user="maria"
     )
     assert "Usage: digest" in await chat.say("digest now please")

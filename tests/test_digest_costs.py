@@ -76,7 +76,7 @@ async def test_slack_digest_has_the_cost_section_and_the_chart_in_its_thread(
     ws = await import_for(slack.client, "slack", slack.team, path)
     await slack.command("win Rightsized 40 dev VMs $3,200/mo #rightsizing", channel="C42")
     answer = await slack.command("digest post", channel="C42")
-    assert "Posted this week's digest" in answer["text"]
+    assert "Posted the digest for" in answer["text"]
     [post] = [
         p
         for p in slack.fake.calls_to("chat.postMessage")
@@ -138,7 +138,7 @@ async def test_teams_scheduled_digest_shows_the_chart_in_its_card(
             actor = system_actor("teams", teams.tenant)
             period = uuid.uuid4().hex[:12]
             assert await bot.run_scheduled(
-                actor, digest.scheduled_post, None, "digest:test", period, "test"
+                actor, digest.scheduled_post, bot.clock(), "digest:test", period, "test"
             )
             await teams.settled()
             [card] = [c for c in teams.cards() if "FinOps weekly digest" in json.dumps(c)]

@@ -1,7 +1,7 @@
-"""`digest`: the week's wins, savings, contributors, polls, newcomers, metrics and a learning tip.
+"""`digest`: a period's wins, savings, contributors, polls, newcomers, metrics and a learning tip.
 
-Built for one workspace and one week (Monday-Sunday in the workspace time zone) from SQL
-aggregates; nothing here loads every row.
+Built for one workspace and one period (bot/features/digest_periods.py: a scheduled digest
+covers the time since the previous one) from SQL aggregates; nothing here loads every row.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from bot import recurrence_times as times
 from bot.commands import Request, command
 from bot.costs.chart import new_token, render_png, week_label
 from bot.costs.kpis import money
-from bot.features import cost
+from bot.features import cost, digest_periods
 from bot.features.decisions import decision_line
+from bot.features.digest_periods import EPSILON, DigestPeriod
 from bot.features.learn import weekly_tip
 from bot.features.metrics import trend_line
 from bot.features.wins import value_text
@@ -35,7 +36,7 @@ from bot.parsing.when import (
     period_bounds,
     to_local,
 )
-from bot.wording import plural, sparkline
+from bot.wording import cut_note, plural, sparkline
 from storage import audit, cost_kpis, digests, onboarding, polls, schedules, wins
 from storage import costs as cost_store
 from storage import decisions as decision_store
@@ -45,78 +46,115 @@ from storage.models import Schedule
 log = logging.getLogger(__name__)
 CLOSING_SOON = timedelta(hours=48)
 CHART_WEEKS = 12
+POLLS_SHOWN, DECISIONS_SHOWN = 10, 10
 
 
-async def build_digest(req: Request, moment: datetime, *, chart: bool = False) -> Message:
-    """The digest of the week holding `moment` (aware UTC). With `chart` (a digest that is
-    posted), and when cost data exists, it carries the 12-week PNG, kept for /charts too."""
-    tz = req.tz
-    local_day = to_local(moment, tz).date()
-    start, end = period_bounds("week", local_day, tz)
-    year_start, _ = period_bounds("year", local_day, tz)
+async def build_digest(req: Request, period: DigestPeriod, *, chart: bool = False) -> Message:
+    """The digest of `period` (bot/features/digest_periods.py). With `chart` (a digest that
+    is posted), and when cost data exists, it carries the 12-week PNG, kept for /charts too."""
+    start, until = period.start, period.until
     session, ws = req.session, req.workspace_id
 
-    week = await wins.totals(session, ws, start, end)
-    year = await wins.totals(session, ws, year_start, end)
-    top = await wins.list_wins(session, ws, start, end, limit=3, order_by_value=True)
-    people = await wins.contributors(session, ws, start, end, limit=3, rank_currency=req.currency)
-    open_polls = await polls.open_polls(session, ws, req.now, limit=10)
-    newcomers = await onboarding.welcomed_between(session, ws, start, end)
-    series = await metric_store.latest_series(session, ws)
-    decided = await decision_store.between(session, ws, start, end)
-    tip = weekly_tip(to_local(start, tz).date())
-
-    week_label = f"week of {to_local(start, tz):%d %b %Y}"
-    savings = format_totals(week.savings)
-    fields = [
-        ("Wins this week", str(week.count)),
-        ("Annualised savings", savings),
-        ("Year to date", f"{year.count} wins, {format_totals(year.savings)}"),
+    counted = await wins.totals(session, ws, start, until)
+    year = await wins.totals(session, ws, period.year_start, until)
+    top = await wins.list_wins(session, ws, start, until, limit=3, order_by_value=True)
+    people = await wins.contributors(
+        session, ws, start, until, limit=None, rank_currency=req.currency
+    )
+    open_polls = await polls.open_polls(session, ws, req.now, limit=POLLS_SHOWN)
+    open_total = await polls.open_count(session, ws, req.now)
+    newcomers = await onboarding.welcomed_between(session, ws, start, until)
+    newcomer_total = await onboarding.welcomed_count(session, ws, start, until)
+    series = [
+        s
+        for s in await metric_store.latest_series(session, ws, before=until)
+        if s.latest_at >= start  # a reading in this period: each shows in one digest only
     ]
-    if week.avoidance or year.avoidance:
-        fields.append(("Cost avoided (apart)", format_totals(week.avoidance)))
+    decided = await decision_store.between(session, ws, start, until)
+    tip = weekly_tip(to_local(until - EPSILON, period.tz).date())
+
+    title = f"{period.label()}{' (so far)' if period.running else ''}"
+    fields = [
+        ("Wins", f"{counted.count:,}"),
+        ("Annualised savings", format_totals(counted.savings)),
+        ("Year to date", f"{plural(year.count, 'win')}, {format_totals(year.savings)}"),
+    ]
+    if counted.avoidance or year.avoidance:
+        fields.append(("Cost avoided (apart)", format_totals(counted.avoidance)))
 
     sections: list[tuple[str, list[str]]] = [
         (
             "Top wins",
-            [
-                f"#{v.win.id} {v.win.text}: {value_text(v.win)} · "
-                + ", ".join(n for _, n in v.people)
-                for v in top
-            ],
+            _cut(
+                [
+                    f"#{v.win.id} {v.win.text}: {value_text(v.win)} · "
+                    + ", ".join(n for _, n in v.people)
+                    for v in top
+                ],
+                counted.count,
+                "win",
+            ),
         ),
         (
             "Top contributors",
-            [
-                f"{c.name}: {plural(c.wins, 'win')}"
-                + (f", {format_totals(c.savings)}" if c.savings else "")
-                for c in people
-            ],
+            _cut(
+                [
+                    f"{c.name}: {plural(c.wins, 'win')}"
+                    + (f", {format_totals(c.savings)}" if c.savings else "")
+                    for c in people[:3]
+                ],
+                len(people),
+                "contributor",
+            ),
         ),
-        ("Open polls", [_poll_line(p, req) for p in open_polls]),
+        ("Open polls", _cut([_poll_line(p, req) for p in open_polls], open_total, "open poll")),
         ("Metrics", [trend_line(s) for s in series]),
-        ("Committee decisions", [decision_line(d, req) for d in decided]),
-        ("New members welcomed", [", ".join(newcomers)] if newcomers else []),
+        (
+            "Committee decisions",
+            _cut(
+                [decision_line(d, req) for d in decided[:DECISIONS_SHOWN]], len(decided), "decision"
+            ),
+        ),
+        ("New members welcomed", [_names(newcomers, newcomer_total)] if newcomers else []),
     ]
-    blocks: list = [Header(f"FinOps weekly digest · {week_label}"), Fields(tuple(fields))]
-    lines = [f"FinOps weekly digest, {week_label}"] + [f"{k}: {v}" for k, v in fields]
-    costs = await cost.digest_section(req, start, end)
+    blocks: list = [
+        Header(f"FinOps weekly digest · {title}"),
+        Context(period.covers()),
+        Fields(tuple(fields)),
+    ]
+    lines = [f"FinOps weekly digest, {title}", period.covers()]
+    lines += [f"{k}: {v}" for k, v in fields]
+    # Cost KPIs stay on calendar weeks (the week holding the period's last day): cost data
+    # is daily and arrives days late, so it does not follow the digest's minute bounds.
+    cost_week = period_bounds("week", to_local(until - EPSILON, period.tz).date(), period.tz)
+    costs = await cost.digest_section(req, *cost_week)
     if costs is not None:
         cost_blocks, cost_lines = costs
         blocks += [Divider(), Text("Cloud cost this week"), *cost_blocks]
         lines += ["Cloud cost this week:", *cost_lines]
-        trend = await cost_chart(req, start, store=chart)
+        trend = await cost_chart(req, cost_week[0], store=chart)
         if trend is not None:
             blocks.append(trend)
             lines.append(trend.sparkline)
-    for title, items in sections:
+    for heading, items in sections:
         if items:
-            blocks += [Divider(), Text(f"{title}\n" + "\n".join(items))]
-            lines += [f"{title}:", *items]
+            blocks += [Divider(), Text(f"{heading}\n" + "\n".join(items))]
+            lines += [f"{heading}:", *items]
     tip_text = f"Learning tip: {tip.name}. {tip.summary} {tip.url}"
     blocks += [Divider(), Text(tip_text), Context(catalogue.ATTRIBUTION)]
     lines.append(tip_text)
     return Message(text="\n".join(lines), blocks=tuple(blocks))
+
+
+def _names(names: list[str], total: int) -> str:
+    hidden = total - len(names)
+    return ", ".join(names) + (f" and {hidden:,} more" if hidden > 0 else "")
+
+
+def _cut(items: list[str], total: int, noun: str) -> list[str]:
+    """The items, and a last line saying how many were left out (a cut list says so)."""
+    note = cut_note(len(items), total, noun)
+    return [*items, note] if items and note else items
 
 
 async def schedule_digest(req: Request, words: list[str]) -> Outcome:
@@ -235,69 +273,110 @@ def _poll_line(p, req: Request) -> str:  # type: ignore[no-untyped-def]
 
 @command(
     "digest",
-    summary="This week's digest, shown only to you; `digest post` posts it to the digest channel.",
+    summary="The next weekly digest so far, shown only to you; `digest post` posts it.",
     usage=(
         "digest",
+        "digest last",
+        "digest week",
         "digest post",
         "digest schedule [<weekday> <HH:MM> [IANA timezone]]",
         "digest off",
     ),
     examples=(
         "digest",
+        "digest last",
+        "digest week",
         "digest post",
         "digest schedule monday 09:00",
         "digest schedule fri 16:30 Europe/Paris",
         "digest off",
     ),
-    details="The week runs Monday to Sunday in the workspace time zone. `digest post` is for "
-    "committee members and admins; it goes to `digest-channel`, or here when none is set. "
-    "`digest schedule` (admins) posts it to `digest-channel` every week at that local time (the "
-    "workspace time zone unless one is given), exactly once even with several replicas; alone "
-    "it shows the next run. `digest off` stops it.",
+    details="A scheduled digest covers the time since the previous scheduled one up to its "
+    "own scheduled minute: a Monday 09:00 digest reports the seven days before it, and every "
+    "win, decision, newcomer and metric reading is in exactly one scheduled digest. `digest` "
+    "previews the next one so far (the last seven days when none is scheduled); `digest last` "
+    "shows the last one posted; `digest week` shows this calendar week (Monday to Sunday in "
+    "the workspace time zone). `digest post` (committee members and admins) posts the preview "
+    "to `digest-channel`, or here when none is set; it does not change what the scheduled "
+    "digests cover. `digest schedule` (admins) posts it to `digest-channel` every week at "
+    "that local time (the workspace time zone unless one is given), exactly once even with "
+    "several replicas; alone it shows the next run. `digest off` stops it.",
 )
 async def digest(req: Request, args: str) -> Outcome:
     action, _, rest = args.strip().partition(" ")
     action = action.lower()
     if action == "schedule":
         return await schedule_digest(req, rest.split())
-    if action == "off":
+    if action == "off" and not rest:
         return await stop_digest(req)
+    if action == "last" and not rest:
+        return await last_posted(req)
+    if action == "week" and not rest:
+        return Outcome().reply(await build_digest(req, digest_periods.calendar_week(req)))
     if action not in ("", "post") or rest:
         raise UsageError(
-            f"{args.strip()[:40]!r} is not a digest action; use `digest`, `digest post`, "
-            "`digest schedule` or `digest off`"
+            f"{args.strip()[:40]!r} is not a digest action; use `digest`, `digest last`, "
+            "`digest week`, `digest post`, `digest schedule` or `digest off`"
         )
-    message = await build_digest(req, req.now, chart=action == "post")
+    period = await digest_periods.upcoming(req)
+    message = await build_digest(req, period, chart=action == "post")
     if not action:
         return Outcome().reply(message)
     await req.require_committee("post the digest")
     target = channels.configured(req.config, "digest-channel") or channels.Channel(
         req.place.conversation_id, req.place.conversation_name
     )
-    await archive(req, message)
+    await archive(req, message, period)
     outcome = Outcome().post(message, target.id, target.name, subject="digest")
-    return outcome.reply(f"Posted this week's digest in {target.shown}.")
+    return outcome.reply(f"Posted the digest for {period.label()} in {target.shown}.")
 
 
-async def scheduled_post(req: Request, _argument: object = None) -> Outcome:
-    """The weekly digest, posted by the scheduler to `digest-channel`."""
+async def last_posted(req: Request) -> Outcome:
+    row = await digests.latest(req.session, req.workspace_id)
+    if row is None:
+        return Outcome().reply(
+            "No digest has been posted yet. `digest` previews the next one; admins: "
+            "`digest schedule monday 09:00`."
+        )
+    posted = message_json.loads(row.message)
+    note = f"The last digest, posted {describe(row.posted_at, req.tz)}:"
+    return Outcome().reply(
+        Message(text=f"{note}\n{posted.text}", blocks=(Context(note), *posted.blocks))
+    )
+
+
+async def scheduled_post(req: Request, due: datetime) -> Outcome:
+    """The weekly digest due at `due`, posted by the scheduler to `digest-channel`."""
+    schedule = await schedules.find(req.session, req.workspace_id, "digest")
+    if schedule is None:  # removed since it fell due: the seven days before `due`
+        period = DigestPeriod(due - digest_periods.ROLLING, due, due, req.tz, "scheduled")
+    else:
+        period = await digest_periods.scheduled(
+            req.session, req.workspace_id, schedule, due, req.tz
+        )
+    if period.end - period.start < digest_periods.MIN_SPAN:
+        log.info("digest due %s rolls into the next one (its period is under a day)", due)
+        return Outcome()
     target = channels.configured(req.config, "digest-channel")
     if target is None:
         log.warning("weekly digest due for %s but no digest-channel is set", req.actor.workspace_id)
         return Outcome()
-    message = await build_digest(req, req.now, chart=True)
-    await archive(req, message)
+    message = await build_digest(req, period, chart=True)
+    await archive(req, message, period, scheduled=True)
     return Outcome().post(message, target.id, target.name, subject="digest")
 
 
-async def archive(req: Request, message: Message) -> None:
-    """Keep the posted digest for the dashboard's archive, in the transaction that posts it
-    (a post that rolls back leaves no archive row)."""
-    week_start, _ = period_bounds("week", to_local(req.now, req.tz).date(), req.tz)
+async def archive(
+    req: Request, message: Message, period: DigestPeriod, *, scheduled: bool = False
+) -> None:
+    """Keep the posted digest and the period it covers, in the transaction that posts it (a
+    post that rolls back leaves no archive row, so the next scheduled digest covers it)."""
     await digests.archive(
         req.session,
         req.workspace_id,
-        to_local(week_start, req.tz).date(),
-        req.now,
-        message_json.dumps(message),
+        week_start=to_local(period.start, req.tz).date(),
+        period=(period.start, period.until),
+        scheduled=scheduled,
+        posted_at=req.now,
+        message=message_json.dumps(message),
     )
