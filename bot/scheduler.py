@@ -27,6 +27,7 @@ from bot.costs import watch
 from bot.events import Actor, system_actor
 from bot.features import agenda, checkins, digest, meetings, onboarding, polls
 from bot.outbox import owner_name
+from storage.models import Schedule, Workspace
 
 log = logging.getLogger(__name__)
 SENT_KEPT = timedelta(days=7)  # delivered outbox rows are kept this long (for `finops-bot outbox`)
@@ -128,24 +129,31 @@ class Scheduler:
         for schedule, workspace in await self.bot.schedules():
             if workspace.platform not in self.platforms or schedule.kind != "digest":
                 continue  # this process does not serve that platform
-            when = times.weekly(schedule.weekday, schedule.at, schedule.timezone)
-            due = times.last_due(when, now)
-            if due is None or due < schedule.updated_at:
-                continue  # nothing due since the schedule was set
-            job, period = f"digest:{schedule.id}", times.period_key(when, due)
-            if now - due > self.grace:
-                if await self.bot.skip_run(job, period, self.owner):
-                    log.info(
-                        "skipped the digest due %s for %s: more than %s late",
-                        period,
-                        workspace.external_id,
-                        self.grace,
-                    )
-                continue
-            actor = system_actor(workspace.platform, workspace.external_id)
-            if await self._run(job, period, actor, digest.scheduled_post, due):
-                ran.append(job)
+            job = f"digest:{schedule.id}"
+            try:
+                if await self._digest(schedule, workspace, now):
+                    ran.append(job)
+            except Exception:  # e.g. a stored schedule that no longer parses
+                self._failed(job, "")
         return ran
+
+    async def _digest(self, schedule: Schedule, workspace: Workspace, now: datetime) -> bool:
+        when = times.weekly(schedule.weekday, schedule.at, schedule.timezone)
+        due = times.last_due(when, now)
+        if due is None or due < schedule.updated_at:
+            return False  # nothing due since the schedule was set
+        job, period = f"digest:{schedule.id}", times.period_key(when, due)
+        if now - due > self.grace:
+            if await self.bot.skip_run(job, period, self.owner):
+                log.info(
+                    "skipped the digest due %s for %s: more than %s late",
+                    period,
+                    workspace.external_id,
+                    self.grace,
+                )
+            return False
+        actor = system_actor(workspace.platform, workspace.external_id)
+        return await self._run(job, period, actor, digest.scheduled_post, due)
 
     async def _cost_exports(self) -> list[str]:
         """New FOCUS exports in the watched directories, every FINOPS_FOCUS_WATCH_MINUTES.
@@ -169,30 +177,38 @@ class Scheduler:
         for schedule, workspace in await self.bot.schedules():
             if workspace.platform not in self.platforms or schedule.kind != meetings.KIND:
                 continue
-            config = await self.bot.config_of(workspace)
-            meeting = meetings.next_meeting(schedule, config, now)
-            actor = system_actor(workspace.platform, workspace.external_id)
-            checkin_job = f"checkin:{schedule.id}"
-            if now >= meeting.checkin_at and await self._run(
-                checkin_job, meeting.key, actor, checkins.ask_members, meeting.starts
-            ):
-                ran.append(checkin_job)
-            asked = await self.bot.ran_at(checkin_job, meeting.key)
-            # The reminder comes as long after the check-in as planned, even when the check-in
-            # went out late, and never once the agenda is due.
-            remind_at = asked and max(
-                meeting.remind_at, asked + (meeting.remind_at - meeting.checkin_at)
-            )
-            if remind_at and remind_at <= now < meeting.agenda_at:
-                job = f"checkin-remind:{schedule.id}"
-                if await self._run(
-                    job, meeting.key, actor, checkins.remind_members, meeting.starts
-                ):
-                    ran.append(job)
-            if now >= meeting.agenda_at:
-                job = f"agenda:{schedule.id}"
-                if await self._run(job, meeting.key, actor, agenda.post, meeting.starts):
-                    ran.append(job)
+            try:
+                ran += await self._meeting_steps(schedule, workspace, now)
+            except Exception:  # e.g. a stored rhythm that no longer parses
+                self._failed(f"committee:{schedule.id}", "")
+        return ran
+
+    async def _meeting_steps(
+        self, schedule: Schedule, workspace: Workspace, now: datetime
+    ) -> list[str]:
+        ran = []
+        config = await self.bot.config_of(workspace)
+        meeting = meetings.next_meeting(schedule, config, now)
+        actor = system_actor(workspace.platform, workspace.external_id)
+        checkin_job = f"checkin:{schedule.id}"
+        if now >= meeting.checkin_at and await self._run(
+            checkin_job, meeting.key, actor, checkins.ask_members, meeting.starts
+        ):
+            ran.append(checkin_job)
+        asked = await self.bot.ran_at(checkin_job, meeting.key)
+        # The reminder comes as long after the check-in as planned, even when the check-in
+        # went out late, and never once the agenda is due.
+        remind_at = asked and max(
+            meeting.remind_at, asked + (meeting.remind_at - meeting.checkin_at)
+        )
+        if remind_at and remind_at <= now < meeting.agenda_at:
+            job = f"checkin-remind:{schedule.id}"
+            if await self._run(job, meeting.key, actor, checkins.remind_members, meeting.starts):
+                ran.append(job)
+        if now >= meeting.agenda_at:
+            job = f"agenda:{schedule.id}"
+            if await self._run(job, meeting.key, actor, agenda.post, meeting.starts):
+                ran.append(job)
         return ran
 
     async def _poll_deadlines(self) -> list[str]:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
+
 from bot.core import Bot
 from bot.message import ChannelPost, DirectMessage, Update
 from bot.outbox import Delivery, OutboxWorker
 from bot.scheduler import Scheduler
+from storage.models import Schedule
+from storage.workspaces import workspace_id
+from tests.conftest import Chat
 from tests.helpers import number
 
 
@@ -226,3 +231,33 @@ async def test_follow_ups_can_be_turned_off(chat, bot, clock):
     clock.now += timedelta(days=7, minutes=1)
     await replica(bot, platform).tick()
     assert platform.items(DirectMessage) == []
+
+
+async def test_a_failing_job_delays_no_other_job_in_the_same_tick(chat, bot, clock, caplog):
+    """A digest whose stored schedule no longer parses (a zone removed from tzdata, say)
+    fails in every tick; the poll deadline and another workspace's digest due in the same
+    tick still run, and the failure is logged in full once, then one line per tick."""
+    other = Chat(bot, f"{chat.workspace}-b")
+    for each in (chat, other):
+        await each.say("config digest-channel #finops-digest")
+        await each.say("digest schedule wednesday 11:00")
+    poll_id = number(r"Poll #(\d+) is up", await chat.say('poll "Q?" "A" "B" closes in 1h'))
+    async with bot.database.session() as session:
+        await session.execute(
+            update(Schedule)
+            .where(Schedule.workspace_id == await workspace_id(session, "console", chat.workspace))
+            .values(timezone="Mars/Olympus_Mons")
+        )
+    clock.now += timedelta(hours=1, minutes=1)
+    platform, other_platform = Platform(bot, chat.workspace), Platform(bot, other.workspace)
+    scheduler = replica(bot, platform)
+    ran = await scheduler.tick()
+    await other_platform.outbox.drain()
+    assert f"poll-close:{poll_id}" in ran
+    assert any(job.startswith("digest:") for job in ran)  # the other workspace's
+    assert "Q?" in platform.items(ChannelPost)[0].message.text
+    assert len(other_platform.items(ChannelPost)) == 1
+    await scheduler.tick()
+    failures = [r for r in caplog.records if "scheduled job digest:" in r.getMessage()]
+    assert [r.levelname for r in failures] == ["ERROR", "WARNING"]
+    assert "ref " in failures[0].getMessage() and failures[0].exc_info is not None
