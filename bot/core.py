@@ -16,7 +16,7 @@ import bot.features  # noqa: F401  (registers every command)
 from bot import outgoing
 from bot.commands import COMMANDS, Refusal, Request, usage_text
 from bot.events import ActionEvent, Actor, CommandEvent, Event, Place
-from bot.features import checkins, decisions, home, meetings, onboarding, polls
+from bot.features import checkins, decisions, home, meetings, onboarding, polls, wins
 from bot.message import Message, Outcome
 from bot.parsing import UsageError
 from bot.settings import Settings
@@ -149,6 +149,8 @@ class Bot:
             kind, _, key = name.partition(":")
             if kind == "poll" and key.isdigit():
                 return await polls.current_message(request, int(key))
+            if kind == "win" and key.isdigit():
+                return await wins.current_message(request, int(key))
             if kind == "home":
                 return await home.home_view(request)
             if kind == "checkin":  # the person's check-in form for the next meeting

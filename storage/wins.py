@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, update
+from sqlalchemy import and_, case, delete, func, literal, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -48,6 +48,39 @@ async def undo(session: AsyncSession, win: Win, by: str, now: datetime) -> bool:
         return False
     await _count_day(session, win, -1)
     return True
+
+
+async def replace(
+    session: AsyncSession,
+    win: Win,
+    changes: dict[str, Any],
+    tags: list[tuple[str, bool]],
+    people: list[tuple[str, str]],
+) -> bool:
+    """`win edit`: new text, amount, tags and people for a live win, its day's totals moved
+    with it in the same transaction. False when it was undone meanwhile."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Win).where(col(Win.id) == win.id, col(Win.undone_at).is_(None)).values(**changes)
+    )
+    if result.rowcount != 1:
+        return False
+    await _count_day(session, win, -1)
+    for name, value in changes.items():
+        setattr(win, name, value)
+    await _count_day(session, win, +1)
+    await session.exec(delete(WinTag).where(col(WinTag.win_id) == win.id))  # type: ignore[call-overload]
+    await session.exec(delete(WinCredit).where(col(WinCredit.win_id) == win.id))  # type: ignore[call-overload]
+    for tag, is_capability in tags:
+        session.add(WinTag(win_id=win.id, tag=tag, capability=is_capability))
+    for user_id, name in people:
+        session.add(WinCredit(win_id=win.id, user_id=user_id, user_name=name))
+    await session.flush()
+    return True
+
+
+async def view(session: AsyncSession, workspace: int, win_id: int) -> WinView | None:
+    found = await get(session, workspace, win_id)
+    return (await _with_details(session, [found]))[0] if found else None
 
 
 async def _count_day(session: AsyncSession, win: Win, sign: int) -> None:

@@ -10,6 +10,7 @@ from bot.message import Context, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.money import format_money, format_totals
 from bot.parsing.recurrence import Recurrence
+from bot.parsing.subcommands import check_typo
 from bot.parsing.tokens import parse_id, split_words, user_mention
 from bot.parsing.when import parse_period
 from bot.parsing.win import WinDraft, parse_win
@@ -19,6 +20,15 @@ from storage import wins as store
 from storage.models import Win
 
 AVOIDANCE_TAGS = {"avoidance", "cost-avoidance", "avoided"}
+SUBCOMMANDS = ("edit", "undo")
+MAX_PEOPLE = 10  # credited besides the author: each one is a DM
+
+
+def _check_people(draft: WinDraft) -> None:
+    if len(draft.people) > MAX_PEOPLE:
+        raise UsageError(
+            f"the win credits {len(draft.people)} people; the limit is {MAX_PEOPLE} per win"
+        )
 
 
 @command(
@@ -26,11 +36,13 @@ AVOIDANCE_TAGS = {"avoidance", "cost-avoidance", "avoided"}
     summary="Log a cost-saving win in one line; it is celebrated and credited.",
     usage=(
         "win <what was done> [amount] [recurrence] [#category ...] [@person ...]",
+        "win edit <id> <what was done> [amount] [recurrence] [#category ...] [@person ...]",
         "win undo <id>",
     ),
     examples=(
         "win Rightsized 40 dev VMs $3,200/mo #rightsizing @jane",
         "win Deleted idle disks 1.5k USD one-time",
+        "win edit 12 Rightsized 40 dev VMs $3,400/mo #rightsizing",
         "win undo 12",
     ),
     details=(
@@ -39,14 +51,20 @@ AVOIDANCE_TAGS = {"avoidance", "cost-avoidance", "avoided"}
         "(the default); monthly savings are annualised x12. Categories: a FinOps capability "
         "(#usage-optimization, #rightsizing, #commitments, #tagging ...) or any free tag; "
         "#avoidance marks cost avoidance, reported apart from savings. You are always credited; "
-        "@mention teammates to credit them too. `win undo` is for the author or an admin."
+        "@mention teammates to credit them too. `win edit` and `win undo` are for the author or an "
+        "admin; both update the celebration already posted."
     ),
 )
 async def win(req: Request, args: str) -> Outcome:
     words = split_words(args, quotes=False)
-    if words and words[0].text.lower() == "undo":
+    first = words[0].text.lower() if words else ""
+    if first == "undo":
         return await _undo(req, words[1].text if len(words) > 1 else None)
+    if first == "edit":
+        return await _edit(req, args.strip()[len(words[0].text) :].strip())
+    check_typo("win", [w.text for w in words], SUBCOMMANDS)
     draft = parse_win(args, req.currency)
+    _check_people(draft)
     limit = req.settings.win_rate_limit
     hour_ago = req.now - timedelta(hours=1)
     if (
@@ -58,7 +76,7 @@ async def win(req: Request, args: str) -> Outcome:
     return _announce(req, saved, draft)
 
 
-async def _store(req: Request, draft: WinDraft) -> store.WinView:
+def _tags(draft: WinDraft) -> list[tuple[str, bool]]:
     tags: list[tuple[str, bool]] = []
     for tag in draft.tags:
         if tag in AVOIDANCE_TAGS:
@@ -67,8 +85,16 @@ async def _store(req: Request, draft: WinDraft) -> store.WinView:
         entry = (capability.slug, True) if capability else (tag, False)
         if entry not in tags:
             tags.append(entry)
-    people = [(req.actor.user_id, req.actor.name)]
-    people += [(p.user_id, p.name) for p in draft.people if p.user_id != req.actor.user_id]
+    return tags
+
+
+def _people(author: tuple[str, str], draft: WinDraft) -> list[tuple[str, str]]:
+    return [author] + [(p.user_id, p.name) for p in draft.people if p.user_id != author[0]]
+
+
+async def _store(req: Request, draft: WinDraft) -> store.WinView:
+    tags = _tags(draft)
+    people = _people((req.actor.user_id, req.actor.name), draft)
     amount = draft.amount.minor if draft.amount else 0
     row = Win(
         workspace_id=req.workspace_id,
@@ -108,6 +134,15 @@ def tag_names(tags: tuple[str, ...]) -> str:
 
 def celebration(view: store.WinView) -> Message:
     win = view.win
+    if win.undone_at is not None:  # the post stays, visibly withdrawn
+        return Message(
+            text=f"Withdrawn: FinOps win #{win.id} was undone and no longer counts.",
+            blocks=(
+                Header(f"FinOps win #{win.id} withdrawn"),
+                Text(f"~{win.text}~"),
+                Context("It was undone and no longer counts in totals and digests."),
+            ),
+        )
     label = "Cost avoided" if win.avoidance else "Saving"
     fields: list[tuple[str, str]] = []
     if value := value_text(win):
@@ -171,7 +206,58 @@ async def _undo(req: Request, word: str | None) -> Outcome:
     await audit.record(
         req.session, req.workspace_id, req.actor.user_id, "win.undo", f"win:{win_id}", found.text
     )
-    return Outcome().reply(f"Undid win #{win_id}. It no longer counts in totals and digests.")
+    return (
+        Outcome()
+        .update(f"win:{win_id}")
+        .reply(f"Undid win #{win_id}. It no longer counts in totals and digests.")
+    )
+
+
+async def _edit(req: Request, args: str) -> Outcome:
+    """`win edit 6 <the whole win again>`: the new text, amount, recurrence, tags and people
+    replace the old ones; the author stays credited and the posted celebration follows."""
+    words = split_words(args, quotes=False)
+    win_id = parse_id(words[0].text if words else None, "win")
+    found = await store.get(req.session, req.workspace_id, win_id)
+    if found is None:
+        raise UsageError(f"there is no win #{win_id}")
+    if found.undone_at is not None:
+        raise Refusal(f"Win #{win_id} was undone; log it again with `win <what you did>`.")
+    if found.author_id != req.actor.user_id and not req.is_admin:
+        raise Refusal(
+            f"Only the author of win #{win_id} ({found.author_name}) or an admin can edit it."
+        )
+    rest = args.strip()[len(words[0].text) :].strip()
+    if not rest:
+        raise UsageError(f"give the corrected win, e.g. `win edit {win_id} Deleted disks $400/mo`")
+    draft = parse_win(rest, req.currency)
+    _check_people(draft)
+    amount = draft.amount.minor if draft.amount else 0
+    changes = {
+        "text": draft.description,
+        "amount_minor": amount,
+        "currency": draft.amount.currency if draft.amount else found.currency,
+        "recurrence": draft.recurrence.value,
+        "annualised_minor": draft.recurrence.annualise(amount),
+        "avoidance": any(t in AVOIDANCE_TAGS for t in draft.tags),
+    }
+    before = f"{found.text} ({value_text(found) or 'no amount'})"
+    people = _people((found.author_id, found.author_name), draft)
+    if not await store.replace(req.session, found, changes, _tags(draft), people):
+        raise Refusal(f"Win #{win_id} was undone meanwhile; nothing was changed.")
+    await audit.record(
+        req.session, req.workspace_id, req.actor.user_id, "win.edit", f"win:{win_id}", before
+    )
+    note = f"Edited win #{win_id}: {found.text}"
+    if value := value_text(found):
+        note += f" ({value})"
+    return Outcome().update(f"win:{win_id}").reply(note + ". The celebration is updated.")
+
+
+async def current_message(req: Request, win_id: int) -> Message | None:
+    """The celebration as it should look now (edited, or withdrawn), for in-place updates."""
+    found = await store.view(req.session, req.workspace_id, win_id)
+    return celebration(found) if found else None
 
 
 def _filters(args: str) -> tuple[list[str], str | None, tuple[str, str] | None]:
