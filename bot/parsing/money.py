@@ -108,8 +108,13 @@ def read_amount_token(token: str) -> AmountToken | None:
 
 
 def looks_like_broken_amount(token: str) -> bool:
-    """`$`, `€abc`, `$-`: a currency symbol with no readable number."""
-    return bool(token) and token[0] in _SYMBOLS and read_amount_token(token) is None
+    """`$`, `€abc`, `$-`: a currency symbol with no number at all."""
+    return (
+        bool(token)
+        and token[0] in _SYMBOLS
+        and not any(c.isdigit() for c in token)
+        and read_amount_token(token) is None
+    )
 
 
 def resolve_symbol_currency(currency: str | None, default: str) -> str:

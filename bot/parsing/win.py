@@ -40,6 +40,10 @@ AMBIGUOUS_CODES = {
 PREPOSITIONS = {"in", "since", "from", "during", "until", "before", "after", "of", "at", "on"}
 
 
+# Mentions of everyone in a conversation, never a person to credit or DM.
+BROADCASTS = {"here", "channel", "everyone", "!here", "!channel", "!everyone"}
+
+
 class Kind(Enum):
     WORD = auto()
     MENTION = auto()
@@ -114,7 +118,11 @@ def _split_code_suffixes(words: list[str]) -> list[str]:
 def _classify(words: list[str]) -> list[Kind]:
     kinds: list[Kind] = []
     for word in words:
-        if user_mention(word):
+        if person := user_mention(word):
+            if person.user_id.lower() in BROADCASTS or person.name.lower() in BROADCASTS:
+                raise UsageError(
+                    f"{quoted(word)} is not a person; credit teammates by name, e.g. `@jane`"
+                )
             kinds.append(Kind.MENTION)
         elif TAG.fullmatch(word):
             kinds.append(Kind.TAG)
