@@ -115,6 +115,26 @@ async def recent_count(session: AsyncSession, workspace: int, author: str, since
     return (await session.exec(statement)).one()
 
 
+async def next_allowed(
+    session: AsyncSession, workspace: int, author: str, since: datetime, limit: int
+) -> datetime:
+    """When the oldest win that fills the hourly limit leaves the window (`since` + 1 hour
+    later): the moment the next win is accepted."""
+    statement = (
+        select(Win.created_at)
+        .where(Win.workspace_id == workspace, Win.author_id == author, Win.created_at >= since)
+        .order_by(col(Win.created_at).desc())
+        .offset(limit - 1)
+        .limit(1)
+    )
+    oldest = (await session.exec(statement)).first()
+    if oldest is None:
+        return since + timedelta(hours=1)
+    if oldest.tzinfo is None:  # SQLite gives naive UTC back
+        oldest = oldest.replace(tzinfo=UTC)
+    return oldest + timedelta(hours=1)
+
+
 async def get(session: AsyncSession, workspace: int, win_id: int) -> Win | None:
     statement = select(Win).where(Win.workspace_id == workspace, Win.id == win_id)
     return (await session.exec(statement)).first()
@@ -139,8 +159,11 @@ async def list_wins(
     user_id: str | None = None,
     limit: int = 20,
     order_by_value: bool = False,
+    avoidance: bool | None = None,
 ) -> list[WinView]:
     statement = select(Win).where(*_live(workspace, start, end))
+    if avoidance is not None:  # `#avoidance` is a flag on the win, not a stored tag
+        statement = statement.where(col(Win.avoidance).is_(avoidance))
     if tag is not None:
         statement = statement.where(col(Win.id).in_(select(WinTag.win_id).where(WinTag.tag == tag)))
     if user_id is not None:

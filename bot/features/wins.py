@@ -8,12 +8,13 @@ from bot import catalogue, channels
 from bot.commands import Refusal, Request, command
 from bot.message import Context, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
+from bot.parsing.errors import quoted
 from bot.parsing.money import format_money, format_totals
 from bot.parsing.recurrence import Recurrence
 from bot.parsing.subcommands import check_typo
 from bot.parsing.tokens import parse_id, split_words, user_mention
 from bot.parsing.when import parse_period
-from bot.parsing.win import WinDraft, parse_win
+from bot.parsing.win import BROADCASTS, WinDraft, parse_win
 from bot.wording import plural
 from storage import audit
 from storage import wins as store
@@ -71,7 +72,14 @@ async def win(req: Request, args: str) -> Outcome:
         await store.recent_count(req.session, req.workspace_id, req.actor.user_id, hour_ago)
         >= limit
     ):
-        raise Refusal(f"You have logged {limit} wins in the last hour, the limit; try again later.")
+        at = await store.next_allowed(
+            req.session, req.workspace_id, req.actor.user_id, hour_ago, limit
+        )
+        shown = (at + timedelta(seconds=59)).astimezone(req.tz).strftime("%H:%M")  # not before
+        raise Refusal(
+            f"You have logged {plural(limit, 'win')} in the last hour, the limit; "
+            f"the next one is accepted from {shown} ({req.tz})."
+        )
     saved = await _store(req, draft)
     return _announce(req, saved, draft)
 
@@ -89,7 +97,10 @@ def _tags(draft: WinDraft) -> list[tuple[str, bool]]:
 
 
 def _people(author: tuple[str, str], draft: WinDraft) -> list[tuple[str, str]]:
-    return [author] + [(p.user_id, p.name) for p in draft.people if p.user_id != author[0]]
+    # `@me` is the author, already credited
+    return [author] + [
+        (p.user_id, p.name) for p in draft.people if p.user_id not in (author[0], "me")
+    ]
 
 
 async def _store(req: Request, draft: WinDraft) -> store.WinView:
@@ -260,15 +271,20 @@ async def current_message(req: Request, win_id: int) -> Message | None:
     return celebration(found) if found else None
 
 
-def _filters(args: str) -> tuple[list[str], str | None, tuple[str, str] | None]:
+def _filters(req: Request, args: str) -> tuple[list[str], str | None, tuple[str, str] | None]:
     period_words: list[str] = []
     tag, person = None, None
     for word in split_words(args, quotes=False):
-        if word.text.startswith("#") and len(word.text) > 1:
+        ref = user_mention(word.text)
+        if word.text.lower() in ("mine", "@me") or (ref and ref.user_id.lower() == "me"):
+            person = (req.actor.user_id, req.actor.name)
+        elif ref and ref.user_id.lower() in BROADCASTS:
+            raise UsageError(f"{quoted(word.text)} is not a person; name one, e.g. `wins @jane`")
+        elif word.text.startswith("#") and len(word.text) > 1:
             raw = word.text[1:].lower()
             capability = catalogue.capability_for_tag(raw)
             tag = capability.slug if capability else raw
-        elif (ref := user_mention(word.text)) is not None:
+        elif ref is not None:
             person = (ref.user_id, ref.name)
         else:
             period_words.append(word.text)
@@ -283,16 +299,18 @@ def _filters(args: str) -> tuple[list[str], str | None, tuple[str, str] | None]:
     details="The period defaults to this week (Monday to Sunday in the workspace time zone).",
 )
 async def wins(req: Request, args: str) -> Outcome:
-    period_words, tag, person = _filters(args)
+    period_words, tag, person = _filters(req, args)
     period = parse_period(period_words, req.now, req.tz, "this week")
+    avoidance = tag in AVOIDANCE_TAGS
     listed = await store.list_wins(
         req.session,
         req.workspace_id,
         period.start,
         period.end,
-        tag=tag,
+        tag=None if avoidance else tag,
         user_id=person[0] if person else None,
         limit=20,
+        avoidance=True if avoidance else None,
     )
     title = (
         f"Wins {period.name}"
