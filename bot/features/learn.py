@@ -92,7 +92,7 @@ def parse_url(word: str) -> str:
     """An http(s) link with a host. Chat apps may wrap links as `<url>` or `<url|label>`."""
     url = word.strip().removeprefix("<").removesuffix(">").split("|", 1)[0]
     if len(url) > MAX_URL:
-        raise UsageError(f"the link is {len(url)} characters long; the limit is {MAX_URL}")
+        raise UsageError(f"the link is {len(url):,} characters long; the limit is {MAX_URL}")
     try:
         parts = urlsplit(url)
         web = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
@@ -125,7 +125,7 @@ def _split_link_args(words: list[str], *, need_title: bool) -> tuple[str, str, s
     if need_title and not title:
         raise UsageError("give the link a title after the URL")
     if len(title) > MAX_TITLE:
-        raise UsageError(f"the title is {len(title)} characters long; the limit is {MAX_TITLE}")
+        raise UsageError(f"the title is {len(title):,} characters long; the limit is {MAX_TITLE}")
     return topic, url, title
 
 
