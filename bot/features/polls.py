@@ -83,7 +83,9 @@ def parse_poll(args: str) -> PollDraft:
     if not question:
         raise UsageError("the question is empty")
     if len(question) > MAX_QUESTION:
-        raise UsageError(f"the question is {len(question):,} characters; the limit is {MAX_QUESTION}")
+        raise UsageError(
+            f"the question is {len(question):,} characters; the limit is {MAX_QUESTION}"
+        )
     if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
         raise UsageError(
             f"a poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options; this one has {len(options)}"

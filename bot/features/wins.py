@@ -294,8 +294,11 @@ def _filters(req: Request, args: str) -> tuple[list[str], str | None, tuple[str,
 @command(
     "wins",
     summary="List recent wins, filtered by period, category or person.",
-    usage="wins [this week|this month|this quarter|this year|all] [#category] [@person]",
-    examples=("wins this month #rightsizing", "wins all @jane"),
+    usage=(
+        "wins [this week|this month|this quarter|this year|all] [#category|#avoidance] "
+        "[@person|mine]"
+    ),
+    examples=("wins this month #rightsizing", "wins all @jane", "wins all #avoidance", "wins mine"),
     details="The period defaults to this week (Monday to Sunday in the workspace time zone).",
 )
 async def wins(req: Request, args: str) -> Outcome:
