@@ -86,6 +86,9 @@ MALFORMED = [
     ("metric", "Usage: metric"),
     ("config set", "Usage: config"),
     ("learn frobnicate 3", "Usage: learn"),
+    ("poll clsoe 3", "did you mean `poll close 3`?"),
+    ("poll reslts 3", "did you mean `poll results 3`?"),
+    ("learn remvoe 3", "did you mean `learn remove 3`?"),
 ]
 
 

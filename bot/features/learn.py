@@ -11,6 +11,7 @@ from bot.catalogue import Capability
 from bot.commands import Request, command
 from bot.message import Block, Context, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
+from bot.parsing.subcommands import check_typo
 from bot.parsing.tokens import plain_mentions, split_words
 from bot.wording import plural
 from storage import audit
@@ -54,6 +55,7 @@ async def learn(req: Request, args: str) -> Outcome:
         return await _remove(req, words[1:])
     if not words:
         return Outcome().reply(await _overview(req))
+    check_typo("learn", words, ("add", "remove", "delete"))  # `learn remvoe 3`
     return Outcome().reply(await _topic(req, " ".join(words)))
 
 
