@@ -268,6 +268,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _teams_package(args: argparse.Namespace, settings: Settings) -> int:
+    import os
     from pathlib import Path
 
     from bot.teams_package import build_package
@@ -277,7 +278,10 @@ def _teams_package(args: argparse.Namespace, settings: Settings) -> int:
         print("finops-bot: give --app-id or set MicrosoftAppId", file=sys.stderr)
         return 2
     try:
-        path = build_package(app_id, Path(args.out))
+        out = Path(args.out)
+        if args.out.endswith(("/", os.sep)):  # `--out newdir/`: a folder, made if need be
+            out.mkdir(exist_ok=True)
+        path = build_package(app_id, out)
     except (ValueError, FileNotFoundError) as error:
         print(f"finops-bot: {error}", file=sys.stderr)
         return 2

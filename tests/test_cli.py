@@ -226,3 +226,22 @@ def test_schedule_list_prints_each_schedule_and_its_next_run(tmp_path: Path):
     run(["console"], url, tmp_path, stdin="committee meeting tuesday 15:00 monthly UTC\n")
     listed = run(["schedule", "list"], url, tmp_path)
     assert "committee  first Tuesday 15:00 UTC  next Tue" in listed.stdout
+
+
+def test_teams_package_out_to_a_new_folder_and_a_missing_parent(tmp_path: Path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    made = run(["teams-package", "--app-id", APP_ID_FOR_CLI, "--out", "newdir/"], url, tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert [p.name for p in (tmp_path / "newdir").iterdir()] == ["finops-community-bot-teams.zip"]
+    missing = run(["teams-package", "--app-id", APP_ID_FOR_CLI, "--out", "no/such/"], url, tmp_path)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_outbox_retry_of_unknown_ids_exits_non_zero(fresh_url: str, tmp_path: Path):
+    result = run(["outbox", "retry", "9999"], fresh_url, tmp_path)
+    assert result.returncode == 1
+    assert "not dead messages" in result.stderr
+
+
+APP_ID_FOR_CLI = "00000000-0000-4000-8000-000000000001"
