@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -26,15 +29,28 @@ def _version() -> str:
         return "unknown"
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535)")
+    return int(text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments: exit 2 with one line naming the problem (`--help` shows the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="finops-bot",
         description="FinOps community bot: wins, polls, digests, learning and the steering "
         "committee, on Slack, Microsoft Teams and a local console. Settings come from the "
         "environment or a .env file (see the README).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     console = commands.add_parser(
         "console",
@@ -54,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the HTTP server (GET /healthz; the platform adapters mount on it)",
         description="Run the bot's HTTP server on HOST:PORT (default 0.0.0.0:3978).",
     )
-    serve.add_argument("--port", type=int, help="override PORT")
+    serve.add_argument("--port", type=_port, help="override PORT")
 
     db = commands.add_parser("db", help="database maintenance", description="Database maintenance.")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -184,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DatabaseURLError, MissingSecretKey) as error:
         print(f"finops-bot: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `finops-bot export wins | head`: the reader left, say nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        return 0
     except (OSError, SQLAlchemyError) as error:
         cause = getattr(error, "orig", None) or error
         where = shown_url(settings.database_url)
@@ -204,13 +223,20 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         if args.port:  # dashboard links name the port the bot really listens on
             settings = settings.model_copy(update={"port": args.port})
-        web.run_app(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            print=None,
-            access_log_class=RedactingAccessLogger,  # no dashboard tokens in the logs
-        )
+        try:
+            web.run_app(
+                create_app(settings),
+                host=settings.host,
+                port=settings.port,
+                print=None,
+                access_log_class=RedactingAccessLogger,  # no dashboard tokens in the logs
+            )
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            where = f"{settings.host}:{settings.port}"
+            print(f"finops-bot: port {where} is already in use", file=sys.stderr)
+            return 1
         return 0
     if args.command == "outbox":
         return _outbox(args, settings)

@@ -245,3 +245,13 @@ def test_outbox_retry_of_unknown_ids_exits_non_zero(fresh_url: str, tmp_path: Pa
 
 
 APP_ID_FOR_CLI = "00000000-0000-4000-8000-000000000001"
+
+
+@pytest.mark.parametrize(
+    "args", [["serve", "--port", "70000"], ["serve", "--port", "x"], ["frobnicate"]]
+)
+def test_an_invalid_argument_exits_2_with_one_line(args: list[str], tmp_path: Path):
+    result = run(args, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
