@@ -255,3 +255,19 @@ def test_an_invalid_argument_exits_2_with_one_line(args: list[str], tmp_path: Pa
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_busy_port_says_so(tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(
+            ["serve", "--port", str(port)],
+            f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            tmp_path,
+            HOST="127.0.0.1",
+        )
+    assert result.returncode == 1, result.stderr
+    assert f"port 127.0.0.1:{port} is already in use" in result.stderr
+    assert "Traceback" not in result.stderr and "cannot use the database" not in result.stderr
