@@ -196,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "console":
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
+        if args.command not in ("teams-package",):  # the key before anything is written
+            _check_secret_key(settings)
         return _dispatch(args, settings)
     except (DatabaseURLError, MissingSecretKey) as error:
         print(f"finops-bot: {error}", file=sys.stderr)
@@ -208,6 +210,16 @@ def main(argv: list[str] | None = None) -> int:
         where = shown_url(settings.database_url)
         print(f"finops-bot: cannot use the database at {where}: {cause}", file=sys.stderr)
         return 2
+
+
+def _check_secret_key(settings: Settings) -> None:
+    """On PostgreSQL every command refuses to start without FINOPS_SECRET_KEY, before it
+    creates or changes a schema (SQLite keeps a key file beside the database)."""
+    from storage.engine import async_url
+    from storage.secret import load_voter_key
+
+    if async_url(settings.database_url).get_backend_name() == "postgresql":
+        load_voter_key(settings.secret_key, settings.database_url)
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

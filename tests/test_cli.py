@@ -186,11 +186,14 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path):
     assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
 
 
-def test_postgres_without_secret_key_is_refused_before_any_write(tmp_path: Path):
+@pytest.mark.parametrize(
+    "args", [["console"], ["db", "upgrade"], ["schedule", "list"], ["outbox"], ["serve"]]
+)
+def test_postgres_without_secret_key_is_refused_before_any_write(args: list[str], tmp_path: Path):
     environment = {**os.environ, "DATABASE_URL": "postgresql://u@127.0.0.1:1/db"}
     environment.pop("FINOPS_SECRET_KEY", None)
     result = subprocess.run(
-        [*BOT, "console"],
+        [*BOT, *args],
         input="help\n",
         capture_output=True,
         text=True,
