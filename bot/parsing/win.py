@@ -167,7 +167,9 @@ def _classify(words: list[str]) -> list[Kind]:
 
 
 # A token that starts like an amount but does not end like one: `3.2.1k`, `$3,200/mo/yr`, `5k$`.
-_MONEY_SHAPED = re.compile(r"^[-−+]?[$€£¥₹₩₪]?[\d.,]*\d[\d.,]*(?:bn|[kKmMbB])?[$€£¥₹₩₪/]")
+_MONEY_SHAPED = re.compile(
+    r"^[-−+]?[$€£¥₹₩₪]?[\d.,]*\d[\d.,]*(?:bn|[kKmMbB])?(?:[$€£¥₹₩₪]|/[A-Za-z])"
+)
 _MANY_POINTS = re.compile(r"^[-−+]?[$€£¥₹₩₪]?\d[\d,]*(?:\.\d+){2,}(?:bn|[kKmMbB])$")
 _SYMBOL_AND_DIGIT = re.compile(r"[$€£¥₹₩₪].*\d|\d.*[$€£¥₹₩₪]")
 # Not ISO 4217 codes, but typed as if they were.
