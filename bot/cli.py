@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
+import os
 import sys
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -26,15 +29,28 @@ def _version() -> str:
         return "unknown"
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535)")
+    return int(text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments: exit 2 with one line naming the problem (`--help` shows the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="finops-bot",
         description="FinOps community bot: wins, polls, digests, learning and the steering "
         "committee, on Slack, Microsoft Teams and a local console. Settings come from the "
         "environment or a .env file (see the README).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     console = commands.add_parser(
         "console",
@@ -54,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the HTTP server (GET /healthz; the platform adapters mount on it)",
         description="Run the bot's HTTP server on HOST:PORT (default 0.0.0.0:3978).",
     )
-    serve.add_argument("--port", type=int, help="override PORT")
+    serve.add_argument("--port", type=_port, help="override PORT")
 
     db = commands.add_parser("db", help="database maintenance", description="Database maintenance.")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -180,15 +196,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "console":
         logging.getLogger().setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
+        if args.command not in ("teams-package",):  # the key before anything is written
+            _check_secret_key(settings)
         return _dispatch(args, settings)
     except (DatabaseURLError, MissingSecretKey) as error:
         print(f"finops-bot: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `finops-bot export wins | head`: the reader left, say nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        return 0
     except (OSError, SQLAlchemyError) as error:
         cause = getattr(error, "orig", None) or error
         where = shown_url(settings.database_url)
         print(f"finops-bot: cannot use the database at {where}: {cause}", file=sys.stderr)
         return 2
+
+
+def _check_secret_key(settings: Settings) -> None:
+    """On PostgreSQL every command refuses to start without FINOPS_SECRET_KEY, before it
+    creates or changes a schema (SQLite keeps a key file beside the database)."""
+    from storage.engine import async_url
+    from storage.secret import load_voter_key
+
+    if async_url(settings.database_url).get_backend_name() == "postgresql":
+        load_voter_key(settings.secret_key, settings.database_url)
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -204,13 +235,20 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         if args.port:  # dashboard links name the port the bot really listens on
             settings = settings.model_copy(update={"port": args.port})
-        web.run_app(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            print=None,
-            access_log_class=RedactingAccessLogger,  # no dashboard tokens in the logs
-        )
+        try:
+            web.run_app(
+                create_app(settings),
+                host=settings.host,
+                port=settings.port,
+                print=None,
+                access_log_class=RedactingAccessLogger,  # no dashboard tokens in the logs
+            )
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            where = f"{settings.host}:{settings.port}"
+            print(f"finops-bot: port {where} is already in use", file=sys.stderr)
+            return 1
         return 0
     if args.command == "outbox":
         return _outbox(args, settings)
@@ -268,6 +306,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _teams_package(args: argparse.Namespace, settings: Settings) -> int:
+    import os
     from pathlib import Path
 
     from bot.teams_package import build_package
@@ -277,7 +316,10 @@ def _teams_package(args: argparse.Namespace, settings: Settings) -> int:
         print("finops-bot: give --app-id or set MicrosoftAppId", file=sys.stderr)
         return 2
     try:
-        path = build_package(app_id, Path(args.out))
+        out = Path(args.out)
+        if args.out.endswith(("/", os.sep)):  # `--out newdir/`: a folder, made if need be
+            out.mkdir(exist_ok=True)
+        path = build_package(app_id, out)
     except (ValueError, FileNotFoundError) as error:
         print(f"finops-bot: {error}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +17,10 @@ import bot.features  # noqa: F401  (registers every command)
 from bot import outgoing
 from bot.commands import COMMANDS, Refusal, Request, usage_text
 from bot.events import ActionEvent, Actor, CommandEvent, Event, Place
-from bot.features import checkins, decisions, home, meetings, onboarding, polls
+from bot.features import checkins, decisions, home, meetings, onboarding, polls, wins
 from bot.message import Message, Outcome
 from bot.parsing import UsageError
+from bot.parsing.hygiene import clean
 from bot.settings import Settings
 from storage import addresses, deliveries, schedules, workspaces
 from storage import onboarding as welcome_store
@@ -56,6 +58,7 @@ class Bot:
 
     async def handle(self, event: Event) -> Outcome:
         """Answer any inbound event; never raises: failures become a short private answer."""
+        event = _cleaned(event)
         try:
             if isinstance(event, CommandEvent):
                 return await self._command(event)
@@ -149,6 +152,8 @@ class Bot:
             kind, _, key = name.partition(":")
             if kind == "poll" and key.isdigit():
                 return await polls.current_message(request, int(key))
+            if kind == "win" and key.isdigit():
+                return await wins.current_message(request, int(key))
             if kind == "home":
                 return await home.home_view(request)
             if kind == "checkin":  # the person's check-in form for the next meeting
@@ -268,6 +273,17 @@ ACTIONS: dict[str, Callable[[Request, ActionEvent], Awaitable[Outcome]]] = {
     "checkin": checkins.on_action,
     "decision": decisions.on_action,
 }
+
+
+def _cleaned(event: Event) -> Event:
+    """Text hygiene in one place, for every surface and database (bot/parsing/hygiene.py)."""
+    actor = replace(event.actor, display_name=clean(event.actor.display_name))
+    if isinstance(event, CommandEvent):
+        return replace(event, actor=actor, text=clean(event.text))
+    if isinstance(event, ActionEvent):
+        inputs = tuple((key, clean(value)) for key, value in event.inputs)
+        return replace(event, actor=actor, value=clean(event.value), inputs=inputs)
+    return replace(event, actor=actor)
 
 
 async def _unknown_action(_req: Request, event: ActionEvent) -> Outcome:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 
 from bot.settings import Settings
@@ -46,4 +47,8 @@ async def retry(settings: Settings, ids: list[int] | None) -> int:
     finally:
         await database.dispose()
     print(f"{count} dead message(s) queued again; a running bot delivers them shortly.")
+    missing = len(set(ids)) - count if ids else 0
+    if missing:  # a typo'd id is an error for scripts, not a silent success
+        print(f"finops-bot: {missing} of the ids given are not dead messages", file=sys.stderr)
+        return 1
     return 0

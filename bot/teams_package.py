@@ -137,7 +137,8 @@ def build_package(
 
     out = Path(out)
     target = out / PACKAGE_NAME if out.is_dir() else out
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():  # a typo'd path is an error, not a new tree of folders
+        raise FileNotFoundError(f"the folder {str(target.parent)!r} does not exist")
     # Write beside the target, then rename: a failed run never leaves half a zip behind.
     handle, temporary = tempfile.mkstemp(prefix=".teams-package-", dir=target.parent)
     try:

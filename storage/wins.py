@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, update
+from sqlalchemy import and_, case, delete, func, literal, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -50,6 +50,39 @@ async def undo(session: AsyncSession, win: Win, by: str, now: datetime) -> bool:
     return True
 
 
+async def replace(
+    session: AsyncSession,
+    win: Win,
+    changes: dict[str, Any],
+    tags: list[tuple[str, bool]],
+    people: list[tuple[str, str]],
+) -> bool:
+    """`win edit`: new text, amount, tags and people for a live win, its day's totals moved
+    with it in the same transaction. False when it was undone meanwhile."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Win).where(col(Win.id) == win.id, col(Win.undone_at).is_(None)).values(**changes)
+    )
+    if result.rowcount != 1:
+        return False
+    await _count_day(session, win, -1)
+    for name, value in changes.items():
+        setattr(win, name, value)
+    await _count_day(session, win, +1)
+    await session.exec(delete(WinTag).where(col(WinTag.win_id) == win.id))  # type: ignore[call-overload]
+    await session.exec(delete(WinCredit).where(col(WinCredit.win_id) == win.id))  # type: ignore[call-overload]
+    for tag, is_capability in tags:
+        session.add(WinTag(win_id=win.id, tag=tag, capability=is_capability))
+    for user_id, name in people:
+        session.add(WinCredit(win_id=win.id, user_id=user_id, user_name=name))
+    await session.flush()
+    return True
+
+
+async def view(session: AsyncSession, workspace: int, win_id: int) -> WinView | None:
+    found = await get(session, workspace, win_id)
+    return (await _with_details(session, [found]))[0] if found else None
+
+
 async def _count_day(session: AsyncSession, win: Win, sign: int) -> None:
     """Add (or take away) one win in its day's totals; an atomic upsert, so replicas logging
     wins at the same moment both count."""
@@ -82,6 +115,26 @@ async def recent_count(session: AsyncSession, workspace: int, author: str, since
     return (await session.exec(statement)).one()
 
 
+async def next_allowed(
+    session: AsyncSession, workspace: int, author: str, since: datetime, limit: int
+) -> datetime:
+    """When the oldest win that fills the hourly limit leaves the window (`since` + 1 hour
+    later): the moment the next win is accepted."""
+    statement = (
+        select(Win.created_at)
+        .where(Win.workspace_id == workspace, Win.author_id == author, Win.created_at >= since)
+        .order_by(col(Win.created_at).desc())
+        .offset(limit - 1)
+        .limit(1)
+    )
+    oldest = (await session.exec(statement)).first()
+    if oldest is None:
+        return since + timedelta(hours=1)
+    if oldest.tzinfo is None:  # SQLite gives naive UTC back
+        oldest = oldest.replace(tzinfo=UTC)
+    return oldest + timedelta(hours=1)
+
+
 async def get(session: AsyncSession, workspace: int, win_id: int) -> Win | None:
     statement = select(Win).where(Win.workspace_id == workspace, Win.id == win_id)
     return (await session.exec(statement)).first()
@@ -106,8 +159,11 @@ async def list_wins(
     user_id: str | None = None,
     limit: int = 20,
     order_by_value: bool = False,
+    avoidance: bool | None = None,
 ) -> list[WinView]:
     statement = select(Win).where(*_live(workspace, start, end))
+    if avoidance is not None:  # `#avoidance` is a flag on the win, not a stored tag
+        statement = statement.where(col(Win.avoidance).is_(avoidance))
     if tag is not None:
         statement = statement.where(col(Win.id).in_(select(WinTag.win_id).where(WinTag.tag == tag)))
     if user_id is not None:

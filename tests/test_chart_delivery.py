@@ -16,6 +16,7 @@ import struct
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -174,6 +175,12 @@ def test_slack_shows_the_sparkline_escaped_in_a_section(png: bytes):
 def test_the_console_shows_the_sparkline_and_says_what_the_chart_is(png: bytes):
     shown = render_message(digest(a_chart(png)))
     assert f"Effective cost {sparkline(COST)}\n  (chart: {ALT})" in shown
+
+
+def test_the_console_does_not_say_chart_twice(png: bytes):
+    chart = replace(a_chart(png), alt="Chart: weekly effective cloud cost")
+    shown = render_message(digest(chart))
+    assert "(Chart: weekly effective cloud cost)" in shown and "chart: Chart" not in shown
 
 
 def test_teams_picks_the_hosted_copy_an_inline_copy_or_none(png: bytes):

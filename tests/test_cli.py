@@ -186,11 +186,14 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path):
     assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
 
 
-def test_postgres_without_secret_key_is_refused_before_any_write(tmp_path: Path):
+@pytest.mark.parametrize(
+    "args", [["console"], ["db", "upgrade"], ["schedule", "list"], ["outbox"], ["serve"]]
+)
+def test_postgres_without_secret_key_is_refused_before_any_write(args: list[str], tmp_path: Path):
     environment = {**os.environ, "DATABASE_URL": "postgresql://u@127.0.0.1:1/db"}
     environment.pop("FINOPS_SECRET_KEY", None)
     result = subprocess.run(
-        [*BOT, "console"],
+        [*BOT, *args],
         input="help\n",
         capture_output=True,
         text=True,
@@ -226,3 +229,48 @@ def test_schedule_list_prints_each_schedule_and_its_next_run(tmp_path: Path):
     run(["console"], url, tmp_path, stdin="committee meeting tuesday 15:00 monthly UTC\n")
     listed = run(["schedule", "list"], url, tmp_path)
     assert "committee  first Tuesday 15:00 UTC  next Tue" in listed.stdout
+
+
+def test_teams_package_out_to_a_new_folder_and_a_missing_parent(tmp_path: Path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    made = run(["teams-package", "--app-id", APP_ID_FOR_CLI, "--out", "newdir/"], url, tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert [p.name for p in (tmp_path / "newdir").iterdir()] == ["finops-community-bot-teams.zip"]
+    missing = run(["teams-package", "--app-id", APP_ID_FOR_CLI, "--out", "no/such/"], url, tmp_path)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_outbox_retry_of_unknown_ids_exits_non_zero(fresh_url: str, tmp_path: Path):
+    result = run(["outbox", "retry", "9999"], fresh_url, tmp_path)
+    assert result.returncode == 1
+    assert "not dead messages" in result.stderr
+
+
+APP_ID_FOR_CLI = "00000000-0000-4000-8000-000000000001"
+
+
+@pytest.mark.parametrize(
+    "args", [["serve", "--port", "70000"], ["serve", "--port", "x"], ["frobnicate"]]
+)
+def test_an_invalid_argument_exits_2_with_one_line(args: list[str], tmp_path: Path):
+    result = run(args, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_busy_port_says_so(tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(
+            ["serve", "--port", str(port)],
+            f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+            tmp_path,
+            HOST="127.0.0.1",
+        )
+    assert result.returncode == 1, result.stderr
+    assert f"port 127.0.0.1:{port} is already in use" in result.stderr
+    assert "Traceback" not in result.stderr and "cannot use the database" not in result.stderr

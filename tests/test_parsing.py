@@ -686,3 +686,21 @@ def test_durations(text: str, length: timedelta, shown: str):
 def test_bad_durations(text: str):
     with pytest.raises(UsageError, match="cannot read the duration"):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    "text, amount",
+    [
+        ("Support 24/7 for the cluster $400", "400 USD"),
+        ("Moved 40 AMD VMs", None),
+        ("Processed 40M rows", None),
+        ("Deleted 40 ebs volumes", None),
+        ("Upgraded to 3.2.1", None),
+        ("Moved build farm to AMD 300", "300 USD"),
+        ("3200 eur on disks", "3,200 EUR"),
+        ("Saved 400 TRY", "400 TRY"),
+    ],
+)
+def test_what_the_stricter_grammar_still_reads(text: str, amount: str | None) -> None:
+    draft = parse_win(text, "USD")
+    assert (str(draft.amount) if draft.amount else None) == amount

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
 from babel.numbers import get_currency_precision
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from bot.features.wins import SUBCOMMANDS
 from bot.parsing import UsageError
 from bot.parsing.money import MAX_AMOUNT, AmountToken, format_money, read_amount_token
-from bot.parsing.recurrence import Recurrence
+from bot.parsing.recurrence import Recurrence, single
+from bot.parsing.subcommands import check_typo
 from bot.parsing.tokens import Word, split_words
 from bot.parsing.when import MAX_AHEAD, parse_deadline, parse_period
 from bot.parsing.win import MAX_WIN_TEXT, parse_win
@@ -243,3 +248,104 @@ def test_format_money_output_parses_back(minor: int, currency: str, default: str
     draft = parse_win(f"Saved {format_money(minor, currency)}", default)  # `1,234.56 EUR`
     assert draft.amount is not None
     assert (draft.amount.minor, draft.amount.currency) == (minor, currency)
+
+
+# Pieces a person types when a win goes wrong: codes not in use, unknown rates, subcommands.
+WIN_PIECES = [
+    *PIECES,
+    "BTC",
+    "DEM",
+    "XYZ",
+    "eur",
+    "AMD",
+    "TRY",
+    "/mnth",
+    "/qtr",
+    "3.2.1k",
+    "$3,200",
+    "€1.5k",
+    "500",
+    "edit",
+    "undo",
+    "per month",
+    "a year",
+]
+win_text = st.lists(st.sampled_from(WIN_PIECES), min_size=1, max_size=12).map(" ".join)
+_RECURRENCE_WORDS = {
+    Recurrence.MONTHLY: ("mo", "month", "mth"),
+    Recurrence.ANNUAL: ("yr", "year", "annual", "/y"),
+}
+_SYMBOL_CURRENCIES = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW"}
+
+
+def _amounts_in(text: str) -> set[Decimal]:
+    """Every number a token of `text` reads as (`$3,200/mo` and `EUR/mo` pieces included)."""
+    found = set()
+    for word in text.replace("/", " /").split() + text.split():
+        token = read_amount_token(word)
+        if token is not None:
+            found.add(token.number)
+    return found
+
+
+@SETTINGS
+@given(st.one_of(win_text, spaced_text), st.sampled_from(["USD", "EUR", "JPY"]))
+@example("Rightsized $3,200 /mnth", "USD")
+@example("Crypto 500 BTC", "USD")
+@example("Saved 500 XYZ", "USD")
+@example("Saved 500 DEM", "EUR")
+@example("3200 eur on disks", "USD")
+@example("Saved $3,200/mo/yr", "USD")
+def test_a_logged_win_says_only_what_the_text_says(text: str, default: str) -> None:
+    """Any text either is refused or gives a win whose amount, currency and recurrence are
+    literally in it; a currency symbol beside a digit is never dropped."""
+    try:
+        draft = parse_win(text, default)
+    except UsageError as error:
+        assert error.problem
+        return
+    lowered = text.lower()
+    if draft.amount is None:
+        words = text.split()
+        assert not any(
+            any(c in w for c in _SYMBOL_CURRENCIES) and any(c.isdigit() for c in w) for w in words
+        ), text
+        if len(words) >= 2 and read_amount_token(words[-2]):  # `500 BTC`: never a dropped amount
+            last = words[-1]
+            assert not (len(last) == 3 and last.isascii() and last.isalpha() and last.isupper()), (
+                text
+            )
+        assert draft.recurrence is Recurrence.ONE_TIME or any(
+            w in lowered for w in _RECURRENCE_WORDS[draft.recurrence]
+        )
+        return
+    precision = get_currency_precision(draft.amount.currency)
+    number = Decimal(draft.amount.minor) / 10**precision
+    assert any(abs(n - number) < Decimal(10) ** -precision for n in _amounts_in(text)), text
+    currency = draft.amount.currency
+    assert (
+        currency == default
+        or currency.lower() in lowered
+        or any(s in text and c == currency for s, c in _SYMBOL_CURRENCIES.items())
+    ), text
+    if draft.recurrence is not Recurrence.ONE_TIME:
+        assert any(w in lowered for w in _RECURRENCE_WORDS[draft.recurrence]), text
+    words = text.split()
+    for before, after in itertools.pairwise(words):  # `$3,200 /mnth` is refused
+        if read_amount_token(before) and re.fullmatch(r"/[A-Za-z]+", after):
+            assert single(after) is not None, text
+
+
+def _typos(word: str) -> list[str]:
+    """One edit away: a neighbour swap, a letter dropped or doubled."""
+    swaps = [word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)]
+    drops = [word[:i] + word[i + 1 :] for i in range(len(word))]
+    doubles = [word[:i] + word[i] + word[i:] for i in range(len(word))]
+    return [t for t in swaps + drops + doubles if t != word and len(t) >= 3]
+
+
+@SETTINGS
+@given(st.sampled_from(SUBCOMMANDS).flatmap(lambda s: st.sampled_from(_typos(s))), win_text)
+def test_a_typo_of_a_subcommand_before_a_number_is_refused(typo: str, text: str) -> None:
+    with pytest.raises(UsageError, match="did you mean `win "):
+        check_typo("win", [typo, "3", *text.split()], SUBCOMMANDS)

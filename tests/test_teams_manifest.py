@@ -203,6 +203,7 @@ def test_the_teams_app_id_defaults_to_a_stable_uuid5_of_the_app_id() -> None:
 def test_build_package_writes_a_flat_zip_whose_manifest_validates(
     tmp_path: Path, schema_path: Path
 ) -> None:
+    (tmp_path / "out").mkdir()
     path = build_package(APP_ID, tmp_path / "out" / "teams.zip", teams_app_id=TEAMS_APP_ID)
 
     assert path == tmp_path / "out" / "teams.zip"
@@ -223,6 +224,12 @@ def test_build_package_into_a_directory_is_repeatable(tmp_path: Path) -> None:
 
     assert second == tmp_path / PACKAGE_NAME
     assert second.read_bytes() == first  # same inputs, same bytes (same Teams app id too)
+
+
+def test_a_missing_parent_folder_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        build_package(APP_ID, tmp_path / "missing" / "teams.zip")
+    assert not (tmp_path / "missing").exists()
 
 
 def test_a_missing_template_or_icon_is_a_clear_error(tmp_path: Path) -> None:

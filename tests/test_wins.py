@@ -88,3 +88,54 @@ async def test_credits_avoidance_and_filters(chat):
     board = await chat.say("leaderboard")
     assert "🥇 ada: 3 wins, 60,000 USD annualised" in board
     assert "li: 2 wins, 60,000 USD annualised" in board
+
+
+async def test_edit_replaces_the_win_and_totals_follow_for_author_or_admin(
+    chat, database, workspace
+):
+    logged = win_id(await chat.say("win Deleted idle disks $400/mo @jane", user="bob"))
+    assert "annualised savings 4,800 USD" in await chat.say("wins")
+    refused = await chat.say(f"win edit {logged} Deleted idle disks $1", user="carol")
+    assert "Only the author" in refused
+    edited = await chat.say(
+        f"win edit {logged} Deleted idle disks and snapshots $450/mo", user="bob"
+    )
+    assert f"Edited win #{logged}: Deleted idle disks and snapshots (450 USD/mo" in edited
+    listing = await chat.say("wins")
+    assert "annualised savings 5,400 USD" in listing and "1 win " in listing
+    assert "jane" not in listing  # the people were replaced too; the author stays
+    assert "Edited win" in await chat.say(f"win edit {logged} Deleted disks 2k EUR/yr")  # admin
+    assert "annualised savings 2,000 EUR" in await chat.say("wins")
+    assert await count_wins(database, workspace) == 1
+    await chat.say(f"win undo {logged}")
+    assert "was undone" in await chat.say(f"win edit {logged} Again $5")
+
+
+async def test_rate_limit_says_when_the_next_win_is_accepted(chat, clock, settings):
+    limit = settings.win_rate_limit
+    first = clock.now
+    for i in range(limit):
+        await chat.say(f"win Cleanup {i} $1", user="bob")
+        clock.now += timedelta(minutes=1)
+    refused = await chat.say("win One too many $1", user="bob")
+    next_at = first + timedelta(hours=1, seconds=59)  # the workspace time zone is UTC here
+    assert f"the next one is accepted from {next_at:%H:%M}" in refused
+
+
+async def test_avoidance_filter_and_me(chat):
+    await chat.say("win Blocked oversized GPU request $20k/mo #avoidance", user="bob")
+    await chat.say("win Bought savings plan $5k/mo", user="carol")
+    avoided = await chat.say("wins all #avoidance")
+    assert "Blocked oversized GPU request" in avoided and "savings plan" not in avoided
+    for mine in ("wins all mine", "wins all @me"):
+        listing = await chat.say(mine, user="carol")
+        assert "Bought savings plan" in listing and "GPU" not in listing
+    assert "is not a person" in await chat.say("wins all @here")
+
+
+async def test_control_characters_and_bidi_overrides_never_reach_storage(chat):
+    answer = await chat.say("win Deleted\x00 idle\u202e disks\x07 $400")
+    assert "Logged win" in answer
+    listing = await chat.say("wins")
+    assert "Deleted idle disks" in listing
+    assert "\x00" not in listing and "\u202e" not in listing and "\x07" not in listing

@@ -39,7 +39,9 @@ def render_message(message: Message) -> str:
             case Image(url=url, alt=alt):
                 lines.append(f"[image: {alt}] {url}")
             case Chart(sparkline=sparkline, alt=alt):
-                lines += [sparkline, f"  (chart: {alt})"]
+                # an alt text that already says "Chart: ..." is not labelled twice
+                shown = alt if alt.lower().startswith("chart:") else f"chart: {alt}"
+                lines += [sparkline, f"  ({shown})"]
             case Actions(buttons=buttons):
                 lines += [f"  [{b.label}]  type: {b.command}" for b in buttons]
             case Context(text=text):

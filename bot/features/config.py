@@ -38,7 +38,7 @@ def _show_channel(stored: str) -> str:
 def _text(value: str, _place: Place) -> str:
     if len(value) > MAX_ONBOARDING_MESSAGE:
         raise UsageError(
-            f"the text is {len(value)} characters; the limit is {MAX_ONBOARDING_MESSAGE}"
+            f"the text is {len(value):,} characters; the limit is {MAX_ONBOARDING_MESSAGE}"
         )
     return value
 

@@ -11,6 +11,7 @@ from bot.catalogue import Capability
 from bot.commands import Request, command
 from bot.message import Block, Context, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
+from bot.parsing.subcommands import check_typo
 from bot.parsing.tokens import plain_mentions, split_words
 from bot.wording import plural
 from storage import audit
@@ -54,6 +55,7 @@ async def learn(req: Request, args: str) -> Outcome:
         return await _remove(req, words[1:])
     if not words:
         return Outcome().reply(await _overview(req))
+    check_typo("learn", words, ("add", "remove", "delete"))  # `learn remvoe 3`
     return Outcome().reply(await _topic(req, " ".join(words)))
 
 
@@ -92,7 +94,7 @@ def parse_url(word: str) -> str:
     """An http(s) link with a host. Chat apps may wrap links as `<url>` or `<url|label>`."""
     url = word.strip().removeprefix("<").removesuffix(">").split("|", 1)[0]
     if len(url) > MAX_URL:
-        raise UsageError(f"the link is {len(url)} characters long; the limit is {MAX_URL}")
+        raise UsageError(f"the link is {len(url):,} characters long; the limit is {MAX_URL}")
     try:
         parts = urlsplit(url)
         web = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
@@ -125,7 +127,7 @@ def _split_link_args(words: list[str], *, need_title: bool) -> tuple[str, str, s
     if need_title and not title:
         raise UsageError("give the link a title after the URL")
     if len(title) > MAX_TITLE:
-        raise UsageError(f"the title is {len(title)} characters long; the limit is {MAX_TITLE}")
+        raise UsageError(f"the title is {len(title):,} characters long; the limit is {MAX_TITLE}")
     return topic, url, title
 
 

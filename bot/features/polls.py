@@ -13,6 +13,7 @@ from bot.commands import Refusal, Request, command
 from bot.events import ActionEvent
 from bot.message import Actions, Button, Context, Header, Message, Outcome, Text
 from bot.parsing import UsageError
+from bot.parsing.subcommands import check_typo
 from bot.parsing.tokens import parse_id, plain_mentions, split_words
 from bot.parsing.when import describe, describe_duration, parse_deadline, parse_duration
 from bot.wording import plural
@@ -83,7 +84,9 @@ def parse_poll(args: str) -> PollDraft:
     if not question:
         raise UsageError("the question is empty")
     if len(question) > MAX_QUESTION:
-        raise UsageError(f"the question is {len(question)} characters; the limit is {MAX_QUESTION}")
+        raise UsageError(
+            f"the question is {len(question):,} characters; the limit is {MAX_QUESTION}"
+        )
     if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
         raise UsageError(
             f"a poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options; this one has {len(options)}"
@@ -166,6 +169,7 @@ async def poll(req: Request, args: str) -> Outcome:
         return await _results(req, parse_id(rest.strip() or None, "poll"))
     if first.lower() == "close":
         return await _close(req, parse_id(rest.strip() or None, "poll"))
+    check_typo("poll", args.split(), ("results", "close"))  # `poll clsoe 3`
     draft = parse_poll(args)
     if draft.committee:
         await req.require_committee("create committee polls")

@@ -8,17 +8,28 @@ from bot import catalogue, channels
 from bot.commands import Refusal, Request, command
 from bot.message import Context, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
+from bot.parsing.errors import quoted
 from bot.parsing.money import format_money, format_totals
 from bot.parsing.recurrence import Recurrence
+from bot.parsing.subcommands import check_typo
 from bot.parsing.tokens import parse_id, split_words, user_mention
 from bot.parsing.when import parse_period
-from bot.parsing.win import WinDraft, parse_win
+from bot.parsing.win import BROADCASTS, WinDraft, parse_win
 from bot.wording import plural
 from storage import audit
 from storage import wins as store
 from storage.models import Win
 
 AVOIDANCE_TAGS = {"avoidance", "cost-avoidance", "avoided"}
+SUBCOMMANDS = ("edit", "undo")
+MAX_PEOPLE = 10  # credited besides the author: each one is a DM
+
+
+def _check_people(draft: WinDraft) -> None:
+    if len(draft.people) > MAX_PEOPLE:
+        raise UsageError(
+            f"the win credits {len(draft.people)} people; the limit is {MAX_PEOPLE} per win"
+        )
 
 
 @command(
@@ -26,11 +37,13 @@ AVOIDANCE_TAGS = {"avoidance", "cost-avoidance", "avoided"}
     summary="Log a cost-saving win in one line; it is celebrated and credited.",
     usage=(
         "win <what was done> [amount] [recurrence] [#category ...] [@person ...]",
+        "win edit <id> <what was done> [amount] [recurrence] [#category ...] [@person ...]",
         "win undo <id>",
     ),
     examples=(
         "win Rightsized 40 dev VMs $3,200/mo #rightsizing @jane",
         "win Deleted idle disks 1.5k USD one-time",
+        "win edit 12 Rightsized 40 dev VMs $3,400/mo #rightsizing",
         "win undo 12",
     ),
     details=(
@@ -39,26 +52,39 @@ AVOIDANCE_TAGS = {"avoidance", "cost-avoidance", "avoided"}
         "(the default); monthly savings are annualised x12. Categories: a FinOps capability "
         "(#usage-optimization, #rightsizing, #commitments, #tagging ...) or any free tag; "
         "#avoidance marks cost avoidance, reported apart from savings. You are always credited; "
-        "@mention teammates to credit them too. `win undo` is for the author or an admin."
+        "@mention teammates to credit them too. `win edit` and `win undo` are for the author or an "
+        "admin; both update the celebration already posted."
     ),
 )
 async def win(req: Request, args: str) -> Outcome:
     words = split_words(args, quotes=False)
-    if words and words[0].text.lower() == "undo":
+    first = words[0].text.lower() if words else ""
+    if first == "undo":
         return await _undo(req, words[1].text if len(words) > 1 else None)
+    if first == "edit":
+        return await _edit(req, args.strip()[len(words[0].text) :].strip())
+    check_typo("win", [w.text for w in words], SUBCOMMANDS)
     draft = parse_win(args, req.currency)
+    _check_people(draft)
     limit = req.settings.win_rate_limit
     hour_ago = req.now - timedelta(hours=1)
     if (
         await store.recent_count(req.session, req.workspace_id, req.actor.user_id, hour_ago)
         >= limit
     ):
-        raise Refusal(f"You have logged {limit} wins in the last hour, the limit; try again later.")
+        at = await store.next_allowed(
+            req.session, req.workspace_id, req.actor.user_id, hour_ago, limit
+        )
+        shown = (at + timedelta(seconds=59)).astimezone(req.tz).strftime("%H:%M")  # not before
+        raise Refusal(
+            f"You have logged {plural(limit, 'win')} in the last hour, the limit; "
+            f"the next one is accepted from {shown} ({req.tz})."
+        )
     saved = await _store(req, draft)
     return _announce(req, saved, draft)
 
 
-async def _store(req: Request, draft: WinDraft) -> store.WinView:
+def _tags(draft: WinDraft) -> list[tuple[str, bool]]:
     tags: list[tuple[str, bool]] = []
     for tag in draft.tags:
         if tag in AVOIDANCE_TAGS:
@@ -67,8 +93,19 @@ async def _store(req: Request, draft: WinDraft) -> store.WinView:
         entry = (capability.slug, True) if capability else (tag, False)
         if entry not in tags:
             tags.append(entry)
-    people = [(req.actor.user_id, req.actor.name)]
-    people += [(p.user_id, p.name) for p in draft.people if p.user_id != req.actor.user_id]
+    return tags
+
+
+def _people(author: tuple[str, str], draft: WinDraft) -> list[tuple[str, str]]:
+    # `@me` is the author, already credited
+    return [author] + [
+        (p.user_id, p.name) for p in draft.people if p.user_id not in (author[0], "me")
+    ]
+
+
+async def _store(req: Request, draft: WinDraft) -> store.WinView:
+    tags = _tags(draft)
+    people = _people((req.actor.user_id, req.actor.name), draft)
     amount = draft.amount.minor if draft.amount else 0
     row = Win(
         workspace_id=req.workspace_id,
@@ -108,6 +145,15 @@ def tag_names(tags: tuple[str, ...]) -> str:
 
 def celebration(view: store.WinView) -> Message:
     win = view.win
+    if win.undone_at is not None:  # the post stays, visibly withdrawn
+        return Message(
+            text=f"Withdrawn: FinOps win #{win.id} was undone and no longer counts.",
+            blocks=(
+                Header(f"FinOps win #{win.id} withdrawn"),
+                Text(f"~{win.text}~"),
+                Context("It was undone and no longer counts in totals and digests."),
+            ),
+        )
     label = "Cost avoided" if win.avoidance else "Saving"
     fields: list[tuple[str, str]] = []
     if value := value_text(win):
@@ -171,18 +217,74 @@ async def _undo(req: Request, word: str | None) -> Outcome:
     await audit.record(
         req.session, req.workspace_id, req.actor.user_id, "win.undo", f"win:{win_id}", found.text
     )
-    return Outcome().reply(f"Undid win #{win_id}. It no longer counts in totals and digests.")
+    return (
+        Outcome()
+        .update(f"win:{win_id}")
+        .reply(f"Undid win #{win_id}. It no longer counts in totals and digests.")
+    )
 
 
-def _filters(args: str) -> tuple[list[str], str | None, tuple[str, str] | None]:
+async def _edit(req: Request, args: str) -> Outcome:
+    """`win edit 6 <the whole win again>`: the new text, amount, recurrence, tags and people
+    replace the old ones; the author stays credited and the posted celebration follows."""
+    words = split_words(args, quotes=False)
+    win_id = parse_id(words[0].text if words else None, "win")
+    found = await store.get(req.session, req.workspace_id, win_id)
+    if found is None:
+        raise UsageError(f"there is no win #{win_id}")
+    if found.undone_at is not None:
+        raise Refusal(f"Win #{win_id} was undone; log it again with `win <what you did>`.")
+    if found.author_id != req.actor.user_id and not req.is_admin:
+        raise Refusal(
+            f"Only the author of win #{win_id} ({found.author_name}) or an admin can edit it."
+        )
+    rest = args.strip()[len(words[0].text) :].strip()
+    if not rest:
+        raise UsageError(f"give the corrected win, e.g. `win edit {win_id} Deleted disks $400/mo`")
+    draft = parse_win(rest, req.currency)
+    _check_people(draft)
+    amount = draft.amount.minor if draft.amount else 0
+    changes = {
+        "text": draft.description,
+        "amount_minor": amount,
+        "currency": draft.amount.currency if draft.amount else found.currency,
+        "recurrence": draft.recurrence.value,
+        "annualised_minor": draft.recurrence.annualise(amount),
+        "avoidance": any(t in AVOIDANCE_TAGS for t in draft.tags),
+    }
+    before = f"{found.text} ({value_text(found) or 'no amount'})"
+    people = _people((found.author_id, found.author_name), draft)
+    if not await store.replace(req.session, found, changes, _tags(draft), people):
+        raise Refusal(f"Win #{win_id} was undone meanwhile; nothing was changed.")
+    await audit.record(
+        req.session, req.workspace_id, req.actor.user_id, "win.edit", f"win:{win_id}", before
+    )
+    note = f"Edited win #{win_id}: {found.text}"
+    if value := value_text(found):
+        note += f" ({value})"
+    return Outcome().update(f"win:{win_id}").reply(note + ". The celebration is updated.")
+
+
+async def current_message(req: Request, win_id: int) -> Message | None:
+    """The celebration as it should look now (edited, or withdrawn), for in-place updates."""
+    found = await store.view(req.session, req.workspace_id, win_id)
+    return celebration(found) if found else None
+
+
+def _filters(req: Request, args: str) -> tuple[list[str], str | None, tuple[str, str] | None]:
     period_words: list[str] = []
     tag, person = None, None
     for word in split_words(args, quotes=False):
-        if word.text.startswith("#") and len(word.text) > 1:
+        ref = user_mention(word.text)
+        if word.text.lower() in ("mine", "@me") or (ref and ref.user_id.lower() == "me"):
+            person = (req.actor.user_id, req.actor.name)
+        elif ref and ref.user_id.lower() in BROADCASTS:
+            raise UsageError(f"{quoted(word.text)} is not a person; name one, e.g. `wins @jane`")
+        elif word.text.startswith("#") and len(word.text) > 1:
             raw = word.text[1:].lower()
             capability = catalogue.capability_for_tag(raw)
             tag = capability.slug if capability else raw
-        elif (ref := user_mention(word.text)) is not None:
+        elif ref is not None:
             person = (ref.user_id, ref.name)
         else:
             period_words.append(word.text)
@@ -192,21 +294,26 @@ def _filters(args: str) -> tuple[list[str], str | None, tuple[str, str] | None]:
 @command(
     "wins",
     summary="List recent wins, filtered by period, category or person.",
-    usage="wins [this week|this month|this quarter|this year|all] [#category] [@person]",
-    examples=("wins this month #rightsizing", "wins all @jane"),
+    usage=(
+        "wins [this week|this month|this quarter|this year|all] [#category|#avoidance] "
+        "[@person|mine]"
+    ),
+    examples=("wins this month #rightsizing", "wins all @jane", "wins all #avoidance", "wins mine"),
     details="The period defaults to this week (Monday to Sunday in the workspace time zone).",
 )
 async def wins(req: Request, args: str) -> Outcome:
-    period_words, tag, person = _filters(args)
+    period_words, tag, person = _filters(req, args)
     period = parse_period(period_words, req.now, req.tz, "this week")
+    avoidance = tag in AVOIDANCE_TAGS
     listed = await store.list_wins(
         req.session,
         req.workspace_id,
         period.start,
         period.end,
-        tag=tag,
+        tag=None if avoidance else tag,
         user_id=person[0] if person else None,
         limit=20,
+        avoidance=True if avoidance else None,
     )
     title = (
         f"Wins {period.name}"

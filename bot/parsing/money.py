@@ -9,7 +9,7 @@ from decimal import MAX_EMAX, ROUND_HALF_UP, Decimal, InvalidOperation, localcon
 from functools import cache
 
 from babel.core import get_global
-from babel.numbers import get_currency_precision, get_territory_currencies
+from babel.numbers import get_currency_precision, get_territory_currencies, list_currencies
 
 from bot.parsing.errors import UsageError, quoted
 
@@ -48,6 +48,12 @@ def iso_currencies() -> frozenset[str]:
     for territory in get_global("territory_currencies"):
         codes.update(get_territory_currencies(territory, today))
     return frozenset(codes)
+
+
+@cache
+def all_known_codes() -> frozenset[str]:
+    """Every ISO 4217 code CLDR knows, withdrawn ones (DEM, FRF) included."""
+    return frozenset(list_currencies())
 
 
 def is_currency(code: str) -> bool:
@@ -102,8 +108,13 @@ def read_amount_token(token: str) -> AmountToken | None:
 
 
 def looks_like_broken_amount(token: str) -> bool:
-    """`$`, `€abc`, `$-`: a currency symbol with no readable number."""
-    return bool(token) and token[0] in _SYMBOLS and read_amount_token(token) is None
+    """`$`, `€abc`, `$-`: a currency symbol with no number at all."""
+    return (
+        bool(token)
+        and token[0] in _SYMBOLS
+        and not any(c.isdigit() for c in token)
+        and read_amount_token(token) is None
+    )
 
 
 def resolve_symbol_currency(currency: str | None, default: str) -> str:

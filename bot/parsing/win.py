@@ -40,6 +40,10 @@ AMBIGUOUS_CODES = {
 PREPOSITIONS = {"in", "since", "from", "during", "until", "before", "after", "of", "at", "on"}
 
 
+# Mentions of everyone in a conversation, never a person to credit or DM.
+BROADCASTS = {"here", "channel", "everyone", "!here", "!channel", "!everyone"}
+
+
 class Kind(Enum):
     WORD = auto()
     MENTION = auto()
@@ -114,7 +118,11 @@ def _split_code_suffixes(words: list[str]) -> list[str]:
 def _classify(words: list[str]) -> list[Kind]:
     kinds: list[Kind] = []
     for word in words:
-        if user_mention(word):
+        if person := user_mention(word):
+            if person.user_id.lower() in BROADCASTS or person.name.lower() in BROADCASTS:
+                raise UsageError(
+                    f"{quoted(word)} is not a person; credit teammates by name, e.g. `@jane`"
+                )
             kinds.append(Kind.MENTION)
         elif TAG.fullmatch(word):
             kinds.append(Kind.TAG)
@@ -129,6 +137,7 @@ def _classify(words: list[str]) -> list[Kind]:
         elif word.lower() in UNSUPPORTED_RATES:
             raise UsageError(f"{quoted(word)} is not a recurrence; use /mo, /yr or one-time")
         else:
+            _refuse_malformed_amount(word)
             kinds.append(Kind.WORD)
     for i in range(len(words) - 1):  # two-word recurrences: `per month`, `a year`
         if kinds[i] is Kind.WORD and recurrence.pair(words[i], words[i + 1]):
@@ -137,12 +146,68 @@ def _classify(words: list[str]) -> list[Kind]:
     # words that are also codes (`all`, `top`, `try`) stay words: `Deleted all 40 VMs`.
     last_word = _tail_start(kinds) - 1  # codes are still words here
     for i, word in enumerate(words):
+        after_number = i > 0 and kinds[i - 1] in (Kind.AMOUNT, Kind.NUMBER)
         if kinds[i] is Kind.WORD and money.is_currency(word) and _beside_number(kinds, i):
-            after_number = i > 0 and kinds[i - 1] in (Kind.AMOUNT, Kind.NUMBER)
-            ambiguous = word.upper() in AMBIGUOUS_CODES and i != last_word
-            if (word.isupper() and not ambiguous) or (i == last_word and after_number):
+            # The README's rule: an ambiguous code is money only as the last word, after its
+            # number (`Saved 400 TRY`); `to AMD 300` and `40 AMD VMs` keep AMD a word.
+            if word.upper() in AMBIGUOUS_CODES:
+                if i == last_word and after_number:
+                    kinds[i] = Kind.CODE
+            elif word.isupper() or after_number:  # `3200 eur on disks` is euros too
                 kinds[i] = Kind.CODE
+        elif kinds[i] is Kind.WORD and after_number:
+            _refuse_unknown_currency(word, i == last_word)
+        if (
+            kinds[i] is Kind.WORD
+            and i > 0
+            and kinds[i - 1] in (Kind.AMOUNT, Kind.NUMBER, Kind.CODE)
+        ):
+            _refuse_unknown_rate(word)
     return kinds
+
+
+# A token that starts like an amount but does not end like one: `3.2.1k`, `$3,200/mo/yr`, `5k$`.
+_MONEY_SHAPED = re.compile(
+    r"^[-−+]?[$€£¥₹₩₪]?[\d.,]*\d[\d.,]*(?:bn|[kKmMbB])?(?:[$€£¥₹₩₪]|/[A-Za-z])"
+)
+_MANY_POINTS = re.compile(r"^[-−+]?[$€£¥₹₩₪]?\d[\d,]*(?:\.\d+){2,}(?:bn|[kKmMbB])$")
+_SYMBOL_AND_DIGIT = re.compile(r"[$€£¥₹₩₪].*\d|\d.*[$€£¥₹₩₪]")
+# Not ISO 4217 codes, but typed as if they were.
+CRYPTO = {"BTC", "XBT", "ETH", "USDT", "USDC", "SOL", "DOGE", "LTC", "XRP", "BNB", "ADA"}
+
+
+def _refuse_malformed_amount(word: str) -> None:
+    bare = word.rstrip(".,;:!)")
+    if _SYMBOL_AND_DIGIT.search(bare) or _MANY_POINTS.match(bare) or _MONEY_SHAPED.match(bare):
+        raise UsageError(
+            f"cannot read the amount {quoted(word)}; write it like $3,200, 1.5k USD or $3,200/mo"
+        )
+
+
+def _refuse_unknown_currency(word: str, last: bool) -> None:
+    """`500 BTC`, `500 DEM`, `500 XYZ` (as the last word): a currency we cannot count."""
+    bare = word.rstrip(".,;:!)")
+    upper = bare.upper()
+    if upper in CRYPTO or (len(bare) == 3 and bare.isalpha() and upper in _all_known_codes()):
+        raise UsageError(
+            f"{quoted(bare)} is not an ISO 4217 currency in use; write e.g. `500 EUR` or `$500`"
+        )
+    if last and len(bare) == 3 and bare.isascii() and bare.isalpha() and bare.isupper():
+        raise UsageError(
+            f"{quoted(bare)} after a number reads as a currency but is not an ISO 4217 code; "
+            "write e.g. `500 EUR`, or put a count inside the text (`40 EBS volumes`)"
+        )
+
+
+def _refuse_unknown_rate(word: str) -> None:
+    """`$3,200 /mnth`: a rate-looking word after an amount that is not a recurrence we know."""
+    bare = word.rstrip(".,;:!)")
+    if re.fullmatch(r"/[A-Za-z]+", bare) and recurrence.single(bare) is None:
+        raise UsageError(f"{quoted(word)} is not a recurrence; use /mo, /yr or one-time")
+
+
+def _all_known_codes() -> frozenset[str]:
+    return money.all_known_codes()
 
 
 def _beside_number(kinds: list[Kind], i: int) -> bool:
