@@ -25,7 +25,7 @@ from adapters.console.adapter import ConsoleSession
 from bot.cli import main
 from bot.core import Bot
 from bot.costs import kpis, watch
-from bot.costs.importer import ExportRefused, run_import
+from bot.costs.importer import ExportRefused, export_files, run_import
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from storage import workspaces
@@ -520,3 +520,49 @@ async def test_the_scheduler_imports_new_exports_in_watched_folders(
         assert (await totals(database, ws))["billed_nanos"] == 5_000_000_000
     finally:
         await watch.remove(database, tmp_path)
+
+
+# --- issue 14 findings ---------------------------------------------------------------------
+
+
+async def test_a_date_that_is_not_iso_8601_is_skipped_not_stored_as_another_year(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    rows = [
+        row(),
+        row(ChargePeriodStart="4/1/25", ChargePeriodEnd="4/2/25"),  # M/D/YY: was the year 4 AD
+        row(ChargePeriodStart="01/04/2025", ChargePeriodEnd="02/04/2025"),  # D/M/Y
+        row(ChargePeriodStart="2024-09-03", ChargePeriodEnd="2024-09-04"),  # a date alone is ISO
+    ]
+    summary = await run_import(database, [write_csv(tmp_path / "dates.csv", rows)], ws)
+    assert summary.skipped == {"ChargePeriodStart empty or not a date-time": 2}
+    async with database.reading() as session:
+        days = set(
+            (await session.exec(select(CostDay.day).where(CostDay.workspace_id == ws))).all()
+        )
+    assert days == {date(2024, 9, 2), date(2024, 9, 3)}
+
+
+async def test_a_focus_1_0_preview_file_is_refused_clearly(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    header = ["Provider" if h == "ProviderName" else h for h in HEADER]
+    rows = [{**r, "Provider": r.pop("ProviderName")} for r in [row()]]
+    with pytest.raises(ExportRefused, match=r"1\.0-preview.*Provider"):
+        await run_import(database, [write_csv(tmp_path / "preview.csv", rows, header)], ws)
+    assert await count(database, ws) == 0
+
+
+async def test_upper_case_extensions_are_found_in_a_folder(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    write_csv(folder / "EXPORT.CSV", [row(cost="3.00")])
+    assert export_files([folder]) == [folder / "EXPORT.CSV"]
+    summary = await run_import(database, export_files([folder]), ws)
+    assert summary.rows_read == 1
+    assert (await totals(database, ws))["billed_nanos"] == 3 * 10**9

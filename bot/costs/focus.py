@@ -109,3 +109,10 @@ def header_map(headers: list[str]) -> dict[str, str]:
 
 def missing_required(found: dict[str, str]) -> list[str]:
     return [name for name in REQUIRED if name not in found]
+
+
+def is_preview(headers: list[str], found: dict[str, str]) -> bool:
+    """A FOCUS 1.0-preview file names the provider `Provider`; read as 1.0 its provider would
+    be lost ("unknown"), so it is refused instead."""
+    names = {header.strip().casefold() for header in headers}
+    return "provider" in names and not {"ServiceProviderName", "ProviderName"} & found.keys()

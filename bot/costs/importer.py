@@ -79,7 +79,9 @@ def export_files(paths: Sequence[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             found += sorted(
-                p for p in path.rglob("*") if p.is_file() and p.name.endswith(EXPORT_SUFFIXES)
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.name.lower().endswith(EXPORT_SUFFIXES)
             )
         else:
             found.append(path)

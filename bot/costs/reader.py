@@ -132,6 +132,11 @@ def inspect(path: Path) -> Export:
         except (UnicodeDecodeError, OSError, csv.Error) as error:
             raise ExportRefused(f"{path.name}: not a readable CSV file ({error})") from error
     columns = focus.header_map(list(headers))
+    if focus.is_preview(list(headers), columns):
+        raise ExportRefused(
+            f"{path.name} is a FOCUS 1.0-preview export (column Provider, not ProviderName or "
+            "ServiceProviderName): export FOCUS 1.0 or later"
+        )
     missing = focus.missing_required(columns)
     if missing:
         raise ExportRefused(
@@ -194,6 +199,18 @@ def _source(export: Export) -> tuple[str, list[Any]]:
     )
 
 
+# FOCUS date-times are ISO 8601 (year first); DuckDB would also read 4/1/25 as the year 4 AD,
+# so anything else (M/D/YY, D/M/Y) is NULL and the row is skipped with its reason.
+ISO_DATE = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+def _instant(value: str) -> str:
+    return (
+        f"(CASE WHEN regexp_matches({value}, '{ISO_DATE}') "
+        f"THEN try_cast({value} AS TIMESTAMPTZ) END)"
+    )
+
+
 def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
     columns = export.columns
 
@@ -207,8 +224,7 @@ def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
             return f"CAST(0 AS {MONEY_TYPE})"
         return f"coalesce(CAST({_quoted(columns[name])} AS {MONEY_TYPE}), 0)"
 
-    start = f"try_cast({text('ChargePeriodStart')} AS TIMESTAMPTZ)"
-    end = f"try_cast({text('ChargePeriodEnd')} AS TIMESTAMPTZ)"
+    start, end = _instant(text("ChargePeriodStart")), _instant(text("ChargePeriodEnd"))
     raw_tags = text("Tags")
     # Valid JSON or NULL: DuckDB evaluates both sides of an AND, so invalid text must never
     # reach json_type or json_keys.
@@ -257,7 +273,8 @@ def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
                 sum(CASE WHEN {used} THEN {contracted} ELSE 0 END)
                 - sum(CASE WHEN {used} THEN {effective} ELSE 0 END) AS {NANOS}
             ),
-            max(coalesce({end}, {start})),
+            -- Freshness: monthly tax and fees end with the month, usage shows the real lag.
+            max(coalesce({end}, {start})) FILTER (WHERE lower({text("ChargeCategory")}) = 'usage'),
             count(*) FILTER (WHERE {raw_tags} IS NOT NULL AND {tags} IS NULL)
         FROM {source}
         GROUP BY ALL
