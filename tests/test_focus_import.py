@@ -566,3 +566,23 @@ async def test_upper_case_extensions_are_found_in_a_folder(
     summary = await run_import(database, export_files([folder]), ws)
     assert summary.rows_read == 1
     assert (await totals(database, ws))["billed_nanos"] == 3 * 10**9
+
+
+async def test_freshness_comes_from_usage_rows_not_monthly_tax(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    rows = [
+        row(),  # usage ending 2024-09-02 11:00
+        row(
+            ChargeCategory="Tax",
+            ChargePeriodStart="2024-09-01T00:00:00Z",
+            ChargePeriodEnd="2024-10-01T00:00:00Z",
+        ),
+    ]
+    await run_import(database, [write_csv(tmp_path / "tax.csv", rows)], ws)
+    async with database.reading() as session:
+        ends = (
+            await session.exec(select(CostImport.period_end).where(CostImport.workspace_id == ws))
+        ).all()
+    assert [end.replace(tzinfo=None) for end in ends] == [datetime(2024, 9, 2, 11)]
