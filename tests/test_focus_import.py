@@ -586,3 +586,13 @@ async def test_freshness_comes_from_usage_rows_not_monthly_tax(
             await session.exec(select(CostImport.period_end).where(CostImport.workspace_id == ws))
         ).all()
     assert [end.replace(tzinfo=None) for end in ends] == [datetime(2024, 9, 2, 11)]
+
+
+async def test_a_header_repeated_in_another_case_is_refused_by_name(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    path = write_csv(tmp_path / "twice.csv", [row()], [*HEADER, "billedcost"])
+    with pytest.raises(ExportRefused, match=r"twice\.csv: the column billedcost appears twice"):
+        await run_import(database, [path], ws)
+    assert await count(database, ws) == 0

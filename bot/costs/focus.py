@@ -116,3 +116,14 @@ def is_preview(headers: list[str], found: dict[str, str]) -> bool:
     be lost ("unknown"), so it is refused instead."""
     names = {header.strip().casefold() for header in headers}
     return "provider" in names and not {"ServiceProviderName", "ProviderName"} & found.keys()
+
+
+def repeated(headers: list[str]) -> str | None:
+    """The first header that appears twice when case and surrounding spaces are ignored."""
+    seen: set[str] = set()
+    for header in headers:
+        name = header.strip().casefold()
+        if name in seen:
+            return header.strip()
+        seen.add(name)
+    return None

@@ -131,6 +131,9 @@ def inspect(path: Path) -> Export:
                 headers = tuple(next(csv.reader(text), []))
         except (UnicodeDecodeError, OSError, csv.Error) as error:
             raise ExportRefused(f"{path.name}: not a readable CSV file ({error})") from error
+    twice = focus.repeated(list(headers))
+    if twice:  # DuckDB would stop on it with a binder error naming neither file nor fix
+        raise ExportRefused(f"{path.name}: the column {twice} appears twice (headers ignore case)")
     columns = focus.header_map(list(headers))
     if focus.is_preview(list(headers), columns):
         raise ExportRefused(
