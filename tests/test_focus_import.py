@@ -596,3 +596,24 @@ async def test_a_header_repeated_in_another_case_is_refused_by_name(
     with pytest.raises(ExportRefused, match=r"twice\.csv: the column billedcost appears twice"):
         await run_import(database, [path], ws)
     assert await count(database, ws) == 0
+
+
+@pytest.mark.parametrize("shape", ["map", "struct"])
+async def test_parquet_tags_as_map_or_struct_are_read_like_json(
+    database: Database, workspace: str, tmp_path: Path, shape: str
+) -> None:
+    ws = await workspace_id(database, workspace)
+    async with database.session() as session:
+        await workspaces.set_setting(session, ws, "cost-owner-tags", "team")
+    rows = [row(), row()]
+    table = pa.table({h: [r[h] for r in rows] for h in HEADER if h != "Tags"})
+    if shape == "map":
+        tags = pa.array([[("team", "core")], []], pa.map_(pa.string(), pa.string()))
+    else:
+        tags = pa.array([{"team": "core"}, {"team": None}])
+    pq.write_table(table.append_column("Tags", tags), tmp_path / "tags.parquet")
+    await run_import(database, [tmp_path / "tags.parquet"], ws)
+    async with database.reading() as session:
+        found = (await session.exec(select(CostDay).where(CostDay.workspace_id == ws))).all()
+    owners = {(r.owner, r.tagged): r.row_count for r in found}
+    assert owners[("core", True)] == 1

@@ -107,6 +107,7 @@ class Export:
     kind: str  # "csv", "csv.gz" or "parquet"
     headers: tuple[str, ...]
     columns: dict[str, str]  # canonical name -> the file's header
+    types: dict[str, str] = field(default_factory=dict)  # Parquet header -> DuckDB type
 
 
 def inspect(path: Path) -> Export:
@@ -123,7 +124,9 @@ def inspect(path: Path) -> Export:
         except duckdb.Error as error:
             raise ExportRefused(f"{path.name}: not a readable Parquet file ({error})") from error
         headers = tuple(row[0] for row in described)
+        types = {row[0]: str(row[1]) for row in described}
     else:
+        types = {}
         kind = "csv.gz" if magic[:2] == GZIP_MAGIC else "csv"
         opener = gzip.open if kind == "csv.gz" else open
         try:
@@ -146,7 +149,7 @@ def inspect(path: Path) -> Export:
             f"{path.name} is not a FOCUS cost export: missing the required column"
             f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
         )
-    return Export(path, kind, headers, columns)
+    return Export(path, kind, headers, columns, types)
 
 
 def read_exports(
@@ -229,6 +232,9 @@ def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
 
     start, end = _instant(text("ChargePeriodStart")), _instant(text("ChargePeriodEnd"))
     raw_tags = text("Tags")
+    tag_type = export.types.get(columns.get("Tags", ""), "")
+    if tag_type.startswith(("MAP", "STRUCT")):  # AWS ships Parquet tags as MAP<string,string>
+        raw_tags = f"nullif(CAST(to_json({_quoted(columns['Tags'])}) AS VARCHAR), 'null')"
     # Valid JSON or NULL: DuckDB evaluates both sides of an AND, so invalid text must never
     # reach json_type or json_keys.
     tags = f"(CASE WHEN coalesce(json_valid({raw_tags}), false) THEN {raw_tags} END)"
