@@ -617,3 +617,15 @@ async def test_parquet_tags_as_map_or_struct_are_read_like_json(
         found = (await session.exec(select(CostDay).where(CostDay.workspace_id == ws))).all()
     owners = {(r.owner, r.tagged): r.row_count for r in found}
     assert owners[("core", True)] == 1
+
+
+async def test_a_longer_billing_currency_is_kept_whole(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    rows = [row(cost="4.00"), row(cost="1.00", BillingCurrency="USDC")]
+    await run_import(database, [write_csv(tmp_path / "usdc.csv", rows)], ws)
+    async with database.reading() as session:
+        found = (await session.exec(select(CostDay).where(CostDay.workspace_id == ws))).all()
+    by_currency = {r.currency: r.billed_nanos for r in found}
+    assert by_currency == {"USD": 4 * 10**9, "USDC": 10**9}

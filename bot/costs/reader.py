@@ -51,7 +51,7 @@ KEY = (
 )
 LIMITS = {  # column widths in storage/models.py CostDay
     "provider": 100,
-    "currency": 3,
+    "currency": 30,  # whole: USDC and other non-ISO codes are their own currency
     "billing_account": 200,
     "sub_account": 200,
     "service_category": 60,

@@ -1,0 +1,36 @@
+"""cost_day.currency holds the whole BillingCurrency (USDC is not USD)
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlmodel
+from alembic import op
+
+revision: str = "0011"
+down_revision: str | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("cost_day") as batch:  # SQLite rebuilds the table
+        batch.alter_column(
+            "currency",
+            existing_type=sqlmodel.sql.sqltypes.AutoString(length=3),
+            type_=sqlmodel.sql.sqltypes.AutoString(length=30),
+            existing_nullable=False,
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("cost_day") as batch:
+        batch.alter_column(
+            "currency",
+            existing_type=sqlmodel.sql.sqltypes.AutoString(length=30),
+            type_=sqlmodel.sql.sqltypes.AutoString(length=3),
+            existing_nullable=False,
+        )
