@@ -89,8 +89,9 @@ def row(
 
 
 async def put(session: AsyncSession, workspace_id: int | None, rows: Iterable[dict]) -> None:
-    rows = list(rows)
-    await costs.replace_days(session, workspace_id, {"AWS": {r["day"] for r in rows}}, rows)
+    """Add rows (each call a part of the month's data: nothing is replaced)."""
+    rows = [{"billing_period": r["day"].replace(day=1), **r} for r in rows]
+    await costs.replace_deliveries(session, workspace_id, (), rows)
 
 
 async def new_workspace(session: AsyncSession) -> int:

@@ -629,3 +629,64 @@ async def test_a_longer_billing_currency_is_kept_whole(
         found = (await session.exec(select(CostDay).where(CostDay.workspace_id == ws))).all()
     by_currency = {r.currency: r.billed_nanos for r in found}
     assert by_currency == {"USD": 4 * 10**9, "USDC": 10**9}
+
+
+DELIVERY = [*HEADER, "BillingAccountId", "BillingPeriodStart"]
+
+
+def billed(day: str, cost: str, account: str = "payer-1", period: str = "2024-09-01") -> dict:
+    start = f"2024-{day}T10:00:00Z"
+    return row(
+        cost=cost,
+        ChargePeriodStart=start,
+        ChargePeriodEnd=start.replace("T10", "T11"),
+        BillingAccountId=account,
+        BillingPeriodStart=f"{period}T00:00:00Z",
+    )
+
+
+async def by_day(database: Database, ws: int) -> dict[tuple[str, date], int]:
+    async with database.reading() as session:
+        found = (await session.exec(select(CostDay).where(CostDay.workspace_id == ws))).all()
+    days: dict[tuple[str, date], int] = defaultdict(int)
+    for r in found:
+        days[(r.billing_account, r.day)] += r.billed_nanos // 10**9
+    return dict(days)
+
+
+async def test_a_correction_billed_in_october_leaves_septembers_export_whole(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    sep = [billed("09-10", "100"), billed("09-11", "50")]
+    await run_import(database, [write_csv(tmp_path / "sep.csv", sep, DELIVERY)], ws)
+    # October's export carries a correction dated 10 September, billed in October.
+    octo = [billed("10-01", "7", period="2024-10-01"), billed("09-10", "-5", period="2024-10-01")]
+    await run_import(database, [write_csv(tmp_path / "oct.csv", octo, DELIVERY)], ws)
+    assert await by_day(database, ws) == {
+        ("payer-1", date(2024, 9, 10)): 95,
+        ("payer-1", date(2024, 9, 11)): 50,
+        ("payer-1", date(2024, 10, 1)): 7,
+    }
+
+
+async def test_two_payer_accounts_imported_separately_both_stay(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    first = [billed("09-02", "3000", account="payer-1")]
+    second = [billed("09-02", "1200", account="payer-2")]
+    await run_import(database, [write_csv(tmp_path / "a.csv", first, DELIVERY)], ws)
+    await run_import(database, [write_csv(tmp_path / "b.csv", second, DELIVERY)], ws)
+    assert sum((await by_day(database, ws)).values()) == 4200
+
+
+async def test_a_restated_period_leaves_no_stale_day(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    first = [billed("09-29", "10"), billed("09-30", "20")]
+    restated = [billed("09-29", "30")]  # the charge of the 30th moved to the 29th
+    await run_import(database, [write_csv(tmp_path / "a.csv", first, DELIVERY)], ws)
+    await run_import(database, [write_csv(tmp_path / "b.csv", restated, DELIVERY)], ws)
+    assert await by_day(database, ws) == {("payer-1", date(2024, 9, 29)): 30}

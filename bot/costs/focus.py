@@ -19,6 +19,7 @@ DIMENSIONS = (
     "ProviderName",  # FOCUS 1.0-1.3, dropped in 1.4
     "BillingCurrency",
     "BillingAccountId",
+    "BillingPeriodStart",
     "SubAccountId",
     "SubAccountName",
     "ServiceCategory",

@@ -125,8 +125,8 @@ async def run_import(
             await session.exec(  # type: ignore[call-overload]
                 text("SELECT pg_advisory_xact_lock(:key)"), params={"key": _IMPORT_LOCK}
             )
-        summary.rows_stored = await costs.replace_days(
-            session, workspace_id, data.days_by_provider(), _rows(data)
+        summary.rows_stored = await costs.replace_deliveries(
+            session, workspace_id, data.deliveries(), _rows(data)
         )
         for provider, part in summary.providers.items():
             await costs.record_import(

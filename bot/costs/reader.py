@@ -48,6 +48,7 @@ KEY = (
     "commitment_id",
     "tagged",
     "owner",
+    "billing_period",  # first day of BillingPeriodStart (else of the charge's month)
 )
 LIMITS = {  # column widths in storage/models.py CostDay
     "provider": 100,
@@ -94,11 +95,10 @@ class ExportData:
     period_end: dict[str, datetime] = field(default_factory=dict)  # provider -> latest end
     files: list[str] = field(default_factory=list)
 
-    def days_by_provider(self) -> dict[str, set[date]]:
-        days: dict[str, set[date]] = {}
-        for key in self.groups:
-            days.setdefault(key[1], set()).add(key[0])
-        return days
+    def deliveries(self) -> set[tuple[str, str, date]]:
+        """The (provider, billing account, billing period) combinations the export holds:
+        what a provider delivers and re-delivers whole, so what an import replaces."""
+        return {(key[1], key[3], key[-1]) for key in self.groups}
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +269,7 @@ def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
             {text("CommitmentDiscountId")},
             coalesce({is_object} AND len(json_keys({tags})) > 0, false),
             {owner},
+            CAST({_instant(text("BillingPeriodStart"))} AS DATE),
             count(*),
             CAST(sum({money("BilledCost")}) AS {NANOS}),
             CAST(sum({effective}) AS {NANOS}),
@@ -308,14 +309,14 @@ def _aggregate(
         result = con.execute(sql, params)
         while rows := result.fetchmany(FETCH_ROWS):
             for row in rows:
-                count, latest, bad_tags = row[14], row[21], row[22]
+                count, latest, bad_tags = row[15], row[22], row[23]
                 data.rows_read += count
                 if bad_tags:
                     data.notes["Tags not valid JSON (counted as untagged)"] += bad_tags
-                key = _normal_key(row[:14], count, data)
+                key = _normal_key(row[:15], count, data)
                 if key is None:
                     continue
-                measures = [count, *(int(amount.scaleb(9)) for amount in row[15:21])]
+                measures = [count, *(int(amount.scaleb(9)) for amount in row[16:22])]
                 found = data.groups.get(key)
                 if found is None:
                     data.groups[key] = measures
@@ -371,4 +372,6 @@ def _normal_key(key: tuple, rows: int, data: ExportData) -> tuple | None:
         if name in values:
             values[name] = (values[name] or "")[:limit]
     values["currency"] = values["currency"].upper()
+    # Replacement is keyed by billing period: without the column, the charge's month.
+    values["billing_period"] = (values["billing_period"] or day).replace(day=1)
     return (day, (provider or "unknown")[: LIMITS["provider"]], *values.values())

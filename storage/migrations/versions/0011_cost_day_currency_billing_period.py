@@ -1,4 +1,4 @@
-"""cost_day.currency holds the whole BillingCurrency (USDC is not USD)
+"""cost_day: the whole BillingCurrency (USDC is not USD); billing_period, the replacement key
 
 Revision ID: 0011
 Revises: 0010
@@ -7,6 +7,7 @@ Create Date: 2026-12-02
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
@@ -24,10 +25,19 @@ def upgrade() -> None:
             type_=sqlmodel.sql.sqltypes.AutoString(length=30),
             existing_nullable=False,
         )
+        batch.add_column(sa.Column("billing_period", sa.Date(), nullable=True))
+    # Existing rows: the month of their charge, as an export without BillingPeriodStart.
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("UPDATE cost_day SET billing_period = date_trunc('month', day)::date")
+    else:
+        op.execute("UPDATE cost_day SET billing_period = date(day, 'start of month')")
+    with op.batch_alter_table("cost_day") as batch:
+        batch.alter_column("billing_period", existing_type=sa.Date(), nullable=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("cost_day") as batch:
+        batch.drop_column("billing_period")
         batch.alter_column(
             "currency",
             existing_type=sqlmodel.sql.sqltypes.AutoString(length=30),
