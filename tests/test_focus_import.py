@@ -677,7 +677,8 @@ async def test_two_payer_accounts_imported_separately_both_stay(
     first = [billed("09-02", "3000", account="payer-1")]
     second = [billed("09-02", "1200", account="payer-2")]
     await run_import(database, [write_csv(tmp_path / "a.csv", first, DELIVERY)], ws)
-    await run_import(database, [write_csv(tmp_path / "b.csv", second, DELIVERY)], ws)
+    summary = await run_import(database, [write_csv(tmp_path / "b.csv", second, DELIVERY)], ws)
+    assert "  replaced AWS billing account payer-2, billing period 2024-09" in summary.lines()
     assert sum((await by_day(database, ws)).values()) == 4200
 
 
