@@ -117,6 +117,9 @@ class Mover:
         return self.current - self.previous
 
 
+HALF_CENT = 5_000_000  # billionths: the least change shown as at least 0.01
+
+
 async def top_movers(
     session: AsyncSession,
     workspace_id: int | None,
@@ -139,7 +142,8 @@ async def top_movers(
             col(CostDay.currency) == currency,
         )
         .group_by(column)
-        .having(current != previous)
+        # A change that rounds to 0.00 is no mover (it read "+0.00 USD (new)").
+        .having(func.abs(current - previous) >= HALF_CENT)
         .order_by(func.abs(current - previous).desc(), column)
         .limit(limit)
     )

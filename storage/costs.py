@@ -17,7 +17,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import ChartImage, CostDay, CostImport
 
 INSERT_BATCH = 2_000  # rows per INSERT: well under SQLite's 32,766 bound parameters
-DELETE_BATCH = 500  # days per DELETE … IN (…)
 
 
 def visible_to(workspace_id: int | None) -> ColumnElement[bool]:
@@ -31,25 +30,25 @@ def _same_scope(column: Any, workspace_id: int | None) -> ColumnElement[bool]:
     return column.is_(None) if workspace_id is None else column == workspace_id
 
 
-async def replace_days(
+async def replace_deliveries(
     session: AsyncSession,
     workspace_id: int | None,
-    days_by_provider: Mapping[str, Iterable[date]],
+    deliveries: Iterable[tuple[str, str, date]],
     rows: Iterable[Mapping[str, Any]],
 ) -> int:
-    """Delete what this scope holds for each provider's days, then insert `rows` (CostDay
-    column values), in the caller's transaction: an import replaces, never adds to, the days
-    it covers. Returns the number of rows inserted."""
-    for provider, days in days_by_provider.items():
-        ordered = sorted(set(days))
-        for i in range(0, len(ordered), DELETE_BATCH):
-            await session.exec(  # type: ignore[call-overload]
-                delete(CostDay).where(
-                    _same_scope(col(CostDay.workspace_id), workspace_id),
-                    col(CostDay.provider) == provider,
-                    col(CostDay.day).in_(ordered[i : i + DELETE_BATCH]),
-                )
+    """Delete what this scope holds for each (provider, billing account, billing period) the
+    export contains, then insert `rows` (CostDay column values), in the caller's transaction:
+    clouds re-deliver a billing period whole, so a restated day leaves nothing stale and
+    another account's or period's rows are untouched. Returns the number of rows inserted."""
+    for provider, account, period in sorted(set(deliveries)):
+        await session.exec(  # type: ignore[call-overload]
+            delete(CostDay).where(
+                _same_scope(col(CostDay.workspace_id), workspace_id),
+                col(CostDay.provider) == provider,
+                col(CostDay.billing_account) == account,
+                col(CostDay.billing_period) == period,
             )
+        )
     inserted = 0
     batch: list[dict[str, Any]] = []
     for row in rows:

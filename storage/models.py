@@ -404,9 +404,11 @@ class CostDay(SQLModel, table=True):
     )
     day: date  # the UTC date of ChargePeriodStart
     provider: str = Field(max_length=100)
-    currency: str = Field(max_length=3)  # BillingCurrency; "" when the export has none
+    currency: str = Field(max_length=30)  # BillingCurrency, whole (USDC is not USD); "" if none
     billing_account: str = Field(max_length=200)
     sub_account: str = Field(max_length=200)  # SubAccountName, else SubAccountId
+    # First day of BillingPeriodStart: an import replaces (provider, account, period) whole.
+    billing_period: date
     service_category: str = Field(max_length=60)
     service: str = Field(max_length=200)
     region: str = Field(max_length=100)

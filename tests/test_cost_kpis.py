@@ -89,8 +89,9 @@ def row(
 
 
 async def put(session: AsyncSession, workspace_id: int | None, rows: Iterable[dict]) -> None:
-    rows = list(rows)
-    await costs.replace_days(session, workspace_id, {"AWS": {r["day"] for r in rows}}, rows)
+    """Add rows (each call a part of the month's data: nothing is replaced)."""
+    rows = [{"billing_period": r["day"].replace(day=1), **r} for r in rows]
+    await costs.replace_deliveries(session, workspace_id, (), rows)
 
 
 async def new_workspace(session: AsyncSession) -> int:
@@ -752,3 +753,13 @@ async def test_dashboard_cost_tiles(database: Database):
 def test_no_data_in_period_is_reported_apart():
     gap = NoDataInPeriod(Period.month_of(date(2030, 1, 5)), SEP, OCT)
     assert cost_feature.gap_text(gap).startswith("No cloud cost data for Jan 2030")
+
+
+async def test_a_change_that_rounds_to_nothing_is_no_mover(database: Database):
+    async with scratch(database) as session:
+        ws = await new_workspace(session)
+        await put(session, ws, [row(date(2024, 9, 10), effective="0.001", service="Tiny")])
+        movers = await cost_kpis.top_movers(
+            session, ws, "service", SEP, OCT, date(2024, 8, 1), SEP, "USD"
+        )
+    assert movers == []

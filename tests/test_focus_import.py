@@ -25,7 +25,7 @@ from adapters.console.adapter import ConsoleSession
 from bot.cli import main
 from bot.core import Bot
 from bot.costs import kpis, watch
-from bot.costs.importer import ExportRefused, run_import
+from bot.costs.importer import ExportRefused, export_files, run_import
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from storage import workspaces
@@ -520,3 +520,174 @@ async def test_the_scheduler_imports_new_exports_in_watched_folders(
         assert (await totals(database, ws))["billed_nanos"] == 5_000_000_000
     finally:
         await watch.remove(database, tmp_path)
+
+
+# --- issue 14 findings ---------------------------------------------------------------------
+
+
+async def test_a_date_that_is_not_iso_8601_is_skipped_not_stored_as_another_year(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    rows = [
+        row(),
+        row(ChargePeriodStart="4/1/25", ChargePeriodEnd="4/2/25"),  # M/D/YY: was the year 4 AD
+        row(ChargePeriodStart="01/04/2025", ChargePeriodEnd="02/04/2025"),  # D/M/Y
+        row(ChargePeriodStart="2024-09-03", ChargePeriodEnd="2024-09-04"),  # a date alone is ISO
+    ]
+    summary = await run_import(database, [write_csv(tmp_path / "dates.csv", rows)], ws)
+    assert summary.skipped == {"ChargePeriodStart empty or not a date-time": 2}
+    async with database.reading() as session:
+        days = set(
+            (await session.exec(select(CostDay.day).where(CostDay.workspace_id == ws))).all()
+        )
+    assert days == {date(2024, 9, 2), date(2024, 9, 3)}
+
+
+async def test_a_focus_1_0_preview_file_is_refused_clearly(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    header = ["Provider" if h == "ProviderName" else h for h in HEADER]
+    rows = [{**r, "Provider": r.pop("ProviderName")} for r in [row()]]
+    with pytest.raises(ExportRefused, match=r"1\.0-preview.*Provider"):
+        await run_import(database, [write_csv(tmp_path / "preview.csv", rows, header)], ws)
+    assert await count(database, ws) == 0
+
+
+async def test_upper_case_extensions_are_found_in_a_folder(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    write_csv(folder / "EXPORT.CSV", [row(cost="3.00")])
+    assert export_files([folder]) == [folder / "EXPORT.CSV"]
+    summary = await run_import(database, export_files([folder]), ws)
+    assert summary.rows_read == 1
+    assert (await totals(database, ws))["billed_nanos"] == 3 * 10**9
+
+
+async def test_freshness_comes_from_usage_rows_not_monthly_tax(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    rows = [
+        row(),  # usage ending 2024-09-02 11:00
+        row(
+            ChargeCategory="Tax",
+            ChargePeriodStart="2024-09-01T00:00:00Z",
+            ChargePeriodEnd="2024-10-01T00:00:00Z",
+        ),
+    ]
+    await run_import(database, [write_csv(tmp_path / "tax.csv", rows)], ws)
+    async with database.reading() as session:
+        ends = (
+            await session.exec(select(CostImport.period_end).where(CostImport.workspace_id == ws))
+        ).all()
+    assert [end.replace(tzinfo=None) for end in ends] == [datetime(2024, 9, 2, 11)]
+
+
+async def test_a_header_repeated_in_another_case_is_refused_by_name(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    path = write_csv(tmp_path / "twice.csv", [row()], [*HEADER, "billedcost"])
+    with pytest.raises(ExportRefused, match=r"twice\.csv: the column billedcost appears twice"):
+        await run_import(database, [path], ws)
+    assert await count(database, ws) == 0
+
+
+@pytest.mark.parametrize("shape", ["map", "struct"])
+async def test_parquet_tags_as_map_or_struct_are_read_like_json(
+    database: Database, workspace: str, tmp_path: Path, shape: str
+) -> None:
+    ws = await workspace_id(database, workspace)
+    async with database.session() as session:
+        await workspaces.set_setting(session, ws, "cost-owner-tags", "team")
+    rows = [row(), row()]
+    table = pa.table({h: [r[h] for r in rows] for h in HEADER if h != "Tags"})
+    if shape == "map":
+        tags = pa.array([[("team", "core")], []], pa.map_(pa.string(), pa.string()))
+    else:
+        tags = pa.array([{"team": "core"}, {"team": None}])
+    pq.write_table(table.append_column("Tags", tags), tmp_path / "tags.parquet")
+    await run_import(database, [tmp_path / "tags.parquet"], ws)
+    async with database.reading() as session:
+        found = (await session.exec(select(CostDay).where(CostDay.workspace_id == ws))).all()
+    owners = {(r.owner, r.tagged): r.row_count for r in found}
+    assert owners[("core", True)] == 1
+
+
+async def test_a_longer_billing_currency_is_kept_whole(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    rows = [row(cost="4.00"), row(cost="1.00", BillingCurrency="USDC")]
+    await run_import(database, [write_csv(tmp_path / "usdc.csv", rows)], ws)
+    async with database.reading() as session:
+        found = (await session.exec(select(CostDay).where(CostDay.workspace_id == ws))).all()
+    by_currency = {r.currency: r.billed_nanos for r in found}
+    assert by_currency == {"USD": 4 * 10**9, "USDC": 10**9}
+
+
+DELIVERY = [*HEADER, "BillingAccountId", "BillingPeriodStart"]
+
+
+def billed(day: str, cost: str, account: str = "payer-1", period: str = "2024-09-01") -> dict:
+    start = f"2024-{day}T10:00:00Z"
+    return row(
+        cost=cost,
+        ChargePeriodStart=start,
+        ChargePeriodEnd=start.replace("T10", "T11"),
+        BillingAccountId=account,
+        BillingPeriodStart=f"{period}T00:00:00Z",
+    )
+
+
+async def by_day(database: Database, ws: int) -> dict[tuple[str, date], int]:
+    async with database.reading() as session:
+        found = (await session.exec(select(CostDay).where(CostDay.workspace_id == ws))).all()
+    days: dict[tuple[str, date], int] = defaultdict(int)
+    for r in found:
+        days[(r.billing_account, r.day)] += r.billed_nanos // 10**9
+    return dict(days)
+
+
+async def test_a_correction_billed_in_october_leaves_septembers_export_whole(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    sep = [billed("09-10", "100"), billed("09-11", "50")]
+    await run_import(database, [write_csv(tmp_path / "sep.csv", sep, DELIVERY)], ws)
+    # October's export carries a correction dated 10 September, billed in October.
+    octo = [billed("10-01", "7", period="2024-10-01"), billed("09-10", "-5", period="2024-10-01")]
+    await run_import(database, [write_csv(tmp_path / "oct.csv", octo, DELIVERY)], ws)
+    assert await by_day(database, ws) == {
+        ("payer-1", date(2024, 9, 10)): 95,
+        ("payer-1", date(2024, 9, 11)): 50,
+        ("payer-1", date(2024, 10, 1)): 7,
+    }
+
+
+async def test_two_payer_accounts_imported_separately_both_stay(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    first = [billed("09-02", "3000", account="payer-1")]
+    second = [billed("09-02", "1200", account="payer-2")]
+    await run_import(database, [write_csv(tmp_path / "a.csv", first, DELIVERY)], ws)
+    summary = await run_import(database, [write_csv(tmp_path / "b.csv", second, DELIVERY)], ws)
+    assert "  replaced AWS billing account payer-2, billing period 2024-09" in summary.lines()
+    assert sum((await by_day(database, ws)).values()) == 4200
+
+
+async def test_a_restated_period_leaves_no_stale_day(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    ws = await workspace_id(database, workspace)
+    first = [billed("09-29", "10"), billed("09-30", "20")]
+    restated = [billed("09-29", "30")]  # the charge of the 30th moved to the 29th
+    await run_import(database, [write_csv(tmp_path / "a.csv", first, DELIVERY)], ws)
+    await run_import(database, [write_csv(tmp_path / "b.csv", restated, DELIVERY)], ws)
+    assert await by_day(database, ws) == {("payer-1", date(2024, 9, 29)): 30}

@@ -19,6 +19,7 @@ DIMENSIONS = (
     "ProviderName",  # FOCUS 1.0-1.3, dropped in 1.4
     "BillingCurrency",
     "BillingAccountId",
+    "BillingPeriodStart",
     "SubAccountId",
     "SubAccountName",
     "ServiceCategory",
@@ -109,3 +110,21 @@ def header_map(headers: list[str]) -> dict[str, str]:
 
 def missing_required(found: dict[str, str]) -> list[str]:
     return [name for name in REQUIRED if name not in found]
+
+
+def is_preview(headers: list[str], found: dict[str, str]) -> bool:
+    """A FOCUS 1.0-preview file names the provider `Provider`; read as 1.0 its provider would
+    be lost ("unknown"), so it is refused instead."""
+    names = {header.strip().casefold() for header in headers}
+    return "provider" in names and not {"ServiceProviderName", "ProviderName"} & found.keys()
+
+
+def repeated(headers: list[str]) -> str | None:
+    """The first header that appears twice when case and surrounding spaces are ignored."""
+    seen: set[str] = set()
+    for header in headers:
+        name = header.strip().casefold()
+        if name in seen:
+            return header.strip()
+        seen.add(name)
+    return None

@@ -46,6 +46,7 @@ class ImportSummary:
     missing: list[str]
     providers: dict[str, ProviderPart] = field(default_factory=dict)
     scope: str = "the whole installation"
+    replaced: set[tuple[str, str, date]] = field(default_factory=set)  # provider, account, period
 
     def lines(self) -> list[str]:
         skipped = sum(self.skipped.values())
@@ -59,7 +60,12 @@ class ImportSummary:
         for provider, part in sorted(self.providers.items()):
             out.append(
                 f"  {provider}: {part.first_day:%Y-%m-%d} to {part.last_day:%Y-%m-%d}, "
-                f"{part.rows:,} rows (these days replace any imported before)"
+                f"{part.rows:,} rows"
+            )
+        for provider, account, period in sorted(self.replaced):
+            out.append(
+                f"  replaced {provider} billing account {account or '(none)'}, "
+                f"billing period {period:%Y-%m}"
             )
         for note, rows in sorted(self.notes.items()):
             out.append(f"  note: {note}: {rows:,} rows")
@@ -79,7 +85,9 @@ def export_files(paths: Sequence[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             found += sorted(
-                p for p in path.rglob("*") if p.is_file() and p.name.endswith(EXPORT_SUFFIXES)
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.name.lower().endswith(EXPORT_SUFFIXES)
             )
         else:
             found.append(path)
@@ -123,8 +131,8 @@ async def run_import(
             await session.exec(  # type: ignore[call-overload]
                 text("SELECT pg_advisory_xact_lock(:key)"), params={"key": _IMPORT_LOCK}
             )
-        summary.rows_stored = await costs.replace_days(
-            session, workspace_id, data.days_by_provider(), _rows(data)
+        summary.rows_stored = await costs.replace_deliveries(
+            session, workspace_id, data.deliveries(), _rows(data)
         )
         for provider, part in summary.providers.items():
             await costs.record_import(
@@ -162,6 +170,7 @@ def _summary(data: ExportData, scope: str) -> ImportSummary:
         missing=sorted(data.missing),
         providers=providers,
         scope=scope,
+        replaced=data.deliveries(),
     )
 
 

@@ -48,10 +48,11 @@ KEY = (
     "commitment_id",
     "tagged",
     "owner",
+    "billing_period",  # first day of BillingPeriodStart (else of the charge's month)
 )
 LIMITS = {  # column widths in storage/models.py CostDay
     "provider": 100,
-    "currency": 3,
+    "currency": 30,  # whole: USDC and other non-ISO codes are their own currency
     "billing_account": 200,
     "sub_account": 200,
     "service_category": 60,
@@ -94,11 +95,10 @@ class ExportData:
     period_end: dict[str, datetime] = field(default_factory=dict)  # provider -> latest end
     files: list[str] = field(default_factory=list)
 
-    def days_by_provider(self) -> dict[str, set[date]]:
-        days: dict[str, set[date]] = {}
-        for key in self.groups:
-            days.setdefault(key[1], set()).add(key[0])
-        return days
+    def deliveries(self) -> set[tuple[str, str, date]]:
+        """The (provider, billing account, billing period) combinations the export holds:
+        what a provider delivers and re-delivers whole, so what an import replaces."""
+        return {(key[1], key[3], key[-1]) for key in self.groups}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +107,7 @@ class Export:
     kind: str  # "csv", "csv.gz" or "parquet"
     headers: tuple[str, ...]
     columns: dict[str, str]  # canonical name -> the file's header
+    types: dict[str, str] = field(default_factory=dict)  # Parquet header -> DuckDB type
 
 
 def inspect(path: Path) -> Export:
@@ -123,7 +124,9 @@ def inspect(path: Path) -> Export:
         except duckdb.Error as error:
             raise ExportRefused(f"{path.name}: not a readable Parquet file ({error})") from error
         headers = tuple(row[0] for row in described)
+        types = {row[0]: str(row[1]) for row in described}
     else:
+        types = {}
         kind = "csv.gz" if magic[:2] == GZIP_MAGIC else "csv"
         opener = gzip.open if kind == "csv.gz" else open
         try:
@@ -131,14 +134,22 @@ def inspect(path: Path) -> Export:
                 headers = tuple(next(csv.reader(text), []))
         except (UnicodeDecodeError, OSError, csv.Error) as error:
             raise ExportRefused(f"{path.name}: not a readable CSV file ({error})") from error
+    twice = focus.repeated(list(headers))
+    if twice:  # DuckDB would stop on it with a binder error naming neither file nor fix
+        raise ExportRefused(f"{path.name}: the column {twice} appears twice (headers ignore case)")
     columns = focus.header_map(list(headers))
+    if focus.is_preview(list(headers), columns):
+        raise ExportRefused(
+            f"{path.name} is a FOCUS 1.0-preview export (column Provider, not ProviderName or "
+            "ServiceProviderName): export FOCUS 1.0 or later"
+        )
     missing = focus.missing_required(columns)
     if missing:
         raise ExportRefused(
             f"{path.name} is not a FOCUS cost export: missing the required column"
             f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}"
         )
-    return Export(path, kind, headers, columns)
+    return Export(path, kind, headers, columns, types)
 
 
 def read_exports(
@@ -194,6 +205,18 @@ def _source(export: Export) -> tuple[str, list[Any]]:
     )
 
 
+# FOCUS date-times are ISO 8601 (year first); DuckDB would also read 4/1/25 as the year 4 AD,
+# so anything else (M/D/YY, D/M/Y) is NULL and the row is skipped with its reason.
+ISO_DATE = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}"
+
+
+def _instant(value: str) -> str:
+    return (
+        f"(CASE WHEN regexp_matches({value}, '{ISO_DATE}') "
+        f"THEN try_cast({value} AS TIMESTAMPTZ) END)"
+    )
+
+
 def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
     columns = export.columns
 
@@ -207,9 +230,11 @@ def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
             return f"CAST(0 AS {MONEY_TYPE})"
         return f"coalesce(CAST({_quoted(columns[name])} AS {MONEY_TYPE}), 0)"
 
-    start = f"try_cast({text('ChargePeriodStart')} AS TIMESTAMPTZ)"
-    end = f"try_cast({text('ChargePeriodEnd')} AS TIMESTAMPTZ)"
+    start, end = _instant(text("ChargePeriodStart")), _instant(text("ChargePeriodEnd"))
     raw_tags = text("Tags")
+    tag_type = export.types.get(columns.get("Tags", ""), "")
+    if tag_type.startswith(("MAP", "STRUCT")):  # AWS ships Parquet tags as MAP<string,string>
+        raw_tags = f"nullif(CAST(to_json({_quoted(columns['Tags'])}) AS VARCHAR), 'null')"
     # Valid JSON or NULL: DuckDB evaluates both sides of an AND, so invalid text must never
     # reach json_type or json_keys.
     tags = f"(CASE WHEN coalesce(json_valid({raw_tags}), false) THEN {raw_tags} END)"
@@ -244,6 +269,7 @@ def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
             {text("CommitmentDiscountId")},
             coalesce({is_object} AND len(json_keys({tags})) > 0, false),
             {owner},
+            CAST({_instant(text("BillingPeriodStart"))} AS DATE),
             count(*),
             CAST(sum({money("BilledCost")}) AS {NANOS}),
             CAST(sum({effective}) AS {NANOS}),
@@ -257,7 +283,8 @@ def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
                 sum(CASE WHEN {used} THEN {contracted} ELSE 0 END)
                 - sum(CASE WHEN {used} THEN {effective} ELSE 0 END) AS {NANOS}
             ),
-            max(coalesce({end}, {start})),
+            -- Freshness: monthly tax and fees end with the month, usage shows the real lag.
+            max(coalesce({end}, {start})) FILTER (WHERE lower({text("ChargeCategory")}) = 'usage'),
             count(*) FILTER (WHERE {raw_tags} IS NOT NULL AND {tags} IS NULL)
         FROM {source}
         GROUP BY ALL
@@ -282,14 +309,14 @@ def _aggregate(
         result = con.execute(sql, params)
         while rows := result.fetchmany(FETCH_ROWS):
             for row in rows:
-                count, latest, bad_tags = row[14], row[21], row[22]
+                count, latest, bad_tags = row[15], row[22], row[23]
                 data.rows_read += count
                 if bad_tags:
                     data.notes["Tags not valid JSON (counted as untagged)"] += bad_tags
-                key = _normal_key(row[:14], count, data)
+                key = _normal_key(row[:15], count, data)
                 if key is None:
                     continue
-                measures = [count, *(int(amount.scaleb(9)) for amount in row[15:21])]
+                measures = [count, *(int(amount.scaleb(9)) for amount in row[16:22])]
                 found = data.groups.get(key)
                 if found is None:
                     data.groups[key] = measures
@@ -345,4 +372,6 @@ def _normal_key(key: tuple, rows: int, data: ExportData) -> tuple | None:
         if name in values:
             values[name] = (values[name] or "")[:limit]
     values["currency"] = values["currency"].upper()
+    # Replacement is keyed by billing period: without the column, the charge's month.
+    values["billing_period"] = (values["billing_period"] or day).replace(day=1)
     return (day, (provider or "unknown")[: LIMITS["provider"]], *values.values())

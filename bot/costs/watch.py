@@ -1,9 +1,10 @@
 """Watched export directories: the scheduler imports FOCUS exports as providers write them.
 
 Clouds write an export as several part files in one folder and rewrite them in place when a
-billing period is refreshed. An import replaces whole provider days, so importing one part
-alone would drop the others' rows for those days: when any file in a folder is new or changed
-(size or modification time), every export file in that folder is imported together.
+billing period is refreshed. An import replaces whole (provider, billing account, billing
+period) combinations, so importing one part alone would drop the others' rows: when any
+file in a folder is new or changed (size or modification time), every export file in that
+folder is imported together.
 """
 
 from __future__ import annotations
