@@ -72,16 +72,18 @@ def create_app(
             lease=timedelta(seconds=settings.outbox_lease_seconds),
         )
         app[OUTBOX] = worker
+        # Without Slack or Teams (a local trial), the scheduler runs for the console: its
+        # posts wait in the outbox until a console prints them (adapters/console).
         scheduler = Scheduler(
             bot,
-            set(transports),
+            set(transports) or {"console"},
             tick_seconds=settings.scheduler_tick_seconds,
             grace=timedelta(hours=settings.digest_grace_hours),
         )
         app[SCHEDULER] = scheduler
         if transports:
             worker.start()
-            scheduler.start()
+        scheduler.start()
         # What start-up built lives as long as the process: keep it out of every later full
         # garbage collection (each one stalled the loop for 100-200 ms under a burst).
         gc.freeze()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -21,6 +22,7 @@ from bot.settings import Settings
 from storage.engine import Database
 from storage.migrate import upgrade
 
+log = logging.getLogger(__name__)
 WORKSPACE = "local"
 PLACE = Place(conversation_id="console", conversation_name="console")
 # `@jane` becomes the canonical mention `<@jane|jane>` the core understands.
@@ -51,8 +53,10 @@ class ConsoleSession:
         self.user = user
         self.workspace = workspace
         self.transport = ConsoleTransport()
-        # The console delivers its own outbox right after each command, in this process.
+        # The console delivers its own outbox right after each command, in this process, and
+        # every second what `finops-bot serve`'s scheduler queued for it (`pending`).
         self.outbox = OutboxWorker(bot, {"console": self.transport}, workspace=workspace)
+        self._delivering = asyncio.Lock()  # one drain at a time: the loop's and a command's
 
     def actor(self, user: str | None = None) -> Actor:
         name = user or self.user
@@ -71,8 +75,14 @@ class ConsoleSession:
     async def render(self, outcome: Outcome) -> list[str]:
         """The replies, then whatever the command queued (posts, DMs, updates)."""
         shown = [render_outgoing(reply) for reply in outcome.replies()]
-        await self.outbox.drain()
-        return shown + self.transport.take()
+        return shown + await self.pending()
+
+    async def pending(self) -> list[str]:
+        """What waits in this workspace's outbox (posts a scheduler queued: poll results,
+        reminders, digests), delivered and rendered."""
+        async with self._delivering:
+            await self.outbox.drain()
+            return self.transport.take()
 
     async def _meta(self, line: str) -> list[str]:
         verb, _, rest = line[1:].partition(" ")
@@ -103,14 +113,41 @@ def run(settings: Settings, as_user: str | None, stdin: TextIO = sys.stdin) -> i
         session = ConsoleSession(bot, as_user or admin)
         try:
             lines = _interactive(session) if stdin.isatty() else _piped(stdin)
-            for line in lines:
-                if line.strip() in (":quit", ":q", "quit", "exit"):
-                    break
-                for text in runner.run(session.say(line)):
-                    print(text, flush=True)
+            runner.run(_converse(session, iter(lines)))
         finally:
             runner.run(database.dispose())
     return 0
+
+
+async def _converse(session: ConsoleSession, lines: Iterator[str]) -> None:
+    """Answer each line; meanwhile, print what arrives for this console every second (what
+    `finops-bot serve` posted while it was closed comes first)."""
+    missed = await session.pending()
+    if missed:
+        print("While the console was closed:", *missed, sep="\n", flush=True)
+    watcher = asyncio.create_task(_print_arrivals(session))
+    try:
+        while (line := await asyncio.to_thread(next, lines, None)) is not None:
+            if line.strip() in (":quit", ":q", "quit", "exit"):
+                break
+            for text in await session.say(line):
+                print(text, flush=True)
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
+async def _print_arrivals(session: ConsoleSession, every: float = 1.0) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            arrived = await session.pending()
+        except Exception:  # a busy or briefly unreachable database: try again next second
+            log.warning("could not read the console's outbox", exc_info=True)
+            continue
+        for text in arrived:
+            print(text, flush=True)
 
 
 def _piped(stdin: TextIO) -> Iterable[str]:
