@@ -318,10 +318,6 @@ class CheckinQuestion(SQLModel, table=True):
     workspace_id: int = Field(sa_column=_workspace_fk())
     text: str = Field(max_length=300)
     metric: str | None = Field(default=None, max_length=50)
-    # Whose answer is the metric's value for the meeting (one value per meeting, never one
-    # per member); without an owner the answers are only shown side by side in the agenda.
-    owner_id: str | None = Field(default=None, max_length=100)
-    owner_name: str | None = Field(default=None, max_length=200)
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
     removed_at: datetime | None = None

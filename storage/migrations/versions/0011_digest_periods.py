@@ -1,4 +1,4 @@
-"""digest periods and check-in metric owners
+"""digest periods
 
 Revision ID: 0011
 Revises: 0010
@@ -28,19 +28,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("scheduled", sa.Boolean(), nullable=False, server_default=sa.false())
         )
-    with op.batch_alter_table("checkin_question", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("owner_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True)
-        )
-        batch_op.add_column(
-            sa.Column("owner_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True)
-        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("checkin_question", schema=None) as batch_op:
-        batch_op.drop_column("owner_name")
-        batch_op.drop_column("owner_id")
     with op.batch_alter_table("digest_archive", schema=None) as batch_op:
         batch_op.drop_column("scheduled")
         batch_op.drop_column("period_end")
