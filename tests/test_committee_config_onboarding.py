@@ -166,3 +166,12 @@ async def test_home_view(bot, chat, workspace):
     assert "Configuration (admins)" not in shown
     admin_view = await bot.view(Actor("console", workspace, "ada", "ada"), "home")
     assert "Configuration (admins)" in str(admin_view.blocks)
+
+
+async def test_an_agenda_lead_longer_than_the_checkin_lead_is_refused(chat):
+    answer = await chat.say("config agenda-lead 2d")
+    assert "`agenda-lead` (2d) would be longer than `checkin-lead` (24h)" in answer
+    assert "1h (default)" in await chat.say("config")  # nothing stored
+    assert "checkin-lead is now 3d" in await chat.say("config checkin-lead 3d")
+    assert "agenda-lead is now 2d" in await chat.say("config agenda-lead 2d")
+    assert "longer than `checkin-lead` (1d)" in await chat.say("config checkin-lead 1d")

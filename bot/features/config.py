@@ -146,11 +146,26 @@ async def config(req: Request, args: str) -> Outcome:
         await audit.record(req.session, req.workspace_id, req.actor.user_id, "config.reset", key)
         return Outcome().reply(f"{key} is back to its default ({spec.default}).")
     stored = spec.parse(value, req.place)
+    if key in ("checkin-lead", "agenda-lead"):
+        _check_leads({**req.config, key: stored})
     await workspaces.set_setting(req.session, req.workspace_id, key, stored)
     await audit.record(req.session, req.workspace_id, req.actor.user_id, "config.set", key, stored)
     if spec.parse is _text:
         return Outcome().reply(f"{key} is updated; preview it with `onboarding`.")
     return Outcome().reply(f"{key} is now {spec.show(stored)}.")
+
+
+def _check_leads(config: dict[str, str]) -> None:
+    """The agenda comes after the check-in (it shows the answers), so its lead is shorter."""
+    checkin = config.get("checkin-lead", KEYS["checkin-lead"].default)
+    agenda = config.get("agenda-lead", KEYS["agenda-lead"].default)
+    if parse_duration(agenda) > parse_duration(checkin):
+        raise UsageError(
+            f"`agenda-lead` ({agenda}) would be longer than `checkin-lead` ({checkin}): the "
+            "agenda shows the "
+            "check-in answers, so it is posted after the check-in is asked; e.g. "
+            "`config checkin-lead 2d` first"
+        )
 
 
 def _show(req: Request) -> Outcome:
