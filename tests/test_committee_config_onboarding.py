@@ -175,3 +175,12 @@ async def test_an_agenda_lead_longer_than_the_checkin_lead_is_refused(chat):
     assert "checkin-lead is now 3d" in await chat.say("config checkin-lead 3d")
     assert "agenda-lead is now 2d" in await chat.say("config agenda-lead 2d")
     assert "longer than `checkin-lead` (1d)" in await chat.say("config checkin-lead 1d")
+
+
+async def test_onboarding_previews_the_day_7_and_day_30_follow_ups(chat):
+    await chat.say("config followup-30-message Thirty days in: join the committee call!")
+    preview = await chat.say("onboarding")
+    assert "Then, on day 7: You joined the FinOps community a week ago." in preview
+    assert "Then, on day 30: Thirty days in: join the committee call!" in preview
+    await chat.say("config followups off")
+    assert "Follow-ups on day 7 and day 30 are off" in await chat.say("onboarding")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import catalogue, channels
 from bot.commands import Request, command
 from bot.events import JoinScope, MemberJoinedEvent
-from bot.message import Context, Fields, Header, Message, Outcome, Text
+from bot.message import Context, Divider, Fields, Header, Message, Outcome, Text
 from storage import committee
 from storage import onboarding as store
 
@@ -122,9 +122,24 @@ async def on_member_joined(req: Request, event: MemberJoinedEvent) -> Outcome:
     summary="Preview the welcome message a newcomer receives.",
     usage="onboarding",
     examples=("onboarding",),
-    details="Newcomers get it by direct message once ever, when they join the community channel "
+    details="It also shows the follow-ups sent on day 7 and day 30 (with `finops-bot serve` "
+    "running). Newcomers get it by direct message once ever, when they join the community channel "
     "(`config community-channel`), or the whole workspace with `config welcome-workspace-joins "
     "on`. Admins set the introduction with `config onboarding-message <text>`.",
 )
 async def onboarding(req: Request, args: str) -> Outcome:
-    return Outcome().reply(await welcome_message(req, req.actor.name))
+    welcome = await welcome_message(req, req.actor.name)
+    if req.config.get("followups") == "off":
+        later = ["Follow-ups on day 7 and day 30 are off (`config followups on`)."]
+    else:
+        later = [
+            f"Then, on day {days}: "
+            + (req.config.get(f"followup-{days}-message") or DEFAULT_FOLLOW_UPS[days])
+            for days in FOLLOW_UP_DAYS
+        ]
+    return Outcome().reply(
+        Message(
+            text="\n".join([welcome.text, *later]),
+            blocks=(*welcome.blocks, Divider(), *(Text(line) for line in later)),
+        )
+    )
