@@ -161,15 +161,7 @@ async def list_wins(
     order_by_value: bool = False,
     avoidance: bool | None = None,
 ) -> list[WinView]:
-    statement = select(Win).where(*_live(workspace, start, end))
-    if avoidance is not None:  # `#avoidance` is a flag on the win, not a stored tag
-        statement = statement.where(col(Win.avoidance).is_(avoidance))
-    if tag is not None:
-        statement = statement.where(col(Win.id).in_(select(WinTag.win_id).where(WinTag.tag == tag)))
-    if user_id is not None:
-        statement = statement.where(
-            col(Win.id).in_(select(WinCredit.win_id).where(WinCredit.user_id == user_id))
-        )
+    statement = select(Win).where(*_filtered(workspace, start, end, tag, user_id, avoidance))
     if order_by_value:
         statement = statement.where(col(Win.annualised_minor) > 0, col(Win.avoidance).is_(False))
         statement = statement.order_by(col(Win.annualised_minor).desc(), col(Win.id))
@@ -177,6 +169,41 @@ async def list_wins(
         statement = statement.order_by(col(Win.created_at).desc(), col(Win.id).desc())
     wins = list((await session.exec(statement.limit(limit))).all())
     return await _with_details(session, wins)
+
+
+def _filtered(
+    workspace: int,
+    start: datetime | None,
+    end: datetime | None,
+    tag: str | None,
+    user_id: str | None,
+    avoidance: bool | None,
+) -> list[Any]:
+    conditions = _live(workspace, start, end)
+    if avoidance is not None:  # `#avoidance` is a flag on the win, not a stored tag
+        conditions.append(col(Win.avoidance).is_(avoidance))
+    if tag is not None:
+        conditions.append(col(Win.id).in_(select(WinTag.win_id).where(WinTag.tag == tag)))
+    if user_id is not None:
+        conditions.append(
+            col(Win.id).in_(select(WinCredit.win_id).where(WinCredit.user_id == user_id))
+        )
+    return conditions
+
+
+async def count_wins(
+    session: AsyncSession,
+    workspace: int,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    tag: str | None = None,
+    user_id: str | None = None,
+    avoidance: bool | None = None,
+) -> int:
+    """How many wins `list_wins` would list with no limit (a cut list says how many)."""
+    conditions = _filtered(workspace, start, end, tag, user_id, avoidance)
+    return (await session.exec(select(func.count()).select_from(Win).where(*conditions))).one()
 
 
 async def _with_details(session: AsyncSession, wins: list[Win]) -> list[WinView]:

@@ -139,3 +139,11 @@ async def test_control_characters_and_bidi_overrides_never_reach_storage(chat):
     listing = await chat.say("wins")
     assert "Deleted idle disks" in listing
     assert "\x00" not in listing and "\u202e" not in listing and "\x07" not in listing
+
+
+async def test_a_cut_list_of_wins_says_how_many_there_are(chat):
+    for n in range(22):
+        await chat.say(f"win Cleanup {n} $10", user="ada" if n % 2 else "bob")
+    listed = await chat.say("wins")
+    assert "The latest 20 of 22 wins; narrow the period or filter." in listed
+    assert "of 11 wins" not in await chat.say("wins @bob")  # 11 fit: nothing is cut

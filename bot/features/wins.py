@@ -291,6 +291,9 @@ def _filters(req: Request, args: str) -> tuple[list[str], str | None, tuple[str,
     return period_words, tag, person
 
 
+WINS_SHOWN = 20
+
+
 @command(
     "wins",
     summary="List recent wins, filtered by period, category or person.",
@@ -305,15 +308,13 @@ async def wins(req: Request, args: str) -> Outcome:
     period_words, tag, person = _filters(req, args)
     period = parse_period(period_words, req.now, req.tz, "this week")
     avoidance = tag in AVOIDANCE_TAGS
+    filters = {
+        "tag": None if avoidance else tag,
+        "user_id": person[0] if person else None,
+        "avoidance": True if avoidance else None,
+    }
     listed = await store.list_wins(
-        req.session,
-        req.workspace_id,
-        period.start,
-        period.end,
-        tag=None if avoidance else tag,
-        user_id=person[0] if person else None,
-        limit=20,
-        avoidance=True if avoidance else None,
+        req.session, req.workspace_id, period.start, period.end, limit=WINS_SHOWN, **filters
     )
     title = (
         f"Wins {period.name}"
@@ -332,6 +333,14 @@ async def wins(req: Request, args: str) -> Outcome:
         line += " · " + ", ".join(name for _, name in view.people)
         lines.append(line)
         blocks.append(Text(line))
+    if len(listed) == WINS_SHOWN:
+        total = await store.count_wins(
+            req.session, req.workspace_id, period.start, period.end, **filters
+        )
+        if total > WINS_SHOWN:
+            shown = f"The latest {WINS_SHOWN} of {total:,} wins; narrow the period or filter."
+            blocks.append(Context(shown))
+            lines.append(shown)
     if not tag and not person:
         summary = (
             f"{plural(totals.count, 'win')} · annualised savings {format_totals(totals.savings)}"
