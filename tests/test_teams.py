@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import itertools
 import json
 import logging
 import re
@@ -174,14 +175,18 @@ async def test_win_in_a_channel_is_celebrated_there_and_confirmed_privately(
 
 async def test_a_rate_limited_celebration_is_sent_again_by_the_outbox(teams: TeamsHarness):
     # The private confirmation and the celebration are the first two posts: both get a 429.
+    # Which comes first is up to the event loop (the outbox may beat the in-turn reply under
+    # load), so the celebration meets one or both of them.
     teams.connector.fail_next("post", status=429, retry_after=1, times=2)
     assert await teams.say("win Deleted idle disks $400/mo") == 201
     channel = [
         c for c in teams.connector.calls_to("post") if c.conversation_id.startswith("19:general")
     ]
-    assert [c.status for c in channel] == [429, 201]
-    assert channel[1].at - channel[0].at >= 1.0  # Retry-After honoured
-    assert len(teams.connector.sent(channel[1].conversation_id)) == 1
+    statuses = [c.status for c in channel]
+    assert statuses in ([429, 201], [429, 429, 201]), statuses
+    for earlier, later in itertools.pairwise(channel):
+        assert later.at - earlier.at >= 1.0  # Retry-After honoured each time
+    assert len(teams.connector.sent(channel[-1].conversation_id)) == 1
 
 
 async def test_a_welcome_to_someone_who_blocked_the_bot_is_dead_not_retried(
