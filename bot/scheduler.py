@@ -25,7 +25,7 @@ from bot import recurrence_times as times
 from bot.core import Bot
 from bot.costs import watch
 from bot.events import Actor, system_actor
-from bot.features import agenda, checkins, digest, meetings, onboarding, polls
+from bot.features import agenda, checkins, digest, digest_periods, meetings, onboarding, polls
 from bot.outbox import owner_name
 from storage.models import Schedule, Workspace
 
@@ -94,10 +94,12 @@ class Scheduler:
                 self._cost_exports,
                 self._prune_outbox,
             ):
+                name = step.__name__.lstrip("_")
                 try:
                     ran += await step()
+                    self._failing.pop((name, ""), None)
                 except Exception:
-                    self._failed(step.__name__.lstrip("_"), "")
+                    self._failed(name, "")
         return ran
 
     async def _prune_outbox(self) -> list[str]:
@@ -129,20 +131,21 @@ class Scheduler:
         for schedule, workspace in await self.bot.schedules():
             if workspace.platform not in self.platforms or schedule.kind != "digest":
                 continue  # this process does not serve that platform
-            job = f"digest:{schedule.id}"
+            job = digest_periods.job_of(schedule)
             try:
                 if await self._digest(schedule, workspace, now):
                     ran.append(job)
+                self._failing.pop((job, ""), None)
             except Exception:  # e.g. a stored schedule that no longer parses
                 self._failed(job, "")
         return ran
 
     async def _digest(self, schedule: Schedule, workspace: Workspace, now: datetime) -> bool:
-        when = times.weekly(schedule.weekday, schedule.at, schedule.timezone)
+        when = digest_periods.rhythm(schedule)
         due = times.last_due(when, now)
         if due is None or due < schedule.updated_at:
             return False  # nothing due since the schedule was set
-        job, period = f"digest:{schedule.id}", times.period_key(when, due)
+        job, period = digest_periods.job_of(schedule), times.period_key(when, due)
         if now - due > self.grace:
             if await self.bot.skip_run(job, period, self.owner):
                 log.info(
@@ -177,10 +180,12 @@ class Scheduler:
         for schedule, workspace in await self.bot.schedules():
             if workspace.platform not in self.platforms or schedule.kind != meetings.KIND:
                 continue
+            job = f"committee:{schedule.id}"
             try:
                 ran += await self._meeting_steps(schedule, workspace, now)
+                self._failing.pop((job, ""), None)
             except Exception:  # e.g. a stored rhythm that no longer parses
-                self._failed(f"committee:{schedule.id}", "")
+                self._failed(job, "")
         return ran
 
     async def _meeting_steps(

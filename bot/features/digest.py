@@ -217,7 +217,7 @@ async def stop_digest(req: Request) -> Outcome:
 def _describe_schedule(schedule: Schedule | None, now: datetime) -> str:
     if schedule is None or not schedule.enabled:
         return "The weekly digest is not scheduled. Admins: `digest schedule monday 09:00`."
-    trigger = times.weekly(schedule.weekday, schedule.at, schedule.timezone)
+    trigger = digest_periods.rhythm(schedule)
     upcoming = times.next_run(trigger, now)
     day = times.WEEKDAY_NAMES[schedule.weekday]
     shown = describe(upcoming, ZoneInfo(schedule.timezone)) if upcoming else "never"

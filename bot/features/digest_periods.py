@@ -86,6 +86,11 @@ def rhythm(schedule: Schedule) -> times.Weekly:
     return times.weekly(schedule.weekday, schedule.at, schedule.timezone)
 
 
+def job_of(schedule: Schedule) -> str:
+    """The run ledger's job name of a digest schedule (the scheduler claims it per run)."""
+    return f"digest:{schedule.id}"
+
+
 async def scheduled(
     session: AsyncSession, workspace: int, schedule: Schedule, due: datetime, tz: ZoneInfo
 ) -> DigestPeriod:
@@ -109,8 +114,8 @@ async def upcoming(req: Request) -> DigestPeriod:
     due = times.last_due(weekly, req.now)
     grace = timedelta(hours=req.settings.digest_grace_hours)
     if due is not None and due >= schedule.updated_at and req.now - due <= grace:
-        job, key = f"digest:{schedule.id}", times.period_key(weekly, due)
-        if await schedules.ran_at(req.session, job, key, any_outcome=True) is None:
+        key = times.period_key(weekly, due)
+        if await schedules.ran_at(req.session, job_of(schedule), key, any_outcome=True) is None:
             period = await scheduled(req.session, req.workspace_id, schedule, due, req.tz)
             if period.end - period.start >= MIN_SPAN:
                 return period  # due, about to be posted by the scheduler
