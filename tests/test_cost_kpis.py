@@ -713,23 +713,83 @@ def request(chat, session: AsyncSession, workspace_id: int, settings, now: datet
 async def test_digest_section(chat, database: Database, workspace: str, settings):
     ws = await console_workspace(database, workspace)
     now = datetime(2024, 9, 10, 9, tzinfo=UTC)
-    week = (datetime(2024, 9, 2, tzinfo=UTC), datetime(2024, 9, 9, tzinfo=UTC))
     async with database.session() as session:
         req = request(chat, session, ws, settings, now)
-        assert await cost_feature.digest_section(req, *week) is None
+        assert await cost_feature.digest_section(req, date(2024, 9, 9)) is None
         await put(session, ws, september())
-        section = await cost_feature.digest_section(req, *week)
+        section = await cost_feature.digest_section(req, date(2024, 9, 9))
         assert section is not None
-        blocks, lines = section
-        [fields] = [b for b in blocks if isinstance(b, Fields)]
+        # the latest seven days of data end on the 3rd, the data's last day
+        assert section.heading == "Cloud cost · 28 Aug–3 Sep 2024"
+        assert section.window_start == date(2024, 8, 28)
+        [fields] = [b for b in section.blocks if isinstance(b, Fields)]
         assert len(fields.pairs) <= 6
         assert ("Effective savings rate", "22.1 % 🟡 Walk (Run ≥ 30 %)") in fields.pairs
-        assert "Cloud cost (effective): 297.00 USD, WoW n/a (no data before)" in lines
-        assert "Cloud cost data for 2–3 Sep 2024 so far." in lines  # the data ends on the 3rd
+        lines = section.lines
+        assert (
+            "Cloud cost (effective): 297.00 USD, vs the 7 days before n/a (no data before)" in lines
+        )
+        assert "The latest 7 complete days of imported data, compared with 21–27 Aug 2024." in lines
         assert any(line.startswith("Data freshness: n/a") for line in lines)
-        later = (datetime(2024, 9, 16, tzinfo=UTC), datetime(2024, 9, 23, tzinfo=UTC))
-        gap = await cost_feature.digest_section(req, *later)
-        assert gap is not None and "no data for this week yet" in gap[1][0]
+        # a digest of a time before the first day of data has no cost part
+        assert await cost_feature.digest_section(req, date(2024, 8, 31)) is None
+
+
+async def test_cost_data_three_days_late_is_shown_with_its_age(chat, clock, database: Database):
+    """Data ending three days ago (Sunday 22 Nov, the clock on Wednesday 25 Nov 10:00 UTC):
+    the digest's cost part, `cost` and the dashboard tiles show it and how old it is."""
+    ws = await console_workspace(database, chat.workspace)
+    days = [date(2026, 11, 9) + timedelta(days=i) for i in range(14)]  # 9-22 Nov
+    async with database.session() as session:
+        await put(session, ws, [row(d, effective="10" if d.day < 16 else "12") for d in days])
+        session.add(
+            CostImport(
+                workspace_id=ws,
+                provider="AWS",
+                first_day=days[0],
+                last_day=days[-1],
+                row_count=14,
+                period_end=datetime(2026, 11, 23, tzinfo=UTC),
+                imported_at=datetime(2026, 11, 24, tzinfo=UTC),
+                source="focus.csv",
+            )
+        )
+    answer = await chat.say("digest")
+    assert "Cloud cost · 16–22 Nov 2026" in answer
+    assert "Cloud cost (effective): 84.00 USD, vs the 7 days before +14.00 USD (+20.0 %)" in answer
+    assert "The latest 7 complete days of imported data, compared with 9–15 Nov 2026." in answer
+    assert "the latest charge ended 23 Nov 2026 00:00 UTC, 2.4 days" in answer
+    answer = await chat.say("cost")
+    assert "== Cloud cost · Nov 2026 (data for 1–22 Nov 2026) ==" in answer
+    assert "2.4 days" in answer
+    async with database.reading() as session:
+        tiles = await dashboard_data.cost_tiles(session, ws, clock.now)
+    assert tiles[0].name == "Cloud cost, 1–22 Nov 2026" and tiles[0].value == "154.00 USD"
+    assert tiles[-1].name == "Data freshness" and tiles[-1].value == "2.4 days"
+
+    # On 1 December nothing goes blank: `cost` and the tiles still show November.
+    clock.now = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    assert "== Cloud cost · Nov 2026 (data for 1–22 Nov 2026) ==" in await chat.say("cost")
+    assert "No cloud cost data for Dec 2026" in await chat.say("cost this month")
+    async with database.reading() as session:
+        tiles = await dashboard_data.cost_tiles(session, ws, clock.now)
+    assert tiles[0].name == "Cloud cost, 1–22 Nov 2026"
+
+
+async def test_cost_this_month_on_the_5th_compares_like_for_like(chat, clock, database):
+    """Data through today, the 5th: today is still being billed, so 1-4 Dec against 1-4 Nov."""
+    ws = await console_workspace(database, chat.workspace)
+    november = [date(2026, 11, 1) + timedelta(days=i) for i in range(30)]
+    december = [date(2026, 12, 1) + timedelta(days=i) for i in range(5)]
+    async with database.session() as session:
+        await put(session, ws, [row(d, effective="10") for d in november])
+        await put(session, ws, [row(d, effective="11") for d in december])
+    clock.now = datetime(2026, 12, 5, 15, tzinfo=UTC)
+    answer = await chat.say("cost this month")
+    assert "== Cloud cost · Dec 2026 (data for 1–4 Dec 2026) ==" in answer
+    assert "Effective cost (amortised): 44.00 USD, MoM +4.00 USD (+10.0 %)" in answer
+    assert "1–4 Dec 2026 vs 1–4 Nov 2026" in answer
+    assert "Dec 2026 (data for 1–4 Dec 2026)" in await chat.say("cost")
 
 
 async def test_dashboard_cost_tiles(database: Database):
@@ -744,6 +804,7 @@ async def test_dashboard_cost_tiles(database: Database):
         "Effective savings rate",
         "Commitment coverage",
         "Untagged cost",
+        "Data freshness",
     ]
     assert tiles[0].value == "297.00 USD" and tiles[0].change.startswith("▲ MoM +")
     assert tiles[1].value == "22.1 %" and tiles[1].change == "🟡 Walk (Run ≥ 30 %)"

@@ -8,7 +8,7 @@ shown, and a KPI whose denominator is not positive is "n/a", never 0 %.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from typing import Literal
@@ -24,7 +24,8 @@ OWNER_TAGS_KEY = "cost-owner-tags"  # workspace config: the tag keys that name a
 HUNDRED = Decimal(100)
 TENTH = Decimal("0.1")
 MOVERS = 3
-Unit = Literal["week", "month"]
+WINDOW_DAYS = 7  # the digest's cost window: the latest seven complete days of data
+Unit = Literal["week", "month", "days"]
 
 
 class Light(Enum):
@@ -206,7 +207,8 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """Whole UTC billing days [start, end): a Monday-Sunday week or a calendar month."""
+    """Whole UTC billing days [start, end): a Monday-Sunday week, a calendar month, or a run
+    of days (the digest's latest seven days of data), compared with as many days before."""
 
     unit: Unit
     start: date
@@ -220,23 +222,35 @@ class Period:
     def month_of(cls, day: date) -> Period:
         return cls("month", *date_bounds("month", day))
 
+    @classmethod
+    def days_ending(cls, last: date, count: int = WINDOW_DAYS) -> Period:
+        return cls("days", last - timedelta(days=count - 1), last + timedelta(days=1))
+
     def previous(self) -> Period:
+        if self.unit == "days":
+            return Period("days", self.start - (self.end - self.start), self.start)
         if self.unit == "week":
             return Period.week_of(self.start - timedelta(days=7))
         return Period.month_of(self.start - timedelta(days=1))
 
     @property
     def label(self) -> str:
+        if self.unit == "days":
+            return span_label(self.start, self.end)
         if self.unit == "week":
             return f"week of {day_text(self.start)}"
         return f"{self.start:%b %Y}"
 
     @property
     def comparison(self) -> str:
+        if self.unit == "days":
+            return f"against the {(self.end - self.start).days} days before"
         return "week over week" if self.unit == "week" else "month over month"
 
     @property
     def short(self) -> str:
+        if self.unit == "days":
+            return f"vs the {(self.end - self.start).days} days before"
         return "WoW" if self.unit == "week" else "MoM"
 
 
@@ -305,6 +319,24 @@ class CostReport:
         return f"{current} vs {span_label(self.previous_start, self.previous_end)}"
 
 
+def last_complete_day(last_data_day: date, now: datetime) -> date:
+    """The latest billing day that is both in the data and over (UTC): today's rows are a
+    day still being billed, so reporting them would look like a drop."""
+    return min(last_data_day, now.astimezone(UTC).date() - timedelta(days=1))
+
+
+async def latest_month(
+    session: AsyncSession, workspace_id: int | None, now: datetime
+) -> Period | None:
+    """The month holding the latest complete day of data (`cost` with no period and the
+    dashboard): this month to date once it has data, else the last month that has some, so
+    nothing goes blank on the 1st while the exports catch up. None without any data."""
+    span = await store.day_span(session, workspace_id)
+    if span is None:
+        return None
+    return Period.month_of(max(span[0], last_complete_day(span[1], now)))
+
+
 async def build_report(
     session: AsyncSession,
     workspace_id: int | None,
@@ -314,12 +346,14 @@ async def build_report(
     owner_tags: bool,
 ) -> CostReport | NoDataInPeriod | None:
     """The period's KPIs against the previous period (None when no cost data is visible at
-    all). A period still running is cut at the last day of data and compared with as many
-    days of the previous period, so a month to date is never set against a whole month."""
+    all). A period still running is cut at the last complete day of data and compared with
+    as many days of the previous period, so a month to date is never set against a whole
+    month (on the 5th with data to the 4th: 1-4 against 1-4)."""
     span = await store.day_span(session, workspace_id)
     if span is None:
         return None
-    end = min(period.end, span[1] + timedelta(days=1))
+    last = max(span[0], last_complete_day(span[1], now))  # data only of today: show it
+    end = min(period.end, last + timedelta(days=1))
     totals_by_currency = (
         await store.window_totals(session, workspace_id, period.start, end)
         if end > period.start
