@@ -310,14 +310,17 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class CheckinQuestion(SQLModel, table=True):
-    """A question every committee member answers before each meeting; `metric` records the
-    answer as that metric's value. Removed questions stay, so past answers keep their text."""
+    """A question every committee member answers before each meeting; with `metric`, the
+    answer of `metric_owner` is recorded as that metric's value, one per meeting (others'
+    answers are only shown). Removed questions stay, so past answers keep their text."""
 
     __tablename__ = "checkin_question"
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(sa_column=_workspace_fk())
     text: str = Field(max_length=300)
     metric: str | None = Field(default=None, max_length=50)
+    metric_owner: str | None = Field(default=None, max_length=100)  # a user id
+    metric_owner_name: str | None = Field(default=None, max_length=200)
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
     removed_at: datetime | None = None

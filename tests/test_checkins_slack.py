@@ -122,7 +122,8 @@ class Committee:
 
 async def committee_of_two(slack: SlackHarness) -> Committee:  # noqa: F811
     """As an admin, through signed slash commands: two members, a weekly meeting, two
-    questions (the second tied to a metric), the committee channel. Ids unique to the test."""
+    questions (the second tied to a metric maria answers for the record), the committee
+    channel. Ids unique to the test."""
     suffix = uuid.uuid4().hex[:6].upper()
     maria, sam, channel = f"UM{suffix}", f"US{suffix}", f"CS{suffix}"
     await slack.command(f"committee add <@{maria}|maria> finance")
@@ -131,7 +132,11 @@ async def committee_of_two(slack: SlackHarness) -> Committee:  # noqa: F811
     assert "Next meeting: Thu 26 Nov 2026 15:00 UTC" in shown
     asked = [
         (await slack.command('checkin ask "What did your team save this month?"'))["text"],
-        (await slack.command('checkin ask "Untagged spend share?" metric untagged-share'))["text"],
+        (
+            await slack.command(
+                f'checkin ask "Untagged spend share?" metric untagged-share owner <@{maria}|maria>'
+            )
+        )["text"],
     ]
     first, second = (number(r"question #(\d+)", answer) for answer in asked)
     configured = await slack.command(f"config committee-channel <#{channel}|steering>")
