@@ -27,6 +27,13 @@ _list = col(CostDay.list_nanos)
 _contracted = col(CostDay.contracted_nanos)
 _usage = col(CostDay.charge_category) == "Usage"
 _compute = col(CostDay.service_category) == "Compute"
+# Usage a commitment could cover: compute, not spot, not a commitment's unused part.
+_eligible = and_(
+    _compute,
+    _usage,
+    col(CostDay.pricing_category) != "Dynamic",
+    col(CostDay.commitment_status) != "Unused",
+)
 
 
 def _sum(value: Any) -> ColumnElement[int]:
@@ -51,16 +58,17 @@ class WindowTotals:
     listed: int
     contracted: int
     usage_effective: int  # ChargeCategory Usage: purchases, taxes and credits left out
-    usage_list: int
-    coverage_used: int  # Compute, CommitmentDiscountStatus Used
-    coverage_eligible: int  # Compute usage, PricingCategory not Dynamic (spot)
+    usage_list: int  # on-demand equivalent of usage consumed: unused commitment left out
+    coverage_used: int  # ListCost of eligible usage a commitment covered (Status Used)
+    coverage_eligible: int  # ListCost of compute usage, not spot, not unused commitment
     commitment_used: int
     commitment_unused: int
     commitment_effective: int  # rows with a CommitmentDiscountId
     untagged: int  # usage rows only, like ownerless
     ownerless: int
     negotiated_savings: int  # ListCost - ContractedCost over usage rows with both prices
-    commitment_savings: int  # ContractedCost - EffectiveCost over usage rows with a contract
+    commitment_savings: int  # ContractedCost - EffectiveCost; an unused row: -EffectiveCost
+    rows: int  # export rows summed: which currency a mixed bill is mostly in
 
     @property
     def total_savings(self) -> int:
@@ -78,9 +86,13 @@ async def window_totals(
         _sum(_list),
         _sum(_contracted),
         _sum_if(_usage, _effective),
-        _sum_if(_usage, _list),
-        _sum_if(and_(_compute, status == "Used"), _effective),
-        _sum_if(and_(_compute, _usage, col(CostDay.pricing_category) != "Dynamic"), _effective),
+        # The on-demand equivalent of what was consumed: an unused commitment consumed
+        # nothing, so it adds its cost to what was paid (above) and nothing here.
+        _sum_if(and_(_usage, status != "Unused"), _list),
+        # Coverage in on-demand equivalent (ListCost), never in discounted cost; unused
+        # commitment is not eligible usage, spot (Dynamic) is not coverable.
+        _sum_if(and_(_eligible, status == "Used"), _list),
+        _sum_if(_eligible, _list),
         _sum_if(status == "Used", _effective),
         _sum_if(status == "Unused", _effective),
         _sum_if(col(CostDay.commitment_id) != "", _effective),
@@ -90,8 +102,13 @@ async def window_totals(
         _sum_if(and_(_usage, col(CostDay.owner) == ""), _effective),
         # The importer keeps each row's savings where its prices are known (zero elsewhere);
         # only usage counts, so a negative credit's prices never read as a saving.
-        _sum_if(_usage, col(CostDay.negotiated_nanos)),
-        _sum_if(_usage, col(CostDay.commitment_nanos)),
+        # An unused commitment row is a negative saving of its whole EffectiveCost (FinOps
+        # toolkit definitions): no negotiated saving, and -EffectiveCost as commitment saving,
+        # decided here from the row's status whatever the importer kept for it.
+        _sum_if(and_(_usage, status != "Unused"), col(CostDay.negotiated_nanos)),
+        _sum_if(and_(_usage, status != "Unused"), col(CostDay.commitment_nanos))
+        - _sum_if(and_(_usage, status == "Unused"), _effective),
+        _sum(col(CostDay.row_count)),
     ]
     currency = col(CostDay.currency)
     result = await session.exec(

@@ -119,6 +119,51 @@ PROJECT_TARGETS: dict[str, Targets] = {
 TARGETS = {**FOUNDATION_TARGETS, **PROJECT_TARGETS}
 
 
+KPI_LIBRARY = "https://www.finops.org/kpi/"
+# Each KPI's definition on FOCUS columns, as `help cost` shows it, with the FinOps Foundation
+# page it follows (a KPI library page where the library has one, else the capability's).
+DEFINITIONS: tuple[tuple[str, str, str], ...] = (
+    (
+        "Effective savings rate",
+        "1 - EffectiveCost of usage (unused commitment included) / ListCost of the usage "
+        "consumed; negative when commitments are wasted",
+        f"{KPI_LIBRARY}effective-savings-rate-percentage/",
+    ),
+    (
+        "Commitment coverage",
+        "ListCost of eligible compute usage a commitment covered / ListCost of all eligible "
+        "compute usage (spot and unused commitment rows are not eligible)",
+        "https://www.finops.org/framework/capabilities/rate-optimization/",
+    ),
+    (
+        "Commitment utilisation",
+        "EffectiveCost of used commitment / used + unused",
+        f"{KPI_LIBRARY}commitment-utilization-score/",
+    ),
+    (
+        "Commitment waste",
+        "EffectiveCost of unused commitment / EffectiveCost of every commitment row",
+        "https://www.finops.org/framework/capabilities/rate-optimization/",
+    ),
+    (
+        "Allocation",
+        "usage EffectiveCost with an owner tag (or any tag) / all usage EffectiveCost",
+        "https://www.finops.org/framework/capabilities/allocation/",
+    ),
+    (
+        "Savings",
+        "negotiated ListCost - ContractedCost; commitment ContractedCost - EffectiveCost, an "
+        "unused commitment row counting -EffectiveCost",
+        "https://www.finops.org/framework/capabilities/rate-optimization/",
+    ),
+    (
+        "Data freshness",
+        "now - the latest ChargePeriodEnd of usage rows (monthly taxes and fees left out)",
+        f"{KPI_LIBRARY}frequency-of-data-updates/",
+    ),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Kpi:
     """A percentage (or, for freshness, days) rounded to one decimal; None is n/a."""
@@ -344,6 +389,7 @@ async def build_report(
     now: datetime,
     *,
     owner_tags: bool,
+    currency: str = "",
 ) -> CostReport | NoDataInPeriod | None:
     """The period's KPIs against the previous period (None when no cost data is visible at
     all). A period still running is cut at the last complete day of data and compared with
@@ -361,7 +407,7 @@ async def build_report(
     )
     if not totals_by_currency:
         return NoDataInPeriod(period, *span)
-    currency = max(totals_by_currency, key=lambda c: (totals_by_currency[c].effective, c))
+    currency = primary_currency(totals_by_currency, currency)
     totals = totals_by_currency[currency]
     before = period.previous()
     previous_end = before.end
@@ -424,9 +470,22 @@ async def build_report(
     )
 
 
+def primary_currency(totals: dict[str, WindowTotals], preferred: str = "") -> str:
+    """The currency a report is in: the workspace's `config currency` when the bill has it,
+    else the one most rows are in. Never by comparing amounts: 30,000 JPY is not more than
+    255 EUR, and nothing is ever converted."""
+    if preferred and preferred in totals:
+        return preferred
+    # Ties go to a named currency, then the first in alphabetical order.
+    return max(sorted(totals), key=lambda code: (totals[code].rows, code != ""))
+
+
 def _esr(totals: WindowTotals) -> Decimal | None:
-    """1 - EffectiveCost / ListCost over usage rows: amortised purchases (EffectiveCost 0,
-    ListCost not) are left out, or buying a commitment would look like a saving."""
+    """Effective savings rate, the KPI library's "1 - actual spend with discounts / on-demand
+    equivalent": usage rows' EffectiveCost (unused commitment included: it was paid for)
+    over the ListCost of the usage consumed (unused commitment consumed nothing), so wasted
+    commitments lower the rate and can make it negative. Amortised purchases (EffectiveCost
+    0) are not usage rows, so buying a commitment is not counted twice."""
     if totals.usage_list <= 0:
         return None
     return tenths(HUNDRED - Decimal(totals.usage_effective) * HUNDRED / Decimal(totals.usage_list))

@@ -217,7 +217,9 @@ async def cost_tiles(
     period = await kpis.latest_month(session, workspace_id, now)
     if period is None:
         return []
-    report = await kpis.build_report(session, workspace_id, period, now, owner_tags=by_owner)
+    report = await kpis.build_report(
+        session, workspace_id, period, now, owner_tags=by_owner, currency=config.get("currency", "")
+    )
     if not isinstance(report, kpis.CostReport):
         return []
     effective, change = report.totals.effective, report.effective_change

@@ -81,6 +81,19 @@ def _owner_tags(req: Request) -> bool:
     return bool(req.config.get(kpis.OWNER_TAGS_KEY, "").strip())
 
 
+async def report_for(req: Request, period: Period) -> CostReport | NoDataInPeriod | None:
+    """The period's report in the workspace's own terms: its owner tags, and its currency
+    when `config currency` is set and the bill has it (else the one most rows are in)."""
+    return await kpis.build_report(
+        req.session,
+        req.workspace_id,
+        period,
+        req.now,
+        owner_tags=_owner_tags(req),
+        currency=req.config.get("currency", ""),
+    )
+
+
 def no_data_text(req: Request) -> str:
     scope = f"{req.actor.platform}:{req.actor.workspace_id}"
     return (
@@ -115,7 +128,10 @@ def gap_text(gap: NoDataInPeriod) -> str:
         "so `cost this month` on the 5th sets 1-4 against 1-4 of last month. "
         "One currency is shown, the largest; others are named, never converted. "
         "Each KPI shows its level: "
-        "🔴 below Crawl, 🟠 Crawl, 🟡 Walk, 🟢 Run. Owner tags: `config cost-owner-tags`."
+        "🔴 below Crawl, 🟠 Crawl, 🟡 Walk, 🟢 Run. Owner tags: `config cost-owner-tags`. "
+        "The primary currency is `config currency` when the bill has it, else the one with "
+        "the most rows.\n\nDefinitions (FinOps Foundation KPIs on FOCUS columns):\n"
+        + "\n".join(f"• {name}: {text}. {url}" for name, text, url in kpis.DEFINITIONS)
     ),
 )
 async def cost(req: Request, args: str) -> Outcome:
@@ -126,9 +142,7 @@ async def cost(req: Request, args: str) -> Outcome:
         if latest is None:
             return Outcome().reply(no_data_text(req))
         period = latest
-    report = await kpis.build_report(
-        req.session, req.workspace_id, period, req.now, owner_tags=_owner_tags(req)
-    )
+    report = await report_for(req, period)
     if report is None:
         return Outcome().reply(no_data_text(req))
     if isinstance(report, NoDataInPeriod):
@@ -265,15 +279,12 @@ async def digest_section(req: Request, last_day: date) -> CostSection | None:
     last = min(max(span[0], kpis.last_complete_day(span[1], req.now)), last_day)
     if last < span[0]:  # a digest of a time before the first imported day
         return None
-    window = Period.days_ending(last)
-    report = await kpis.build_report(
-        req.session, req.workspace_id, window, req.now, owner_tags=_owner_tags(req)
-    )
+    report = await report_for(req, Period.days_ending(last))
     if report is None:
         return None
     if isinstance(report, NoDataInPeriod):  # a gap in the data
         line = f"No cloud cost data in the 7 days up to {kpis.day_text(last)}."
-        return CostSection("Cloud cost", [Text(line)], [line], None)
+        return CostSection("Cloud cost", [Text(line)], [line], None, "")
     t = report.totals
     pairs = (
         ("Cloud cost (effective)", _with_change(t.effective, report.effective_change, report)),
@@ -292,18 +303,21 @@ async def digest_section(req: Request, last_day: date) -> CostSection | None:
     notes = [line for line in (covered, movers, _freshness(report)) if line]
     heading = f"Cloud cost · {kpis.span_label(report.start, report.end)}"
     blocks: list[Block] = [Fields(pairs), Text("\n".join(notes))]
-    return CostSection(heading, blocks, [*(f"{k}: {v}" for k, v in pairs), *notes], report.start)
+    lines = [*(f"{k}: {v}" for k, v in pairs), *notes]
+    return CostSection(heading, blocks, lines, report.start, report.currency)
 
 
 @dataclass(frozen=True, slots=True)
 class CostSection:
-    """The digest's cost part: its heading, blocks and plain lines, and the first day of
-    its seven-day window (the chart's last bucket starts there); None without data."""
+    """The digest's cost part: its heading, blocks and plain lines, the first day of its
+    seven-day window (the chart's last bucket starts there; None without data in it) and
+    the currency it is in (the chart's)."""
 
     heading: str
     blocks: list[Block]
     lines: list[str]
     window_start: date | None
+    currency: str
 
 
 async def chart_series(

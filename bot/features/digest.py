@@ -131,7 +131,7 @@ async def build_digest(req: Request, period: DigestPeriod, *, chart: bool = Fals
         blocks += [Divider(), Text(costs.heading), *costs.blocks]
         lines += [f"{costs.heading}:", *costs.lines]
         trend = (
-            await cost_chart(req, costs.window_start, store=chart)
+            await cost_chart(req, costs.window_start, costs.currency, store=chart)
             if costs.window_start is not None
             else None
         )
@@ -229,9 +229,11 @@ def _describe_schedule(schedule: Schedule | None, now: datetime) -> str:
     )
 
 
-async def cost_chart(req: Request, window_start: date, *, store: bool) -> Chart | None:
+async def cost_chart(
+    req: Request, window_start: date, currency: str, *, store: bool
+) -> Chart | None:
     """Twelve seven-day buckets ending with the digest's cost window (which starts on
-    `window_start`, a UTC billing day): effective cost (in the bill's main currency) and the
+    `window_start`, a UTC billing day): effective cost in `currency` (the cost part's) and the
     annualised savings of the wins logged in the same days (workspace time) in that
     currency. `store` draws the PNG and keeps it (the posted digest); otherwise only the
     sparkline is given. None when the 12 buckets hold neither cost nor savings."""
@@ -239,9 +241,8 @@ async def cost_chart(req: Request, window_start: date, *, store: bool) -> Chart 
     by_currency = await cost_kpis.weekly_effective_by_currency(
         req.session, req.workspace_id, first, CHART_WEEKS
     )
-    if not by_currency:
+    if currency not in by_currency:
         return None
-    currency = max(sorted(by_currency), key=lambda code: sum(by_currency[code]))
     weeks = [first + timedelta(weeks=i) for i in range(CHART_WEEKS)]
     spend = [money(nanos) for nanos in by_currency[currency]]
     bounds = [local_midnight(first + timedelta(weeks=i), req.tz) for i in range(CHART_WEEKS + 1)]
