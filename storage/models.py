@@ -391,9 +391,12 @@ class DigestArchive(SQLModel, table=True):
 
 class CostDay(SQLModel, table=True):
     """FOCUS cost and usage, summed per day and dimension by `finops-bot focus import`
-    (bot/costs/importer.py). Money is in billionths of the billing currency (`*_nanos`, as
-    Google's Money type): integers, so SQLite sums them exactly. `workspace_id` None is the
-    whole installation's bill, seen by every workspace."""
+    (bot/costs/importer.py). Each amount is two integers, as Google's Money type: whole
+    units of the billing currency (`*_units`) and billionths (`*_nanos`, of the same sign,
+    below 10^9 in size), so that SQLite, whose integers are 64-bit and whose NUMERIC is a
+    float, sums exactly up to 9.2 × 10^18 units (a 10^15 IDR bill included); see
+    `storage/money.py`. `workspace_id` None is the whole installation's bill, seen by every
+    workspace."""
 
     __tablename__ = "cost_day"
     __table_args__ = (Index(None, "day", "workspace_id"), Index(None, "provider", "day"))
@@ -418,15 +421,21 @@ class CostDay(SQLModel, table=True):
     tagged: bool  # Tags holds at least one key
     owner: str = Field(max_length=200)  # the first configured owner tag's value, or ""
     row_count: int = Field(sa_type=BigInteger)
+    billed_units: int = Field(default=0, sa_type=BigInteger)
     billed_nanos: int = Field(sa_type=BigInteger)
+    effective_units: int = Field(default=0, sa_type=BigInteger)
     effective_nanos: int = Field(sa_type=BigInteger)
+    list_units: int = Field(default=0, sa_type=BigInteger)
     list_nanos: int = Field(sa_type=BigInteger)
+    contracted_units: int = Field(default=0, sa_type=BigInteger)
     contracted_nanos: int = Field(sa_type=BigInteger)
     # Savings summed row by row where the prices are known (zero where they are missing, as
     # the FinOps toolkit does), purchases left out: negotiated = ListCost - ContractedCost
     # over rows with both, commitment = ContractedCost - EffectiveCost over rows with
     # ContractedCost (negative for unused commitments). Total = their sum.
+    negotiated_units: int = Field(default=0, sa_type=BigInteger)
     negotiated_nanos: int = Field(sa_type=BigInteger)
+    commitment_units: int = Field(default=0, sa_type=BigInteger)
     commitment_nanos: int = Field(sa_type=BigInteger)
 
 

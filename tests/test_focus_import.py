@@ -28,7 +28,7 @@ from bot.costs import kpis, watch
 from bot.costs.importer import ExportRefused, export_files, run_import
 from bot.scheduler import Scheduler
 from bot.settings import Settings
-from storage import workspaces
+from storage import money, workspaces
 from storage.engine import Database
 from storage.models import CostDay, CostImport
 from tests.helpers import create_postgres_database, drop_postgres_database, migrate, shared_path
@@ -142,13 +142,15 @@ async def test_sample_quirks_are_normalised(database: Database, workspace: str) 
         pricing = set(
             (await session.exec(select(CostDay.pricing_category).where(mine).distinct())).all()
         )
-        credits = (
-            await session.exec(
-                select(func.sum(CostDay.effective_nanos)).where(
-                    mine, CostDay.charge_category == "Credit"
+        credits = money.join(
+            *(
+                await session.exec(
+                    select(
+                        func.sum(CostDay.effective_units), func.sum(CostDay.effective_nanos)
+                    ).where(mine, CostDay.charge_category == "Credit")
                 )
-            )
-        ).one()
+            ).one()
+        )
         tagged = (
             await session.exec(select(func.count()).where(mine, col(CostDay.tagged).is_(True)))
         ).one()
@@ -288,15 +290,16 @@ async def count(database: Database, ws: int) -> int:
 
 
 async def totals(database: Database, ws: int) -> dict[str, int]:
+    """The workspace's sums of MEASURES, each amount joined from its two stored parts."""
     async with database.reading() as session:
-        found = (
-            await session.exec(
-                select(*(func.sum(getattr(CostDay, m)) for m in MEASURES)).where(
-                    CostDay.workspace_id == ws
-                )
-            )
-        ).one()
-    return dict(zip(MEASURES, (int(v or 0) for v in found), strict=True))
+        rows = (await session.exec(select(CostDay).where(CostDay.workspace_id == ws))).all()
+
+    def value(row: CostDay, measure: str) -> int:
+        if measure == "row_count":
+            return row.row_count
+        return money.amount(row, measure.removesuffix("_nanos"))
+
+    return {measure: sum(value(row, measure) for row in rows) for measure in MEASURES}
 
 
 async def test_real_export_oddities_are_tolerated(
@@ -627,7 +630,7 @@ async def test_a_longer_billing_currency_is_kept_whole(
     await run_import(database, [write_csv(tmp_path / "usdc.csv", rows)], ws)
     async with database.reading() as session:
         found = (await session.exec(select(CostDay).where(CostDay.workspace_id == ws))).all()
-    by_currency = {r.currency: r.billed_nanos for r in found}
+    by_currency = {r.currency: money.amount(r, "billed") for r in found}
     assert by_currency == {"USD": 4 * 10**9, "USDC": 10**9}
 
 
@@ -650,7 +653,7 @@ async def by_day(database: Database, ws: int) -> dict[tuple[str, date], int]:
         found = (await session.exec(select(CostDay).where(CostDay.workspace_id == ws))).all()
     days: dict[tuple[str, date], int] = defaultdict(int)
     for r in found:
-        days[(r.billing_account, r.day)] += r.billed_nanos // 10**9
+        days[(r.billing_account, r.day)] += money.amount(r, "billed") // 10**9
     return dict(days)
 
 
