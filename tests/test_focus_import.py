@@ -13,7 +13,7 @@ import json
 import os
 from collections import defaultdict
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -54,17 +54,37 @@ def own_url(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-
 
 
 def independent_totals(path: Path, month: str) -> dict[str, Decimal]:
-    """The sample's totals by the csv module and Decimal, nothing of ours."""
+    """The sample's totals by the csv module and Decimal, nothing of ours, and the two rate
+    KPIs by the FinOps Foundation's definitions (../shared/reference/finops.md), in percent
+    with one decimal."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
     by_category: dict[str, Decimal] = defaultdict(Decimal)
+
+    def amount(value: str) -> Decimal:
+        return Decimal(0) if value in ("", "NULL") else Decimal(value)
+
     with path.open(newline="") as file:
         for row in csv.DictReader(file):
             if not row["ChargePeriodStart"].startswith(month):
                 continue
+            effective, listed = amount(row["EffectiveCost"]), amount(row["ListCost"])
             totals["billed"] += Decimal(row["BilledCost"])
-            totals["effective"] += Decimal(row["EffectiveCost"])
-            by_category[row["ServiceCategory"]] += Decimal(row["EffectiveCost"])
+            totals["effective"] += effective
+            by_category[row["ServiceCategory"]] += effective
+            if row["ChargeCategory"].lower() != "usage":
+                continue
+            status = row["CommitmentDiscountStatus"].lower()
+            totals["paid"] += effective  # unused commitment too: it was paid for
+            if status != "unused":  # what was consumed, at list price
+                totals["consumed"] += listed
+                eligible = row["ServiceCategory"].lower() == "compute"
+                if eligible and row["PricingCategory"].lower() != "dynamic":
+                    totals["eligible"] += listed
+                    totals["covered"] += listed if status == "used" else Decimal(0)
     totals["top_category"] = max(by_category, key=by_category.__getitem__)  # type: ignore[assignment]
+    one = Decimal("0.1")
+    totals["esr"] = (100 - totals["paid"] * 100 / totals["consumed"]).quantize(one, ROUND_HALF_UP)
+    totals["coverage"] = (totals["covered"] * 100 / totals["eligible"]).quantize(one, ROUND_HALF_UP)
     return totals
 
 
@@ -87,7 +107,7 @@ async def snapshot(database: Database) -> list[tuple]:
                 r.charge_category,
                 r.owner,
                 r.tagged,
-                *(getattr(r, m) for m in MEASURES),
+                *(money.amount(r, m.removesuffix("_nanos")) for m in MEASURES),
             )
             for r in rows
         )
@@ -117,6 +137,8 @@ async def test_sample_cost_report_matches_an_independent_computation(own_url: st
         assert cents(expected["billed"]) in answer, answer
         assert cents(expected["effective"]) in answer, answer
         assert str(expected["top_category"]) in answer, answer
+        assert f"Effective savings rate: {expected['esr']} %" in answer, answer
+        assert f"Commitment coverage (compute): {expected['coverage']} %" in answer, answer
         before = await snapshot(database)
 
         again = await run_import(database, [sample])  # the same export once more
