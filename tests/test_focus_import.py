@@ -707,6 +707,34 @@ async def test_two_payer_accounts_imported_separately_both_stay(
     assert sum((await by_day(database, ws)).values()) == 4200
 
 
+async def test_a_watched_folder_with_one_sub_folder_per_payer_keeps_both(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    """`focus import --watch` over exports/payer-1 and exports/payer-2: each sub-folder is
+    imported as its own delivery, and neither replaces the other's account."""
+    ws = await workspace_id(database, workspace)
+    exports = tmp_path / "exports"
+    for account, cost in (("payer-1", "3000"), ("payer-2", "1200")):
+        (exports / account).mkdir(parents=True)
+        write_csv(exports / account / "part-1.csv", [billed("09-02", cost, account)], DELIVERY)
+    await watch.add(database, exports, ws)
+    try:
+        assert len(await watch.scan(database)) == 2
+        assert await by_day(database, ws) == {
+            ("payer-1", date(2024, 9, 2)): 3000,
+            ("payer-2", date(2024, 9, 2)): 1200,
+        }
+        # payer-2 re-delivers its September: payer-1's rows stay as they were.
+        write_csv(
+            exports / "payer-2" / "part-1.csv", [billed("09-03", "1300", "payer-2")], DELIVERY
+        )
+        os.utime(exports / "payer-2" / "part-1.csv", ns=(1, 2_000_000_000_000_000_000))
+        assert len(await watch.scan(database)) == 1
+        assert sum((await by_day(database, ws)).values()) == 4300
+    finally:
+        await watch.remove(database, exports)
+
+
 async def test_a_restated_period_leaves_no_stale_day(
     database: Database, workspace: str, tmp_path: Path
 ) -> None:
