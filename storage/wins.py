@@ -78,6 +78,16 @@ async def replace(
     return True
 
 
+async def tags_of(session: AsyncSession, win_id: int) -> list[tuple[str, bool]]:
+    """A win's stored tags as (tag, is a capability slug)."""
+    rows = await session.exec(
+        select(WinTag.tag, WinTag.capability)
+        .where(WinTag.win_id == win_id)
+        .order_by(col(WinTag.tag))
+    )
+    return [(tag, bool(capability)) for tag, capability in rows.all()]
+
+
 async def view(session: AsyncSession, workspace: int, win_id: int) -> WinView | None:
     found = await get(session, workspace, win_id)
     return (await _with_details(session, [found]))[0] if found else None

@@ -111,6 +111,21 @@ async def test_edit_replaces_the_win_and_totals_follow_for_author_or_admin(
     assert "was undone" in await chat.say(f"win edit {logged} Again $5")
 
 
+async def test_an_edit_of_the_figures_alone_keeps_the_text_tags_and_people(chat, database):
+    logged = win_id(await chat.say("win Rightsized VMs $300/mo #rightsizing @jane", user="bob"))
+    edited = await chat.say(f"win edit {logged} $8,000/mo", user="bob")
+    assert f"Edited win #{logged}: Rightsized VMs (8,000 USD/mo" in edited
+    listing = await chat.say("wins")
+    assert f"#{logged} Rightsized VMs: 8,000 USD/mo (96,000 USD a year) · bob, jane" in listing
+    assert f"#{logged} Rightsized VMs: 8,000 USD/mo" in await chat.say("wins all #rightsizing")
+    # New people (or tags) given with the figures replace the old ones, as a whole edit does.
+    await chat.say(f"win edit {logged} $9/mo @li", user="bob")
+    assert f"#{logged} Rightsized VMs: 9 USD/mo (108 USD a year) · bob, li" in await chat.say(
+        "wins"
+    )
+    assert f"#{logged} Rightsized VMs" in await chat.say("wins all #rightsizing")  # tag kept
+
+
 async def test_rate_limit_says_when_the_next_win_is_accepted(chat, clock, settings):
     limit = settings.win_rate_limit
     first = clock.now

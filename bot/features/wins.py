@@ -226,7 +226,9 @@ async def _undo(req: Request, word: str | None) -> Outcome:
 
 async def _edit(req: Request, args: str) -> Outcome:
     """`win edit 6 <the whole win again>`: the new text, amount, recurrence, tags and people
-    replace the old ones; the author stays credited and the posted celebration follows."""
+    replace the old ones; the author stays credited and the posted celebration follows.
+    Without new text (`win edit 6 $8,000/mo`) the text stays, and so do the tags and the
+    people credited unless new ones are given."""
     words = split_words(args, quotes=False)
     win_id = parse_id(words[0].text if words else None, "win")
     found = await store.get(req.session, req.workspace_id, win_id)
@@ -241,8 +243,18 @@ async def _edit(req: Request, args: str) -> Outcome:
     rest = args.strip()[len(words[0].text) :].strip()
     if not rest:
         raise UsageError(f"give the corrected win, e.g. `win edit {win_id} Deleted disks $400/mo`")
-    draft = parse_win(rest, req.currency)
+    draft = parse_win(rest, req.currency, unchanged_text=found.text)
     _check_people(draft)
+    tags = _tags(draft)
+    people = _people((found.author_id, found.author_name), draft)
+    avoidance = any(t in AVOIDANCE_TAGS for t in draft.tags)
+    if not draft.described:  # a correction of the figures: the rest of the win stays
+        kept = await store.view(req.session, req.workspace_id, win_id)
+        assert kept is not None
+        if not draft.tags:
+            tags, avoidance = await store.tags_of(req.session, win_id), found.avoidance
+        if not draft.people:
+            people = list(kept.people)
     amount = draft.amount.minor if draft.amount else 0
     changes = {
         "text": draft.description,
@@ -250,11 +262,10 @@ async def _edit(req: Request, args: str) -> Outcome:
         "currency": draft.amount.currency if draft.amount else found.currency,
         "recurrence": draft.recurrence.value,
         "annualised_minor": draft.recurrence.annualise(amount),
-        "avoidance": any(t in AVOIDANCE_TAGS for t in draft.tags),
+        "avoidance": avoidance,
     }
     before = f"{found.text} ({value_text(found) or 'no amount'})"
-    people = _people((found.author_id, found.author_name), draft)
-    if not await store.replace(req.session, found, changes, _tags(draft), people):
+    if not await store.replace(req.session, found, changes, tags, people):
         raise Refusal(f"Win #{win_id} was undone meanwhile; nothing was changed.")
     await audit.record(
         req.session, req.workspace_id, req.actor.user_id, "win.edit", f"win:{win_id}", before
