@@ -237,6 +237,7 @@ def test_cli_usage_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
     assert main(["focus", "import"]) == 2
     assert main(["focus", "import", str(tmp_path / "missing.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
+    assert main(["db", "upgrade"]) == 0  # focus import never migrates (only db upgrade does)
     assert main(["focus", "import", "--workspace", "slack:TNOPE", str(tmp_path)]) == 2
     assert "no workspace slack:TNOPE" in capsys.readouterr().err
 
