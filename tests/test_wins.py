@@ -126,6 +126,20 @@ async def test_an_edit_of_the_figures_alone_keeps_the_text_tags_and_people(chat,
     assert f"#{logged} Rightsized VMs" in await chat.say("wins all #rightsizing")  # tag kept
 
 
+async def test_the_leaderboard_filters_by_category_and_avoidance(chat):
+    await chat.say("win Rightsized VMs $300/mo #rightsizing", user="bob")
+    await chat.say("win Deleted disks $100/mo", user="li")
+    await chat.say("win Stopped a dev env $50/mo #avoidance", user="li")
+    board = await chat.say("leaderboard")
+    assert "li: 2 wins, 1,200 USD annualised" in board  # avoidance is not a saving
+    avoided = await chat.say("leaderboard all #avoidance")
+    assert "Leaderboard all time in #avoidance" in avoided
+    assert "li: 1 win, 600 USD avoided a year" in avoided and "bob" not in avoided
+    rightsizing = await chat.say("leaderboard #rightsizing")
+    assert "bob: 1 win, 3,600 USD annualised" in rightsizing and "li:" not in rightsizing
+    assert "ranks everyone" in await chat.say("leaderboard @bob")
+
+
 async def test_rate_limit_says_when_the_next_win_is_accepted(chat, clock, settings):
     limit = settings.win_rate_limit
     first = clock.now

@@ -366,16 +366,29 @@ async def wins(req: Request, args: str) -> Outcome:
 @command(
     "leaderboard",
     summary="Who has been credited with the most wins, and their annualised savings.",
-    usage="leaderboard [this month|this quarter|this year|all]",
-    examples=("leaderboard", "leaderboard this quarter"),
-    details="Ranked by wins credited (activity first), then by savings in the workspace currency.",
+    usage="leaderboard [this month|this quarter|this year|all] [#category|#avoidance]",
+    examples=("leaderboard", "leaderboard this quarter", "leaderboard all #avoidance"),
+    details="Ranked by wins credited (activity first), then by savings in the workspace "
+    "currency. `#category` counts that category's wins only; `#avoidance` counts cost-avoidance "
+    "wins and shows the cost they avoided.",
 )
 async def leaderboard(req: Request, args: str) -> Outcome:
-    period = parse_period(args.split(), req.now, req.tz, "this month")
+    period_words, tag, person = _filters(req, args)
+    if person is not None:
+        raise UsageError("the leaderboard ranks everyone; `wins @person` lists one person's")
+    period = parse_period(period_words, req.now, req.tz, "this month")
+    avoidance = tag in AVOIDANCE_TAGS
     ranked = await store.contributors(
-        req.session, req.workspace_id, period.start, period.end, rank_currency=req.currency
+        req.session,
+        req.workspace_id,
+        period.start,
+        period.end,
+        rank_currency=req.currency,
+        tag=None if avoidance else tag,
+        avoidance=True if avoidance else None,
     )
-    title = f"Leaderboard {period.name}"
+    title = f"Leaderboard {period.name}" + (f" in #{tag}" if tag else "")
+    worth = "avoided a year" if avoidance else "annualised"
     if not ranked:
         return Outcome().reply(
             f"{title}: no wins yet. Be the first: `win <what you did> <amount>`."
@@ -383,7 +396,7 @@ async def leaderboard(req: Request, args: str) -> Outcome:
     medals = ["🥇", "🥈", "🥉"]
     lines = [
         f"{medals[i] if i < 3 else f'{i + 1}.'} {c.name}: {plural(c.wins, 'win')}"
-        + (f", {format_totals(c.savings)} annualised" if c.savings else "")
+        + (f", {format_totals(c.savings)} {worth}" if c.savings else "")
         for i, c in enumerate(ranked)
     ]
     return Outcome().reply(
