@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from adapters.teams.names import MemberNames
 from bot.app import DATABASE
 from bot.settings import Settings
 from bot.tasks import TaskTracker
@@ -294,7 +295,22 @@ async def test_broken_json_is_400(teams: TeamsHarness):
     assert response.status == 400
 
 
+NEWCOMER = {  # as Teams answers GET v3/conversations/{team}/members/{id} (TeamsChannelAccount)
+    "id": "29:1newcomer-synthetic",
+    "name": "Nadia Newcomer",
+    "aadObjectId": "00000000-0000-4000-8000-00000000ee01",
+    "givenName": "Nadia",
+    "surname": "Newcomer",
+    "email": "nadia@example.com",
+    "userPrincipalName": "nadia@example.com",
+    "tenantId": "00000000-0000-4000-8000-00000000a001",
+    "userRole": "user",
+}
+TEAM = "19:general-synthetic@thread.tacv2"  # the samples' team (and its General channel)
+
+
 async def test_welcome_once_for_a_member_added_to_the_community_team(teams: TeamsHarness):
+    teams.connector.members[TEAM] = [NEWCOMER]
     admin = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "Alice"}
     await teams.say("config community-channel here", user=admin)
     added = teams.activity("conversationUpdate_membersAdded_team_member.json", id="f:join-1")
@@ -304,7 +320,46 @@ async def test_welcome_once_for_a_member_added_to_the_community_team(teams: Team
     assert (await teams.post(again)).status == 201  # Teams repeats the event
     opened = teams.connector.calls_to("create_conversation")[before:]
     assert [c.json["members"][0]["id"] for c in opened] == ["29:1newcomer-synthetic"]
-    assert "Welcome" in teams.texts()
+    [welcome] = teams.connector.sent(teams_chat(teams, opened[0]))
+    shown = json.dumps(welcome, ensure_ascii=False)
+    assert "Welcome, Nadia Newcomer!" in shown and "29:1newcomer" not in shown
+    # Teams was asked once, for the team's member; the repeated event found the name cached.
+    [lookup] = teams.connector.calls_to("get_member")
+    assert lookup.path == f"/v3/conversations/{TEAM}/members/29:1newcomer-synthetic"
+    assert await teams.say("digest", user=admin) == 201  # lists the newcomers by name
+    assert "Nadia Newcomer" in json.dumps(teams.connector.calls[-1].json, ensure_ascii=False)
+
+
+def teams_chat(teams: TeamsHarness, opened) -> str:
+    """The 1:1 chat a create_conversation call opened."""
+    return next(
+        conversation
+        for conversation, members in teams.connector.members.items()
+        if conversation.startswith("a:") and members == opened.json["members"]
+    )
+
+
+async def test_a_newcomer_teams_will_not_name_is_welcomed_without_their_id(teams: TeamsHarness):
+    """The member lookup fails (404, not in the roster): the welcome says "newcomer"."""
+    admin = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "Alice"}
+    await teams.say("config community-channel here", user=admin)
+    added = teams.activity("conversationUpdate_membersAdded_team_member.json", id="f:join-x")
+    assert (await teams.post(added)).status == 201
+    assert [c.status for c in teams.connector.calls_to("get_member")] == [404]
+    [opened] = teams.connector.calls_to("create_conversation")[-1:]
+    [welcome] = teams.connector.sent(teams_chat(teams, opened))
+    shown = json.dumps(welcome, ensure_ascii=False)
+    assert "Welcome, newcomer!" in shown and "29:1newcomer" not in shown
+
+
+async def test_a_name_seen_on_a_message_needs_no_lookup(teams: TeamsHarness):
+    admin = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "Alice"}
+    await teams.say("config community-channel here", user=admin)
+    await teams.say("help", user={"id": NEWCOMER["id"], "name": "Nadia N."})
+    added = teams.activity("conversationUpdate_membersAdded_team_member.json", id="f:join-y")
+    assert (await teams.post(added)).status == 201
+    assert teams.connector.calls_to("get_member") == []
+    assert "Welcome, Nadia N.!" in teams.texts()
 
 
 async def test_installed_in_a_team_introduces_itself_once(teams: TeamsHarness):
@@ -432,3 +487,16 @@ async def test_mentions_survive_botbuilder_and_the_bots_own_is_removed(teams: Te
     activity["from"] = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "A"}
     assert (await teams.post(activity)).status == 201
     assert "Maria Example is on the steering committee as" in teams.texts()
+
+
+def test_member_names_are_cached_for_a_while_per_tenant_and_bounded():
+    now = [0.0]
+    names = MemberNames(ttl=10, max_entries=2, clock=lambda: now[0])
+    for member, name in [("29:a", "Ann"), ("29:b", "Bo"), ("29:c", "Cy")]:
+        names.remember("tenant", member, name)
+    assert names.cached("tenant", "29:a") is None  # the oldest made room
+    assert names.cached("tenant", "29:c") == "Cy" and names.cached("other", "29:c") is None
+    now[0] = 11
+    assert names.cached("tenant", "29:c") is None  # expired: asked of Teams again
+    names.remember("tenant", "29:d", "29:d")
+    assert names.cached("tenant", "29:d") is None  # an id is not a name

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -32,8 +33,9 @@ from botframework.connector.auth import (
 from adapters.teams import translate
 from adapters.teams.credentials import WarmCredentialsFactory
 from adapters.teams.deliver import TeamsSender, TeamsTransport
+from adapters.teams.names import MemberNames
 from bot.core import Bot
-from bot.events import Actor, CommandEvent
+from bot.events import Actor, CommandEvent, MemberJoinedEvent
 from bot.features.onboarding import introduction
 from bot.message import Outcome
 from bot.settings import Settings
@@ -101,6 +103,7 @@ class TeamsAdapter:
         self.bot: Bot | None = None
         self.sender: TeamsSender | None = None
         self.transport: TeamsTransport | None = None
+        self.names = MemberNames()  # display names Teams leaves out (membersAdded)
         self.keys_ready = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
 
@@ -213,6 +216,8 @@ class TeamsAdapter:
                 for entity in turn.activity.entities
             ]
         actor = translate.actor_of(raw)
+        for person in translate.people_named(raw):
+            self.names.remember(actor.workspace_id, *person)
         await self._remember(turn, raw, actor)
         kind = turn.activity.type
         if kind == ActivityTypes.message:
@@ -233,9 +238,18 @@ class TeamsAdapter:
             if translate.bot_was_added(raw):
                 await self._introduce(turn, actor, raw)
             for joined in translate.members_added(raw):
+                joined = await self._named(turn, joined)
                 await self.sender.deliver(await self.bot.handle(joined), joined.actor, None)
         elif kind == ActivityTypes.installation_update and raw.get("action") == "add":
             await self._introduce(turn, actor, raw)
+
+    async def _named(self, turn: TurnContext, joined: MemberJoinedEvent) -> MemberJoinedEvent:
+        """The newcomer with their display name (membersAdded carries ids only)."""
+        person = joined.actor
+        if person.display_name:
+            return joined
+        name = await self.names.name_of(turn, person.workspace_id, person.user_id)
+        return dataclasses.replace(joined, actor=dataclasses.replace(person, display_name=name))
 
     async def _execute(self, turn: TurnContext, raw: dict[str, Any], actor: Actor) -> None:
         """Action.Execute must be answered in the same turn: the reply text goes in the invoke
