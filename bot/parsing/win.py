@@ -10,7 +10,7 @@ from bot.parsing import money, recurrence
 from bot.parsing.errors import UsageError, quoted
 from bot.parsing.money import Money
 from bot.parsing.recurrence import Recurrence
-from bot.parsing.tokens import UserRef, split_words, user_mention
+from bot.parsing.tokens import UserRef, channels_as_tags, split_words, user_mention
 
 MAX_WIN_TEXT = 500
 MAX_WIN_INPUT = 2000  # text plus tags and mentions
@@ -68,6 +68,7 @@ def parse_win(text: str, default_currency: str) -> WinDraft:
         raise UsageError(
             f"the win is {len(text):,} characters; the limit is {MAX_WIN_TEXT} for its text"
         )
+    text = channels_as_tags(text)  # Slack turns a typed `#rightsizing` into `<#C77|rightsizing>`
     words = _split_code_suffixes([w.text for w in split_words(text, quotes=False)])
     kinds = _classify(words)
     tail = _tail_start(kinds)
