@@ -500,3 +500,54 @@ def test_member_names_are_cached_for_a_while_per_tenant_and_bounded():
     assert names.cached("tenant", "29:c") is None  # expired: asked of Teams again
     names.remember("tenant", "29:d", "29:d")
     assert names.cached("tenant", "29:d") is None  # an id is not a name
+
+
+async def test_the_local_trial_sends_to_a_loopback_connector_with_no_allow_list(
+    database_url, shared_dir
+):
+    """FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=1 and no app id, as with the Agents Playground: its
+    connector is on this machine, and celebrations and private answers reach it."""
+    async with FakeConnector(anonymous=True) as connector:
+        settings = Settings(
+            DATABASE_URL=database_url,
+            FINOPS_SECRET_KEY="k",
+            FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=True,
+            _env_file=None,
+        )  # no FINOPS_TEAMS_SERVICE_URL_ALLOWLIST
+        async with running_bot(settings) as (client, tasks):
+            harness = TeamsHarness(
+                client,
+                connector,
+                None,
+                tasks,
+                shared_dir / "samples/teams",
+                str(uuid.uuid4()),  # type: ignore[arg-type]
+            )
+            activity = harness.activity("message_channel_mention.json")
+            activity["text"] = "<at>FinOps</at> win Rightsized 40 dev VMs $3,200/mo"
+            response = await client.post("/api/messages", json=activity)  # no token at all
+            assert response.status == 201
+            await harness.settled()
+            async with client.server.app[DATABASE].session() as session:
+                rows = await outbox_store.listing(session)
+            mine = [row for row, ws in rows if ws.external_id == harness.tenant]
+            assert mine and {row.status for row in mine} == {"sent"}  # none went dead
+    channel = "19:general-synthetic@thread.tacv2"
+    assert any("Rightsized 40 dev VMs" in json.dumps(a) for a in connector.sent(channel))
+    assert len(connector.calls_to("create_conversation")) == 1  # the private confirmation
+    assert "Logged win" in harness.texts()
+
+
+def test_allow_list_entries_are_hosts_or_urls_and_loopback_only_when_asked():
+    from adapters.teams.deliver import host_allowed
+
+    for entry in ("Bots.Example.com", "bots.example.com:8443", "https://bots.example.com/amer/"):
+        assert host_allowed("https://bots.example.com/amer/", (entry,)), entry
+        assert host_allowed("https://eu.bots.example.com/", (entry,)), entry
+        assert not host_allowed("https://bots.example.com.evil.test/", (entry,)), entry
+    assert host_allowed("http://127.0.0.1:3978/", ("http://127.0.0.1:3978/",))
+    for local in ("http://localhost:56150/_connector", "http://127.0.0.1:9/", "http://[::1]:9/"):
+        assert not host_allowed(local, ())
+        assert host_allowed(local, (), loopback=True)
+    assert not host_allowed("https://evil.test/", (), loopback=True)
+    assert host_allowed("https://smba.trafficmanager.net/amer/", ())

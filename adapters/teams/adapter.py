@@ -79,6 +79,11 @@ class BotFrameworkConfig:
             self.OAUTH_URL = constants.OAUTH_URL
 
 
+def local_trial(settings: Settings) -> bool:
+    """Unauthenticated local mode: no app id, FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=1."""
+    return not settings.microsoft_app_id and settings.teams_allow_unauthenticated
+
+
 def metadata_url(settings: Settings) -> str:
     return (
         settings.teams_openid_metadata_url
@@ -118,6 +123,7 @@ class TeamsAdapter:
             bot,
             self.settings.teams_service_url_allowlist,
             public_url=self.settings.public_url,
+            allow_loopback=local_trial(self.settings),
         )
         self.transport = TeamsTransport(self.sender, self.settings.outbox_teams_tenant_rate)
         self._background.append(asyncio.create_task(self.credentials.keep_fresh()))
@@ -125,8 +131,10 @@ class TeamsAdapter:
             self.keys_ready.set()
             log.warning(
                 "Teams: FINOPS_TEAMS_ALLOW_UNAUTHENTICATED is set and there is no "
-                "MicrosoftAppId: /api/messages accepts UNAUTHENTICATED traffic. Use this "
-                "only with the Bot Framework Emulator on a private machine."
+                "MicrosoftAppId: /api/messages accepts UNAUTHENTICATED traffic, and messages "
+                "may go to service URLs on this machine (localhost). Use this only with the "
+                "Microsoft 365 Agents Playground or the Bot Framework Emulator on a private "
+                "machine."
             )
             return
         self._background.append(asyncio.create_task(self._refresh_keys_forever()))

@@ -3,7 +3,8 @@
 botbuilder's real ConnectorClient talks to it: put `connector.service_url` in the activity's
 `serviceUrl` (and in the inbound token's `serviceurl` claim). It follows the Bot Connector REST API
 and Teams' documented answers rather than our bot's expectations:
-- every call needs `Authorization: Bearer <token>`, else 401 (the token is recorded per call);
+- every call needs `Authorization: Bearer <token>`, else 401 (the token is recorded per call),
+  unless `anonymous` (a local connector, for a bot without an app id);
 - create conversation answers `{"id": "a:1..."}` (+ `activityId` when an activity was sent along),
   the same id again for the same user and tenant, as Teams reopens the existing 1:1 chat;
 - sends and replies answer 201 `{"id": "<activity id>"}`; a reply may name any activity id (a
@@ -135,10 +136,14 @@ class _Failure:
 class FakeConnector(LocalServer):
     """The Bot Framework connector a Teams bot replies to: `async with FakeConnector() as fake:`."""
 
-    def __init__(self, *, expected_token: str | None = None) -> None:
-        """`expected_token`: when set, any other bearer token is refused with 401."""
+    def __init__(self, *, expected_token: str | None = None, anonymous: bool = False) -> None:
+        """`expected_token`: when set, any other bearer token is refused with 401.
+        `anonymous`: calls without a token are accepted too, as the local connectors of the
+        Microsoft 365 Agents Playground and the Bot Framework Emulator accept a bot that has no
+        app id."""
         super().__init__()
         self.expected_token = expected_token
+        self.anonymous = anonymous
         self.delay = 0.0
         self.calls: list[Call] = []
         # conversation id -> activity id -> the activity as last sent or updated
@@ -242,7 +247,10 @@ class FakeConnector(LocalServer):
         activity_id = request.match_info.get("activity_id")
 
         headers: dict[str, str] = {}
-        if token is None or (self.expected_token is not None and token != self.expected_token):
+        refused = token is None and not self.anonymous
+        if refused or (
+            token is not None and self.expected_token is not None and token != self.expected_token
+        ):
             status, answer = 401, UNAUTHORIZED  # checked first: a refused call uses no failure
         elif (failure := self._next_failure(kind)) is not None:
             status, answer = failure.status, failure.body
