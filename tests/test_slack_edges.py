@@ -240,6 +240,16 @@ async def test_a_code_fence_in_one_win_does_not_turn_the_next_into_code(
     assert "`\u200b`\u200b`rm -rf" in lines
 
 
+async def test_a_line_starting_a_multi_line_quote_is_shown_as_typed(
+    slack: SlackHarness,  # noqa: F811
+):
+    """`>>>` at the start of a line quotes the rest of the text in Slack: it is broken up."""
+    await slack.command("win >>> Quoted all the rest $5", user="U23", name="eve")
+    [post] = slack.fake.calls_to("chat.postMessage")[:1]
+    sections = [b["text"]["text"] for b in post.params["blocks"] if "text" in b]
+    assert sections[1] == "&gt;\u200b&gt;\u200b&gt; Quoted all the rest"
+
+
 async def test_button_text_limit_counts_the_text_as_shown(slack: SlackHarness):  # noqa: F811
     option = "Savings plans & reserved instances for all production databases in 2027!!!!"
     assert len(option) == 75

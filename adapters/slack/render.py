@@ -37,8 +37,9 @@ MAX_VIEW_BLOCKS, INPUT_LABEL, METADATA = 100, 2000, 3000  # a modal's limits
 ANSWER = "answer"  # the action id of every input element; the block id is the Input's id
 _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 # Three or more backticks open a code block that runs across lines, into the next entry of a
-# list: broken with zero-width spaces, so each line's text shows as typed.
-_FENCE = re.compile(r"`{3,}")
+# list, and `>>>` at the start of a line quotes everything after it: both are broken with
+# zero-width spaces, so each entry shows as typed and the next is untouched.
+_FENCE = re.compile(r"`{3,}|^(\s*)>>>", re.MULTILINE)
 _ZERO_WIDTH = "\u200b"
 
 
@@ -64,9 +65,15 @@ def unescape(text: str) -> str:
 
 
 def neutral(text: str) -> str:
-    """No code fence in `text`: a win's ``` would turn every later line (the next person's
-    win in the digest) into code."""
-    return _FENCE.sub(lambda match: _ZERO_WIDTH.join(match[0]), text)
+    """No code fence and no multi-line quote in `text`: a win's ``` (or a line starting `>>>`)
+    would turn every later line, the next person's win in the digest, into code (or a quote)."""
+    return _FENCE.sub(_broken, text)
+
+
+def _broken(match: re.Match[str]) -> str:
+    if match[1] is not None:  # `>>>` after the line's indentation
+        return match[1] + _ZERO_WIDTH.join(">>>")
+    return _ZERO_WIDTH.join(match[0])
 
 
 def displayed(text: str, limit: int) -> str:
