@@ -551,3 +551,39 @@ def test_allow_list_entries_are_hosts_or_urls_and_loopback_only_when_asked():
         assert host_allowed(local, (), loopback=True)
     assert not host_allowed("https://evil.test/", (), loopback=True)
     assert host_allowed("https://smba.trafficmanager.net/amer/", ())
+
+
+async def test_channels_are_named_from_the_teams_channel_list_not_by_id(teams: TeamsHarness):
+    """Teams' channel messages carry the channel's id only: the bot names it from the team's
+    channel list (asked once, then cached); the General channel, listed without a name, is
+    "General"."""
+    cost = "19:cost-reviews-synthetic@thread.tacv2"
+    teams.connector.channels[TEAM] = [{"id": TEAM}, {"id": cost, "name": "Cost reviews"}]
+    admin = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "Alice"}
+
+    def in_channel(text: str, channel: str) -> dict[str, Any]:
+        activity = teams.activity("message_channel_mention.json")
+        activity["text"] = f"<at>FinOps</at> {text}"
+        activity["from"] = admin
+        activity["conversation"]["id"] = channel
+        activity["channelData"]["channel"] = {"id": channel}  # no name, as Teams sends it
+        return activity
+
+    before = len(teams.connector.calls)
+    assert (await teams.post(in_channel("config community-channel here", TEAM))).status == 201
+    assert (await teams.post(in_channel("win Rightsized VMs $300/mo", cost))).status == 201
+    shown = json.dumps([c.json for c in teams.connector.calls[before:]], ensure_ascii=False)
+    assert "community-channel is now #General" in shown
+    assert "Celebrated in #Cost reviews" in shown
+    assert "#19:" not in shown
+    assert len(teams.connector.calls_to("get_channels")) == 1  # one list named both
+
+
+async def test_a_channel_teams_will_not_list_is_still_answered(teams: TeamsHarness):
+    """The channel list fails (the fake has none for this team: 404): the answer still comes."""
+    activity = teams.activity("message_channel_mention.json")
+    activity["text"] = "<at>FinOps</at> help"
+    activity["channelData"]["channel"] = {"id": TEAM}
+    assert (await teams.post(activity)).status == 201
+    assert [c.status for c in teams.connector.calls_to("get_channels")] == [404]
+    assert "help &lt;command&gt;" in teams.texts()  # the help card was sent

@@ -44,7 +44,7 @@ EVERY_KIND_OF_ANSWER = [
     'poll "Adopt a tagging policy?" "Yes" "No" committee closes in 3d',
     'poll "Lunch & learn <topic>?" "Savings plans" "Spot & <more>" multi anonymous',
     "polls",
-    "vote 1 1",
+    "vote {poll} 1",
     "digest",
     "digest post",
     "digest last",
@@ -133,15 +133,20 @@ def problems(message: Message, shown: Rendered) -> list[str]:
 
 async def every_message(chat, bot, workspace: str) -> list[Message]:
     messages = [introduction()]
+    ids: dict[str, str] = {}  # the first win's and poll's ids (ids are shared by workspaces)
     for line in EVERY_KIND_OF_ANSWER:
-        outcome = await chat.outcome(line)
+        outcome = await chat.outcome(line.format(**ids))
         messages += [item.message for item in outcome.items if hasattr(item, "message")]
+        for kind, pattern in (("win", r"Logged win #(\d+)"), ("poll", r"Poll #(\d+) is up")):
+            for message in messages:
+                if kind not in ids and (match := re.search(pattern, message.text)):
+                    ids[kind] = match[1]
     joined = MemberJoinedEvent(
         Actor("console", workspace, "newbie", "Newbie"), PLACE, scope=JoinScope.COMMUNITY
     )
     messages += [item.message for item in (await bot.handle(joined)).items]
     actor = Actor("console", workspace, "ada", "ada")
-    for view in ("home", "poll:1", "win:1", "checkin"):
+    for view in ("home", f"poll:{ids['poll']}", f"win:{ids['win']}", "checkin"):
         shown = await bot.view(actor, view)
         assert shown is not None, view
         messages.append(shown)

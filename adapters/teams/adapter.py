@@ -35,7 +35,7 @@ from adapters.teams.credentials import WarmCredentialsFactory
 from adapters.teams.deliver import TeamsSender, TeamsTransport
 from adapters.teams.names import MemberNames
 from bot.core import Bot
-from bot.events import Actor, CommandEvent, MemberJoinedEvent
+from bot.events import Actor, CommandEvent, MemberJoinedEvent, Place
 from bot.features.onboarding import introduction
 from bot.message import Outcome
 from bot.settings import Settings
@@ -226,6 +226,9 @@ class TeamsAdapter:
         actor = translate.actor_of(raw)
         for person in translate.people_named(raw):
             self.names.remember(actor.workspace_id, *person)
+        channel = (raw.get("channelData") or {}).get("channel") or {}
+        if channel.get("id") and channel.get("name"):
+            self.names.remember(actor.workspace_id, "channel:" + channel["id"], channel["name"])
         await self._remember(turn, raw, actor)
         kind = turn.activity.type
         if kind == ActivityTypes.message:
@@ -239,6 +242,8 @@ class TeamsAdapter:
                     command.text,
                     event_id=f"{conversation}:{raw.get('id', '')}"[:100],
                 )
+            place = await self._named_place(turn, event.place, actor.workspace_id)
+            event = dataclasses.replace(event, place=place)
             await self.sender.deliver(await self.bot.handle(event), actor, turn)
         elif kind == ActivityTypes.invoke and turn.activity.name == "adaptiveCard/action":
             await self._execute(turn, raw, actor)
@@ -250,6 +255,13 @@ class TeamsAdapter:
                 await self.sender.deliver(await self.bot.handle(joined), joined.actor, None)
         elif kind == ActivityTypes.installation_update and raw.get("action") == "add":
             await self._introduce(turn, actor, raw)
+
+    async def _named_place(self, turn: TurnContext, place: Place, tenant: str) -> Place:
+        """A team channel with its name: message activities carry only the channel's id."""
+        if place.conversation_name or not place.team_id or place.is_direct:
+            return place
+        name = await self.names.channel_name(turn, tenant, place.team_id, place.conversation_id)
+        return dataclasses.replace(place, conversation_name=name) if name else place
 
     async def _named(self, turn: TurnContext, joined: MemberJoinedEvent) -> MemberJoinedEvent:
         """The newcomer with their display name (membersAdded carries ids only)."""

@@ -1,4 +1,4 @@
-"""People's display names on Teams, for activities that carry only ids.
+"""People's and channels' names on Teams, for activities that carry only ids.
 
 `membersAdded` never has names, so a newcomer would be welcomed (and listed in the digest) as
 `29:1abc…`. The name is asked of Teams (`GET v3/conversations/{team or chat}/members/{id}`,
@@ -6,6 +6,12 @@ what botbuilder's `TeamsInfo.get_member` calls, through the turn's own connector
 cached per tenant and person; every activity that does carry a name (`from` on a message, the
 people mentioned) fills the cache too. When Teams does not answer, the person is called
 `FALLBACK`, never by their id.
+
+Channel messages carry the channel's id only (its name comes in channel events alone), so
+"Celebrated in #19:ae1f…" would name it by id: the team's channel list (`GET
+v3/teams/{team}/conversations`, `TeamsInfo.get_team_channels`) names them all at once, and is
+cached the same way. The General channel has no name in that list (its id is the team's): it is
+"General", as Teams shows it.
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from botbuilder.core import BotAdapter, TurnContext
+from botframework.connector.teams import TeamsConnectorClient
 
 log = logging.getLogger(__name__)
 FALLBACK = "newcomer"
+GENERAL = "General"  # the team's first channel, which Teams lists without a name
 TTL_SECONDS = 6 * 3600  # people rename themselves rarely; a day-old name is still fine
 MAX_ENTRIES = 10_000
 LOOKUP_SECONDS = 5.0
@@ -75,6 +83,34 @@ class MemberNames:
             return FALLBACK
         self.remember(tenant, member_id, name)
         return name
+
+    async def channel_name(self, turn: TurnContext, tenant: str, team: str, channel: str) -> str:
+        """A team channel's name: cached, else from the team's channel list, else ""."""
+        key = "channel:" + channel
+        name = self.cached(tenant, key)
+        if name is not None:
+            return name
+        try:
+            async with asyncio.timeout(LOOKUP_SECONDS):
+                # botbuilder's Teams client is synchronous (requests): off the event loop.
+                channels = await asyncio.to_thread(_team_channels, turn, team)
+        except Exception as error:  # not in the team any more, throttled, unreachable
+            log.info("Teams did not list the channels of %s (%s)", team, type(error).__name__)
+            return ""
+        for found in channels:
+            found_id = getattr(found, "id", None) or ""
+            shown = (getattr(found, "name", None) or "").strip()
+            self.remember(
+                tenant, "channel:" + found_id, shown or (GENERAL if found_id == team else "")
+            )
+        return self.cached(tenant, key) or (GENERAL if channel == team else "")
+
+
+def _team_channels(turn: TurnContext, team: str) -> list[object]:
+    """The team's channels (what `TeamsInfo.get_team_channels` does, without its event loop)."""
+    connector = turn.turn_state[BotAdapter.BOT_CONNECTOR_CLIENT_KEY]
+    client = TeamsConnectorClient(connector.config.credentials, turn.activity.service_url)
+    return list(client.teams.get_teams_channels(team).conversations or [])
 
 
 def roster_of(turn: TurnContext) -> str:

@@ -11,6 +11,9 @@ and Teams' documented answers rather than our bot's expectations:
   CloudAdapter proactive send replies to its continuation event's random id); update answers
   200 `{"id": ...}`; updating or deleting an activity the fake never saw answers 404
   `ActivityNotFoundInConversation` (seed older ones with `add_activity`);
+- member lookups (`GET .../members`, `.../members/{id}`) answer from `members` (404
+  `MemberNotFoundInConversation` for someone else); a team's channel list (`GET
+  v3/teams/{id}/conversations`) answers from `channels` (404 for a team the bot is not in);
 - `fail_next` injects Teams' error answers: 429 with Retry-After, 403 blocked/uninstalled bot in
   its two documented shapes (see BLOCKED_BY_USER and MESSAGE_WRITES_BLOCKED), 412, 5xx.
 
@@ -34,7 +37,14 @@ from aiohttp import web
 from tests.fakes.server import LocalServer
 
 Kind = Literal[
-    "create_conversation", "send", "reply", "update", "delete", "get_members", "get_member"
+    "create_conversation",
+    "send",
+    "reply",
+    "update",
+    "delete",
+    "get_members",
+    "get_member",
+    "get_channels",
 ]
 # What `fail_next` and `wait_for` accept: a kind, "post" (send or reply) or "*" (any call).
 KindPattern = Kind | Literal["post", "*"]
@@ -46,6 +56,7 @@ KINDS: tuple[Kind, ...] = (
     "delete",
     "get_members",
     "get_member",
+    "get_channels",
 )
 _GROUPS: dict[str, frozenset[str]] = {"post": frozenset({"send", "reply"}), "*": frozenset(KINDS)}
 
@@ -150,6 +161,9 @@ class FakeConnector(LocalServer):
         self.activities: defaultdict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.deleted: list[tuple[str, str]] = []  # (conversation id, activity id)
         self.members: dict[str, list[dict[str, Any]]] = {}  # conversation id -> members
+        # team id -> its channels, as GET v3/teams/{id}/conversations lists them ({"id", "name"};
+        # the General channel, whose id is the team's, has no name)
+        self.channels: dict[str, list[dict[str, Any]]] = {}
         self._failures: defaultdict[str, deque[_Failure]] = defaultdict(deque)
         self._activity_ids = itertools.count(1_700_000_100_001)  # Teams ids: epoch millis
 
@@ -165,6 +179,7 @@ class FakeConnector(LocalServer):
         app.router.add_delete(conversation + "/activities/{activity_id}", self._handler("delete"))
         app.router.add_get(conversation + "/members", self._handler("get_members"))
         app.router.add_get(conversation + "/members/{member_id}", self._handler("get_member"))
+        app.router.add_get("/v3/teams/{team_id}/conversations", self._handler("get_channels"))
         return app
 
     @property
@@ -299,6 +314,11 @@ class FakeConnector(LocalServer):
                 return 200, self.members.get(request.match_info["conversation_id"], [])
             case "get_member":
                 return self._get_member(request)
+            case "get_channels":
+                found = self.channels.get(request.match_info["team_id"])
+                if found is None:  # the bot is not in that team
+                    return 404, {"error": {"code": "NotFound", "message": "Team not found."}}
+                return 200, {"conversations": found}
         raise AssertionError(f"unhandled kind {kind}")
 
     def _create_conversation(self, body: Any) -> tuple[int, Any]:
