@@ -27,11 +27,12 @@ MAX_TEXT = 4000
 MAX_ACTIONS = 6  # Teams shows at most six card-level actions; more go into containers
 # Teams refuses bot messages over about 28 KB: a chart goes inline only when this small.
 MAX_DATA_URI_BASE64 = 20_000
-_MARKDOWN = re.compile(r"([\\`*_\[\]~|])")
+_MARKDOWN = re.compile(r"([\\`*_\[\]~])")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _HTML = re.compile(r"[&<>]")
-# Block syntax at the start of a line: a heading, a list item, a thematic break or setext line.
-_LINE_START = re.compile(r"^(#|[-+=]|\d{1,9}(?=[.)]))")
+# Block syntax at the start of a line: a heading, a list item or a thematic break. (A setext
+# underline or a table needs two lines in one block, which never happens: one line per block.)
+_LINE_START = re.compile(r"^(#|[-+]|\d{1,9}(?=[.)]))")
 _INDENT = re.compile(r"^[ \t]+")
 _URL = re.compile(r"https?://[^\s<>\"'`\\]+", re.IGNORECASE)
 _URL_TRAILER = ".,;:!?*_~"  # punctuation after a URL, not part of it
