@@ -70,6 +70,15 @@ EVERY_KIND_OF_ANSWER = [
     "vote",
     'poll "Only one?" "Yes"',
     "frobnicate",
+    "win edit {win} Rightsized 40 dev VMs <again> $3,300/mo #rightsizing",
+    "checkin answer {question} We saved <a lot>: see https://example.com/q3-report",
+    "digest schedule monday 09:00 Europe/Paris",
+    "poll close {poll}",
+    "poll results {poll}",
+    "learn remove rightsizing https://example.com/rightsizing-guide",
+    "win undo {win}",
+    "committee remove @ada",
+    "metric <coverage> 80%",
 ]
 
 
@@ -133,11 +142,15 @@ def problems(message: Message, shown: Rendered) -> list[str]:
 
 async def every_message(chat, bot, workspace: str) -> list[Message]:
     messages = [introduction()]
-    ids: dict[str, str] = {}  # the first win's and poll's ids (ids are shared by workspaces)
+    ids: dict[str, str] = {}  # the first win's, poll's, question's ids (workspaces share ids)
     for line in EVERY_KIND_OF_ANSWER:
         outcome = await chat.outcome(line.format(**ids))
         messages += [item.message for item in outcome.items if hasattr(item, "message")]
-        for kind, pattern in (("win", r"Logged win #(\d+)"), ("poll", r"Poll #(\d+) is up")):
+        for kind, pattern in (
+            ("win", r"Logged win #(\d+)"),
+            ("poll", r"Poll #(\d+) is up"),
+            ("question", r"Check-in question #(\d+) added"),
+        ):
             for message in messages:
                 if kind not in ids and (match := re.search(pattern, message.text)):
                     ids[kind] = match[1]
@@ -145,6 +158,12 @@ async def every_message(chat, bot, workspace: str) -> list[Message]:
         Actor("console", workspace, "newbie", "Newbie"), PLACE, scope=JoinScope.COMMUNITY
     )
     messages += [item.message for item in (await bot.handle(joined)).items]
+    messages.append(  # the digest's chart block, as a digest with cost data carries it
+        Message(
+            "Effective cost, 12 weeks",
+            (Chart(b"\x89PNG fake", "Effective cost per week", "Effective cost ▁▂▃▅▇", "t0k3n"),),
+        )
+    )
     actor = Actor("console", workspace, "ada", "ada")
     for view in ("home", f"poll:{ids['poll']}", f"win:{ids['win']}", "checkin"):
         shown = await bot.view(actor, view)
