@@ -275,6 +275,32 @@ async def test_a_submission_after_the_meeting_started_is_refused_privately(
     assert "has started" in refusal["text"]
 
 
+async def test_a_submission_for_no_known_meeting_is_not_called_started(
+    slack: SlackHarness,  # noqa: F811
+    replica: Replica,
+):
+    """A form whose meeting key is not a meeting (an old app version, a mangled payload) is
+    refused for what it is, not with "That meeting has started"."""
+    c = await committee_of_two(slack)
+    replica.clock.set(CHECKIN)
+    modal = await open_form(slack, c.maria, "maria", "any")
+    for n, key in enumerate(["not-a-meeting", "2099-01-01T15:00:00+00:00"]):
+        body = view_submission_body(
+            view={**modal, "private_metadata": key},
+            answers={f"q{c.questions[0]}": f"Answer {n}"},
+            user_id=c.maria,
+            team_id=slack.team,
+        )
+        assert (await slack.post(body)).status == 200
+        await slack.settled()
+    refusals = dms_to(slack, c.maria)
+    assert len(refusals) == 2
+    for refusal in refusals:
+        assert "not for the next committee meeting" in refusal["text"]
+        assert "has started" not in refusal["text"]
+    assert "Answer" not in (await slack.command("committee agenda", user=c.maria))["text"]
+
+
 async def test_without_a_form_the_answer_button_answers_privately(slack: SlackHarness):  # noqa: F811
     await slack.command("committee add <@U77|maria> finance")  # no meeting, no questions
     url = slack.fake.response_url()

@@ -11,6 +11,7 @@ Answers can change until the meeting starts.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from bot.commands import Refusal, Request, command
 from bot.events import ActionEvent
@@ -216,9 +217,14 @@ async def on_action(req: Request, event: ActionEvent) -> Outcome:
         raise UsageError(f"unknown action {quoted(event.action_id)}")
     meeting = await meetings.require_upcoming(req)
     if event.value != meeting.key:
+        if _started_before(event.value, meeting):
+            return Outcome().reply(
+                "That meeting has started, so its check-in is closed. "
+                "`checkin list` shows the questions for the next one."
+            )
         return Outcome().reply(
-            "That meeting has started, so its check-in is closed. "
-            "`checkin list` shows the questions for the next one."
+            "That form is not for the next committee meeting (it may have been moved), so "
+            "nothing was recorded. `checkin list` shows the questions for the next one."
         )
     await _require_member(req)
     given = [(key, text.strip()) for key, text in event.inputs if text.strip()]
@@ -233,6 +239,16 @@ async def on_action(req: Request, event: ActionEvent) -> Outcome:
         f"Thanks! Recorded your answers to {', '.join(recorded)}; you can change them until "
         "the meeting starts."
     )
+
+
+def _started_before(key: str, meeting: meetings.Meeting) -> bool:
+    """Is `key` the key of a meeting before `meeting` (so one that has started)? A key is the
+    meeting's local start in ISO form; anything else is no meeting at all."""
+    try:
+        when = datetime.fromisoformat(key)
+    except ValueError:
+        return False
+    return when.tzinfo is not None and when < meeting.starts
 
 
 async def record_answer(

@@ -12,7 +12,7 @@ from bot.parsing.errors import quoted
 from bot.parsing.money import format_money, format_totals
 from bot.parsing.recurrence import Recurrence
 from bot.parsing.subcommands import check_typo
-from bot.parsing.tokens import parse_id, split_words, user_mention
+from bot.parsing.tokens import channels_as_tags, parse_id, split_words, user_mention
 from bot.parsing.when import parse_period
 from bot.parsing.win import BROADCASTS, WinDraft, parse_win
 from bot.wording import plural
@@ -285,7 +285,7 @@ async def current_message(req: Request, win_id: int) -> Message | None:
 def _filters(req: Request, args: str) -> tuple[list[str], str | None, tuple[str, str] | None]:
     period_words: list[str] = []
     tag, person = None, None
-    for word in split_words(args, quotes=False):
+    for word in split_words(channels_as_tags(args), quotes=False):
         ref = user_mention(word.text)
         if word.text.lower() in ("mine", "@me") or (ref and ref.user_id.lower() == "me"):
             person = (req.actor.user_id, req.actor.name)

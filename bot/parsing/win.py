@@ -10,7 +10,13 @@ from bot.parsing import money, recurrence
 from bot.parsing.errors import UsageError, quoted
 from bot.parsing.money import Money
 from bot.parsing.recurrence import Recurrence
-from bot.parsing.tokens import UserRef, plain_mentions, split_words, user_mention
+from bot.parsing.tokens import (
+    UserRef,
+    channels_as_tags,
+    plain_mentions,
+    split_words,
+    user_mention,
+)
 
 MAX_WIN_TEXT = 500
 MAX_WIN_INPUT = 2000  # text plus tags and mentions
@@ -71,6 +77,7 @@ def parse_win(text: str, default_currency: str, *, unchanged_text: str = "") -> 
         raise UsageError(
             f"the win is {len(text):,} characters; the limit is {MAX_WIN_TEXT} for its text"
         )
+    text = channels_as_tags(text)  # Slack turns a typed `#rightsizing` into `<#C77|rightsizing>`
     words = _split_code_suffixes([w.text for w in split_words(text, quotes=False)])
     kinds = _classify(words)
     tail = _tail_start(kinds)
