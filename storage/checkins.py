@@ -20,14 +20,17 @@ async def ask(
     by: str,
     now: datetime,
     owner: tuple[str, str] | None = None,
+    unit: str | None = None,
 ) -> CheckinQuestion:
-    """A new question; `owner` (user id, name) is the member whose answer is the metric's."""
+    """A new question; `owner` (user id, name) is the member whose answer is the metric's,
+    `unit` the unit a bare number answer (a form's number field) is in."""
     question = CheckinQuestion(
         workspace_id=workspace,
         text=text,
         metric=metric,
         metric_owner=owner[0] if owner else None,
         metric_owner_name=owner[1] if owner else None,
+        metric_unit=unit,
         created_by=by,
         created_at=now,
     )

@@ -321,6 +321,7 @@ class CheckinQuestion(SQLModel, table=True):
     metric: str | None = Field(default=None, max_length=50)
     metric_owner: str | None = Field(default=None, max_length=100)  # a user id
     metric_owner_name: str | None = Field(default=None, max_length=200)
+    metric_unit: str | None = Field(default=None, max_length=20)  # for a bare number answer
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
     removed_at: datetime | None = None

@@ -85,7 +85,7 @@ async def committee_of_two(teams: TeamsHarness) -> Committee:  # noqa: F811
         await say(teams, 'checkin ask "What did your team save this month?"'),
         await say(
             teams,
-            'checkin ask "Untagged spend share?" metric untagged-share owner <at>Maria</at>',
+            'checkin ask "Untagged spend share?" metric untagged-share unit % owner <at>Maria</at>',
             mentions=(maria,),
         ),
     ]
@@ -247,7 +247,9 @@ async def test_a_prefilled_form_and_an_action_execute_submission(
     body = await response.json()
     assert body["statusCode"] == 200
     assert f"Recorded your answers to #{q1}, #{q2}" in body["value"]
-    assert "untagged-share 9.5" in await say(teams, "metrics")
+    # The number field's 9.5 is in the question's unit, so the bot's own example still works.
+    assert "untagged-share 9.5%" in await say(teams, "metrics")
+    assert "Recorded untagged-share: 8%" in await say(teams, "metric untagged-share 8%")
 
 
 async def test_record_as_decision_under_a_closed_committee_poll(

@@ -124,6 +124,18 @@ async def test_a_metric_question_records_only_its_owners_answer(chat, clock, dat
     assert "untagged-share 10%" in shown and "30" not in shown
 
 
+async def test_a_bare_number_answer_takes_the_unit_the_question_declares(chat, database):
+    """A form's number field carries no unit: the question's `unit %` gives it one, so the
+    metric is not fixed to no unit and `metric coverage 80%` still works afterwards."""
+    await committee_of_two(chat)
+    asked = await chat.say('checkin ask "Coverage?" metric coverage unit % owner <@maria|maria>')
+    q3 = number(r"question #(\d+)", asked)
+    assert "80%" in await chat.say(f"checkin answer {q3} 80", user="maria")
+    assert "Recorded coverage: 82%" in await chat.say("metric coverage 82%")
+    assert "coverage 82% ▲ +2 pts" in await chat.say("metrics coverage")  # one unit: %
+    assert "(metric coverage, in %)" in await chat.say("checkin list")
+
+
 async def test_without_an_owner_answers_stand_side_by_side_until_one_is_set(chat, database):
     q1, _ = await committee_of_two(chat)
     asked = await chat.say('checkin ask "Coverage, in %?" metric coverage')
@@ -154,9 +166,10 @@ async def test_checkin_mistakes_get_a_clear_answer_and_store_nothing(chat, datab
     q1, _ = await committee_of_two(chat)
     for line, expected in [
         ("checkin ask What did you save?", "Put the question in quotes"),
-        ('checkin ask "Spend?" metric', "only `metric <name>`"),
-        ('checkin ask "Spend?" metric not a name', "only `owner @person` may follow"),
-        ('checkin ask "Spend?" metric spend boss <@sam|sam>', "only `owner @person`"),
+        ('checkin ask "Spend?" metric', "only `metric <name> [unit <unit>]"),
+        ('checkin ask "Spend?" metric spend unit 12', "'12' is not a unit"),
+        ('checkin ask "Spend?" metric not a name', "and `owner @person` may follow"),
+        ('checkin ask "Spend?" metric spend boss <@sam|sam>', "and `owner @person` may follow"),
         ('checkin ask "Spend?" metric spend owner <@eve|eve>', "not on the steering committee"),
         ("checkin remove 99999", "no check-in question #99999"),
         ("checkin frobnicate", "not a checkin action"),

@@ -16,7 +16,7 @@ from datetime import datetime
 from bot.commands import Refusal, Request, command
 from bot.events import ActionEvent
 from bot.features import meetings
-from bot.features.metrics import checked_value, format_value, parse_reading
+from bot.features.metrics import checked_value, format_number, format_value, parse_reading
 from bot.message import Actions, Button, Context, Header, Input, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.errors import quoted
@@ -35,7 +35,7 @@ MAX_QUESTION, MAX_ANSWER = 300, 1000
     "checkin",
     summary="The questions each committee member answers before every meeting.",
     usage=(
-        'checkin ask "<question>" [metric <name> [owner @person]]',
+        'checkin ask "<question>" [metric <name> [unit <unit>] [owner @person]]',
         "checkin owner <question id> @person",
         "checkin list",
         "checkin remove <id>",
@@ -43,7 +43,7 @@ MAX_QUESTION, MAX_ANSWER = 300, 1000
     ),
     examples=(
         'checkin ask "What did your team save this month?"',
-        'checkin ask "Untagged spend this month, in %?" metric untagged-share owner @maria',
+        'checkin ask "Untagged spend this month?" metric untagged-share unit % owner @maria',
         "checkin owner 2 @maria",
         "checkin answer 2 12%",
     ),
@@ -77,29 +77,34 @@ async def _ask(req: Request, words: list[str], *, quoted_first: bool) -> Outcome
     await req.require_admin("ask check-in questions")
     if not words or not quoted_first:
         raise UsageError('put the question in quotes, e.g. `checkin ask "What did you save?"`')
-    text, metric, owner = words[0].strip(), None, None
-    extra = words[1:]
-    if extra:
-        if len(extra) not in (2, 4) or extra[0].lower() != "metric":
-            raise UsageError(
-                "after the question, only `metric <name>` and then `owner @person` may follow"
-            )
-        metric = parse_reading(f"{extra[1]} 0").name  # the metric grammar's name rules
-        if len(extra) == 4:
-            if extra[2].lower() != "owner":
-                raise UsageError("after the metric, only `owner @person` may follow")
-            owner = await _member(req, extra[3])
+    text = words[0].strip()
+    metric, unit, owner = await _metric_options(req, words[1:])
     if not text or len(text) > MAX_QUESTION:
         raise UsageError(f"a question has 1 to {MAX_QUESTION} characters")
     if len(await checkins.questions(req.session, req.workspace_id)) >= MAX_QUESTIONS:
         raise UsageError(f"there are already {MAX_QUESTIONS} questions; remove one first")
     question = await checkins.ask(
-        req.session, req.workspace_id, text, metric, req.actor.user_id, req.now, owner
+        req.session, req.workspace_id, text, metric, req.actor.user_id, req.now, owner, unit
     )
     await audit.record(
         req.session, req.workspace_id, req.actor.user_id, "checkin.ask", f"q:{question.id}"
     )
     return Outcome().reply(f"Check-in question #{question.id} added: {text}{_tied(question)}")
+
+
+def _prefill(question: CheckinQuestion, answer: str) -> str:
+    """A form field's current answer; a metric's number field takes the number alone (its
+    unit is the metric's), since `12.5%` is no number to a form."""
+    if not question.metric or not answer:
+        return answer
+    try:
+        return format_number(parse_reading(f"{question.metric} {answer}").value).replace(",", "")
+    except UsageError:
+        return answer
+
+
+def _in(question: CheckinQuestion) -> str:
+    return f", in {question.metric_unit}" if question.metric_unit else ""
 
 
 def _tied(question: CheckinQuestion) -> str:
@@ -114,6 +119,43 @@ def _tied(question: CheckinQuestion) -> str:
         f" Answers are shown side by side; metric {question.metric} gets a value once an owner "
         f"is set: `checkin owner {question.id} @person`."
     )
+
+
+async def _metric_options(
+    req: Request, extra: list[str]
+) -> tuple[str | None, str | None, tuple[str, str] | None]:
+    """`metric <name> [unit <unit>] [owner @person]` after the question: (name, unit, owner)."""
+    if not extra:
+        return None, None, None
+    if len(extra) < 2 or extra[0].lower() != "metric":
+        raise UsageError(
+            "after the question, only `metric <name> [unit <unit>] [owner @person]` may follow"
+        )
+    metric = parse_reading(f"{extra[1]} 0").name  # the metric grammar's name rules
+    rest = extra[2:]
+    pairs = list(zip(rest[::2], rest[1::2], strict=False))
+    keys = [key.lower() for key, _ in pairs]
+    if len(rest) % 2 or not set(keys) <= {"unit", "owner"} or len(set(keys)) < len(keys):
+        raise UsageError(
+            "after the metric, only `unit <unit>` and `owner @person` may follow, "
+            "e.g. `metric coverage unit % owner @maria`"
+        )
+    given = {key.lower(): value for key, value in pairs}
+    unit = _unit(metric, given["unit"]) if "unit" in given else None
+    owner = await _member(req, given["owner"]) if "owner" in given else None
+    return metric, unit, owner
+
+
+def _unit(metric: str, word: str) -> str:
+    """The unit a question declares (`%` or a word), checked by the metric grammar."""
+    spaced = "" if word == "%" else " "
+    try:
+        unit = parse_reading(f"{metric} 0{spaced}{word}").unit
+    except UsageError:
+        unit = ""
+    if not unit:
+        raise UsageError(f"{quoted(word)} is not a unit: `%` or one word, e.g. `unit USD`")
+    return unit
 
 
 async def _member(req: Request, word: str) -> tuple[str, str]:
@@ -183,7 +225,7 @@ async def _list(req: Request) -> Outcome:
         mine = {a.question_id: a.answer for a in answers if a.user_id == req.actor.user_id}
     lines = [
         f"#{q.id} {q.text}"
-        + (f" (metric {q.metric})" if q.metric else "")
+        + (f" (metric {q.metric}{_in(q)})" if q.metric else "")
         + (f" · your answer: {mine[q.id]}" if q.id in mine else "")
         for q in questions
     ]
@@ -263,6 +305,8 @@ async def record_answer(
     metric_id, shown = None, text
     if question.metric:
         reading = parse_reading(f"{question.metric} {text}")
+        if not reading.unit and question.metric_unit:  # a form's number field: the unit asked
+            reading = replace(reading, unit=question.metric_unit)
         latest = await metrics.latest(req.session, req.workspace_id, reading.name)
         value = checked_value(req, reading, latest, bare_number_ok=True)
         shown = format_value(value.value, value.unit)
@@ -308,14 +352,14 @@ async def form(req: Request, meeting: meetings.Meeting) -> Message | None:
         Text(f"Before the meeting on {when}, please answer:"),
     ]
     for q in questions:
-        label = f"#{q.id} {q.text}" + (f" (metric {q.metric})" if q.metric else "")
+        label = f"#{q.id} {q.text}" + (f" (metric {q.metric}{_in(q)})" if q.metric else "")
         blocks.append(
             Input(
                 id=f"q{q.id}",
                 label=label,
                 command=f"checkin answer {q.id} <your answer>",
                 number=q.metric is not None,
-                value=mine.get(q.id or 0, ""),
+                value=_prefill(q, mine.get(q.id or 0, "")),
             )
         )
     blocks += [
