@@ -113,10 +113,12 @@ async def test_welcome_only_for_the_community_channel(chat, bot, workspace):
 
 async def test_onboarding_preview_uses_configured_text(chat):
     await chat.say("config onboarding-message Welcome to ACME's FinOps guild.")
+    before = await chat.say("onboarding")  # no digest channel yet: a whole sentence
+    assert "Weekly digest: type `digest` to see this week's wins, savings and open polls" in before
     await chat.say("config digest-channel #finops-digest")
     preview = await chat.say("onboarding")
     assert "Welcome to ACME's FinOps guild." in preview
-    assert "#finops-digest" in preview
+    assert "Weekly digest: posted in #finops-digest every week" in preview
     assert "win Deleted idle disks" in preview
     assert preview.count("https://www.finops.org/framework/capabilities/") == 3
     assert "CC BY 4.0" in preview

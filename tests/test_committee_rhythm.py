@@ -328,3 +328,12 @@ async def test_roles_show_per_persona_and_admins_change_them(chat, database):
         assert expected in await chat.say(bad), bad
     assert "Only an admin" in await chat.say("committee role finance budgeting I", user="eve")
     assert await rows(database, RoleAssignment, chat.workspace) == 1
+
+
+async def test_the_meeting_confirmation_says_where_the_agenda_goes_or_that_it_has_nowhere(chat):
+    shown = await chat.say("committee meeting thursday 15:00 weekly UTC")
+    assert "once an admin sets where: `config committee-channel #channel`" in shown
+    assert "none is posted; `committee agenda` shows it" in shown
+    await chat.say("config committee-channel #steering")
+    shown = await chat.say("committee meeting thursday 15:00 weekly UTC")
+    assert "the agenda is posted 1 hour before, in #steering." in shown

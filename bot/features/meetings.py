@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot import channels
 from bot import recurrence_times as times
 from bot.commands import Request
 from bot.message import Outcome
@@ -53,6 +54,17 @@ def rhythm_of(schedule: Schedule) -> times.Meetings:
     return times.meetings(
         schedule.weekday, schedule.at, schedule.timezone, schedule.cadence, schedule.anchor
     )
+
+
+def _agenda_place(req: Request) -> str:
+    """Where the agenda goes, or, with no `committee-channel` yet, how to say where."""
+    channel = channels.configured(req.config, "committee-channel")
+    if channel is None:
+        return (
+            "once an admin sets where: `config committee-channel #channel` (not set yet, so "
+            "none is posted; `committee agenda` shows it)."
+        )
+    return f"in {channel.shown}."
 
 
 def leads(config: dict[str, str]) -> tuple[timedelta, timedelta]:
@@ -188,7 +200,7 @@ async def _show(req: Request) -> Outcome:
         f"Next meeting: {describe(meeting.starts, zone)}.",
         f"Expected: {expected}.",
         f"Members get the check-in questions {describe_duration(checkin)} before (and one "
-        f"reminder); the agenda is posted {describe_duration(agenda)} before, in "
-        "`committee-channel`.",
+        f"reminder); the agenda is posted {describe_duration(agenda)} before, "
+        + _agenda_place(req),
     ]
     return Outcome().reply("\n".join(lines))

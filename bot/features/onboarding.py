@@ -20,7 +20,11 @@ STARTER_SLUGS = ("finops-practice-operations", "usage-optimization", "rate-optim
 async def welcome_message(req: Request, name: str) -> Message:
     intro = req.config.get("onboarding-message") or DEFAULT_INTRO
     digest = channels.configured(req.config, "digest-channel")
-    where = f"posted in {digest.shown}" if digest else "type `digest` to see this week's"
+    where = (
+        f"posted in {digest.shown} every week"
+        if digest
+        else "type `digest` to see this week's wins, savings and open polls"
+    )
     seats = await committee.members(req.session, req.workspace_id)
     members = ", ".join(f"{m.user_name} ({m.persona})" for m in seats) or "being formed"
     starters = [catalogue.find_capability(slug) for slug in STARTER_SLUGS]
