@@ -400,3 +400,45 @@ def test_a_modal_keeps_a_unit_answer_as_text_and_reads_back_only_what_was_typed(
         "U1",
         True,
     )
+
+
+async def test_a_long_agenda_is_split_across_messages_with_every_section_kept(
+    slack: SlackHarness,  # noqa: F811
+    replica: Replica,
+) -> None:
+    """Eleven members with long check-in answers: posted to Slack as several messages, each
+    within 50 blocks and 3,000 characters a section, nothing "shortened to fit", and every
+    section (open polls, wins, metrics, decisions after the long check-ins) still there."""
+    c = await committee_of_two(slack)
+    suffix = c.channel[2:]
+    members = [f"UX{i}{suffix}" for i in range(9)]
+    for i, member in enumerate(members):
+        await slack.command(f"committee add <@{member}|member{i}> engineering")
+    await slack.command('poll "Adopt tagging?" "Yes" "No" committee')
+    await slack.command("win Deleted idle disks $400/mo")
+    await slack.command("metric coverage 72%")
+    await slack.command('decide "Tag every production resource"', user=c.maria, name="maria")
+    assert await replica.tick_at(CHECKIN + MINUTE) == ["checkin"]
+    q1, _ = c.questions
+    long = "We reviewed every account and " + "rightsized a fleet of instances, " * 28
+    for i, member in enumerate([c.maria, c.sam, *members]):
+        answered = await slack.command(f"checkin answer {q1} {i}: {long}", user=member)
+        assert "Recorded your answer" in answered["text"], answered
+    assert await replica.tick_at(AGENDA + MINUTE) == ["agenda"]
+    await slack.settled()
+    posted = [m for (channel, _), m in slack.fake.messages.items() if channel == c.channel]
+    assert len(posted) > 1
+    assert [p["text"].splitlines()[0][-8:] for p in posted] == [
+        f"({i} of {len(posted)})" for i in range(1, len(posted) + 1)
+    ]
+    shown = "\n".join(texts(p) for p in posted)
+    assert "shortened to fit" not in shown
+    for p in posted:
+        assert len(p["blocks"]) <= 50
+        assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in p["blocks"])
+    for i in range(11):  # every member's answer, whole
+        assert f"{i}: We reviewed every account" in shown
+    for heading in ("Open polls", "Wins since the last meeting", "Metrics", "Decisions since"):
+        assert heading in shown
+    assert "Adopt tagging?" in shown and "Deleted idle disks" in shown
+    assert "coverage 72%" in shown and "Tag every production resource" in shown

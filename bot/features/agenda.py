@@ -27,7 +27,14 @@ from storage import polls as poll_store
 MAX_WINS = 5
 
 
-async def build(req: Request, meeting: meetings.Meeting) -> Message:
+PART_CHARS = 10_000  # one message's text: far inside Slack's 50 blocks of 3,000 and a card's size
+SECTION_CHARS = 2_900  # one Text block: Slack's section limit is 3,000 characters
+
+
+async def build(req: Request, meeting: meetings.Meeting) -> list[Message]:
+    """The agenda as one message, or, when long (many members with long check-in answers),
+    as several in order, each titled "(2 of 3)": every section is kept whole, split only
+    between its lines, never cut."""
     zone = meeting.rhythm.weekly.zone
     since = meeting.previous() or meeting.starts - timedelta(days=7)
     sections = [
@@ -37,11 +44,44 @@ async def build(req: Request, meeting: meetings.Meeting) -> Message:
         ("Metrics", await _metrics(req)),
         ("Decisions since the last meeting", await _decisions(req, since)),
     ]
+    parts: list[list[tuple[str, list[str]]]] = [[]]
+    used = 0
+    for heading, items in sections:
+        for chunk in _chunks(heading, items or ["(none)"]):
+            size = sum(len(line) + 1 for line in chunk[1])
+            if parts[-1] and used + size > PART_CHARS:
+                parts.append([])
+                used = 0
+            parts[-1].append(chunk)
+            used += size
     title = f"Steering committee agenda · {describe(meeting.starts, zone)}"
+    return [
+        _message(title if len(parts) == 1 else f"{title} ({i} of {len(parts)})", part)
+        for i, part in enumerate(parts, 1)
+    ]
+
+
+def _chunks(heading: str, items: list[str]) -> list[tuple[str, list[str]]]:
+    """A section as (heading, lines) pieces of at most SECTION_CHARS each, cut between lines;
+    a continued piece is headed "… (continued)"."""
+    chunks: list[tuple[str, list[str]]] = []
+    lines: list[str] = []
+    size = len(heading)
+    for item in items:
+        item = item if len(item) < SECTION_CHARS - 200 else item[: SECTION_CHARS - 201] + "…"
+        if lines and size + len(item) + 1 > SECTION_CHARS:
+            chunks.append((heading if not chunks else f"{heading} (continued)", lines))
+            lines, size = [], len(heading) + 12
+        lines.append(item)
+        size += len(item) + 1
+    chunks.append((heading if not chunks else f"{heading} (continued)", lines))
+    return chunks
+
+
+def _message(title: str, sections: list[tuple[str, list[str]]]) -> Message:
     blocks: list = [Header(title)]
     lines = [title]
-    for heading, items in sections:
-        shown = items or ["(none)"]
+    for heading, shown in sections:
         blocks += [Divider(), Text(f"{heading}\n" + "\n".join(shown))]
         lines += [f"{heading}:", *shown]
     blocks.append(Context('`committee agenda` shows it again; `decide "..."` records a decision.'))
@@ -111,7 +151,10 @@ async def _decisions(req: Request, since: datetime) -> list[str]:
 async def agenda_command(req: Request) -> Outcome:
     await req.require_committee("see the committee's agenda")
     meeting = await meetings.require_upcoming(req)
-    return Outcome().reply(await build(req, meeting))
+    outcome = Outcome()
+    for part in await build(req, meeting):
+        outcome.reply(part)
+    return outcome
 
 
 async def post(req: Request, starts: object) -> Outcome:
@@ -122,5 +165,8 @@ async def post(req: Request, starts: object) -> Outcome:
     target = channels.configured(req.config, "committee-channel")
     if target is None:
         return Outcome()  # nowhere to post; `committee agenda` still shows it
-    message = await build(req, meeting)
-    return Outcome().post(message, target.id, target.name, subject=f"agenda:{meeting.key}")
+    outcome = Outcome()
+    for i, part in enumerate(await build(req, meeting)):
+        subject = f"agenda:{meeting.key}" + (f":{i + 1}" if i else "")
+        outcome.post(part, target.id, target.name, subject=subject)
+    return outcome
