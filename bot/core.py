@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -160,6 +161,17 @@ class Bot:
                 meeting = await meetings.upcoming(request)
                 return await checkins.form(request, meeting) if meeting else None
             return None
+
+    async def queue_home(self, actor: Actor) -> None:
+        """Have the outbox publish `actor`'s home tab (Slack), retried like any send."""
+        payload = json.dumps({"name": actor.display_name}, ensure_ascii=False)
+        async with self._in_workspace(actor) as (session, workspace):
+            queued = await outbox_store.add_home(
+                session, workspace, actor.user_id, payload, self.clock()
+            )
+        if queued:
+            for listener in self.on_queued:
+                listener()
 
     async def remember_post_in(
         self, session: AsyncSession, delivery: Delivery, message_id: str

@@ -23,7 +23,7 @@ import random
 import socket
 import time
 from asyncio import FIRST_COMPLETED
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -44,10 +44,10 @@ class Delivery:
     id: int
     platform: str
     workspace: str  # the platform's workspace id (Slack team, Teams tenant)
-    kind: str  # post | dm | update
-    conversation: str  # channel id, `user:<id>`, or the subject of an update
+    kind: str  # post | dm | update | home
+    conversation: str  # channel id, `user:<id>`, the subject of an update, or `home:<id>`
     subject: str
-    message: Message | None  # None for updates: rendered when sent, so it is current
+    message: Message | None  # None for updates and home tabs: rendered when sent (current)
     name: str  # the channel's or person's name, where known
     fallback_url: str  # where to answer if the bot may not post in the channel (Slack)
     uncertain: bool
@@ -59,7 +59,7 @@ class Delivery:
 
     @property
     def user_id(self) -> str:
-        return self.conversation.removeprefix("user:")
+        return self.conversation.removeprefix("user:").removeprefix("home:")
 
 
 class RateLimited(Exception):
@@ -248,6 +248,10 @@ class OutboxWorker:
             await self._failed(row.id, row.attempts, error, uncertain=unknown or row.uncertain)
 
     async def _send(self, transport: Transport, delivery: Delivery) -> str:
+        if delivery.kind == "home":  # the person's tab as it is now, published by the transport
+            person = Actor(delivery.platform, delivery.workspace, delivery.user_id, delivery.name)
+            tab = await self.bot.view(person, "home")
+            return await transport.send(replace(delivery, message=tab)) if tab else ""
         if delivery.kind != "update":
             return await transport.send(delivery)
         where = await self.bot.find_post(delivery.actor, delivery.subject)

@@ -281,10 +281,11 @@ class OutboxMessage(SQLModel, table=True):
     """A message the bot sends on its own, written in the same transaction as the change that
     causes it and delivered by the outbox worker (bot/outbox.py) of any replica.
 
-    `conversation` is the pacing key: a channel id, `user:<id>` for a direct message, or the
-    subject (`poll:12`) of an in-place update. `uncertain` marks a row whose earlier attempt may
-    have reached the platform (a timeout, a replica that died mid-send): before sending it again
-    the platform is asked whether it already has it, where the platform allows."""
+    `conversation` is the pacing key: a channel id, `user:<id>` for a direct message, the
+    subject (`poll:12`) of an in-place update, or `home:<id>` for a person's home tab.
+    `uncertain` marks a row whose earlier attempt may have reached the platform (a timeout, a
+    replica that died mid-send): before sending it again the platform is asked whether it
+    already has it, where the platform allows."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -293,7 +294,7 @@ class OutboxMessage(SQLModel, table=True):
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(sa_column=_workspace_fk())
-    kind: str = Field(max_length=10)  # post | dm | update
+    kind: str = Field(max_length=10)  # post | dm | update | home (a Slack home tab)
     conversation: str = Field(max_length=300)
     subject: str = Field(default="", max_length=60)
     payload: str = Field(default="", max_length=200_000)  # bot.message_json + delivery hints

@@ -51,6 +51,23 @@ async def add(
     )
 
 
+async def add_home(
+    session: AsyncSession, workspace: int, user_id: str, payload: str, now: datetime
+) -> bool:
+    """Ask for a person's home tab to be published, unless a request is already waiting (it
+    renders the tab as it is when sent). False when one was waiting."""
+    conversation = f"home:{user_id}"
+    waiting = select(OutboxMessage.id).where(
+        OutboxMessage.workspace_id == workspace,
+        OutboxMessage.conversation == conversation,
+        OutboxMessage.status == PENDING,
+    )
+    if (await session.exec(waiting.limit(1))).first() is not None:
+        return False
+    await add(session, workspace, "home", conversation, payload, now, subject="home")
+    return True
+
+
 async def add_update(session: AsyncSession, workspace: int, subject: str, now: datetime) -> None:
     """Ask for an in-place update of `subject`, unless one is already waiting: the waiting one
     renders the state as it is when sent, so a burst of votes costs one edit."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -298,6 +299,26 @@ async def test_home_tab_lists_wins_polls_and_admin_config(slack: SlackHarness):
     await slack.event({"type": "app_home_opened", "user": ADMIN, "tab": "home"}, "Ev0101")
     await slack.settled()
     assert "Configuration (admins)" in texts(slack.fake.calls_to("views.publish")[-1].params)
+
+
+async def test_a_failed_home_tab_publish_is_retried_through_the_outbox(
+    slack: SlackHarness, caplog: pytest.LogCaptureFixture
+):
+    """views.publish answering 500 then 429: the outbox tries again (after the Retry-After)
+    until the tab is published, logging no traceback."""
+    await slack.command("win Deleted idle disks $400/mo", user="U14", name="kim")
+    slack.fake.fail_next("views.publish", status=500)
+    slack.fake.fail_next("views.publish", status=429, retry_after=1)
+    assert await slack.event({"type": "app_home_opened", "user": "U14", "tab": "home"}, "Ev0102")
+    for _ in range(100):
+        await slack.settled()
+        if len(slack.fake.calls_to("views.publish")) >= 3:
+            break
+        await asyncio.sleep(0.1)
+    calls = slack.fake.calls_to("views.publish")
+    assert len(calls) == 3 and calls[-1].params["user_id"] == "U14"
+    assert "Deleted idle disks" in texts(calls[-1].params["view"])
+    assert not [r for r in caplog.records if r.exc_info]  # failures logged in a line
 
 
 async def test_vote_from_the_home_tab_republishes_it(slack: SlackHarness):

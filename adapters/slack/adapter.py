@@ -28,7 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import shape, translate
 from adapters.slack.deliver import Origin, ResponseURLs, SlackReplies, SlackTransport
-from adapters.slack.render import form_modal, home_view
+from adapters.slack.render import form_modal
 from adapters.slack.verify import verify
 from bot.core import Bot
 from bot.events import Actor, Event
@@ -296,6 +296,8 @@ class SlackAdapter:
         return translate.display_name(found) if found is not None else ""
 
     async def publish_home(self, actor: Actor) -> None:
+        """Queue the person's home tab: the outbox publishes it (views.publish), retrying a
+        failure with backoff like any send, instead of logging it and giving up."""
         assert self.bot is not None
         if not actor.display_name:
             actor = Actor(
@@ -304,9 +306,7 @@ class SlackAdapter:
                 actor.user_id,
                 await self._name_of(actor.user_id),
             )
-        view = await self.bot.view(actor, "home")
-        if view is not None:
-            await self.client.views_publish(user_id=actor.user_id, view=home_view(view))
+        await self.bot.queue_home(actor)
 
 
 class _AckingSocketModeHandler(AsyncSocketModeHandler):

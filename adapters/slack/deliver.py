@@ -16,7 +16,7 @@ from aiohttp import ClientSession, ClientTimeout
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.render import escape, message_payload
+from adapters.slack.render import escape, home_view, message_payload
 from bot.events import Actor
 from bot.message import Audience, Chart, Message, Outcome
 from bot.outbox import Delivery, NotDelivered, RateLimited, Undeliverable
@@ -111,6 +111,14 @@ class SlackTransport:
 
     async def send(self, delivery: Delivery) -> str:
         assert delivery.message is not None
+        if delivery.kind == "home":
+            try:
+                await self.client.views_publish(
+                    user_id=delivery.user_id, view=home_view(delivery.message)
+                )
+            except SlackApiError as error:
+                raise _classified(error) from error
+            return ""
         # A user id as the channel posts in the bot's DM with that person, no conversations.open.
         channel = delivery.user_id if delivery.kind == "dm" else delivery.conversation
         metadata = {"event_type": METADATA_TYPE, "event_payload": {"outbox_id": delivery.id}}
@@ -183,8 +191,8 @@ class SlackTransport:
 
     async def find_sent(self, delivery: Delivery) -> str | None:
         """Our earlier post of this row, recognised by the outbox id in its metadata."""
-        if delivery.kind == "update":
-            return None  # an edit is idempotent: doing it again is harmless
+        if delivery.kind in ("update", "home"):
+            return None  # an edit or a home tab is idempotent: doing it again is harmless
         try:
             channel = delivery.conversation
             if delivery.kind == "dm":
