@@ -20,7 +20,13 @@ class Channel:
 
     @property
     def shown(self) -> str:
-        return f"#{self.name or self.id}"
+        """`#finops-wins`; a conversation without a name (a Teams chat) is never shown by its
+        id (`a:1…`, `19:…@thread.v2`)."""
+        return f"#{self.name}" if self.name else "a chat without a name"
+
+    def where_from(self, place: Place) -> str:
+        """`in #finops-wins`, or "here" for the nameless conversation `place` is in."""
+        return "here" if not self.name and place.conversation_id == self.id else f"in {self.shown}"
 
     @classmethod
     def from_stored(cls, value: str) -> Channel:
@@ -35,8 +41,7 @@ class Channel:
 
 def parse_channel(word: str, place: Place) -> Channel:
     if word.lower() == "here":
-        name = place.conversation_name or place.conversation_id
-        return Channel(place.conversation_id, name, place.team_id or "")
+        return Channel(place.conversation_id, place.conversation_name, place.team_id or "")
     match = CHANNEL_MENTION.fullmatch(word)
     if match:
         return Channel(match[1], match[2] or match[1])

@@ -331,7 +331,8 @@ async def digest(req: Request, args: str) -> Outcome:
     )
     await archive(req, message, period)
     outcome = Outcome().post(message, target.id, target.name, subject="digest")
-    return outcome.reply(f"Posted the digest for {period.label()} in {target.shown}.")
+    where = target.where_from(req.place)
+    return outcome.reply(f"Posted the digest for {period.label()} {where}.")
 
 
 async def last_posted(req: Request) -> Outcome:

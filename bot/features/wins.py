@@ -195,7 +195,7 @@ def _announce(req: Request, view: store.WinView, draft: WinDraft) -> Outcome:
         note += f": {value}"
     if win.avoidance:
         note += ", counted as cost avoidance"
-    note += f". Celebrated in {channel.shown}. Made a mistake? `win undo {win.id}`"
+    note += f". Celebrated {channel.where_from(req.place)}. Made a mistake? `win undo {win.id}`"
     if draft.amount is None:
         note += "\nNo amount was given; add one next time, e.g. `$400/mo`."
     return outcome.reply(note)
