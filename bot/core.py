@@ -28,7 +28,7 @@ from storage import outbox as outbox_store
 from storage import polls as poll_store
 from storage.engine import Database
 from storage.models import Poll, Schedule, Welcome, Workspace, utcnow
-from storage.secret import load_voter_key
+from storage.secret import event_key, load_voter_key
 
 if TYPE_CHECKING:
     from bot.outbox import Delivery
@@ -94,12 +94,15 @@ class Bot:
         transaction as the work, so a failed attempt leaves the event for the retry)."""
         if not event.event_id:
             return None
-        platform, event_id = event.actor.platform, event.event_id
+        platform = event.actor.platform
+        # Only a keyed hash is stored (and nothing of the event logged): the claim of an
+        # anonymous vote sits in the vote's transaction, so it must not say whose it is.
+        key = event_key(self.voter_key, platform, event.event_id)
 
         async def claim(session: AsyncSession, now: datetime) -> bool:
-            if await deliveries.claim_event(session, platform, event_id, now):
+            if await deliveries.claim_event(session, platform, key, now):
                 return True
-            log.info("ignored a repeated %s event %s", platform, event_id)
+            log.info("ignored a repeated %s event", platform)
             return False
 
         return claim

@@ -45,6 +45,14 @@ def _key_file(path: Path) -> bytes:
     return bytes.fromhex(path.read_text().strip())
 
 
+def event_key(key: bytes, platform: str, event_id: str) -> str:
+    """The stored de-duplication key of an inbound event: a keyed hash, so the row says
+    nothing about the conversation, person or click it came from (an anonymous vote's
+    claim is written in the vote's own transaction)."""
+    digest = hmac.new(key, f"event:{platform}:{event_id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:64]
+
+
 def voter_hash(key: bytes, poll_id: int, user_id: str) -> str:
     """A per-poll keyed hash: the same person gets unrelated hashes in different polls."""
     return hmac.new(key, f"{poll_id}:{user_id}".encode(), hashlib.sha256).hexdigest()[:48]
