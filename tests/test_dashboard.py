@@ -30,7 +30,7 @@ from bot.message import Audience, ChannelPost, DirectMessage, Reply
 from bot.settings import Settings
 from storage import wins
 from storage.models import DigestArchive
-from tests.helpers import number, rows, running_bot
+from tests.helpers import TEST_SECRET_KEY, number, rows, running_bot
 
 ADMIN = "ada"
 LIFETIME = timedelta(hours=12)
@@ -250,7 +250,7 @@ async def test_polls_csv_counts_only_for_anonymous_polls(served: Served):
 
 
 def export(args: list[str], url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "DATABASE_URL": url, "FINOPS_SECRET_KEY": "test-secret-key"}
+    environment = {**os.environ, "DATABASE_URL": url, "FINOPS_SECRET_KEY": TEST_SECRET_KEY}
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", "export", *args],
         capture_output=True,

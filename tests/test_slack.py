@@ -20,7 +20,7 @@ from bot.settings import Settings
 from bot.tasks import TaskTracker
 from storage import outbox as outbox_store
 from tests.fakes.slack_api import FakeSlack
-from tests.helpers import outbox_settled, running_bot, texts
+from tests.helpers import TEST_SECRET_KEY, outbox_settled, running_bot, texts
 from tests.slack_signing import block_actions_body, event_body, sign, slash_command_body
 
 SECRET = "test-signing-secret"
@@ -98,7 +98,7 @@ async def slack(database_url: str) -> AsyncIterator[SlackHarness]:
     async with FakeSlack(team_id=team) as fake:
         settings = Settings(
             DATABASE_URL=database_url,
-            FINOPS_SECRET_KEY="k",
+            FINOPS_SECRET_KEY=TEST_SECRET_KEY,
             FINOPS_ADMINS=ADMIN,
             SLACK_BOT_TOKEN=fake.bot_token,
             SLACK_SIGNING_SECRET=SECRET,

@@ -22,7 +22,7 @@ from bot.settings import Settings
 from bot.tasks import TaskTracker
 from storage import outbox as outbox_store
 from tests.fakes.bot_framework import MESSAGE_WRITES_BLOCKED, FakeConnector
-from tests.helpers import outbox_settled, running_bot
+from tests.helpers import TEST_SECRET_KEY, outbox_settled, running_bot
 from tests.schema_validation import validate_adaptive_card
 from tests.teams_auth import (
     TEST_APP_ID,
@@ -131,7 +131,7 @@ async def running_teams(
     async with FakeConnector() as connector:
         configured = Settings(
             DATABASE_URL=database_url,
-            FINOPS_SECRET_KEY="k",
+            FINOPS_SECRET_KEY=TEST_SECRET_KEY,
             FINOPS_ADMINS=ADMIN_AAD,
             MicrosoftAppId=TEST_APP_ID,
             MicrosoftAppPassword=TEST_APP_PASSWORD,
@@ -338,7 +338,7 @@ async def test_service_urls_off_the_allow_list_get_no_token(
     async with FakeConnector() as connector:
         settings = Settings(
             DATABASE_URL=database_url,
-            FINOPS_SECRET_KEY="k",
+            FINOPS_SECRET_KEY=TEST_SECRET_KEY,
             MicrosoftAppId=TEST_APP_ID,
             MicrosoftAppPassword=TEST_APP_PASSWORD,
             MicrosoftAppTenantId=TEST_TENANT_ID,
@@ -364,7 +364,7 @@ async def test_without_an_app_id_traffic_is_refused_unless_explicitly_allowed(
     for allow in (False, True):
         settings = Settings(
             DATABASE_URL=database_url,
-            FINOPS_SECRET_KEY="k",
+            FINOPS_SECRET_KEY=TEST_SECRET_KEY,
             FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=allow,
             _env_file=None,
         )
