@@ -230,13 +230,19 @@ class OutboxWorker:
             (claimed.platform, claimed.workspace), Pace(transport.workspace_rate)
         )
         try:
-            found = await transport.find_sent(delivery) if delivery.uncertain else None
+            # No call may outlive the claim: once the lease ends another replica may take the
+            # row over and send it again while this call could still land (the platforms'
+            # sessions carry their own, shorter, timeouts too).
+            async with asyncio.timeout(self.lease.total_seconds() / 2):
+                found = await transport.find_sent(delivery) if delivery.uncertain else None
+                if found is None:
+                    await pace.wait()
+                    sent = await self._send(transport, delivery)
             if found is not None:
                 log.info("outbox %s had reached %s already; not sent again", row.id, row.kind)
                 await self._sent(delivery, found)
                 return
-            await pace.wait()
-            await self._sent(delivery, await self._send(transport, delivery))
+            await self._sent(delivery, sent)
         except RateLimited as limited:
             pace.pause(limited.retry_after)
             retry_at = self.bot.clock() + timedelta(seconds=limited.retry_after)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -15,7 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import BOT, OUTBOX
-from bot.outbox import delivery_of
+from bot.outbox import OutboxWorker, delivery_of
 from bot.settings import Settings
 from bot.tasks import TaskTracker
 from storage import outbox as outbox_store
@@ -268,6 +269,79 @@ async def test_ack_does_not_wait_for_a_slow_slack(slack: SlackHarness):
     await slack.tasks.drain(20)
     await outbox_settled(slack.client, "slack", slack.team, seconds=30)
     assert slack.fake.calls_to("chat.postMessage")
+
+
+async def test_a_slack_that_hangs_longer_than_the_lease_gets_one_post(database_url: str):
+    """The first chat.postMessage stalls on the way for 8 s, longer than the lease (4 s),
+    with two replicas' workers running: the call gives up after 1 s (a quarter of the lease),
+    so the stalled request is dropped rather than landing later, and the row is checked
+    against the history and posted once."""
+    team = "T" + uuid.uuid4().hex[:10].upper()
+    async with FakeSlack(team_id=team) as fake:
+        settings = Settings(
+            DATABASE_URL=database_url,
+            FINOPS_SECRET_KEY=TEST_SECRET_KEY,
+            FINOPS_ADMINS=ADMIN,
+            SLACK_BOT_TOKEN=fake.bot_token,
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=fake.api_url,
+            FINOPS_OUTBOX_LEASE_SECONDS=4,
+            _env_file=None,
+        )
+        async with running_bot(settings) as (client, tasks):
+            slack = SlackHarness(client, fake, tasks, team)
+            app = client.server.app
+            # A second replica's worker, ready to take over a claim whose lease ran out.
+            other = OutboxWorker(
+                app[BOT],
+                {"slack": app[OUTBOX].transports["slack"]},
+                lease=timedelta(seconds=4),
+                owner="replica-2",
+            )
+            other.start()
+            try:
+                fake.hang_next("chat.postMessage", 8.0)
+                await slack.command("win Hung celebration $7")
+                await fake.stalls_over()  # the stalled call was dropped, or landed late
+                await outbox_settled(client, "slack", team, seconds=30)
+            finally:
+                await other.stop()
+            posts = [
+                c
+                for c in fake.calls_to("chat.postMessage")
+                if "Hung celebration" in texts(c.params)
+            ]
+            assert [c.error for c in posts] == ["client_gone", None], fake.state()
+            assert fake.calls_to("conversations.history")  # checked before any resend
+            async with client.server.app[BOT].database.session() as session:
+                rows = await outbox_store.listing(session)
+            mine = [r for r, w in rows if w.external_id == team and r.kind == "post"]
+            assert [r.status for r in mine] == ["sent"]
+
+
+async def test_bodies_that_never_arrive_are_cut_off_while_others_are_served(
+    slack: SlackHarness,
+):
+    """50 clients send headers announcing a body and then nothing: /healthz and a signed
+    command are answered meanwhile, and each stalled request gets a 408 and is closed."""
+    server = slack.client.server
+    stalled = []
+    for _ in range(50):
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(
+            b"POST /slack/events HTTP/1.1\r\nHost: bot\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\n"
+            b"token=partial"
+        )
+        await writer.drain()
+        stalled.append((reader, writer))
+    assert (await slack.client.get("/healthz")).status == 200
+    assert "Logged win" in texts(await slack.command("win While others stall $3"))
+    for reader, writer in stalled:
+        answer = await asyncio.wait_for(reader.read(), 60)  # read to the end: it is closed
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+        writer.close()
+    assert (await slack.client.get("/healthz")).status == 200
 
 
 async def test_rate_limited_post_is_retried_after_retry_after_without_duplicates(
