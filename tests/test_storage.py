@@ -156,3 +156,26 @@ async def test_reminder_migration_backfills_open_committee_polls(empty_database_
     finally:
         await database.dispose()
     assert reminders == {1: deadline - timedelta(hours=24), 2: None, 3: None, 4: None}
+
+
+async def test_a_new_sqlite_database_and_its_wal_files_are_private(tmp_path):
+    import os
+    import stat
+
+    from tests.helpers import migrate
+
+    url = f"sqlite:///{tmp_path / 'private.db'}"
+    old = os.umask(0o022)  # a usual umask, which would give 0644
+    try:
+        await migrate(url)
+        database = Database(url)
+        try:
+            async with database.session() as session:  # a write: the WAL holds it for now
+                await session.exec(sa.text("CREATE TABLE probe (x INTEGER)"))
+            names = ["private.db", "private.db-wal", "private.db-shm"]
+            modes = {n: stat.S_IMODE((tmp_path / n).stat().st_mode) for n in names}
+            assert modes == dict.fromkeys(names, 0o600)
+        finally:
+            await database.dispose()
+    finally:
+        os.umask(old)
