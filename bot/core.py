@@ -239,6 +239,10 @@ class Bot:
         async with self.database.session() as session:
             return await outbox_store.prune_sent(session, self.clock() - keep)
 
+    async def prune_events(self, keep: timedelta) -> int:
+        async with self.database.session() as session:
+            return await deliveries.prune_events(session, self.clock() - keep)
+
     async def skip_run(self, job: str, period: str, owner: str) -> bool:
         async with self.database.session() as session:
             return await schedules.claim(session, job, period, owner, self.clock(), "skipped")

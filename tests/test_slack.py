@@ -187,6 +187,49 @@ async def test_poll_buttons_votes_and_one_coalesced_update(slack: SlackHarness):
     assert "1. Yes: 3 votes (dan, eve, fay)" in texts(updates[-1].params["blocks"])
 
 
+async def test_replayed_signed_commands_and_clicks_have_no_second_effect(slack: SlackHarness):
+    """The same signed body sent again within the signature's five minutes (an attacker
+    replaying what it captured, or a proxy retrying): acked, never run twice."""
+    url = slack.fake.response_url()
+    body = slash_command_body(
+        text="win Replayed cleanup $5", user_id=ADMIN, team_id=slack.team, response_url=url
+    )
+    headers = sign(body, SECRET)
+    for _ in range(2):
+        assert (await slack.post(body, headers)).status == 200
+        await slack.settled()
+    wins = await slack.command("wins")
+    assert "Replayed cleanup" in texts(wins) and "1 win ·" in texts(wins)
+    answer = await slack.command('poll "Topics?" "Spot" "RIs" multi')
+    poll_id = re.search(r"Poll #(\d+)", answer["text"])[1]
+    click = block_actions_body(
+        action_id="poll.vote:0",
+        value=f"{poll_id}:1",
+        user_id="U9",
+        user_name="gus",
+        team_id=slack.team,
+        response_url=slack.fake.response_url(),
+    )
+    headers = sign(click, SECRET)
+    for _ in range(3):  # a multi-choice vote toggles: a replay would take it back
+        assert (await slack.post(click, headers)).status == 200
+        await slack.settled()
+    assert "1. Spot: 1 vote (gus)" in texts(await slack.command(f"poll results {poll_id}"))
+    # A new click (its own action_ts) by the same person does toggle it.
+    assert await slack.click(f"{poll_id}:1", "U9", "gus") == 200
+    await slack.settled()
+    assert "1. Spot: 0 votes" in texts(await slack.command(f"poll results {poll_id}"))
+
+
+async def test_a_signed_form_body_sent_as_json_is_400(slack: SlackHarness):
+    body = slash_command_body(text="wins", team_id=slack.team, response_url="https://x/y")
+    response = await slack.post(body, content_type="application/json")
+    assert response.status == 400
+    response = await slack.post('["not", "an", "object"]', content_type="application/json")
+    assert response.status == 400
+    assert len(slack.tasks) == 0  # nothing was started
+
+
 async def test_refused_vote_is_explained_privately(slack: SlackHarness):
     answer = await slack.command('poll "Budget?" "A" "B" committee')
     poll_id = re.search(r"Poll #(\d+)", answer["text"])[1]

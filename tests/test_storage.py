@@ -179,3 +179,21 @@ async def test_a_new_sqlite_database_and_its_wal_files_are_private(tmp_path):
             await database.dispose()
     finally:
         os.umask(old)
+
+
+async def test_old_deduplication_keys_are_pruned_but_once_ever_keys_stay(database):
+    from storage.deliveries import claim_event, prune_events
+
+    old, recent = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 3, tzinfo=UTC)
+    tag = f"{id(database)}-{datetime.now(UTC).timestamp()}"
+    async with database.session() as session:
+        assert await claim_event(session, "slack", f"old-{tag}", old)
+        assert await claim_event(session, "slack", f"intro:{tag}", old)
+        assert await claim_event(session, "slack", f"new-{tag}", recent)
+    async with database.session() as session:
+        await prune_events(session, recent - timedelta(days=1))
+    async with database.session() as session:
+        assert await claim_event(session, "slack", f"old-{tag}", recent)  # forgotten: new again
+        assert not await claim_event(session, "slack", f"intro:{tag}", recent)
+        assert not await claim_event(session, "slack", f"new-{tag}", recent)
+

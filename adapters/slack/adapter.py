@@ -7,6 +7,7 @@ waits for the database or the Web API.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -47,6 +48,13 @@ def call_timeout(lease_seconds: float) -> ClientTimeout:
     total = min(CALL_SECONDS, lease_seconds / 4)
     connect = min(CALL_CONNECT_SECONDS, total)
     return ClientTimeout(total=total, connect=connect, sock_connect=connect, sock_read=total)
+
+
+def _json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
 
 
 def _no_payload_debug(record: logging.LogRecord) -> bool:
@@ -168,6 +176,9 @@ class SlackAdapter:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return web.json_response({"error": "body is not UTF-8"}, status=400)
+        if request.content_type == "application/json" and not _json_object(text):
+            # bolt would fail parsing it (a 500): Slack sends JSON only for Events API objects.
+            return web.json_response({"error": "body is not a JSON object"}, status=400)
         bolt_request = AsyncBoltRequest(
             body=text, query=request.query_string, headers=dict(request.headers)
         )
