@@ -16,12 +16,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 def _no_statement_debug(record: logging.LogRecord) -> bool:
-    """aiosqlite's DEBUG log repeats every statement with its bound values (people's text,
-    votes): never let it through, whatever level logging is configured at."""
+    """aiosqlite's DEBUG log repeats every statement with its bound values, and SQLAlchemy's
+    every result row (people's text, votes): never let them through, whatever level logging is
+    configured at."""
     return record.levelno > logging.DEBUG
 
 
 logging.getLogger("aiosqlite").addFilter(_no_statement_debug)
+# SQLAlchemy's engine logs result rows at DEBUG (`hide_parameters` covers bound values only).
+logging.getLogger("sqlalchemy.engine.Engine").addFilter(_no_statement_debug)
 
 # The plain forms people write, mapped to the async driver we ship.
 _ASYNC_DRIVERS = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from datetime import timedelta
 
@@ -176,3 +177,14 @@ async def test_a_cut_list_of_wins_says_how_many_there_are(chat):
     listed = await chat.say("wins")
     assert "The latest 20 of 22 wins; narrow the period or filter." in listed
     assert "of 11 wins" not in await chat.say("wins @bob")  # 11 fit: nothing is cut
+
+
+async def test_debug_logging_never_writes_message_text(chat, caplog):
+    """At DEBUG, with SQLAlchemy's own loggers turned up too (they stay at WARNING unless
+    asked), the statements are logged and the values bound to them (people's text) are not,
+    neither by the engine nor by the driver (aiosqlite logs every call at DEBUG)."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy")
+    assert "Logged win" in await chat.say("win Zanzibar-quokka cleanup $5", user="bob")
+    assert any(r.name.startswith("sqlalchemy.engine") for r in caplog.records)  # it was on
+    assert "Zanzibar-quokka" not in caplog.text
