@@ -197,3 +197,82 @@ async def test_old_deduplication_keys_are_pruned_but_once_ever_keys_stay(databas
         assert not await claim_event(session, "slack", f"intro:{tag}", recent)
         assert not await claim_event(session, "slack", f"new-{tag}", recent)
 
+
+async def test_the_anonymity_migration_rewrites_earlier_votes_in_hash_order(
+    empty_database_url: str,
+):
+    """Votes cast before revision 0014 were stored in voting order beside a de-duplication
+    row naming the Teams conversation; after it, the rows follow the hashes and the raw
+    keys and delivered reminders are gone (the once-ever `intro:` keys stay)."""
+    now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    voters = ["f" * 48, "a" * 48, "c" * 48]  # voting order, not hash order
+
+    def before(connection) -> None:  # type: ignore[no-untyped-def]
+        command.upgrade(alembic_config(connection), "0012")
+        connection.execute(
+            sa.text(
+                "INSERT INTO workspace (id, platform, external_id, created_at) "
+                "VALUES (1, 'teams', 't', :now)"
+            ),
+            {"now": now},
+        )
+        for poll_id, anonymous in ((1, True), (2, False)):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO poll (id, workspace_id, creator_id, creator_name, question, "
+                    "anonymous, multi, committee, conversation_id, conversation_name, created_at)"
+                    " VALUES (:id, 1, 'ada', 'ada', 'Q?', :anon, false, false, 'c', 'c', :now)"
+                ),
+                {"id": poll_id, "anon": anonymous, "now": now},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO poll_option (poll_id, position, label) VALUES (:p, 1, 'A'), "
+                    "(:p, 2, 'B'), (:p, 3, 'C')"
+                ),
+                {"p": poll_id},
+            )
+        for position, voter in enumerate(voters, start=1):
+            for poll_id in (1, 2):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO vote (poll_id, voter, position, voter_name) "
+                        "VALUES (:p, :v, :pos, NULL)"
+                    ),
+                    {"p": poll_id, "v": voter, "pos": position},
+                )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO inbound_event (platform, event_id, received_at) "
+                    "VALUES ('teams', :e, :now)"
+                ),
+                {"e": f"a:personal-{position}:17000000{position}", "now": now},
+            )
+        connection.execute(
+            sa.text(
+                "INSERT INTO inbound_event (platform, event_id, received_at) "
+                "VALUES ('teams', 'intro:19:general', :now)"
+            ),
+            {"now": now},
+        )
+
+    database = Database(empty_database_url)
+    try:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(before)
+        await upgrade(database)
+        order = "xmin::text::bigint, ctid" if database.dialect == "postgresql" else "rowid"
+        async with database.engine.connect() as connection:
+            stored = await connection.execute(
+                sa.text(f"SELECT poll_id, voter FROM vote ORDER BY {order}")
+            )
+            by_poll: dict[int, list[str]] = {}
+            for poll_id, voter in stored:
+                by_poll.setdefault(poll_id, []).append(voter)
+            events = await connection.execute(sa.text("SELECT event_id FROM inbound_event"))
+            kept = [row[0] for row in events]
+    finally:
+        await database.dispose()
+    assert by_poll[1] == sorted(voters)  # anonymous: hash order
+    assert by_poll[2] == voters  # named votes are left as they were
+    assert kept == ["intro:19:general"]
