@@ -158,8 +158,20 @@ async def assert_unlinkable(
     assert found == {"order": 0, "transaction": 0}
 
 
+def assert_no_vote_in_logs(records, people: list[str], hashes: list[str], poll_id: int, truth):
+    """No log line, at any level, shows a voter's hash, their command, or them with their
+    choice."""
+    for record in records:
+        line = record.getMessage()
+        assert not any(h in line for h in hashes), line
+        assert f"vote {poll_id} " not in line, line
+        for person in people:
+            assert not (person in line and LABELS[truth[person] - 1] in line), line
+
+
 async def test_anonymous_teams_votes_cannot_be_linked_to_their_voters(
     teams: TeamsHarness,  # noqa: F811
+    caplog,
 ):
     admin = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "Alice"}
     await teams.say(f'poll "Pick one" {QUOTED} anonymous', user=admin)
@@ -170,6 +182,7 @@ async def test_anonymous_teams_votes_cannot_be_linked_to_their_voters(
     chats = {person: f"a:personal-{i}-{suffix}" for i, person in enumerate(people)}
     order = voting_order(app[BOT].voter_key, poll_id, people)
     truth = {person: position for position, person in enumerate(order, start=1)}
+    caplog.set_level(logging.DEBUG)  # every log line
     for person in order:  # each votes in their own 1:1 chat with the bot, by text
         activity = teams.activity("message_personal.json")
         activity["from"] = {"id": person, "aadObjectId": str(uuid.uuid4()), "name": person}
@@ -178,7 +191,10 @@ async def test_anonymous_teams_votes_cannot_be_linked_to_their_voters(
         assert (await teams.post(activity)).status == 201
     assert f"Your vote is '{LABELS[0]}'" in teams.texts()
     identities = {p: [p, chats[p]] for p in people}
-    await assert_unlinkable(app[DATABASE], app[BOT].voter_key, poll_id, order, truth, identities)
+    key = app[BOT].voter_key
+    await assert_unlinkable(app[DATABASE], key, poll_id, order, truth, identities)
+    hashes = [voter_hash(key, poll_id, p) for p in people]
+    assert_no_vote_in_logs(caplog.records, people, hashes, poll_id, truth)
 
 
 async def test_anonymous_slack_votes_cannot_be_linked_to_their_voters(
@@ -203,11 +219,7 @@ async def test_anonymous_slack_votes_cannot_be_linked_to_their_voters(
     key = app[BOT].voter_key
     await assert_unlinkable(app[DATABASE], key, poll_id, order, truth, identities)
     hashes = [voter_hash(key, poll_id, p) for p in people]
-    for record in caplog.records:
-        line = record.getMessage()
-        assert not any(h in line for h in hashes), line
-        for person in people:
-            assert not (person in line and LABELS[truth[person] - 1] in line), line
+    assert_no_vote_in_logs(caplog.records, people, hashes, poll_id, truth)
 
 
 async def test_console_votes_in_an_anonymous_poll_are_unlinkable(chat, bot, database):
