@@ -248,10 +248,27 @@ class Bot:
             return await schedules.claim(session, job, period, owner, self.clock(), "skipped")
 
     # -- addresses for proactive messages (stored, so any replica can use them) -------------
-    async def save_addresses(self, actor: Actor, entries: dict[str, tuple[str, str]]) -> None:
-        """Store `key -> (reference JSON, service URL)` entries in one transaction."""
+    async def save_addresses(
+        self,
+        actor: Actor,
+        entries: dict[str, tuple[str, str]],
+        *,
+        refresh: frozenset[str] | None = None,
+    ) -> None:
+        """Store `key -> (reference JSON, service URL)` entries in one transaction. With
+        `refresh`, only those keys are always rewritten; the others are written when they are
+        new or their service URL changed (a 1:1 chat's address does not change, and rewriting
+        it at every message would record when each person wrote, e.g. just before a vote)."""
         async with self._in_workspace(actor) as (session, workspace):
+            known = (
+                {}
+                if refresh is None
+                else await addresses.service_urls(session, workspace, list(entries))
+            )
             for key, (reference, service_url) in entries.items():
+                unchanged = known.get(key[:300]) == service_url[:500]
+                if refresh is not None and key not in refresh and unchanged:
+                    continue
                 await addresses.save(session, workspace, key, reference, service_url, self.clock())
 
     async def address(self, actor: Actor, key: str) -> str | None:

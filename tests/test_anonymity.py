@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from sqlalchemy import text
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col, select
 
 from bot.app import BOT, DATABASE
 from bot.message import DirectMessage
 from storage.engine import Database
+from storage.models import ConversationAddress, Poll
 from storage.secret import voter_hash
 from tests.helpers import number
 from tests.test_scheduler import Platform, replica
@@ -115,6 +116,10 @@ async def attack(
     return {"order": by_order, "transaction": by_transaction}
 
 
+def _aware(at):  # type: ignore[no-untyped-def]
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
 def _key_of(address_text: str) -> str:
     """The conversation key of a conversation_address row's text (its second column)."""
     parts = address_text.strip("()").replace(",", " ").split()
@@ -173,23 +178,41 @@ async def test_anonymous_teams_votes_cannot_be_linked_to_their_voters(
     teams: TeamsHarness,  # noqa: F811
     caplog,
 ):
+    suffix = uuid.uuid4().hex[:8]
+    people = [f"29:voter-{i}-{suffix}" for i in range(4)]
+    chats = {person: f"a:personal-{i}-{suffix}" for i, person in enumerate(people)}
+    directory = {person: str(uuid.uuid4()) for person in people}
+
+    async def say(person: str, text: str) -> None:  # in their own 1:1 chat with the bot
+        activity = teams.activity("message_personal.json")
+        activity["from"] = {"id": person, "aadObjectId": directory[person], "name": person}
+        activity["conversation"]["id"] = chats[person]
+        activity["text"] = text
+        assert (await teams.post(activity)).status == 201
+
+    for person in people:  # they have talked to the bot before
+        await say(person, "help")
     admin = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "Alice"}
     await teams.say(f'poll "Pick one" {QUOTED} anonymous', user=admin)
     poll_id = number(POLL_ID, teams.texts())
     app = teams.client.server.app
-    suffix = uuid.uuid4().hex[:8]
-    people = [f"29:voter-{i}-{suffix}" for i in range(4)]
-    chats = {person: f"a:personal-{i}-{suffix}" for i, person in enumerate(people)}
     order = voting_order(app[BOT].voter_key, poll_id, people)
     truth = {person: position for position, person in enumerate(order, start=1)}
     caplog.set_level(logging.DEBUG)  # every log line
-    for person in order:  # each votes in their own 1:1 chat with the bot, by text
-        activity = teams.activity("message_personal.json")
-        activity["from"] = {"id": person, "aadObjectId": str(uuid.uuid4()), "name": person}
-        activity["conversation"]["id"] = chats[person]
-        activity["text"] = f"vote {poll_id} {truth[person]}"
-        assert (await teams.post(activity)).status == 201
+    for person in order:  # by text: the command names the option
+        await say(person, f"vote {poll_id} {truth[person]}")
     assert f"Your vote is '{LABELS[0]}'" in teams.texts()
+    # Voting rewrote none of their stored 1:1 addresses, which name them.
+    async with app[DATABASE].reading() as session:
+        created = (await session.exec(select(Poll.created_at).where(Poll.id == poll_id))).one()
+        keys = [f"user:{p}" for p in people] + list(chats.values())
+        touched = await session.exec(
+            select(ConversationAddress.key, ConversationAddress.updated_at).where(
+                col(ConversationAddress.key).in_(keys)
+            )
+        )
+        rows = touched.all()
+    assert len(rows) == 8 and all(_aware(at) <= _aware(created) for _, at in rows), rows
     identities = {p: [p, chats[p]] for p in people}
     key = app[BOT].voter_key
     await assert_unlinkable(app[DATABASE], key, poll_id, order, truth, identities)

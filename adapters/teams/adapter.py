@@ -278,9 +278,15 @@ class TeamsAdapter:
             translate.channel_id(conversation.get("id", "")): (reference, service_url),
             "tenant": (json.dumps({"serviceUrl": service_url}), service_url),
         }
-        if conversation.get("conversationType") in (None, "personal"):
+        personal = conversation.get("conversationType") in (None, "personal")
+        if personal:
             entries[f"user:{actor.user_id}"] = (reference, service_url)
-        await self.bot.save_addresses(actor, entries)
+        # A channel's reference follows its latest message (posts go to its thread); a 1:1
+        # chat's and the tenant's are rewritten only when new or moved to another service URL.
+        channel = translate.channel_id(conversation.get("id", ""))
+        await self.bot.save_addresses(
+            actor, entries, refresh=frozenset() if personal else frozenset({channel})
+        )
 
 
 def _channel_token(header: str) -> bool:
