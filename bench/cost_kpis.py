@@ -8,7 +8,8 @@
    tags), as `focus import` would leave them, plus another workspace's rows to filter out;
    ANALYZE afterwards, as autovacuum would.
 2. Times, each in its own read-only transaction, `--runs` times:
-   - baseline: `SELECT sum(effective_nanos)` over the same week and scope, the least any KPI
+   - baseline: `SELECT sum(effective_units), sum(effective_nanos)` over the same week and
+     scope (an amount is stored as its two parts, storage/money.py), the least any KPI
      query must read;
    - the digest's cost part: `build_report` for the latest week (every KPI, movers,
      freshness) and the 12-week chart series;
@@ -36,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from bot.costs import kpis  # noqa: E402
-from storage import cost_kpis  # noqa: E402
-from storage.costs import visible_to  # noqa: E402
+from storage import cost_kpis, money  # noqa: E402
+from storage.costs import MONEY, visible_to  # noqa: E402
 from storage.engine import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import CostDay, Workspace  # noqa: E402
@@ -64,6 +65,7 @@ def aggregates(groups: int, rng: random.Random, workspace_id: int | None) -> lis
                 {
                     "workspace_id": workspace_id,
                     "day": day,
+                    "billing_period": day.replace(day=1),
                     "provider": rng.choice(providers),
                     "currency": "USD",
                     "billing_account": "billing-1",
@@ -103,7 +105,8 @@ async def fill(database: Database, groups: int) -> int:
         rows = aggregates(share, rng, owner)
         for i in range(0, len(rows), 5_000):
             async with database.session() as session:
-                await session.exec(insert(CostDay), params=rows[i : i + 5_000])  # type: ignore[call-overload]
+                batch = [money.stored(r, MONEY) for r in rows[i : i + 5_000]]
+                await session.exec(insert(CostDay), params=batch)  # type: ignore[call-overload]
     async with database.session() as session:
         connection = await session.connection()
         await connection.execute(text("ANALYZE"))
@@ -133,7 +136,7 @@ async def measure(url: str, groups: int, runs: int) -> dict[str, dict[str, float
 
         async def baseline(session) -> None:  # type: ignore[no-untyped-def]
             await session.exec(
-                select(func.sum(CostDay.effective_nanos)).where(
+                select(func.sum(CostDay.effective_units), func.sum(CostDay.effective_nanos)).where(
                     CostDay.day >= week.start, CostDay.day < week.end, visible_to(ws)
                 )
             )

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings
 from storage.engine import DatabaseURLError, shown_url
+from storage.migrate import SchemaNotCurrent
 from storage.secret import MissingSecretKey
 
 
@@ -202,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DatabaseURLError, MissingSecretKey) as error:
         print(f"finops-bot: {error}", file=sys.stderr)
         return 2
+    except SchemaNotCurrent as error:  # only `db upgrade`, serve and console migrate
+        print(f"finops-bot: {error}", file=sys.stderr)
+        return 1
     except BrokenPipeError:  # `finops-bot export wins | head`: the reader left, say nothing
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
         return 0
@@ -333,12 +337,12 @@ async def _schedule_list(settings: Settings) -> int:
     from bot import recurrence_times as times
     from bot.parsing.when import describe
     from storage.engine import Database
-    from storage.migrate import upgrade
+    from storage.migrate import require_current
     from storage.schedules import all_with_workspaces
 
     database = Database(settings.database_url)
     try:
-        await upgrade(database)
+        await require_current(database)
         async with database.session() as session:
             rows = await all_with_workspaces(session)
     finally:

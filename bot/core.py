@@ -335,4 +335,5 @@ def unknown_command(name: str) -> str:
 
 def _sentence(problem: str) -> str:
     problem = problem.strip()
-    return (problem[:1].upper() + problem[1:]).rstrip(".") + "."
+    sentence = problem[:1].upper() + problem[1:]
+    return sentence if sentence.endswith(("?", "!")) else sentence.rstrip(".") + "."

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from bot.settings import Settings
 from storage import outbox
 from storage.engine import Database
-from storage.migrate import upgrade
+from storage.migrate import require_current
 
 
 async def show(settings: Settings, status: str | None, limit: int) -> int:
     database = Database(settings.database_url)
     try:
-        await upgrade(database)
+        await require_current(database)
         async with database.session() as session:
             counts = await outbox.counts(session)
             rows = await outbox.listing(session, status, limit)
@@ -41,7 +41,7 @@ async def show(settings: Settings, status: str | None, limit: int) -> int:
 async def retry(settings: Settings, ids: list[int] | None) -> int:
     database = Database(settings.database_url)
     try:
-        await upgrade(database)
+        await require_current(database)
         async with database.session() as session:
             count = await outbox.retry_dead(session, ids, datetime.now(UTC))
     finally:

@@ -13,14 +13,35 @@ from storage.upsert import insert_or_update
 
 
 async def ask(
-    session: AsyncSession, workspace: int, text: str, metric: str | None, by: str, now: datetime
+    session: AsyncSession,
+    workspace: int,
+    text: str,
+    metric: str | None,
+    by: str,
+    now: datetime,
+    owner: tuple[str, str] | None = None,
 ) -> CheckinQuestion:
+    """A new question; `owner` (user id, name) is the member whose answer is the metric's."""
     question = CheckinQuestion(
-        workspace_id=workspace, text=text, metric=metric, created_by=by, created_at=now
+        workspace_id=workspace,
+        text=text,
+        metric=metric,
+        metric_owner=owner[0] if owner else None,
+        metric_owner_name=owner[1] if owner else None,
+        created_by=by,
+        created_at=now,
     )
     session.add(question)
     await session.flush()
     return question
+
+
+async def set_owner(
+    session: AsyncSession, question: CheckinQuestion, owner: tuple[str, str]
+) -> None:
+    question.metric_owner, question.metric_owner_name = owner
+    session.add(question)
+    await session.flush()
 
 
 async def questions(session: AsyncSession, workspace: int) -> list[CheckinQuestion]:

@@ -2,7 +2,8 @@
 
 Every query filters `day >= :start AND day < :end` first and then the scope
 (`workspace_id IS NULL OR workspace_id = :ws`), so the `(day, workspace_id)` index serves it.
-Money stays integer nanos (billionths of the currency) in SQL; callers convert to Decimal.
+Money is summed in SQL as its two stored parts (whole units and billionths, `storage/money.py`)
+and joined here into integer billionths; callers convert to Decimal.
 Formulas follow the FinOps Foundation KPI library on FOCUS columns (see `bot/costs/kpis.py`).
 """
 
@@ -12,29 +13,48 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import money
 from storage.costs import visible_to
 from storage.models import CostDay, CostImport
 
 Dimension = Literal["service", "sub_account"]
 
 _day = col(CostDay.day)
-_effective = col(CostDay.effective_nanos)
-_list = col(CostDay.list_nanos)
-_contracted = col(CostDay.contracted_nanos)
+Money = tuple[Any, Any]  # an amount's (units, nanos) columns
+_billed: Money = (col(CostDay.billed_units), col(CostDay.billed_nanos))
+_effective: Money = (col(CostDay.effective_units), col(CostDay.effective_nanos))
+_list: Money = (col(CostDay.list_units), col(CostDay.list_nanos))
+_contracted: Money = (col(CostDay.contracted_units), col(CostDay.contracted_nanos))
+_negotiated: Money = (col(CostDay.negotiated_units), col(CostDay.negotiated_nanos))
+_commitment: Money = (col(CostDay.commitment_units), col(CostDay.commitment_nanos))
 _usage = col(CostDay.charge_category) == "Usage"
 _compute = col(CostDay.service_category) == "Compute"
+# Usage a commitment could cover: compute, not spot, not a commitment's unused part.
+_eligible = and_(
+    _compute,
+    _usage,
+    col(CostDay.pricing_category) != "Dynamic",
+    col(CostDay.commitment_status) != "Unused",
+)
 
 
-def _sum(value: Any) -> ColumnElement[int]:
-    return func.coalesce(func.sum(value), 0)
+Sums = tuple[ColumnElement[int], ColumnElement[int]]  # SUM(units), SUM(nanos)
 
 
-def _sum_if(condition: ColumnElement[bool], value: Any) -> ColumnElement[int]:
-    return _sum(case((condition, value), else_=0))
+def _sum(amount: Money) -> Sums:
+    return money.sums(*amount)
+
+
+def _sum_if(condition: ColumnElement[bool], amount: Money) -> Sums:
+    return money.sums(*amount, condition)
+
+
+def _minus(a: Sums, b: Sums) -> Sums:
+    return a[0] - b[0], a[1] - b[1]
 
 
 def _window(start: date, end: date, workspace_id: int | None) -> list[ColumnElement[bool]]:
@@ -51,16 +71,17 @@ class WindowTotals:
     listed: int
     contracted: int
     usage_effective: int  # ChargeCategory Usage: purchases, taxes and credits left out
-    usage_list: int
-    coverage_used: int  # Compute, CommitmentDiscountStatus Used
-    coverage_eligible: int  # Compute usage, PricingCategory not Dynamic (spot)
+    usage_list: int  # on-demand equivalent of usage consumed: unused commitment left out
+    coverage_used: int  # ListCost of eligible usage a commitment covered (Status Used)
+    coverage_eligible: int  # ListCost of compute usage, not spot, not unused commitment
     commitment_used: int
     commitment_unused: int
     commitment_effective: int  # rows with a CommitmentDiscountId
     untagged: int  # usage rows only, like ownerless
     ownerless: int
     negotiated_savings: int  # ListCost - ContractedCost over usage rows with both prices
-    commitment_savings: int  # ContractedCost - EffectiveCost over usage rows with a contract
+    commitment_savings: int  # ContractedCost - EffectiveCost; an unused row: -EffectiveCost
+    rows: int  # export rows summed: which currency a mixed bill is mostly in
 
     @property
     def total_savings(self) -> int:
@@ -72,15 +93,19 @@ async def window_totals(
 ) -> dict[str, WindowTotals]:
     """Every KPI's numerator and denominator per currency over [start, end), in one query."""
     status = col(CostDay.commitment_status)
-    sums: list[ColumnElement[int]] = [
-        _sum(col(CostDay.billed_nanos)),
+    sums: list[Sums] = [
+        _sum(_billed),
         _sum(_effective),
         _sum(_list),
         _sum(_contracted),
         _sum_if(_usage, _effective),
-        _sum_if(_usage, _list),
-        _sum_if(and_(_compute, status == "Used"), _effective),
-        _sum_if(and_(_compute, _usage, col(CostDay.pricing_category) != "Dynamic"), _effective),
+        # The on-demand equivalent of what was consumed: an unused commitment consumed
+        # nothing, so it adds its cost to what was paid (above) and nothing here.
+        _sum_if(and_(_usage, status != "Unused"), _list),
+        # Coverage in on-demand equivalent (ListCost), never in discounted cost; unused
+        # commitment is not eligible usage, spot (Dynamic) is not coverable.
+        _sum_if(and_(_eligible, status == "Used"), _list),
+        _sum_if(_eligible, _list),
         _sum_if(status == "Used", _effective),
         _sum_if(status == "Unused", _effective),
         _sum_if(col(CostDay.commitment_id) != "", _effective),
@@ -90,20 +115,28 @@ async def window_totals(
         _sum_if(and_(_usage, col(CostDay.owner) == ""), _effective),
         # The importer keeps each row's savings where its prices are known (zero elsewhere);
         # only usage counts, so a negative credit's prices never read as a saving.
-        _sum_if(_usage, col(CostDay.negotiated_nanos)),
-        _sum_if(_usage, col(CostDay.commitment_nanos)),
+        # An unused commitment row is a negative saving of its whole EffectiveCost (FinOps
+        # toolkit definitions): no negotiated saving, and -EffectiveCost as commitment saving,
+        # decided here from the row's status whatever the importer kept for it.
+        _sum_if(and_(_usage, status != "Unused"), _negotiated),
+        _minus(
+            _sum_if(and_(_usage, status != "Unused"), _commitment),
+            _sum_if(and_(_usage, status == "Unused"), _effective),
+        ),
     ]
-    currency = col(CostDay.currency)
+    currency, rows = col(CostDay.currency), func.coalesce(func.sum(col(CostDay.row_count)), 0)
+    columns = [part for pair in sums for part in pair]
     result = await session.exec(
-        select(currency, *sums)  # type: ignore[call-overload]
+        select(currency, rows, *columns)  # type: ignore[call-overload]
         .where(*_window(start, end, workspace_id))
         .group_by(currency)
     )
-    names = [f.name for f in fields(WindowTotals)][1:]
-    return {
-        row[0]: WindowTotals(row[0], **{n: int(v) for n, v in zip(names, row[1:], strict=True)})
-        for row in result.all()
-    }
+    names = [f.name for f in fields(WindowTotals)][1:-1]  # the money, in `sums`' order
+    totals = {}
+    for code, count, *parts in result.all():
+        amounts = [money.join(*parts[i : i + 2]) for i in range(0, len(parts), 2)]
+        totals[code] = WindowTotals(code, **dict(zip(names, amounts, strict=True)), rows=int(count))
+    return totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,18 +169,20 @@ async def top_movers(
     current = _sum_if(and_(_day >= start, _day < end), _effective)
     previous = _sum_if(and_(_day >= previous_start, _day < previous_end), _effective)
     result = await session.exec(
-        select(column, current, previous)  # type: ignore[call-overload]
+        select(column, *current, *previous)  # type: ignore[call-overload]
         .where(
             *_window(min(start, previous_start), max(end, previous_end), workspace_id),
             col(CostDay.currency) == currency,
         )
         .group_by(column)
-        # A change that rounds to 0.00 is no mover (it read "+0.00 USD (new)").
-        .having(func.abs(current - previous) >= HALF_CENT)
-        .order_by(func.abs(current - previous).desc(), column)
-        .limit(limit)
     )
-    return [Mover(name, int(now), int(before)) for name, now, before in result.all()]
+    # One row per service or sub-account: ranked here, where the joined sums cannot overflow.
+    movers = [
+        Mover(name, money.join(cu, cn), money.join(pu, pn)) for name, cu, cn, pu, pn in result.all()
+    ]
+    # A change that rounds to 0.00 is no mover (it read "+0.00 USD (new)").
+    movers = [m for m in movers if abs(m.change) >= HALF_CENT]
+    return sorted(movers, key=lambda m: (-abs(m.change), m.name))[:limit]
 
 
 async def top_service_categories(
@@ -160,15 +195,13 @@ async def top_service_categories(
 ) -> list[tuple[str, int]]:
     """Service categories by effective cost, largest first."""
     category = col(CostDay.service_category)
-    total = _sum(_effective)
     result = await session.exec(
-        select(category, total)  # type: ignore[call-overload]
+        select(category, *_sum(_effective))  # type: ignore[call-overload]
         .where(*_window(start, end, workspace_id), col(CostDay.currency) == currency)
         .group_by(category)
-        .order_by(total.desc(), category)
-        .limit(limit)
     )
-    return [(name, int(value)) for name, value in result.all()]
+    totals = [(name, money.join(units, nanos)) for name, units, nanos in result.all()]
+    return sorted(totals, key=lambda t: (-t[1], t[0]))[:limit]
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,16 +220,19 @@ async def commitment_utilisation(
     used = _sum_if(status == "Used", _effective)
     unused = _sum_if(status == "Unused", _effective)
     result = await session.exec(
-        select(commitment, used, unused)  # type: ignore[call-overload]
+        select(commitment, *used, *unused)  # type: ignore[call-overload]
         .where(
             *_window(start, end, workspace_id),
             col(CostDay.currency) == currency,
             commitment != "",
         )
         .group_by(commitment)
-        .having(used + unused != 0)
     )
-    uses = [CommitmentUse(name, int(u), int(n)) for name, u, n in result.all()]
+    uses = [
+        CommitmentUse(name, money.join(uu, un), money.join(nu, nn))
+        for name, uu, un, nu, nn in result.all()
+    ]
+    uses = [c for c in uses if c.used + c.unused != 0]
     # Ratios sort in Python: one row per commitment is a short list.
     return sorted(uses, key=lambda c: (c.used / (c.used + c.unused), c.commitment_id))
 
@@ -211,13 +247,13 @@ async def weekly_effective(
     """Effective cost per Monday-start week from `first_monday`, oldest first (`weeks` values)."""
     end = first_monday + timedelta(days=7 * weeks)
     result = await session.exec(
-        select(_day, _sum(_effective))  # type: ignore[call-overload]
+        select(_day, *_sum(_effective))  # type: ignore[call-overload]
         .where(*_window(first_monday, end, workspace_id), col(CostDay.currency) == currency)
         .group_by(_day)
     )
     totals = [0] * weeks
-    for day, value in result.all():  # at most 7 × weeks rows
-        totals[(day - first_monday).days // 7] += int(value)
+    for day, units, nanos in result.all():  # at most 7 × weeks rows
+        totals[(day - first_monday).days // 7] += money.join(units, nanos)
     return totals
 
 
@@ -270,11 +306,12 @@ async def weekly_effective_by_currency(
     end = first_monday + timedelta(days=7 * weeks)
     currency = col(CostDay.currency)
     result = await session.exec(
-        select(_day, currency, _sum(_effective))  # type: ignore[call-overload]
+        select(_day, currency, *_sum(_effective))  # type: ignore[call-overload]
         .where(*_window(first_monday, end, workspace_id))
         .group_by(_day, currency)
     )
     series: dict[str, list[int]] = {}
-    for day, code, value in result.all():  # at most 7 × weeks rows per currency
-        series.setdefault(code, [0] * weeks)[(day - first_monday).days // 7] += int(value)
+    for day, code, units, nanos in result.all():  # at most 7 × weeks rows per currency
+        bucket = (day - first_monday).days // 7
+        series.setdefault(code, [0] * weeks)[bucket] += money.join(units, nanos)
     return series

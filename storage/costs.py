@@ -14,9 +14,17 @@ from sqlalchemy import ColumnElement, delete, insert, or_
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage import money
 from storage.models import ChartImage, CostDay, CostImport
 
 INSERT_BATCH = 2_000  # rows per INSERT: well under SQLite's 32,766 bound parameters
+# CostDay's amounts: each stored as `<name>_units` and `<name>_nanos` (storage/money.py).
+MONEY = ("billed", "effective", "list", "contracted", "negotiated", "commitment")
+
+
+def out_of_range(row: Mapping[str, Any]) -> bool:
+    """An amount (in billionths, `<name>_nanos`) whose units a BIGINT cannot hold."""
+    return not all(money.in_range(int(row[f"{name}_nanos"])) for name in MONEY)
 
 
 def visible_to(workspace_id: int | None) -> ColumnElement[bool]:
@@ -37,7 +45,8 @@ async def replace_deliveries(
     rows: Iterable[Mapping[str, Any]],
 ) -> int:
     """Delete what this scope holds for each (provider, billing account, billing period) the
-    export contains, then insert `rows` (CostDay column values), in the caller's transaction:
+    export contains, then insert `rows` (CostDay column values, each amount as one total in
+    billionths under `<name>_nanos`, split here as stored), in the caller's transaction:
     clouds re-deliver a billing period whole, so a restated day leaves nothing stale and
     another account's or period's rows are untouched. Returns the number of rows inserted."""
     for provider, account, period in sorted(set(deliveries)):
@@ -52,7 +61,7 @@ async def replace_deliveries(
     inserted = 0
     batch: list[dict[str, Any]] = []
     for row in rows:
-        batch.append({**row, "workspace_id": workspace_id})
+        batch.append({**money.stored(dict(row), MONEY), "workspace_id": workspace_id})
         if len(batch) == INSERT_BATCH:
             await session.exec(insert(CostDay), params=batch)  # type: ignore[call-overload]
             inserted += len(batch)

@@ -79,8 +79,9 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if (path := sqlite_file(url)) is not None:
             path.parent.mkdir(parents=True, exist_ok=True)  # `sqlite:///data/bot.db` just works
-            _create_private(path)
         engine = create_async_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
+        if path is not None:  # on first connect: a command that never connects creates nothing
+            event.listen(engine.sync_engine, "do_connect", lambda *_: _create_private(path))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine

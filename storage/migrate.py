@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
 
 from alembic import command
@@ -66,6 +68,33 @@ async def write_revision(database: Database, message: str) -> str | None:
     async with database.engine.begin() as connection:
         await connection.run_sync(generate)
     return written[0] if written else None
+
+
+class SchemaNotCurrent(Exception):
+    """The database is missing or not at this version's schema; only `finops-bot db upgrade`
+    and the commands that serve users (serve, console) migrate it."""
+
+    def __init__(self, where: str, revision: str | None) -> None:
+        state = f"at schema revision {revision}" if revision else "without the bot's schema"
+        super().__init__(
+            f"the database at {where} is {state}; this version needs {head_revision()}. "
+            "Run `finops-bot db upgrade` first (`serve` and `console` do it at start-up)."
+        )
+
+
+async def require_current(database: Database) -> None:
+    """Refuse (SchemaNotCurrent) unless the schema is at head, changing nothing: a read-only
+    or operator command never creates or migrates a database as a side effect. A SQLite file
+    that does not exist is not created."""
+    url = database.engine.url
+    where = url.render_as_string(hide_password=True)
+    on_disk = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    if on_disk and not await asyncio.to_thread(os.path.exists, url.database):
+        raise SchemaNotCurrent(where, None)
+    async with database.engine.connect() as connection:
+        revision = await connection.run_sync(current_revision)
+    if revision != head_revision():
+        raise SchemaNotCurrent(where, revision)
 
 
 def current_revision(connection: Connection) -> str | None:

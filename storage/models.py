@@ -310,14 +310,17 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class CheckinQuestion(SQLModel, table=True):
-    """A question every committee member answers before each meeting; `metric` records the
-    answer as that metric's value. Removed questions stay, so past answers keep their text."""
+    """A question every committee member answers before each meeting; with `metric`, the
+    answer of `metric_owner` is recorded as that metric's value, one per meeting (others'
+    answers are only shown). Removed questions stay, so past answers keep their text."""
 
     __tablename__ = "checkin_question"
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(sa_column=_workspace_fk())
     text: str = Field(max_length=300)
     metric: str | None = Field(default=None, max_length=50)
+    metric_owner: str | None = Field(default=None, max_length=100)  # a user id
+    metric_owner_name: str | None = Field(default=None, max_length=200)
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
     removed_at: datetime | None = None
@@ -388,9 +391,12 @@ class DigestArchive(SQLModel, table=True):
 
 class CostDay(SQLModel, table=True):
     """FOCUS cost and usage, summed per day and dimension by `finops-bot focus import`
-    (bot/costs/importer.py). Money is in billionths of the billing currency (`*_nanos`, as
-    Google's Money type): integers, so SQLite sums them exactly. `workspace_id` None is the
-    whole installation's bill, seen by every workspace."""
+    (bot/costs/importer.py). Each amount is two integers, as Google's Money type: whole
+    units of the billing currency (`*_units`) and billionths (`*_nanos`, of the same sign,
+    below 10^9 in size), so that SQLite, whose integers are 64-bit and whose NUMERIC is a
+    float, sums exactly up to 9.2 × 10^18 units (a 10^15 IDR bill included); see
+    `storage/money.py`. `workspace_id` None is the whole installation's bill, seen by every
+    workspace."""
 
     __tablename__ = "cost_day"
     __table_args__ = (Index(None, "day", "workspace_id"), Index(None, "provider", "day"))
@@ -415,15 +421,21 @@ class CostDay(SQLModel, table=True):
     tagged: bool  # Tags holds at least one key
     owner: str = Field(max_length=200)  # the first configured owner tag's value, or ""
     row_count: int = Field(sa_type=BigInteger)
+    billed_units: int = Field(default=0, sa_type=BigInteger)
     billed_nanos: int = Field(sa_type=BigInteger)
+    effective_units: int = Field(default=0, sa_type=BigInteger)
     effective_nanos: int = Field(sa_type=BigInteger)
+    list_units: int = Field(default=0, sa_type=BigInteger)
     list_nanos: int = Field(sa_type=BigInteger)
+    contracted_units: int = Field(default=0, sa_type=BigInteger)
     contracted_nanos: int = Field(sa_type=BigInteger)
     # Savings summed row by row where the prices are known (zero where they are missing, as
     # the FinOps toolkit does), purchases left out: negotiated = ListCost - ContractedCost
     # over rows with both, commitment = ContractedCost - EffectiveCost over rows with
     # ContractedCost (negative for unused commitments). Total = their sum.
+    negotiated_units: int = Field(default=0, sa_type=BigInteger)
     negotiated_nanos: int = Field(sa_type=BigInteger)
+    commitment_units: int = Field(default=0, sa_type=BigInteger)
     commitment_nanos: int = Field(sa_type=BigInteger)
 
 

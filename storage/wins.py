@@ -78,6 +78,16 @@ async def replace(
     return True
 
 
+async def tags_of(session: AsyncSession, win_id: int) -> list[tuple[str, bool]]:
+    """A win's stored tags as (tag, is a capability slug)."""
+    rows = await session.exec(
+        select(WinTag.tag, WinTag.capability)
+        .where(WinTag.win_id == win_id)
+        .order_by(col(WinTag.tag))
+    )
+    return [(tag, bool(capability)) for tag, capability in rows.all()]
+
+
 async def view(session: AsyncSession, workspace: int, win_id: int) -> WinView | None:
     found = await get(session, workspace, win_id)
     return (await _with_details(session, [found]))[0] if found else None
@@ -284,8 +294,13 @@ async def contributors(
     end: datetime | None,
     limit: int | None = 10,
     rank_currency: str = "USD",
+    *,
+    tag: str | None = None,
+    avoidance: bool | None = None,
 ) -> list[Contributor]:
-    """People credited with the most wins (activity first, as FinOps gamification advises)."""
+    """People credited with the most wins (activity first, as FinOps gamification advises),
+    optionally of one category (`tag`) or kind. `savings` holds the wins' annualised savings,
+    or, for `avoidance=True`, the cost they avoided."""
     # One pass over the credits: per person, kind and currency (then summed up here).
     statement = (
         select(
@@ -297,15 +312,16 @@ async def contributors(
             func.sum(Win.annualised_minor),
         )
         .join(Win, col(Win.id) == WinCredit.win_id)
-        .where(*_live(workspace, start, end))
+        .where(*_filtered(workspace, start, end, tag, None, avoidance))
         .group_by(WinCredit.user_id, Win.avoidance, Win.currency)
     )
     by_user: dict[str, Contributor] = {}
-    for user_id, name, avoidance, currency, n, total in await session.exec(statement):
+    counted_kind = bool(avoidance)  # savings, or with avoidance=True the cost avoided
+    for user_id, name, avoided, currency, n, total in await session.exec(statement):
         person = by_user.setdefault(user_id, Contributor(user_id, name, 0, {}))
         person.name = max(person.name, name)
         person.wins += n
-        if total and not avoidance:
+        if total and bool(avoided) == counted_kind:
             person.savings[currency] = person.savings.get(currency, 0) + int(total)
     ranked = sorted(
         by_user.values(), key=lambda c: (-c.wins, -c.savings.get(rank_currency, 0), c.name.lower())

@@ -122,7 +122,8 @@ class Committee:
 
 async def committee_of_two(slack: SlackHarness) -> Committee:  # noqa: F811
     """As an admin, through signed slash commands: two members, a weekly meeting, two
-    questions (the second tied to a metric), the committee channel. Ids unique to the test."""
+    questions (the second tied to a metric maria answers for the record), the committee
+    channel. Ids unique to the test."""
     suffix = uuid.uuid4().hex[:6].upper()
     maria, sam, channel = f"UM{suffix}", f"US{suffix}", f"CS{suffix}"
     await slack.command(f"committee add <@{maria}|maria> finance")
@@ -131,7 +132,11 @@ async def committee_of_two(slack: SlackHarness) -> Committee:  # noqa: F811
     assert "Next meeting: Thu 26 Nov 2026 15:00 UTC" in shown
     asked = [
         (await slack.command('checkin ask "What did your team save this month?"'))["text"],
-        (await slack.command('checkin ask "Untagged spend share?" metric untagged-share'))["text"],
+        (
+            await slack.command(
+                f'checkin ask "Untagged spend share?" metric untagged-share owner <@{maria}|maria>'
+            )
+        )["text"],
     ]
     first, second = (number(r"question #(\d+)", answer) for answer in asked)
     configured = await slack.command(f"config committee-channel <#{channel}|steering>")
@@ -268,6 +273,32 @@ async def test_a_submission_after_the_meeting_started_is_refused_privately(
     await slack.settled()
     [refusal] = dms_to(slack, c.maria)
     assert "has started" in refusal["text"]
+
+
+async def test_a_submission_for_no_known_meeting_is_not_called_started(
+    slack: SlackHarness,  # noqa: F811
+    replica: Replica,
+):
+    """A form whose meeting key is not a meeting (an old app version, a mangled payload) is
+    refused for what it is, not with "That meeting has started"."""
+    c = await committee_of_two(slack)
+    replica.clock.set(CHECKIN)
+    modal = await open_form(slack, c.maria, "maria", "any")
+    for n, key in enumerate(["not-a-meeting", "2099-01-01T15:00:00+00:00"]):
+        body = view_submission_body(
+            view={**modal, "private_metadata": key},
+            answers={f"q{c.questions[0]}": f"Answer {n}"},
+            user_id=c.maria,
+            team_id=slack.team,
+        )
+        assert (await slack.post(body)).status == 200
+        await slack.settled()
+    refusals = dms_to(slack, c.maria)
+    assert len(refusals) == 2
+    for refusal in refusals:
+        assert "not for the next committee meeting" in refusal["text"]
+        assert "has started" not in refusal["text"]
+    assert "Answer" not in (await slack.command("committee agenda", user=c.maria))["text"]
 
 
 async def test_without_a_form_the_answer_button_answers_privately(slack: SlackHarness):  # noqa: F811

@@ -83,7 +83,11 @@ async def committee_of_two(teams: TeamsHarness) -> Committee:  # noqa: F811
     assert "Next meeting: Thu 26 Nov 2026 15:00 UTC" in shown
     asked = [
         await say(teams, 'checkin ask "What did your team save this month?"'),
-        await say(teams, 'checkin ask "Untagged spend share?" metric untagged-share'),
+        await say(
+            teams,
+            'checkin ask "Untagged spend share?" metric untagged-share owner <at>Maria</at>',
+            mentions=(maria,),
+        ),
     ]
     first, second = (number(r"question #(\d+)", answer) for answer in asked)
     await say(teams, "config committee-channel here")

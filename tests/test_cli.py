@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -221,6 +222,7 @@ def test_db_revision_finds_no_drift(tmp_path: Path):
 
 def test_schedule_list_prints_each_schedule_and_its_next_run(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 's.db'}"
+    assert run(["db", "upgrade"], url, tmp_path).returncode == 0
     assert "No schedules" in run(["schedule", "list"], url, tmp_path).stdout
     run(["console"], url, tmp_path, stdin="digest schedule monday 09:00 Europe/Paris\n")
     listed = run(["schedule", "list"], url, tmp_path)
@@ -241,7 +243,42 @@ def test_teams_package_out_to_a_new_folder_and_a_missing_parent(tmp_path: Path):
     assert len(missing.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["schedule", "list"],
+        ["outbox"],
+        ["outbox", "retry", "1"],
+        ["export", "wins", "--workspace", "console:acme"],
+        ["focus", "import", "--watch", "."],
+    ],
+    ids=lambda words: " ".join(words),
+)
+def test_read_only_and_operator_commands_never_create_or_migrate_a_database(
+    tmp_path: Path, command: list[str]
+):
+    """Only `db upgrade`, `serve` and `console` migrate: the others refuse, in one line, a
+    database that is missing or behind, and leave it exactly as it was."""
+    missing = tmp_path / "missing.db"
+    result = run(command, f"sqlite:///{missing}", tmp_path)
+    assert result.returncode == 1 and not missing.exists()
+    assert "Run `finops-bot db upgrade` first" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    behind = tmp_path / "behind.db"
+    url = f"sqlite:///{behind}"
+    assert run(["db", "upgrade"], url, tmp_path).returncode == 0
+    with sqlite3.connect(behind) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0013'")
+    result = run(command, url, tmp_path)
+    assert result.returncode == 1 and "at schema revision 0013" in result.stderr
+    with sqlite3.connect(behind) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            ("0013",)
+        ]
+
+
 def test_outbox_retry_of_unknown_ids_exits_non_zero(fresh_url: str, tmp_path: Path):
+    assert run(["db", "upgrade"], fresh_url, tmp_path).returncode == 0
     result = run(["outbox", "retry", "9999"], fresh_url, tmp_path)
     assert result.returncode == 1
     assert "not dead messages" in result.stderr

@@ -16,13 +16,16 @@ MEETING = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 
 
 async def committee_of_two(chat) -> tuple[int, int]:
-    """Two members, a weekly meeting and two questions (the second tied to a metric)."""
+    """Two members, a weekly meeting and two questions (the second tied to a metric that
+    maria answers for the record)."""
     await chat.say("committee add <@maria|maria> finance")
     await chat.say("committee add <@sam|sam> engineering")
     await chat.say("committee meeting thursday 15:00 weekly UTC")
     asked = [
         await chat.say('checkin ask "What did your team save this month?"'),
-        await chat.say('checkin ask "Untagged spend share, in %?" metric untagged-share'),
+        await chat.say(
+            'checkin ask "Untagged spend share, in %?" metric untagged-share owner <@maria|maria>'
+        ),
     ]
     first, second = (number(r"question #(\d+)", a) for a in asked)
     return first, second
@@ -98,13 +101,63 @@ async def test_a_metric_answer_feeds_metrics_and_a_changed_answer_corrects_it(ch
     assert "Cannot read" in refused and await rows(database, Metric, chat.workspace) == 1
 
 
+async def test_a_metric_question_records_only_its_owners_answer(chat, clock, database):
+    """Two members answer a metric question: only the owner's answer is the metric's value,
+    one per meeting; the other's is shown beside it, never a point of the trend."""
+    _, q2 = await committee_of_two(chat)
+    assert ": 8%." in await chat.say(f"checkin answer {q2} 8%", user="sam")
+    assert "12%" in await chat.say(f"checkin answer {q2} 12%", user="maria")
+    assert "7%" in await chat.say(f"checkin answer {q2} 7%", user="sam")
+    assert await rows(database, Metric, chat.workspace) == 1  # maria's, the owner's
+    assert "untagged-share 12%" in await chat.say("metrics")
+    agenda = await chat.say("committee agenda", user="sam")
+    assert f"#{q2} Untagged spend share, in %? (metric untagged-share, recorded from maria)" in (
+        agenda
+    )
+    assert "  maria: 12%\n  sam: 7%" in agenda
+    # the next meeting: one more value, so a two-point trend of maria's answers only
+    clock.now = MEETING + timedelta(hours=2)
+    await chat.say(f"checkin answer {q2} 10%", user="maria")
+    await chat.say(f"checkin answer {q2} 30%", user="sam")
+    assert await rows(database, Metric, chat.workspace) == 2
+    shown = await chat.say("metrics")
+    assert "untagged-share 10%" in shown and "30" not in shown
+
+
+async def test_without_an_owner_answers_stand_side_by_side_until_one_is_set(chat, database):
+    q1, _ = await committee_of_two(chat)
+    asked = await chat.say('checkin ask "Coverage, in %?" metric coverage')
+    assert "Answers are shown side by side" in asked and "checkin owner" in asked
+    q3 = number(r"question #(\d+)", asked)
+    await chat.say(f"checkin answer {q3} 70%", user="maria")
+    await chat.say(f"checkin answer {q3} 75%", user="sam")
+    assert await rows(database, Metric, chat.workspace) == 0
+    agenda = await chat.say("committee agenda", user="sam")
+    assert f"#{q3} Coverage, in %? (metric coverage: no owner, so no value recorded)" in agenda
+    assert "  maria: 70% · sam: 75%" in agenda
+    for line, expected in [
+        (f"checkin owner {q3} <@eve|eve>", "Eve is not on the steering committee"),
+        (f"checkin owner {q3} sam", "Name the owner with an @mention"),
+        (f"checkin owner {q1} <@sam|sam>", "records no metric"),
+    ]:
+        assert expected in await chat.say(line), line
+    assert "Only an admin" in await chat.say(f"checkin owner {q3} <@sam|sam>", user="maria")
+    # Setting the owner records the answer they already gave for the coming meeting.
+    owned = await chat.say(f"checkin owner {q3} <@sam|sam>")
+    assert "sam's answer is recorded as metric coverage, one value per meeting" in owned
+    assert await rows(database, Metric, chat.workspace) == 1
+    assert "coverage 75%" in await chat.say("metrics")
+
+
 async def test_checkin_mistakes_get_a_clear_answer_and_store_nothing(chat, database):
     assert "No committee meeting is scheduled" in await chat.say("checkin answer 1 yes")
     q1, _ = await committee_of_two(chat)
     for line, expected in [
         ("checkin ask What did you save?", "Put the question in quotes"),
         ('checkin ask "Spend?" metric', "only `metric <name>`"),
-        ('checkin ask "Spend?" metric not a name', "only `metric <name>`"),
+        ('checkin ask "Spend?" metric not a name', "only `owner @person` may follow"),
+        ('checkin ask "Spend?" metric spend boss <@sam|sam>', "only `owner @person`"),
+        ('checkin ask "Spend?" metric spend owner <@eve|eve>', "not on the steering committee"),
         ("checkin remove 99999", "no check-in question #99999"),
         ("checkin frobnicate", "not a checkin action"),
     ]:

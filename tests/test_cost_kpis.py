@@ -210,16 +210,19 @@ EXPECTED = {
     "listed": "682.3863",  # 100 + 100 + 0 + 300 + 100 + 60 - 2.6137 + 25 + 0
     "contracted": "469",  # 100 + 100 + 0 + 100 + 100 + 50 - 3 + 22 + 0
     "usage_effective": "300",  # usage rows only: no purchase, credit or tax
-    "usage_list": "385",
-    "coverage_used": "75",
-    "coverage_eligible": "200",  # compute usage without spot: 100 + 75 + 25
+    "usage_list": "385",  # what was consumed at list price; the unused row consumed nothing
+    # Coverage in on-demand equivalent (ListCost): the used commitment row's 100 of the
+    # eligible 100 on demand + 100 covered; spot and the unused row are not eligible usage.
+    "coverage_used": "100",
+    "coverage_eligible": "200",
     "commitment_used": "75",
     "commitment_unused": "25",
     "commitment_effective": "100",  # 75 + 25 + the purchase's 0
     "untagged": "50",  # usage rows only: the untagged credit and tax are not resources
     "ownerless": "70",  # 50 + 20
     "negotiated_savings": "13",  # S3 60 - 50, RDS 25 - 22; the credit's 0.3863 is not usage
-    "commitment_savings": "97",  # used 100 - 75, spot 100 - 30, RDS 22 - 20
+    # used 100 - 75, spot 100 - 30, RDS 22 - 20, and the unused row's -25: wasted money
+    "commitment_savings": "72",
 }
 
 
@@ -238,7 +241,7 @@ async def test_window_totals_every_formula_and_scope(database: Database):
         usd = totals["USD"]
         for name, amount in EXPECTED.items():
             assert getattr(usd, name) == nanos(amount), name
-        assert usd.total_savings == nanos("110")
+        assert usd.total_savings == nanos("85")
         assert totals["EUR"].effective == nanos("12.34")
 
         # the installation alone sees its own rows only
@@ -263,8 +266,9 @@ async def test_report_kpis_against_hand_computed_values(database: Database):
     assert not report.partial and report.compared == "Sep 2024 vs Aug 2024"
     # ESR: 1 - 300 / 385 over usage only (with the purchase it would be 1 - 300 / 685)
     assert report.esr.value == Decimal("22.1")
-    # coverage: 75 / 200 (with spot in the denominator it would be 75 / 230)
-    assert report.coverage.value == Decimal("37.5")
+    # coverage: 100 / 200 in on-demand equivalent (weighted by discounted cost it would be
+    # 75 / 200, with the unused row 75 / 225, with spot 75 / 330)
+    assert report.coverage.value == Decimal("50.0")
     assert report.utilisation.value == Decimal("75.0")
     assert report.waste.value == Decimal("25.0")
     assert report.untagged.value == Decimal("16.7")  # 50 / 300, usage rows only
@@ -428,16 +432,16 @@ def test_each_kpi_shows_its_level_and_the_next_target():
     assert Kpi("", Decimal("3.0")).judged == "3.0 %"  # a share without targets
 
 
-async def test_currency_with_the_largest_effective_cost_is_reported(database: Database):
+async def test_the_currency_most_rows_are_in_is_reported(database: Database):
     async with scratch(database) as session:
         ws = await new_workspace(session)
         await put(
             session,
             ws,
             [
-                row(SEP, effective="100", currency="USD"),
-                row(SEP, effective="1234.56", currency="EUR"),
-                row(SEP, effective="5", currency=""),
+                row(SEP, effective="100", currency="USD", row_count=3),
+                row(SEP, effective="1234.56", currency="EUR", row_count=4),
+                row(SEP, effective="5", currency="", row_count=4),  # a tie: the named one
             ],
         )
         report = await kpis.build_report(
@@ -620,13 +624,13 @@ async def test_cost_for_a_month(chat, database: Database, workspace: str):
     assert "Effective cost (amortised): 297.00 USD, MoM +97.00 USD (+48.5 %)" in answer
     assert "Billed cost (invoiced): 297.39 USD, MoM +97.39 USD (+48.7 %)" in answer
     assert "Effective savings rate: 22.1 % 🟡 Walk (Run ≥ 30 %)" in answer
-    assert "Commitment coverage (compute): 37.5 % 🔴 below Crawl (Crawl ≥ 60 %)" in answer
+    assert "Commitment coverage (compute): 50.0 % 🔴 below Crawl (Crawl ≥ 60 %)" in answer
     assert "Commitment utilisation: 75.0 % 🔴 below Crawl (Crawl ≥ 80 %)" in answer
     assert "Commitment waste: 25.0 % 🔴 below Crawl (Crawl ≤ 20 %)" in answer
     # no owner tags configured: allocation is the tagged share, 1 - 47 / 297
     assert "Tagged cost (allocation): 83.3 % 🟠 Crawl (Walk ≥ 85 %)" in answer
     assert "Untagged / unallocated: 16.7 % / n/a" in answer
-    assert "Savings: negotiated 13.00 USD, commitment 97.00 USD, total 110.00 USD" in answer
+    assert "Savings: negotiated 13.00 USD, commitment 72.00 USD, total 85.00 USD" in answer
     # the data ends on the 3rd: compared with as many days of August
     assert "Changes are month over month: 1–3 Sep 2024 vs 1–3 Aug 2024." in answer
     assert "Top service category: Compute, 227.00 USD (76.4 % of effective cost)" in answer
@@ -713,23 +717,83 @@ def request(chat, session: AsyncSession, workspace_id: int, settings, now: datet
 async def test_digest_section(chat, database: Database, workspace: str, settings):
     ws = await console_workspace(database, workspace)
     now = datetime(2024, 9, 10, 9, tzinfo=UTC)
-    week = (datetime(2024, 9, 2, tzinfo=UTC), datetime(2024, 9, 9, tzinfo=UTC))
     async with database.session() as session:
         req = request(chat, session, ws, settings, now)
-        assert await cost_feature.digest_section(req, *week) is None
+        assert await cost_feature.digest_section(req, date(2024, 9, 9)) is None
         await put(session, ws, september())
-        section = await cost_feature.digest_section(req, *week)
+        section = await cost_feature.digest_section(req, date(2024, 9, 9))
         assert section is not None
-        blocks, lines = section
-        [fields] = [b for b in blocks if isinstance(b, Fields)]
+        # the latest seven days of data end on the 3rd, the data's last day
+        assert section.heading == "Cloud cost · 28 Aug–3 Sep 2024"
+        assert section.window_start == date(2024, 8, 28)
+        [fields] = [b for b in section.blocks if isinstance(b, Fields)]
         assert len(fields.pairs) <= 6
         assert ("Effective savings rate", "22.1 % 🟡 Walk (Run ≥ 30 %)") in fields.pairs
-        assert "Cloud cost (effective): 297.00 USD, WoW n/a (no data before)" in lines
-        assert "Cloud cost data for 2–3 Sep 2024 so far." in lines  # the data ends on the 3rd
+        lines = section.lines
+        assert (
+            "Cloud cost (effective): 297.00 USD, vs the 7 days before n/a (no data before)" in lines
+        )
+        assert "The latest 7 complete days of imported data, compared with 21–27 Aug 2024." in lines
         assert any(line.startswith("Data freshness: n/a") for line in lines)
-        later = (datetime(2024, 9, 16, tzinfo=UTC), datetime(2024, 9, 23, tzinfo=UTC))
-        gap = await cost_feature.digest_section(req, *later)
-        assert gap is not None and "no data for this week yet" in gap[1][0]
+        # a digest of a time before the first day of data has no cost part
+        assert await cost_feature.digest_section(req, date(2024, 8, 31)) is None
+
+
+async def test_cost_data_three_days_late_is_shown_with_its_age(chat, clock, database: Database):
+    """Data ending three days ago (Sunday 22 Nov, the clock on Wednesday 25 Nov 10:00 UTC):
+    the digest's cost part, `cost` and the dashboard tiles show it and how old it is."""
+    ws = await console_workspace(database, chat.workspace)
+    days = [date(2026, 11, 9) + timedelta(days=i) for i in range(14)]  # 9-22 Nov
+    async with database.session() as session:
+        await put(session, ws, [row(d, effective="10" if d.day < 16 else "12") for d in days])
+        session.add(
+            CostImport(
+                workspace_id=ws,
+                provider="AWS",
+                first_day=days[0],
+                last_day=days[-1],
+                row_count=14,
+                period_end=datetime(2026, 11, 23, tzinfo=UTC),
+                imported_at=datetime(2026, 11, 24, tzinfo=UTC),
+                source="focus.csv",
+            )
+        )
+    answer = await chat.say("digest")
+    assert "Cloud cost · 16–22 Nov 2026" in answer
+    assert "Cloud cost (effective): 84.00 USD, vs the 7 days before +14.00 USD (+20.0 %)" in answer
+    assert "The latest 7 complete days of imported data, compared with 9–15 Nov 2026." in answer
+    assert "the latest charge ended 23 Nov 2026 00:00 UTC, 2.4 days" in answer
+    answer = await chat.say("cost")
+    assert "== Cloud cost · Nov 2026 (data for 1–22 Nov 2026) ==" in answer
+    assert "2.4 days" in answer
+    async with database.reading() as session:
+        tiles = await dashboard_data.cost_tiles(session, ws, clock.now)
+    assert tiles[0].name == "Cloud cost, 1–22 Nov 2026" and tiles[0].value == "154.00 USD"
+    assert tiles[-1].name == "Data freshness" and tiles[-1].value == "2.4 days"
+
+    # On 1 December nothing goes blank: `cost` and the tiles still show November.
+    clock.now = datetime(2026, 12, 1, 8, tzinfo=UTC)
+    assert "== Cloud cost · Nov 2026 (data for 1–22 Nov 2026) ==" in await chat.say("cost")
+    assert "No cloud cost data for Dec 2026" in await chat.say("cost this month")
+    async with database.reading() as session:
+        tiles = await dashboard_data.cost_tiles(session, ws, clock.now)
+    assert tiles[0].name == "Cloud cost, 1–22 Nov 2026"
+
+
+async def test_cost_this_month_on_the_5th_compares_like_for_like(chat, clock, database):
+    """Data through today, the 5th: today is still being billed, so 1-4 Dec against 1-4 Nov."""
+    ws = await console_workspace(database, chat.workspace)
+    november = [date(2026, 11, 1) + timedelta(days=i) for i in range(30)]
+    december = [date(2026, 12, 1) + timedelta(days=i) for i in range(5)]
+    async with database.session() as session:
+        await put(session, ws, [row(d, effective="10") for d in november])
+        await put(session, ws, [row(d, effective="11") for d in december])
+    clock.now = datetime(2026, 12, 5, 15, tzinfo=UTC)
+    answer = await chat.say("cost this month")
+    assert "== Cloud cost · Dec 2026 (data for 1–4 Dec 2026) ==" in answer
+    assert "Effective cost (amortised): 44.00 USD, MoM +4.00 USD (+10.0 %)" in answer
+    assert "1–4 Dec 2026 vs 1–4 Nov 2026" in answer
+    assert "Dec 2026 (data for 1–4 Dec 2026)" in await chat.say("cost")
 
 
 async def test_dashboard_cost_tiles(database: Database):
@@ -744,6 +808,7 @@ async def test_dashboard_cost_tiles(database: Database):
         "Effective savings rate",
         "Commitment coverage",
         "Untagged cost",
+        "Data freshness",
     ]
     assert tiles[0].value == "297.00 USD" and tiles[0].change.startswith("▲ MoM +")
     assert tiles[1].value == "22.1 %" and tiles[1].change == "🟡 Walk (Run ≥ 30 %)"

@@ -8,13 +8,14 @@ import base64
 import csv
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from sqlmodel import select
 
 from bot.app import BOT, DATABASE
+from bot.costs import kpis
 from bot.costs.importer import run_import
 from bot.events import system_actor
 from bot.features import digest
@@ -36,9 +37,14 @@ from tests.test_teams import keys, openid  # noqa: F401
 WEEKS = 12
 
 
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
 def twelve_weeks_of_costs(folder: Path) -> tuple[Path, Decimal]:
-    """One AWS usage row a day for the last 12 weeks up to today (UTC); returns the file and
-    this week's (Monday to today) effective cost."""
+    """One AWS usage row a day for the last 12 weeks up to today (UTC), today's day still
+    being billed; returns the file and the effective cost of the latest seven complete days
+    (the seven days before today), which is what the digest reports."""
     today = datetime.now(UTC).date()
     monday = today - timedelta(days=today.weekday())
     first = monday - timedelta(weeks=WEEKS - 1)
@@ -49,7 +55,7 @@ def twelve_weeks_of_costs(folder: Path) -> tuple[Path, Decimal]:
         stamp = f"{day:%Y-%m-%d}T00:00:00Z"
         end = f"{day + timedelta(days=1):%Y-%m-%d}T00:00:00Z"
         rows.append(row(str(cost), ChargePeriodStart=stamp, ChargePeriodEnd=end))
-        if day >= monday:
+        if today - timedelta(days=7) <= day < today:
             this_week += cost
         day += timedelta(days=1)
     path = folder / "focus.csv"
@@ -83,8 +89,11 @@ async def test_slack_digest_has_the_cost_section_and_the_chart_in_its_thread(
         if "FinOps weekly digest" in texts(p.params)
     ]
     shown = texts(post.params["blocks"])
-    assert "Cloud cost this week" in shown
-    assert f"{this_week:,.2f} USD" in shown  # this week's effective cost, to the cent
+    window = kpis.span_label(today() - timedelta(days=7), today())
+    assert f"Cloud cost · {window}" in shown
+    assert "The latest 7 complete days of imported data" in shown
+    assert f"{this_week:,.2f} USD" in shown  # the seven days' effective cost, to the cent
+    assert "Data freshness: the latest charge ended" in shown
     assert "Cost, last 12 weeks" in shown  # the sparkline fallback
     [(channel, ts)] = [
         key
@@ -112,7 +121,7 @@ async def test_slack_digest_preview_has_the_sparkline_but_uploads_nothing(
     path, _ = twelve_weeks_of_costs(tmp_path)
     await import_for(slack.client, "slack", slack.team, path)
     answer = await slack.command("digest", channel="C42")
-    assert "Cloud cost this week" in texts(answer) and "Cost, last 12 weeks" in texts(answer)
+    assert "Cloud cost · " in texts(answer) and "Cost, last 12 weeks" in texts(answer)
     assert slack.fake.shared_files == []
 
 
@@ -143,7 +152,7 @@ async def test_teams_scheduled_digest_shows_the_chart_in_its_card(
             await teams.settled()
             [card] = [c for c in teams.cards() if "FinOps weekly digest" in json.dumps(c)]
             shown = json.dumps(card, ensure_ascii=False)
-            assert "Cloud cost this week" in shown and f"{this_week:,.2f} USD" in shown
+            assert "Cloud cost · " in shown and f"{this_week:,.2f} USD" in shown
             [image] = images(card)
             if public_url:
                 assert image["url"].startswith(f"{PUBLIC_URL}/charts/")

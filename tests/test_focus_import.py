@@ -13,7 +13,7 @@ import json
 import os
 from collections import defaultdict
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,7 +28,7 @@ from bot.costs import kpis, watch
 from bot.costs.importer import ExportRefused, export_files, run_import
 from bot.scheduler import Scheduler
 from bot.settings import Settings
-from storage import workspaces
+from storage import money, workspaces
 from storage.engine import Database
 from storage.models import CostDay, CostImport
 from tests.helpers import (
@@ -60,17 +60,37 @@ def own_url(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-
 
 
 def independent_totals(path: Path, month: str) -> dict[str, Decimal]:
-    """The sample's totals by the csv module and Decimal, nothing of ours."""
+    """The sample's totals by the csv module and Decimal, nothing of ours, and the two rate
+    KPIs by the FinOps Foundation's definitions (../shared/reference/finops.md), in percent
+    with one decimal."""
     totals: dict[str, Decimal] = defaultdict(Decimal)
     by_category: dict[str, Decimal] = defaultdict(Decimal)
+
+    def amount(value: str) -> Decimal:
+        return Decimal(0) if value in ("", "NULL") else Decimal(value)
+
     with path.open(newline="") as file:
         for row in csv.DictReader(file):
             if not row["ChargePeriodStart"].startswith(month):
                 continue
+            effective, listed = amount(row["EffectiveCost"]), amount(row["ListCost"])
             totals["billed"] += Decimal(row["BilledCost"])
-            totals["effective"] += Decimal(row["EffectiveCost"])
-            by_category[row["ServiceCategory"]] += Decimal(row["EffectiveCost"])
+            totals["effective"] += effective
+            by_category[row["ServiceCategory"]] += effective
+            if row["ChargeCategory"].lower() != "usage":
+                continue
+            status = row["CommitmentDiscountStatus"].lower()
+            totals["paid"] += effective  # unused commitment too: it was paid for
+            if status != "unused":  # what was consumed, at list price
+                totals["consumed"] += listed
+                eligible = row["ServiceCategory"].lower() == "compute"
+                if eligible and row["PricingCategory"].lower() != "dynamic":
+                    totals["eligible"] += listed
+                    totals["covered"] += listed if status == "used" else Decimal(0)
     totals["top_category"] = max(by_category, key=by_category.__getitem__)  # type: ignore[assignment]
+    one = Decimal("0.1")
+    totals["esr"] = (100 - totals["paid"] * 100 / totals["consumed"]).quantize(one, ROUND_HALF_UP)
+    totals["coverage"] = (totals["covered"] * 100 / totals["eligible"]).quantize(one, ROUND_HALF_UP)
     return totals
 
 
@@ -93,7 +113,7 @@ async def snapshot(database: Database) -> list[tuple]:
                 r.charge_category,
                 r.owner,
                 r.tagged,
-                *(getattr(r, m) for m in MEASURES),
+                *(money.amount(r, m.removesuffix("_nanos")) for m in MEASURES),
             )
             for r in rows
         )
@@ -123,6 +143,8 @@ async def test_sample_cost_report_matches_an_independent_computation(own_url: st
         assert cents(expected["billed"]) in answer, answer
         assert cents(expected["effective"]) in answer, answer
         assert str(expected["top_category"]) in answer, answer
+        assert f"Effective savings rate: {expected['esr']} %" in answer, answer
+        assert f"Commitment coverage (compute): {expected['coverage']} %" in answer, answer
         before = await snapshot(database)
 
         again = await run_import(database, [sample])  # the same export once more
@@ -148,13 +170,15 @@ async def test_sample_quirks_are_normalised(database: Database, workspace: str) 
         pricing = set(
             (await session.exec(select(CostDay.pricing_category).where(mine).distinct())).all()
         )
-        credits = (
-            await session.exec(
-                select(func.sum(CostDay.effective_nanos)).where(
-                    mine, CostDay.charge_category == "Credit"
+        credits = money.join(
+            *(
+                await session.exec(
+                    select(
+                        func.sum(CostDay.effective_units), func.sum(CostDay.effective_nanos)
+                    ).where(mine, CostDay.charge_category == "Credit")
                 )
-            )
-        ).one()
+            ).one()
+        )
         tagged = (
             await session.exec(select(func.count()).where(mine, col(CostDay.tagged).is_(True)))
         ).one()
@@ -219,6 +243,7 @@ def test_cli_usage_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
     assert main(["focus", "import"]) == 2
     assert main(["focus", "import", str(tmp_path / "missing.csv")]) == 2
     assert "no such file" in capsys.readouterr().err
+    assert main(["db", "upgrade"]) == 0  # focus import never migrates (only db upgrade does)
     assert main(["focus", "import", "--workspace", "slack:TNOPE", str(tmp_path)]) == 2
     assert "no workspace slack:TNOPE" in capsys.readouterr().err
 
@@ -294,15 +319,16 @@ async def count(database: Database, ws: int) -> int:
 
 
 async def totals(database: Database, ws: int) -> dict[str, int]:
+    """The workspace's sums of MEASURES, each amount joined from its two stored parts."""
     async with database.reading() as session:
-        found = (
-            await session.exec(
-                select(*(func.sum(getattr(CostDay, m)) for m in MEASURES)).where(
-                    CostDay.workspace_id == ws
-                )
-            )
-        ).one()
-    return dict(zip(MEASURES, (int(v or 0) for v in found), strict=True))
+        rows = (await session.exec(select(CostDay).where(CostDay.workspace_id == ws))).all()
+
+    def value(row: CostDay, measure: str) -> int:
+        if measure == "row_count":
+            return row.row_count
+        return money.amount(row, measure.removesuffix("_nanos"))
+
+    return {measure: sum(value(row, measure) for row in rows) for measure in MEASURES}
 
 
 async def test_real_export_oddities_are_tolerated(
@@ -633,7 +659,7 @@ async def test_a_longer_billing_currency_is_kept_whole(
     await run_import(database, [write_csv(tmp_path / "usdc.csv", rows)], ws)
     async with database.reading() as session:
         found = (await session.exec(select(CostDay).where(CostDay.workspace_id == ws))).all()
-    by_currency = {r.currency: r.billed_nanos for r in found}
+    by_currency = {r.currency: money.amount(r, "billed") for r in found}
     assert by_currency == {"USD": 4 * 10**9, "USDC": 10**9}
 
 
@@ -656,7 +682,7 @@ async def by_day(database: Database, ws: int) -> dict[tuple[str, date], int]:
         found = (await session.exec(select(CostDay).where(CostDay.workspace_id == ws))).all()
     days: dict[tuple[str, date], int] = defaultdict(int)
     for r in found:
-        days[(r.billing_account, r.day)] += r.billed_nanos // 10**9
+        days[(r.billing_account, r.day)] += money.amount(r, "billed") // 10**9
     return dict(days)
 
 
@@ -686,6 +712,34 @@ async def test_two_payer_accounts_imported_separately_both_stay(
     summary = await run_import(database, [write_csv(tmp_path / "b.csv", second, DELIVERY)], ws)
     assert "  replaced AWS billing account payer-2, billing period 2024-09" in summary.lines()
     assert sum((await by_day(database, ws)).values()) == 4200
+
+
+async def test_a_watched_folder_with_one_sub_folder_per_payer_keeps_both(
+    database: Database, workspace: str, tmp_path: Path
+) -> None:
+    """`focus import --watch` over exports/payer-1 and exports/payer-2: each sub-folder is
+    imported as its own delivery, and neither replaces the other's account."""
+    ws = await workspace_id(database, workspace)
+    exports = tmp_path / "exports"
+    for account, cost in (("payer-1", "3000"), ("payer-2", "1200")):
+        (exports / account).mkdir(parents=True)
+        write_csv(exports / account / "part-1.csv", [billed("09-02", cost, account)], DELIVERY)
+    await watch.add(database, exports, ws)
+    try:
+        assert len(await watch.scan(database)) == 2
+        assert await by_day(database, ws) == {
+            ("payer-1", date(2024, 9, 2)): 3000,
+            ("payer-2", date(2024, 9, 2)): 1200,
+        }
+        # payer-2 re-delivers its September: payer-1's rows stay as they were.
+        write_csv(
+            exports / "payer-2" / "part-1.csv", [billed("09-03", "1300", "payer-2")], DELIVERY
+        )
+        os.utime(exports / "payer-2" / "part-1.csv", ns=(1, 2_000_000_000_000_000_000))
+        assert len(await watch.scan(database)) == 1
+        assert sum((await by_day(database, ws)).values()) == 4300
+    finally:
+        await watch.remove(database, exports)
 
 
 async def test_a_restated_period_leaves_no_stale_day(

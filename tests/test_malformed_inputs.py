@@ -68,7 +68,7 @@ MALFORMED = [
     ("win #tagging @jane", "say what was done"),
     ("win " + "x" * 5000, "5,000 characters; the limit is 500"),
     ("win " + "x" * 600, "600 characters; the limit is 500"),
-    ("win Cleanup $5 @here", "'<@here|here>' is not a person"),
+    ("win Cleanup $5 @here", "'@here' is not a person"),
     ("win Cleanup $5 @channel", "is not a person"),
     ("win Cleanup $5 @everyone", "is not a person"),
     ("win Cleanup $5 " + " ".join(f"@p{i}" for i in range(26)), "26 people; the limit is 10"),

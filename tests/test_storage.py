@@ -201,14 +201,14 @@ async def test_old_deduplication_keys_are_pruned_but_once_ever_keys_stay(databas
 async def test_the_anonymity_migration_rewrites_earlier_votes_in_hash_order(
     empty_database_url: str,
 ):
-    """Votes cast before revision 0014 were stored in voting order beside a de-duplication
+    """Votes cast before revision 0016 were stored in voting order beside a de-duplication
     row naming the Teams conversation; after it, the rows follow the hashes and the raw
     keys and delivered reminders are gone (the once-ever `intro:` keys stay)."""
     now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
     voters = ["f" * 48, "a" * 48, "c" * 48]  # voting order, not hash order
 
     def before(connection) -> None:  # type: ignore[no-untyped-def]
-        command.upgrade(alembic_config(connection), "0012")
+        command.upgrade(alembic_config(connection), "0014")  # the revision before ours
         connection.execute(
             sa.text(
                 "INSERT INTO workspace (id, platform, external_id, created_at) "

@@ -18,6 +18,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlmodel import col, select
 
+from adapters.teams.names import MemberNames
 from bot.app import DATABASE
 from bot.settings import Settings
 from bot.tasks import TaskTracker
@@ -233,7 +234,8 @@ async def test_poll_votes_update_the_card_in_place(teams: TeamsHarness):
     assert 1 <= len(updates) <= 2  # the first vote at once, the rest of the burst coalesced
     assert {u.activity_id for u in updates} == set(card_ids)  # edited in place
     card = next(a for a in teams.connector.sent(channel) if a["id"] == card_ids[0])
-    assert "1. Yes: 3 votes (Voter 0, Voter 1, Voter 2)" in json.dumps(card)
+    lines = [b.get("text") for b in card["attachments"][0]["content"]["body"]]
+    assert "1\\. Yes: 3 votes (Voter 0, Voter 1, Voter 2)" in lines  # one line, not a list item
 
 
 async def test_action_execute_is_answered_in_the_same_turn(teams: TeamsHarness):
@@ -298,7 +300,22 @@ async def test_broken_json_is_400(teams: TeamsHarness):
     assert response.status == 400
 
 
+NEWCOMER = {  # as Teams answers GET v3/conversations/{team}/members/{id} (TeamsChannelAccount)
+    "id": "29:1newcomer-synthetic",
+    "name": "Nadia Newcomer",
+    "aadObjectId": "00000000-0000-4000-8000-00000000ee01",
+    "givenName": "Nadia",
+    "surname": "Newcomer",
+    "email": "nadia@example.com",
+    "userPrincipalName": "nadia@example.com",
+    "tenantId": "00000000-0000-4000-8000-00000000a001",
+    "userRole": "user",
+}
+TEAM = "19:general-synthetic@thread.tacv2"  # the samples' team (and its General channel)
+
+
 async def test_welcome_once_for_a_member_added_to_the_community_team(teams: TeamsHarness):
+    teams.connector.members[TEAM] = [NEWCOMER]
     admin = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "Alice"}
     await teams.say("config community-channel here", user=admin)
     added = teams.activity("conversationUpdate_membersAdded_team_member.json", id="f:join-1")
@@ -308,7 +325,46 @@ async def test_welcome_once_for_a_member_added_to_the_community_team(teams: Team
     assert (await teams.post(again)).status == 201  # Teams repeats the event
     opened = teams.connector.calls_to("create_conversation")[before:]
     assert [c.json["members"][0]["id"] for c in opened] == ["29:1newcomer-synthetic"]
-    assert "Welcome" in teams.texts()
+    [welcome] = teams.connector.sent(teams_chat(teams, opened[0]))
+    shown = json.dumps(welcome, ensure_ascii=False)
+    assert "Welcome, Nadia Newcomer!" in shown and "29:1newcomer" not in shown
+    # Teams was asked once, for the team's member; the repeated event found the name cached.
+    [lookup] = teams.connector.calls_to("get_member")
+    assert lookup.path == f"/v3/conversations/{TEAM}/members/29:1newcomer-synthetic"
+    assert await teams.say("digest", user=admin) == 201  # lists the newcomers by name
+    assert "Nadia Newcomer" in json.dumps(teams.connector.calls[-1].json, ensure_ascii=False)
+
+
+def teams_chat(teams: TeamsHarness, opened) -> str:
+    """The 1:1 chat a create_conversation call opened."""
+    return next(
+        conversation
+        for conversation, members in teams.connector.members.items()
+        if conversation.startswith("a:") and members == opened.json["members"]
+    )
+
+
+async def test_a_newcomer_teams_will_not_name_is_welcomed_without_their_id(teams: TeamsHarness):
+    """The member lookup fails (404, not in the roster): the welcome says "newcomer"."""
+    admin = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "Alice"}
+    await teams.say("config community-channel here", user=admin)
+    added = teams.activity("conversationUpdate_membersAdded_team_member.json", id="f:join-x")
+    assert (await teams.post(added)).status == 201
+    assert [c.status for c in teams.connector.calls_to("get_member")] == [404]
+    [opened] = teams.connector.calls_to("create_conversation")[-1:]
+    [welcome] = teams.connector.sent(teams_chat(teams, opened))
+    shown = json.dumps(welcome, ensure_ascii=False)
+    assert "Welcome, newcomer!" in shown and "29:1newcomer" not in shown
+
+
+async def test_a_name_seen_on_a_message_needs_no_lookup(teams: TeamsHarness):
+    admin = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "Alice"}
+    await teams.say("config community-channel here", user=admin)
+    await teams.say("help", user={"id": NEWCOMER["id"], "name": "Nadia N."})
+    added = teams.activity("conversationUpdate_membersAdded_team_member.json", id="f:join-y")
+    assert (await teams.post(added)).status == 201
+    assert teams.connector.calls_to("get_member") == []
+    assert "Welcome, Nadia N.!" in teams.texts()
 
 
 async def test_installed_in_a_team_introduces_itself_once(teams: TeamsHarness):
@@ -446,3 +502,103 @@ async def test_mentions_survive_botbuilder_and_the_bots_own_is_removed(teams: Te
     activity["from"] = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "A"}
     assert (await teams.post(activity)).status == 201
     assert "Maria Example is on the steering committee as" in teams.texts()
+
+
+def test_member_names_are_cached_for_a_while_per_tenant_and_bounded():
+    now = [0.0]
+    names = MemberNames(ttl=10, max_entries=2, clock=lambda: now[0])
+    for member, name in [("29:a", "Ann"), ("29:b", "Bo"), ("29:c", "Cy")]:
+        names.remember("tenant", member, name)
+    assert names.cached("tenant", "29:a") is None  # the oldest made room
+    assert names.cached("tenant", "29:c") == "Cy" and names.cached("other", "29:c") is None
+    now[0] = 11
+    assert names.cached("tenant", "29:c") is None  # expired: asked of Teams again
+    names.remember("tenant", "29:d", "29:d")
+    assert names.cached("tenant", "29:d") is None  # an id is not a name
+
+
+async def test_the_local_trial_sends_to_a_loopback_connector_with_no_allow_list(
+    database_url, shared_dir
+):
+    """FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=1 and no app id, as with the Agents Playground: its
+    connector is on this machine, and celebrations and private answers reach it."""
+    async with FakeConnector(anonymous=True) as connector:
+        settings = Settings(
+            DATABASE_URL=database_url,
+            FINOPS_SECRET_KEY=TEST_SECRET_KEY,
+            FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=True,
+            _env_file=None,
+        )  # no FINOPS_TEAMS_SERVICE_URL_ALLOWLIST
+        async with running_bot(settings) as (client, tasks):
+            harness = TeamsHarness(
+                client,
+                connector,
+                None,
+                tasks,
+                shared_dir / "samples/teams",
+                str(uuid.uuid4()),  # type: ignore[arg-type]
+            )
+            activity = harness.activity("message_channel_mention.json")
+            activity["text"] = "<at>FinOps</at> win Rightsized 40 dev VMs $3,200/mo"
+            response = await client.post("/api/messages", json=activity)  # no token at all
+            assert response.status == 201
+            await harness.settled()
+            async with client.server.app[DATABASE].session() as session:
+                rows = await outbox_store.listing(session)
+            mine = [row for row, ws in rows if ws.external_id == harness.tenant]
+            assert mine and {row.status for row in mine} == {"sent"}  # none went dead
+    channel = "19:general-synthetic@thread.tacv2"
+    assert any("Rightsized 40 dev VMs" in json.dumps(a) for a in connector.sent(channel))
+    assert len(connector.calls_to("create_conversation")) == 1  # the private confirmation
+    assert "Logged win" in harness.texts()
+
+
+def test_allow_list_entries_are_hosts_or_urls_and_loopback_only_when_asked():
+    from adapters.teams.deliver import host_allowed
+
+    for entry in ("Bots.Example.com", "bots.example.com:8443", "https://bots.example.com/amer/"):
+        assert host_allowed("https://bots.example.com/amer/", (entry,)), entry
+        assert host_allowed("https://eu.bots.example.com/", (entry,)), entry
+        assert not host_allowed("https://bots.example.com.evil.test/", (entry,)), entry
+    assert host_allowed("http://127.0.0.1:3978/", ("http://127.0.0.1:3978/",))
+    for local in ("http://localhost:56150/_connector", "http://127.0.0.1:9/", "http://[::1]:9/"):
+        assert not host_allowed(local, ())
+        assert host_allowed(local, (), loopback=True)
+    assert not host_allowed("https://evil.test/", (), loopback=True)
+    assert host_allowed("https://smba.trafficmanager.net/amer/", ())
+
+
+async def test_channels_are_named_from_the_teams_channel_list_not_by_id(teams: TeamsHarness):
+    """Teams' channel messages carry the channel's id only: the bot names it from the team's
+    channel list (asked once, then cached); the General channel, listed without a name, is
+    "General"."""
+    cost = "19:cost-reviews-synthetic@thread.tacv2"
+    teams.connector.channels[TEAM] = [{"id": TEAM}, {"id": cost, "name": "Cost reviews"}]
+    admin = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "Alice"}
+
+    def in_channel(text: str, channel: str) -> dict[str, Any]:
+        activity = teams.activity("message_channel_mention.json")
+        activity["text"] = f"<at>FinOps</at> {text}"
+        activity["from"] = admin
+        activity["conversation"]["id"] = channel
+        activity["channelData"]["channel"] = {"id": channel}  # no name, as Teams sends it
+        return activity
+
+    before = len(teams.connector.calls)
+    assert (await teams.post(in_channel("config community-channel here", TEAM))).status == 201
+    assert (await teams.post(in_channel("win Rightsized VMs $300/mo", cost))).status == 201
+    shown = json.dumps([c.json for c in teams.connector.calls[before:]], ensure_ascii=False)
+    assert "community-channel is now #General" in shown
+    assert "Celebrated in #Cost reviews" in shown
+    assert "#19:" not in shown
+    assert len(teams.connector.calls_to("get_channels")) == 1  # one list named both
+
+
+async def test_a_channel_teams_will_not_list_is_still_answered(teams: TeamsHarness):
+    """The channel list fails (the fake has none for this team: 404): the answer still comes."""
+    activity = teams.activity("message_channel_mention.json")
+    activity["text"] = "<at>FinOps</at> help"
+    activity["channelData"]["channel"] = {"id": TEAM}
+    assert (await teams.post(activity)).status == 201
+    assert [c.status for c in teams.connector.calls_to("get_channels")] == [404]
+    assert "help &lt;command&gt;" in teams.texts()  # the help card was sent

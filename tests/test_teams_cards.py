@@ -59,7 +59,11 @@ async def test_every_answer_is_a_valid_card(chat, bot, workspace, card_schema):
 def test_user_text_cannot_fake_links_or_formatting():
     message = Message("x", (Text("[Pay here](https://evil.example) *now* <at>CEO</at>"),))
     block = card(message)["body"][0]
-    assert block["text"].startswith("\\[Pay here\\](https://evil.example) \\*now\\*")
+    # The markup shows as typed; the URL becomes a link showing itself, so it leads where it says.
+    assert block["text"] == (
+        "\\[Pay here\\]([https://evil.example](https://evil.example)) \\*now\\* "
+        "&lt;at&gt;CEO&lt;/at&gt;"
+    )
     assert "msteams" not in block and "entities" not in json.dumps(card(message)["msteams"])
     assert escape("a_b") == "a\\_b"
 
@@ -87,7 +91,40 @@ def test_blocks_map_to_card_elements(card_schema):
 
 def test_plain_answers_are_plain_text_messages():
     fields = activity_fields(Message("Logged win #3.", (Text("Logged win #3."),)))
-    assert fields == {"type": "message", "text": "Logged win #3.", "textFormat": "plain"}
+    assert fields == {"type": "message", "text": "Logged win #3.", "textFormat": "markdown"}
+
+
+def test_text_messages_break_lines_keep_placeholders_and_link_urls():
+    text = "Usage: vote <poll> <option>\n  e.g. vote 12 2\nSee https://www.finops.org/."
+    fields = activity_fields(Message(text, (Text(text),)))
+    assert fields["text"] == (
+        "Usage: vote &lt;poll&gt; &lt;option&gt;\n\n\u00a0\u00a0e.g. vote 12 2\n\n"
+        "See [https://www.finops.org/](https://www.finops.org/)."
+    )
+
+
+def test_each_line_of_a_text_is_its_own_text_block():
+    message = Message("x", (Header("Title"), Text("one\ntwo\n\nthree"), Divider(), Text("four")))
+    body = card(message)["body"]
+    assert [(b["text"], b.get("spacing"), b.get("separator")) for b in body] == [
+        ("Title", None, None),
+        ("one", None, None),
+        ("two", "None", None),
+        ("three", "Medium", None),
+        ("four", None, True),
+    ]
+
+
+def test_multi_line_fields_become_a_title_over_its_lines():
+    message = Message("x", (Fields((("Usage", "poll <id>\npoll close <id>"), ("Then", "x"))),))
+    body = card(message)["body"]
+    assert [(b["text"], b.get("weight"), b.get("spacing")) for b in body] == [
+        ("Usage", "Bolder", None),
+        ("poll &lt;id&gt;", None, "None"),
+        ("poll close &lt;id&gt;", None, "None"),
+        ("Then", "Bolder", "Medium"),
+        ("x", None, "None"),
+    ]
 
 
 def test_mentions_become_canonical_and_html_is_decoded():

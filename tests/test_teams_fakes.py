@@ -617,3 +617,33 @@ async def test_authenticating_first_turns_every_token_failure_into_401(
         assert response.status == 401
         assert bot.turns == []
         assert len(escaped) == 1
+
+
+async def test_teams_info_get_member_gets_the_seeded_member_or_a_404(
+    teams: Teams, message: dict[str, Any]
+) -> None:
+    """TeamsInfo.get_member's call (GET v3/conversations/{id}/members/{member}) through the
+    turn's real ConnectorClient: the seeded TeamsChannelAccount, or Teams' 404 for another."""
+    conversation_id = message["conversation"]["id"]
+    teams.connector.members[conversation_id] = [
+        {"id": "29:nadia", "name": "Nadia Newcomer", "aadObjectId": "aad-nadia"}
+    ]
+    found: list[Any] = []
+
+    async def lookup(context: TurnContext) -> None:
+        client = context.turn_state[context.adapter.BOT_CONNECTOR_CLIENT_KEY]
+        found.append(
+            await client.conversations.get_conversation_member(conversation_id, "29:nadia")
+        )
+        with pytest.raises(ErrorResponseException):
+            await client.conversations.get_conversation_member(conversation_id, "29:somebody-else")
+
+    await teams.adapter.continue_conversation(reference_of(message), lookup, TEST_APP_ID)
+    assert [(member.name, member.aad_object_id) for member in found] == [
+        ("Nadia Newcomer", "aad-nadia")
+    ]
+    calls = teams.connector.calls_to("get_member")
+    assert [(c.path, c.status, c.token) for c in calls] == [
+        (f"/v3/conversations/{conversation_id}/members/29:nadia", 200, TEST_OUTBOUND_TOKEN),
+        (f"/v3/conversations/{conversation_id}/members/29:somebody-else", 404, TEST_OUTBOUND_TOKEN),
+    ]

@@ -141,6 +141,35 @@ async def test_edit_replaces_the_win_and_totals_follow_for_author_or_admin(
     assert "was undone" in await chat.say(f"win edit {logged} Again $5")
 
 
+async def test_an_edit_of_the_figures_alone_keeps_the_text_tags_and_people(chat, database):
+    logged = win_id(await chat.say("win Rightsized VMs $300/mo #rightsizing @jane", user="bob"))
+    edited = await chat.say(f"win edit {logged} $8,000/mo", user="bob")
+    assert f"Edited win #{logged}: Rightsized VMs (8,000 USD/mo" in edited
+    listing = await chat.say("wins")
+    assert f"#{logged} Rightsized VMs: 8,000 USD/mo (96,000 USD a year) · bob, jane" in listing
+    assert f"#{logged} Rightsized VMs: 8,000 USD/mo" in await chat.say("wins all #rightsizing")
+    # New people (or tags) given with the figures replace the old ones, as a whole edit does.
+    await chat.say(f"win edit {logged} $9/mo @li", user="bob")
+    assert f"#{logged} Rightsized VMs: 9 USD/mo (108 USD a year) · bob, li" in await chat.say(
+        "wins"
+    )
+    assert f"#{logged} Rightsized VMs" in await chat.say("wins all #rightsizing")  # tag kept
+
+
+async def test_the_leaderboard_filters_by_category_and_avoidance(chat):
+    await chat.say("win Rightsized VMs $300/mo #rightsizing", user="bob")
+    await chat.say("win Deleted disks $100/mo", user="li")
+    await chat.say("win Stopped a dev env $50/mo #avoidance", user="li")
+    board = await chat.say("leaderboard")
+    assert "li: 2 wins, 1,200 USD annualised" in board  # avoidance is not a saving
+    avoided = await chat.say("leaderboard all #avoidance")
+    assert "Leaderboard all time in #avoidance" in avoided
+    assert "li: 1 win, 600 USD avoided a year" in avoided and "bob" not in avoided
+    rightsizing = await chat.say("leaderboard #rightsizing")
+    assert "bob: 1 win, 3,600 USD annualised" in rightsizing and "li:" not in rightsizing
+    assert "ranks everyone" in await chat.say("leaderboard @bob")
+
+
 async def test_rate_limit_says_when_the_next_win_is_accepted(chat, clock, settings):
     limit = settings.win_rate_limit
     first = clock.now

@@ -7,7 +7,6 @@ waits for the database or the Web API.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import time
@@ -16,14 +15,18 @@ from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import translate
+from adapters.slack import shape, translate
 from adapters.slack.deliver import Origin, ResponseURLs, SlackReplies, SlackTransport
 from adapters.slack.render import form_modal, home_view
 from adapters.slack.verify import verify
@@ -48,13 +51,6 @@ def call_timeout(lease_seconds: float) -> ClientTimeout:
     total = min(CALL_SECONDS, lease_seconds / 4)
     connect = min(CALL_CONNECT_SECONDS, total)
     return ClientTimeout(total=total, connect=connect, sock_connect=connect, sock_read=total)
-
-
-def _json_object(text: str) -> bool:
-    try:
-        return isinstance(json.loads(text), dict)
-    except ValueError:
-        return False
 
 
 def _no_payload_debug(record: logging.LogRecord) -> bool:
@@ -108,6 +104,8 @@ class SlackAdapter:
         )
         self._socket_mode: Any = None
         self._http: ClientSession | None = None
+        self._bot_user_id: str | None = None  # from auth.test, asked once
+        self._bot_user_lock = asyncio.Lock()
         self.app = AsyncApp(
             client=self.client,
             signing_secret=settings.slack_signing_secret or "unused-in-socket-mode",
@@ -133,9 +131,6 @@ class SlackAdapter:
             await self._connect_socket_mode()
 
     async def _connect_socket_mode(self) -> None:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-        from slack_sdk.errors import SlackApiError
-
         token = self.settings.slack_app_token
         # slack_sdk retries a refused token forever; ask once first so a wrong token fails
         # start-up with a clear message instead of hanging it.
@@ -148,7 +143,7 @@ class SlackAdapter:
                     f"Slack refused SLACK_APP_TOKEN ({error.response.get('error')}); it must be "
                     "an app-level token (xapp-...) with the connections:write scope"
                 ) from error
-        self._socket_mode = AsyncSocketModeHandler(self.app, token)
+        self._socket_mode = _AckingSocketModeHandler(self.app, token)
         async with asyncio.timeout(CONNECT_TIMEOUT):
             await self._socket_mode.connect_async()
         log.info("Slack connected through Socket Mode")
@@ -176,9 +171,10 @@ class SlackAdapter:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return web.json_response({"error": "body is not UTF-8"}, status=400)
-        if request.content_type == "application/json" and not _json_object(text):
-            # bolt would fail parsing it (a 500): Slack sends JSON only for Events API objects.
-            return web.json_response({"error": "body is not a JSON object"}, status=400)
+        problem = shape.http_problem(text, request.headers.get("Content-Type", ""))
+        if problem is not None:  # signed, but not something Slack sends: one line, no body
+            log.warning("refused a malformed Slack request: %s", problem)
+            return web.json_response({"error": f"malformed request: {problem}"}, status=400)
         bolt_request = AsyncBoltRequest(
             body=text, query=request.query_string, headers=dict(request.headers)
         )
@@ -234,8 +230,7 @@ class SlackAdapter:
         @app.event("team_join")
         async def on_team_join(ack, body: dict) -> None:  # type: ignore[no-untyped-def]
             await ack()
-            event = translate.team_join_event(body)
-            self._spawn(event, Origin(event.actor), background=True)
+            self.tasks.spawn_work(self._team_join(body), name="team-join", background=True)
 
         @app.event("app_home_opened")
         async def on_home(ack, body: dict, event: dict) -> None:  # type: ignore[no-untyped-def]
@@ -278,18 +273,50 @@ class SlackAdapter:
             await self.publish_home(origin.actor)
 
     async def _member_joined(self, body: dict) -> None:
-        user = body["event"].get("user", "")
-        name = await self._name_of(user)
+        user = body["event"]["user"]  # a user id: checked in shape.py
+        if user == await self.bot_user_id():
+            return  # the bot itself was added to a channel: nobody to welcome
+        found = await self._user(user)
+        if found is not None and not translate.is_person(found):
+            log.info("not welcoming %s: a bot or a deactivated account", user)
+            return
+        name = translate.display_name(found) if found is not None else ""
         event = translate.member_joined_event(body, name)
         await self._handle(event, Origin(event.actor, event.place.conversation_id))
 
-    async def _name_of(self, user_id: str) -> str:
+    async def _team_join(self, body: dict) -> None:
+        user = body["event"]["user"]  # a user object: checked in shape.py
+        if not translate.is_person(user) or user.get("id") == await self.bot_user_id():
+            log.info("not welcoming %s: a bot or a deactivated account", user.get("id"))
+            return
+        event = translate.team_join_event(body)
+        await self._handle(event, Origin(event.actor))
+
+    async def bot_user_id(self) -> str | None:
+        """The bot's own user id, from `auth.test`, asked once (again only after a failure)."""
+        if self._bot_user_id is None:
+            async with self._bot_user_lock:
+                if self._bot_user_id is None:
+                    try:
+                        found = await self.client.auth_test()
+                        self._bot_user_id = str(found.get("user_id") or "")
+                    except Exception:
+                        log.warning("auth.test failed; the bot's own user id is unknown for now")
+        return self._bot_user_id or None
+
+    async def _user(self, user_id: str) -> dict[str, Any] | None:
+        """users.info's `user`, or None when Slack does not say."""
         try:
             found = await self.client.users_info(user=user_id)
-            return translate.display_name(found["user"])
         except Exception:  # a name is a nicety; the welcome still goes out
             log.info("users.info failed for %s; welcoming without a name", user_id)
-            return ""
+            return None
+        user = found.get("user")
+        return user if isinstance(user, dict) else None
+
+    async def _name_of(self, user_id: str) -> str:
+        found = await self._user(user_id) if user_id else None
+        return translate.display_name(found) if found is not None else ""
 
     async def publish_home(self, actor: Actor) -> None:
         assert self.bot is not None
@@ -303,3 +330,26 @@ class SlackAdapter:
         view = await self.bot.view(actor, "home")
         if view is not None:
             await self.client.views_publish(user_id=actor.user_id, view=home_view(view))
+
+
+class _AckingSocketModeHandler(AsyncSocketModeHandler):
+    """bolt's handler acks only what a listener handled: Slack redelivers anything else (an
+    event nobody listens to, a malformed envelope) again and again. Every envelope is acked
+    here; a malformed one is logged in one line and not dispatched."""
+
+    async def handle(self, client: Any, req: SocketModeRequest) -> None:  # type: ignore[override]
+        problem = shape.socket_problem(req.type, req.payload)
+        if problem is not None:
+            log.warning("acked a malformed Socket Mode envelope without handling it: %s", problem)
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+            return
+        started = time.time()
+        try:
+            response = await run_async_bolt_app(self.app, req)
+        except Exception:
+            log.exception("a Socket Mode envelope failed")
+            response = None
+        if response is not None and response.status == 200:
+            await send_async_response(client, req, response, started)
+        else:
+            await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))

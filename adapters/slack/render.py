@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from slack_sdk.models import JsonValidator
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -35,6 +36,11 @@ FIELDS_PER_SECTION, BUTTONS_PER_ACTIONS, FALLBACK_TEXT = 10, 25, 3000
 MAX_VIEW_BLOCKS, INPUT_LABEL, METADATA = 100, 2000, 3000  # a modal's limits
 ANSWER = "answer"  # the action id of every input element; the block id is the Input's id
 _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+# Three or more backticks open a code block that runs across lines, into the next entry of a
+# list, and `>>>` at the start of a line quotes everything after it: both are broken with
+# zero-width spaces, so each entry shows as typed and the next is untouched.
+_FENCE = re.compile(r"`{3,}|^(\s*)>>>", re.MULTILINE)
+_ZERO_WIDTH = "\u200b"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +60,28 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def neutral(text: str) -> str:
+    """No code fence and no multi-line quote in `text`: a win's ``` (or a line starting `>>>`)
+    would turn every later line, the next person's win in the digest, into code (or a quote)."""
+    return _FENCE.sub(_broken, text)
+
+
+def _broken(match: re.Match[str]) -> str:
+    if match[1] is not None:  # `>>>` after the line's indentation
+        return match[1] + _ZERO_WIDTH.join(">>>")
+    return _ZERO_WIDTH.join(match[0])
+
+
+def displayed(text: str, limit: int) -> str:
+    """At most `limit` characters as Slack shows them (Slack counts a text's limit on what it
+    displays, `&` as one character), cut with an ellipsis, then escaped."""
+    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
 def shorten(text: str, limit: int) -> str:
     """At most `limit` characters after escaping, cut with an ellipsis (never mid-entity)."""
     escaped = escape(text)
@@ -67,7 +95,7 @@ def shorten(text: str, limit: int) -> str:
 
 
 def _mrkdwn(text: str, limit: int = SECTION_TEXT) -> MarkdownTextObject:
-    return MarkdownTextObject(text=shorten(text, limit) or " ", verbatim=True)
+    return MarkdownTextObject(text=shorten(neutral(text), limit) or " ", verbatim=True)
 
 
 def _plain(text: str, limit: int) -> PlainTextObject:
@@ -110,8 +138,8 @@ def blocks_for(block: m.Block) -> list[Block]:
             return [SectionBlock(text=_mrkdwn(sparkline))]
         case m.Actions(buttons=buttons):
             elements = [
-                ButtonElement(
-                    text=_plain(b.label, BUTTON_TEXT),
+                _Button(
+                    text=PlainTextObject(text=displayed(b.label, BUTTON_TEXT) or " ", emoji=True),
                     action_id=f"{b.action_id}:{i}"[:255],  # unique within the block
                     value=b.value[:BUTTON_VALUE],
                     style="primary" if b.primary else None,
@@ -126,11 +154,22 @@ def blocks_for(block: m.Block) -> list[Block]:
             return [ContextBlock(elements=[_mrkdwn(text, 2000)])]
         case m.Input(label=label, value=value):
             # In a message an input is shown, not filled in: the opener button opens the form.
-            shown = f"*{shorten(label, INPUT_LABEL)}*"
+            shown = f"*{shorten(neutral(label), INPUT_LABEL)}*"
             if value:
-                shown += f"\nYour answer: {shorten(value, SECTION_TEXT - len(shown) - 20)}"
+                answer = shorten(neutral(value), SECTION_TEXT - len(shown) - 20)
+                shown += f"\nYour answer: {answer}"
             return [SectionBlock(text=MarkdownTextObject(text=shown, verbatim=True))]
     raise TypeError(f"cannot render {block!r}")
+
+
+class _Button(ButtonElement):
+    """A button whose 75-character limit is counted on its text as displayed: a 75-character
+    poll option with an `&` (sent as `&amp;`) is not cut."""
+
+    @JsonValidator(f"text attribute cannot exceed {BUTTON_TEXT} characters as displayed")
+    def _validate_text_length(self) -> bool:
+        text = self.text.text if self.text is not None else None
+        return text is None or len(unescape(text)) <= self.text_max_length
 
 
 def opener(button: m.Button) -> m.Button:

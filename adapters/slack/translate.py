@@ -146,6 +146,12 @@ def team_join_event(body: Mapping[str, Any]) -> MemberJoinedEvent:
     )
 
 
+def is_person(user: Mapping[str, Any]) -> bool:
+    """A users.info (or team_join) `user` who is someone to welcome: not a bot or app user
+    (Slackbot included), not a deactivated account."""
+    return not (user.get("is_bot") or user.get("deleted") or user.get("id") == "USLACKBOT")
+
+
 def display_name(user: Mapping[str, Any]) -> str:
     """The name people see, from a users.info `user` object."""
     profile = user.get("profile") or {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -32,8 +33,9 @@ from botframework.connector.auth import (
 from adapters.teams import translate
 from adapters.teams.credentials import WarmCredentialsFactory
 from adapters.teams.deliver import TeamsSender, TeamsTransport, host_allowed
+from adapters.teams.names import MemberNames
 from bot.core import Bot
-from bot.events import Actor, CommandEvent
+from bot.events import Actor, CommandEvent, MemberJoinedEvent, Place
 from bot.features.onboarding import introduction
 from bot.message import Outcome
 from bot.settings import Settings
@@ -77,6 +79,11 @@ class BotFrameworkConfig:
             self.OAUTH_URL = constants.OAUTH_URL
 
 
+def local_trial(settings: Settings) -> bool:
+    """Unauthenticated local mode: no app id, FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=1."""
+    return not settings.microsoft_app_id and settings.teams_allow_unauthenticated
+
+
 def metadata_url(settings: Settings) -> str:
     return (
         settings.teams_openid_metadata_url
@@ -101,6 +108,7 @@ class TeamsAdapter:
         self.bot: Bot | None = None
         self.sender: TeamsSender | None = None
         self.transport: TeamsTransport | None = None
+        self.names = MemberNames()  # display names Teams leaves out (membersAdded)
         self.keys_ready = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
 
@@ -115,6 +123,7 @@ class TeamsAdapter:
             bot,
             self.settings.teams_service_url_allowlist,
             public_url=self.settings.public_url,
+            allow_loopback=local_trial(self.settings),
         )
         self.transport = TeamsTransport(self.sender, self.settings.outbox_teams_tenant_rate)
         self._background.append(asyncio.create_task(self.credentials.keep_fresh()))
@@ -122,8 +131,10 @@ class TeamsAdapter:
             self.keys_ready.set()
             log.warning(
                 "Teams: FINOPS_TEAMS_ALLOW_UNAUTHENTICATED is set and there is no "
-                "MicrosoftAppId: /api/messages accepts UNAUTHENTICATED traffic. Use this "
-                "only with the Bot Framework Emulator on a private machine."
+                "MicrosoftAppId: /api/messages accepts UNAUTHENTICATED traffic, and messages "
+                "may go to service URLs on this machine (localhost). Use this only with the "
+                "Microsoft 365 Agents Playground or the Bot Framework Emulator on a private "
+                "machine."
             )
             return
         self._background.append(asyncio.create_task(self._refresh_keys_forever()))
@@ -220,6 +231,11 @@ class TeamsAdapter:
                 for entity in turn.activity.entities
             ]
         actor = translate.actor_of(raw)
+        for person in translate.people_named(raw):
+            self.names.remember(actor.workspace_id, *person)
+        channel = (raw.get("channelData") or {}).get("channel") or {}
+        if channel.get("id") and channel.get("name"):
+            self.names.remember(actor.workspace_id, "channel:" + channel["id"], channel["name"])
         await self._remember(turn, raw, actor)
         kind = turn.activity.type
         if kind == ActivityTypes.message:
@@ -233,6 +249,8 @@ class TeamsAdapter:
                     command.text,
                     event_id=f"{conversation}:{raw.get('id', '')}"[:100],
                 )
+            place = await self._named_place(turn, event.place, actor.workspace_id)
+            event = dataclasses.replace(event, place=place)
             await self.sender.deliver(await self.bot.handle(event), actor, turn)
         elif kind == ActivityTypes.invoke and turn.activity.name == "adaptiveCard/action":
             await self._execute(turn, raw, actor)
@@ -240,9 +258,25 @@ class TeamsAdapter:
             if translate.bot_was_added(raw):
                 await self._introduce(turn, actor, raw)
             for joined in translate.members_added(raw):
+                joined = await self._named(turn, joined)
                 await self.sender.deliver(await self.bot.handle(joined), joined.actor, None)
         elif kind == ActivityTypes.installation_update and raw.get("action") == "add":
             await self._introduce(turn, actor, raw)
+
+    async def _named_place(self, turn: TurnContext, place: Place, tenant: str) -> Place:
+        """A team channel with its name: message activities carry only the channel's id."""
+        if place.conversation_name or not place.team_id or place.is_direct:
+            return place
+        name = await self.names.channel_name(turn, tenant, place.team_id, place.conversation_id)
+        return dataclasses.replace(place, conversation_name=name) if name else place
+
+    async def _named(self, turn: TurnContext, joined: MemberJoinedEvent) -> MemberJoinedEvent:
+        """The newcomer with their display name (membersAdded carries ids only)."""
+        person = joined.actor
+        if person.display_name:
+            return joined
+        name = await self.names.name_of(turn, person.workspace_id, person.user_id)
+        return dataclasses.replace(joined, actor=dataclasses.replace(person, display_name=name))
 
     async def _execute(self, turn: TurnContext, raw: dict[str, Any], actor: Actor) -> None:
         """Action.Execute must be answered in the same turn: the reply text goes in the invoke

@@ -8,6 +8,7 @@ jitter; what the outbox sends is retried by the outbox instead (`TeamsTransport`
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import random
@@ -49,10 +50,38 @@ class NotAllowed(Exception):
     """A service URL outside the allow-list: never send the bot's token there."""
 
 
-def host_allowed(service_url: str, extra_hosts: tuple[str, ...]) -> bool:
-    host = (urlsplit(service_url).hostname or "").lower()
-    allowed = DEFAULT_ALLOWED_HOSTS + extra_hosts
-    return any(host == h or host.endswith("." + h) for h in allowed)
+def allowed_host(entry: str) -> str:
+    """An allow-list entry as a host name: `example.com`, `example.com:8443` or a URL
+    (`https://example.com/amer/`) all mean the host `example.com`."""
+    entry = entry.strip().lower()
+    if "://" not in entry:
+        entry = "//" + entry
+    try:
+        return urlsplit(entry).hostname or ""
+    except ValueError:
+        return ""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def host_allowed(service_url: str, extra_hosts: tuple[str, ...], *, loopback: bool = False) -> bool:
+    """May the bot's token go to `service_url`? Teams' own hosts, the allow-list (hosts or
+    URLs), and, with `loopback` (the unauthenticated local trial only), this machine."""
+    try:
+        host = (urlsplit(service_url).hostname or "").lower()
+    except ValueError:
+        return False
+    if loopback and is_loopback(host):
+        return True
+    allowed = DEFAULT_ALLOWED_HOSTS + tuple(h for h in map(allowed_host, extra_hosts) if h)
+    return bool(host) and any(host == h or host.endswith("." + h) for h in allowed)
 
 
 def status_of(error: Exception) -> int | None:
@@ -121,11 +150,16 @@ class TeamsSender:
         bot: Bot,
         extra_hosts: tuple[str, ...],
         public_url: str = "",
+        *,
+        allow_loopback: bool = False,
     ) -> None:
         self.adapter = adapter  # botbuilder CloudAdapter
         self.app_id = app_id
         self.bot = bot
         self.extra_hosts = extra_hosts
+        # The unauthenticated local trial (no app id): the Agents Playground's connector runs on
+        # this machine, so loopback service URLs are allowed, and only then.
+        self.allow_loopback = allow_loopback
         self.public_url = public_url  # FINOPS_PUBLIC_URL: cards link charts served there
         self.pacer = Pacer()
 
@@ -228,7 +262,9 @@ class TeamsSender:
         if stored is None:
             raise LookupError(f"no conversation reference for {key}; the bot must be added there")
         reference = ConversationReference().deserialize(json.loads(stored))
-        if not host_allowed(reference.service_url or "", self.extra_hosts):
+        if not host_allowed(
+            reference.service_url or "", self.extra_hosts, loopback=self.allow_loopback
+        ):
             raise NotAllowed(f"service URL {reference.service_url} is not on the allow-list")
         return reference
 
@@ -237,7 +273,7 @@ class TeamsSender:
         if stored is None:
             raise LookupError("no service URL known for this tenant yet")
         url = json.loads(stored).get("serviceUrl", "")
-        if not host_allowed(url, self.extra_hosts):
+        if not host_allowed(url, self.extra_hosts, loopback=self.allow_loopback):
             raise NotAllowed(f"service URL {url} is not on the allow-list")
         return url
 

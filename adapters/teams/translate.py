@@ -153,6 +153,19 @@ def members_added(activity: Mapping[str, Any]) -> list[MemberJoinedEvent]:
     ]
 
 
+def people_named(activity: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(id, display name) of everyone an activity names: the sender and the people mentioned."""
+    found = []
+    for person in [activity.get("from") or {}] + [
+        entity.get("mentioned") or {}
+        for entity in activity.get("entities") or []
+        if entity.get("type") == "mention"
+    ]:
+        if person.get("id") and person.get("name"):
+            found.append((str(person["id"]), str(person["name"])))
+    return found
+
+
 def bot_was_added(activity: Mapping[str, Any]) -> bool:
     bot_id = (activity.get("recipient") or {}).get("id")
     return any(m.get("id") == bot_id for m in activity.get("membersAdded") or [])

@@ -14,7 +14,7 @@ from bot.dashboard.exports import parse_workspace
 from bot.settings import Settings
 from storage import workspaces
 from storage.engine import Database
-from storage.migrate import upgrade
+from storage.migrate import require_current
 
 
 def _fail(message: str, status: int = 1) -> int:
@@ -36,7 +36,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             return _fail(f"{path}: no such file or directory", 2)
     database = Database(settings.database_url)
     try:
-        await upgrade(database)
+        await require_current(database)
         return await _run(database, args, paths)
     finally:
         await database.dispose()

@@ -22,6 +22,7 @@ from bot.costs.reader import KEY, MEASURES, ExportData, ExportRefused, read_expo
 from storage import costs
 from storage.engine import Database
 from storage.models import CostImport, Setting
+from storage.money import MAX_UNITS
 
 EXPORT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 _IMPORT_LOCK = 0x666F637573  # "focus": imports of several processes take turns on PostgreSQL
@@ -126,6 +127,12 @@ async def run_import(
     summary = _summary(data, scope)
     if not data.groups:
         return summary
+    beyond = sum(row["row_count"] for row in _rows(data) if costs.out_of_range(row))
+    if beyond:
+        raise ExportRefused(
+            f"{beyond:,} rows sum to an amount beyond {MAX_UNITS:,} units of their currency in "
+            "one day and dimension, more than can be stored exactly; nothing was imported"
+        )
     async with database.session() as session:
         if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
             await session.exec(  # type: ignore[call-overload]

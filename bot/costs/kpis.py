@@ -8,7 +8,7 @@ shown, and a KPI whose denominator is not positive is "n/a", never 0 %.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from typing import Literal
@@ -24,7 +24,8 @@ OWNER_TAGS_KEY = "cost-owner-tags"  # workspace config: the tag keys that name a
 HUNDRED = Decimal(100)
 TENTH = Decimal("0.1")
 MOVERS = 3
-Unit = Literal["week", "month"]
+WINDOW_DAYS = 7  # the digest's cost window: the latest seven complete days of data
+Unit = Literal["week", "month", "days"]
 
 
 class Light(Enum):
@@ -118,6 +119,51 @@ PROJECT_TARGETS: dict[str, Targets] = {
 TARGETS = {**FOUNDATION_TARGETS, **PROJECT_TARGETS}
 
 
+KPI_LIBRARY = "https://www.finops.org/kpi/"
+# Each KPI's definition on FOCUS columns, as `help cost` shows it, with the FinOps Foundation
+# page it follows (a KPI library page where the library has one, else the capability's).
+DEFINITIONS: tuple[tuple[str, str, str], ...] = (
+    (
+        "Effective savings rate",
+        "1 - EffectiveCost of usage (unused commitment included) / ListCost of the usage "
+        "consumed; negative when commitments are wasted",
+        f"{KPI_LIBRARY}effective-savings-rate-percentage/",
+    ),
+    (
+        "Commitment coverage",
+        "ListCost of eligible compute usage a commitment covered / ListCost of all eligible "
+        "compute usage (spot and unused commitment rows are not eligible)",
+        "https://www.finops.org/framework/capabilities/rate-optimization/",
+    ),
+    (
+        "Commitment utilisation",
+        "EffectiveCost of used commitment / used + unused",
+        f"{KPI_LIBRARY}commitment-utilization-score/",
+    ),
+    (
+        "Commitment waste",
+        "EffectiveCost of unused commitment / EffectiveCost of every commitment row",
+        "https://www.finops.org/framework/capabilities/rate-optimization/",
+    ),
+    (
+        "Allocation",
+        "usage EffectiveCost with an owner tag (or any tag) / all usage EffectiveCost",
+        "https://www.finops.org/framework/capabilities/allocation/",
+    ),
+    (
+        "Savings",
+        "negotiated ListCost - ContractedCost; commitment ContractedCost - EffectiveCost, an "
+        "unused commitment row counting -EffectiveCost",
+        "https://www.finops.org/framework/capabilities/rate-optimization/",
+    ),
+    (
+        "Data freshness",
+        "now - the latest ChargePeriodEnd of usage rows (monthly taxes and fees left out)",
+        f"{KPI_LIBRARY}frequency-of-data-updates/",
+    ),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Kpi:
     """A percentage (or, for freshness, days) rounded to one decimal; None is n/a."""
@@ -206,7 +252,8 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """Whole UTC billing days [start, end): a Monday-Sunday week or a calendar month."""
+    """Whole UTC billing days [start, end): a Monday-Sunday week, a calendar month, or a run
+    of days (the digest's latest seven days of data), compared with as many days before."""
 
     unit: Unit
     start: date
@@ -220,23 +267,35 @@ class Period:
     def month_of(cls, day: date) -> Period:
         return cls("month", *date_bounds("month", day))
 
+    @classmethod
+    def days_ending(cls, last: date, count: int = WINDOW_DAYS) -> Period:
+        return cls("days", last - timedelta(days=count - 1), last + timedelta(days=1))
+
     def previous(self) -> Period:
+        if self.unit == "days":
+            return Period("days", self.start - (self.end - self.start), self.start)
         if self.unit == "week":
             return Period.week_of(self.start - timedelta(days=7))
         return Period.month_of(self.start - timedelta(days=1))
 
     @property
     def label(self) -> str:
+        if self.unit == "days":
+            return span_label(self.start, self.end)
         if self.unit == "week":
             return f"week of {day_text(self.start)}"
         return f"{self.start:%b %Y}"
 
     @property
     def comparison(self) -> str:
+        if self.unit == "days":
+            return f"against the {(self.end - self.start).days} days before"
         return "week over week" if self.unit == "week" else "month over month"
 
     @property
     def short(self) -> str:
+        if self.unit == "days":
+            return f"vs the {(self.end - self.start).days} days before"
         return "WoW" if self.unit == "week" else "MoM"
 
 
@@ -305,6 +364,24 @@ class CostReport:
         return f"{current} vs {span_label(self.previous_start, self.previous_end)}"
 
 
+def last_complete_day(last_data_day: date, now: datetime) -> date:
+    """The latest billing day that is both in the data and over (UTC): today's rows are a
+    day still being billed, so reporting them would look like a drop."""
+    return min(last_data_day, now.astimezone(UTC).date() - timedelta(days=1))
+
+
+async def latest_month(
+    session: AsyncSession, workspace_id: int | None, now: datetime
+) -> Period | None:
+    """The month holding the latest complete day of data (`cost` with no period and the
+    dashboard): this month to date once it has data, else the last month that has some, so
+    nothing goes blank on the 1st while the exports catch up. None without any data."""
+    span = await store.day_span(session, workspace_id)
+    if span is None:
+        return None
+    return Period.month_of(max(span[0], last_complete_day(span[1], now)))
+
+
 async def build_report(
     session: AsyncSession,
     workspace_id: int | None,
@@ -312,14 +389,17 @@ async def build_report(
     now: datetime,
     *,
     owner_tags: bool,
+    currency: str = "",
 ) -> CostReport | NoDataInPeriod | None:
     """The period's KPIs against the previous period (None when no cost data is visible at
-    all). A period still running is cut at the last day of data and compared with as many
-    days of the previous period, so a month to date is never set against a whole month."""
+    all). A period still running is cut at the last complete day of data and compared with
+    as many days of the previous period, so a month to date is never set against a whole
+    month (on the 5th with data to the 4th: 1-4 against 1-4)."""
     span = await store.day_span(session, workspace_id)
     if span is None:
         return None
-    end = min(period.end, span[1] + timedelta(days=1))
+    last = max(span[0], last_complete_day(span[1], now))  # data only of today: show it
+    end = min(period.end, last + timedelta(days=1))
     totals_by_currency = (
         await store.window_totals(session, workspace_id, period.start, end)
         if end > period.start
@@ -327,7 +407,7 @@ async def build_report(
     )
     if not totals_by_currency:
         return NoDataInPeriod(period, *span)
-    currency = max(totals_by_currency, key=lambda c: (totals_by_currency[c].effective, c))
+    currency = primary_currency(totals_by_currency, currency)
     totals = totals_by_currency[currency]
     before = period.previous()
     previous_end = before.end
@@ -390,9 +470,22 @@ async def build_report(
     )
 
 
+def primary_currency(totals: dict[str, WindowTotals], preferred: str = "") -> str:
+    """The currency a report is in: the workspace's `config currency` when the bill has it,
+    else the one most rows are in. Never by comparing amounts: 30,000 JPY is not more than
+    255 EUR, and nothing is ever converted."""
+    if preferred and preferred in totals:
+        return preferred
+    # Ties go to a named currency, then the first in alphabetical order.
+    return max(sorted(totals), key=lambda code: (totals[code].rows, code != ""))
+
+
 def _esr(totals: WindowTotals) -> Decimal | None:
-    """1 - EffectiveCost / ListCost over usage rows: amortised purchases (EffectiveCost 0,
-    ListCost not) are left out, or buying a commitment would look like a saving."""
+    """Effective savings rate, the KPI library's "1 - actual spend with discounts / on-demand
+    equivalent": usage rows' EffectiveCost (unused commitment included: it was paid for)
+    over the ListCost of the usage consumed (unused commitment consumed nothing), so wasted
+    commitments lower the rate and can make it negative. Amortised purchases (EffectiveCost
+    0) are not usage rows, so buying a commitment is not counted twice."""
     if totals.usage_list <= 0:
         return None
     return tenths(HUNDRED - Decimal(totals.usage_effective) * HUNDRED / Decimal(totals.usage_list))

@@ -206,15 +206,19 @@ async def gather(
 async def cost_tiles(
     session: AsyncSession, workspace_id: int, now: datetime | None = None
 ) -> list[Tile]:
-    """This month's cost KPIs from imported FOCUS data (bot/costs/kpis.py): effective cost
-    month over month with its weekly trend, effective savings rate, commitment coverage and
-    unallocated cost, each with its Crawl/Walk/Run light; no tiles without data this month."""
+    """Cost KPIs of the month holding the latest complete day of FOCUS data, as `cost` shows
+    them (bot/costs/kpis.py): effective cost month over month with its weekly trend, effective
+    savings rate, commitment coverage, unallocated cost and the data's age, each with its
+    Crawl/Walk/Run light. Exports lag, so on the 1st the tiles still show last month; no tiles
+    without any data."""
     config = await workspaces.settings(session, workspace_id)
     now = now or datetime.now(UTC)
-    today = to_local(now, ZoneInfo(config.get("timezone", DEFAULT_TIMEZONE))).date()
     by_owner = bool(config.get(kpis.OWNER_TAGS_KEY, "").strip())
+    period = await kpis.latest_month(session, workspace_id, now)
+    if period is None:
+        return []
     report = await kpis.build_report(
-        session, workspace_id, kpis.Period.month_of(today), now, owner_tags=by_owner
+        session, workspace_id, period, now, owner_tags=by_owner, currency=config.get("currency", "")
     )
     if not isinstance(report, kpis.CostReport):
         return []
@@ -236,6 +240,7 @@ async def cost_tiles(
         ("Effective savings rate", report.esr.shown, report.esr.verdict or "n/a", ""),
         ("Commitment coverage", report.coverage.shown, report.coverage.verdict or "n/a", ""),
         (share_name, share.shown, allocated, ""),
+        ("Data freshness", report.freshness.shown, report.freshness.verdict or "n/a", ""),
     ]
     return [
         Tile(name, value, note, "", points, f"{name}: {value}, {note}")

@@ -193,12 +193,12 @@ def parse_workspace(text: str) -> tuple[str, str]:
 async def export(settings: Settings, kind: str, workspace: str, out: str | None) -> int:
     """`finops-bot export`: the CSV to `out` (with a byte-order mark, for spreadsheets) or to
     standard output (without). Exit code 0, or 2 for an unknown workspace."""
-    from storage.migrate import upgrade
+    from storage.migrate import require_current
 
     platform, external_id = parse_workspace(workspace)
     database = Database(settings.database_url)
     try:
-        await upgrade(database)
+        await require_current(database)
         async with database.reading() as session:
             workspace_id = await workspaces.find(session, platform, external_id)
         if workspace_id is None:

@@ -56,8 +56,16 @@ async def _checkins(req: Request, meeting: meetings.Meeting) -> list[str]:
     answers = await checkins.answers(req.session, [q.id for q in questions], meeting.key)
     lines = []
     for q in questions:
-        lines.append(f"#{q.id} {q.text}")
-        lines += [f"  {a.user_name}: {a.answer}" for a in answers if a.question_id == q.id]
+        given = [a for a in answers if a.question_id == q.id]
+        if q.metric and not q.metric_owner:
+            # No owner: the answers side by side, none of them the metric's value.
+            lines.append(f"#{q.id} {q.text} (metric {q.metric}: no owner, so no value recorded)")
+            if given:
+                lines.append("  " + " · ".join(f"{a.user_name}: {a.answer}" for a in given))
+            continue
+        owner = f" (metric {q.metric}, recorded from {q.metric_owner_name})" if q.metric else ""
+        lines.append(f"#{q.id} {q.text}{owner}")
+        lines += [f"  {a.user_name}: {a.answer}" for a in given]
     answered = {a.user_id for a in answers}
     silent = [m.user_name for m in members if m.user_id not in answered]
     if silent:

@@ -2,13 +2,16 @@
 
 The bot sends each member the questions privately before the meeting (a form: a Slack modal,
 Adaptive Card inputs on Teams, `checkin answer` lines in the console), reminds those who have
-not answered once, and puts the answers in the agenda. An answer to a question tied to a metric
-is recorded as that metric's value; answers can change until the meeting starts.
+not answered once, and puts the answers in the agenda. A question tied to a metric names the
+member who answers it for the record (its owner): that answer is the metric's one value for
+the meeting; everyone else's is only shown, so two members' answers never make a fake trend.
+Answers can change until the meeting starts.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from bot.commands import Refusal, Request, command
 from bot.events import ActionEvent
@@ -17,7 +20,7 @@ from bot.features.metrics import checked_value, format_value, parse_reading
 from bot.message import Actions, Button, Context, Header, Input, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.errors import quoted
-from bot.parsing.tokens import parse_id, split_words
+from bot.parsing.tokens import parse_id, split_words, user_mention
 from bot.parsing.when import describe
 from storage import audit, checkins, metrics
 from storage import committee as seats
@@ -32,20 +35,24 @@ MAX_QUESTION, MAX_ANSWER = 300, 1000
     "checkin",
     summary="The questions each committee member answers before every meeting.",
     usage=(
-        'checkin ask "<question>" [metric <name>]',
+        'checkin ask "<question>" [metric <name> [owner @person]]',
+        "checkin owner <question id> @person",
         "checkin list",
         "checkin remove <id>",
         "checkin answer <question id> <answer>",
     ),
     examples=(
         'checkin ask "What did your team save this month?"',
-        'checkin ask "Untagged spend this month, in %?" metric untagged-share',
+        'checkin ask "Untagged spend this month, in %?" metric untagged-share owner @maria',
+        "checkin owner 2 @maria",
         "checkin answer 2 12%",
     ),
     details="Admins ask and remove questions; committee members answer. Before each meeting "
     "(`committee meeting`) every member gets the questions privately, and one reminder if "
     "they have not answered. Answers can change until the meeting starts and appear in the "
-    "agenda. An answer to a question with a metric is recorded as that metric's value.",
+    "agenda. A question with a metric records one value per meeting: its owner's answer "
+    "(a committee member). Without an owner, the answers are shown side by side and the "
+    "metric gets no value until an admin sets one with `checkin owner`.",
 )
 async def checkin(req: Request, args: str) -> Outcome:
     words = split_words(args)
@@ -57,10 +64,12 @@ async def checkin(req: Request, args: str) -> Outcome:
         return await _list(req)
     if action == "remove":
         return await _remove(req, [w.text for w in rest])
+    if action == "owner":
+        return await _owner(req, [w.text for w in rest])
     if action == "answer":
         return await _answer_command(req, args.strip()[len(words[0].text) :].strip())
     raise UsageError(
-        f"{quoted(words[0].text)} is not a checkin action; use ask, list, remove or answer"
+        f"{quoted(words[0].text)} is not a checkin action; use ask, owner, list, remove or answer"
     )
 
 
@@ -68,24 +77,84 @@ async def _ask(req: Request, words: list[str], *, quoted_first: bool) -> Outcome
     await req.require_admin("ask check-in questions")
     if not words or not quoted_first:
         raise UsageError('put the question in quotes, e.g. `checkin ask "What did you save?"`')
-    text, metric = words[0].strip(), None
+    text, metric, owner = words[0].strip(), None, None
     extra = words[1:]
     if extra:
-        if len(extra) != 2 or extra[0].lower() != "metric":
-            raise UsageError("after the question, only `metric <name>` may follow")
+        if len(extra) not in (2, 4) or extra[0].lower() != "metric":
+            raise UsageError(
+                "after the question, only `metric <name>` and then `owner @person` may follow"
+            )
         metric = parse_reading(f"{extra[1]} 0").name  # the metric grammar's name rules
+        if len(extra) == 4:
+            if extra[2].lower() != "owner":
+                raise UsageError("after the metric, only `owner @person` may follow")
+            owner = await _member(req, extra[3])
     if not text or len(text) > MAX_QUESTION:
         raise UsageError(f"a question has 1 to {MAX_QUESTION} characters")
     if len(await checkins.questions(req.session, req.workspace_id)) >= MAX_QUESTIONS:
         raise UsageError(f"there are already {MAX_QUESTIONS} questions; remove one first")
     question = await checkins.ask(
-        req.session, req.workspace_id, text, metric, req.actor.user_id, req.now
+        req.session, req.workspace_id, text, metric, req.actor.user_id, req.now, owner
     )
     await audit.record(
         req.session, req.workspace_id, req.actor.user_id, "checkin.ask", f"q:{question.id}"
     )
-    tied = f" Answers are recorded as metric {metric}." if metric else ""
-    return Outcome().reply(f"Check-in question #{question.id} added: {text}{tied}")
+    return Outcome().reply(f"Check-in question #{question.id} added: {text}{_tied(question)}")
+
+
+def _tied(question: CheckinQuestion) -> str:
+    if not question.metric:
+        return ""
+    if question.metric_owner_name:
+        return (
+            f" {question.metric_owner_name}'s answer is recorded as metric {question.metric}, "
+            "one value per meeting."
+        )
+    return (
+        f" Answers are shown side by side; metric {question.metric} gets a value once an owner "
+        f"is set: `checkin owner {question.id} @person`."
+    )
+
+
+async def _member(req: Request, word: str) -> tuple[str, str]:
+    """A committee member named by an @mention: (user id, name)."""
+    person = user_mention(word)
+    if person is None:
+        raise UsageError("name the owner with an @mention, e.g. `owner @maria`")
+    for member in await seats.members(req.session, req.workspace_id):
+        if member.user_id == person.user_id:
+            return member.user_id, member.user_name
+    raise UsageError(
+        f"{person.name} is not on the steering committee, so gets no check-in; "
+        f"`committee add @{person.name} <persona>` first"
+    )
+
+
+async def _owner(req: Request, words: list[str]) -> Outcome:
+    await req.require_admin("set who answers a check-in metric")
+    if len(words) != 2:
+        raise UsageError("give the question id and the owner, e.g. `checkin owner 2 @maria`")
+    question = await _question(req, parse_id(words[0], "question"))
+    if not question.metric:
+        raise UsageError(
+            f"question #{question.id} records no metric; ask one with "
+            '`checkin ask "..." metric <name> owner @person`'
+        )
+    owner = await _member(req, words[1])
+    await checkins.set_owner(req.session, question, owner)
+    await audit.record(
+        req.session, req.workspace_id, req.actor.user_id, "checkin.owner", f"q:{question.id}"
+    )
+    # The new owner may have answered the coming meeting already: that answer is the value.
+    meeting = await meetings.upcoming(req)
+    answer = (
+        await checkins.answer_of(req.session, question.id or 0, meeting.key, owner[0])
+        if meeting
+        else None
+    )
+    if meeting is not None and answer is not None:
+        await record_answer(_as(req, owner[0], owner[1]), meeting, question, answer.answer)
+    return Outcome().reply(f"Check-in question #{question.id}:{_tied(question)}")
 
 
 async def _remove(req: Request, words: list[str]) -> Outcome:
@@ -148,9 +217,14 @@ async def on_action(req: Request, event: ActionEvent) -> Outcome:
         raise UsageError(f"unknown action {quoted(event.action_id)}")
     meeting = await meetings.require_upcoming(req)
     if event.value != meeting.key:
+        if _started_before(event.value, meeting):
+            return Outcome().reply(
+                "That meeting has started, so its check-in is closed. "
+                "`checkin list` shows the questions for the next one."
+            )
         return Outcome().reply(
-            "That meeting has started, so its check-in is closed. "
-            "`checkin list` shows the questions for the next one."
+            "That form is not for the next committee meeting (it may have been moved), so "
+            "nothing was recorded. `checkin list` shows the questions for the next one."
         )
     await _require_member(req)
     given = [(key, text.strip()) for key, text in event.inputs if text.strip()]
@@ -167,25 +241,35 @@ async def on_action(req: Request, event: ActionEvent) -> Outcome:
     )
 
 
+def _started_before(key: str, meeting: meetings.Meeting) -> bool:
+    """Is `key` the key of a meeting before `meeting` (so one that has started)? A key is the
+    meeting's local start in ISO form; anything else is no meeting at all."""
+    try:
+        when = datetime.fromisoformat(key)
+    except ValueError:
+        return False
+    return when.tzinfo is not None and when < meeting.starts
+
+
 async def record_answer(
     req: Request, meeting: meetings.Meeting, question: CheckinQuestion, text: str
 ) -> str:
-    """Store (or change) one answer; a metric question also records (or corrects) the metric
-    value. Returns the answer as shown back."""
+    """Store (or change) one answer. On a metric question every answer is read as a value of
+    the metric (in its unit), and the owner's is recorded: the meeting's one value, corrected
+    in place when the answer changes. Returns the answer as shown back."""
     text = text.strip()
     if not text or len(text) > MAX_ANSWER:
         raise UsageError(f"an answer has 1 to {MAX_ANSWER} characters")
     metric_id, shown = None, text
     if question.metric:
         reading = parse_reading(f"{question.metric} {text}")
-        previous = await checkins.answer_of(
-            req.session, question.id or 0, meeting.key, req.actor.user_id
-        )
-        earlier = previous.metric_id if previous else None
         latest = await metrics.latest(req.session, req.workspace_id, reading.name)
         value = checked_value(req, reading, latest, bare_number_ok=True)
-        metric = await metrics.record_or_correct(req.session, earlier, value)
-        metric_id, shown = metric.id, format_value(metric.value, metric.unit)
+        shown = format_value(value.value, value.unit)
+        if question.metric_owner == req.actor.user_id:
+            answers = await checkins.answers(req.session, [question.id or 0], meeting.key)
+            earlier = next((a.metric_id for a in answers if a.metric_id is not None), None)
+            metric_id = (await metrics.record_or_correct(req.session, earlier, value)).id
     await checkins.answer(
         req.session,
         question.id or 0,

@@ -3,13 +3,16 @@ the digest's cost section and chart series.
 
 Periods are whole UTC billing days; "this week" and "this month" are taken from the
 workspace's local date. Weeks run Monday to Sunday. A week is compared with the week before
-(week over week), a month with the month before (month over month).
+(week over week), a month with the month before (month over month). Exports arrive days
+late, so `cost` alone shows the month of the latest complete day of data, and the digest the
+latest seven complete days, each saying which days and how old the data is.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -58,7 +61,7 @@ def parse_owner_tags(value: str, _place: Place | None = None) -> str:
 def parse_period(args: str, today: date) -> Period:
     spoken = " ".join(args.lower().split())
     month = _MONTH.fullmatch(spoken)
-    if spoken in ("", "this month"):
+    if spoken == "this month":
         return Period.month_of(today)
     if spoken == "last month":
         return Period.month_of(today).previous()
@@ -76,6 +79,19 @@ def parse_period(args: str, today: date) -> Period:
 
 def _owner_tags(req: Request) -> bool:
     return bool(req.config.get(kpis.OWNER_TAGS_KEY, "").strip())
+
+
+async def report_for(req: Request, period: Period) -> CostReport | NoDataInPeriod | None:
+    """The period's report in the workspace's own terms: its owner tags, and its currency
+    when `config currency` is set and the bill has it (else the one most rows are in)."""
+    return await kpis.build_report(
+        req.session,
+        req.workspace_id,
+        period,
+        req.now,
+        owner_tags=_owner_tags(req),
+        currency=req.config.get("currency", ""),
+    )
 
 
 def no_data_text(req: Request) -> str:
@@ -101,22 +117,32 @@ def gap_text(gap: NoDataInPeriod) -> str:
     usage="cost [this week|last week|this month|last month|YYYY-MM]",
     examples=("cost", "cost last week", "cost 2024-09"),
     details=(
+        "Without a period: the month of the latest complete day of imported data (exports "
+        "arrive days late, so on the 1st this is still last month). "
         "Shows billed and effective (amortised) cost with the change week over week (for a "
         "week) or month over month (for a month), the effective savings rate, commitment "
         "coverage, utilisation and waste, untagged and unallocated cost, negotiated and "
         "commitment savings, the top service category and movers, and how fresh the data is. "
         "Periods are whole UTC billing days; weeks run Monday to Sunday; a period whose data "
-        "stops early (one still running) is compared with as many days of the previous one. "
+        "stops early (one still running) is compared with as many days of the previous one, "
+        "so `cost this month` on the 5th sets 1-4 against 1-4 of last month. "
         "One currency is shown, the largest; others are named, never converted. "
         "Each KPI shows its level: "
-        "🔴 below Crawl, 🟠 Crawl, 🟡 Walk, 🟢 Run. Owner tags: `config cost-owner-tags`."
+        "🔴 below Crawl, 🟠 Crawl, 🟡 Walk, 🟢 Run. Owner tags: `config cost-owner-tags`. "
+        "The primary currency is `config currency` when the bill has it, else the one with "
+        "the most rows.\n\nDefinitions (FinOps Foundation KPIs on FOCUS columns):\n"
+        + "\n".join(f"• {name}: {text}. {url}" for name, text, url in kpis.DEFINITIONS)
     ),
 )
 async def cost(req: Request, args: str) -> Outcome:
-    period = parse_period(args, to_local(req.now, req.tz).date())
-    report = await kpis.build_report(
-        req.session, req.workspace_id, period, req.now, owner_tags=_owner_tags(req)
-    )
+    if args.strip():
+        period = parse_period(args, to_local(req.now, req.tz).date())
+    else:
+        latest = await kpis.latest_month(req.session, req.workspace_id, req.now)
+        if latest is None:
+            return Outcome().reply(no_data_text(req))
+        period = latest
+    report = await report_for(req, period)
     if report is None:
         return Outcome().reply(no_data_text(req))
     if isinstance(report, NoDataInPeriod):
@@ -243,26 +269,22 @@ def report_message(report: CostReport) -> Message:
     )
 
 
-async def digest_section(
-    req: Request, start: datetime, end: datetime
-) -> tuple[list[Block], list[str]] | None:
-    """The digest's cost part for the week [start, end) (aware UTC bounds of the workspace's
-    local week): a Fields block of 6 pairs and a Text block of 1-3 lines (the days covered
-    when the data stops inside the week, the top movers, freshness), and the same as plain
-    lines. None when no cost data is visible at all."""
-    first, after = to_local(start, req.tz).date(), to_local(end, req.tz).date()
-    period = Period("week", first, after)
-    report = await kpis.build_report(
-        req.session, req.workspace_id, period, req.now, owner_tags=_owner_tags(req)
-    )
+async def digest_section(req: Request, last_day: date) -> CostSection | None:
+    """The digest's cost part: the latest seven complete days of data up to `last_day` (the
+    digest's own last day; exports lag, so usually a few days earlier) against the seven
+    before, with the days named and the data's age. None when no cost data is visible."""
+    span = await cost_kpis.day_span(req.session, req.workspace_id)
+    if span is None:
+        return None
+    last = min(max(span[0], kpis.last_complete_day(span[1], req.now)), last_day)
+    if last < span[0]:  # a digest of a time before the first imported day
+        return None
+    report = await report_for(req, Period.days_ending(last))
     if report is None:
         return None
-    if isinstance(report, NoDataInPeriod):
-        line = (
-            f"Cloud cost: no data for this week yet; the latest is from "
-            f"{kpis.day_text(report.last)}."
-        )
-        return [Text(line)], [line]
+    if isinstance(report, NoDataInPeriod):  # a gap in the data
+        line = f"No cloud cost data in the 7 days up to {kpis.day_text(last)}."
+        return CostSection("Cloud cost", [Text(line)], [line], None, "")
     t = report.totals
     pairs = (
         ("Cloud cost (effective)", _with_change(t.effective, report.effective_change, report)),
@@ -272,10 +294,30 @@ async def digest_section(
         (_allocation_label(report), report.allocation.judged),
         ("Commitment waste", report.waste.judged),
     )
-    cut = f"Cloud cost data for {kpis.span_label(report.start, report.end)} so far."
+    days = (report.end - report.start).days
+    covered = (
+        f"The latest {plural(days, 'complete day')} of imported data, "
+        f"compared with {kpis.span_label(report.previous_start, report.previous_end)}."
+    )
     movers = _movers("Top movers by service", report.movers_service[:2], report.currency)
-    notes = [line for line in (cut if report.partial else None, movers, _freshness(report)) if line]
-    return [Fields(pairs), Text("\n".join(notes))], [*(f"{k}: {v}" for k, v in pairs), *notes]
+    notes = [line for line in (covered, movers, _freshness(report)) if line]
+    heading = f"Cloud cost · {kpis.span_label(report.start, report.end)}"
+    blocks: list[Block] = [Fields(pairs), Text("\n".join(notes))]
+    lines = [*(f"{k}: {v}" for k, v in pairs), *notes]
+    return CostSection(heading, blocks, lines, report.start, report.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class CostSection:
+    """The digest's cost part: its heading, blocks and plain lines, the first day of its
+    seven-day window (the chart's last bucket starts there; None without data in it) and
+    the currency it is in (the chart's)."""
+
+    heading: str
+    blocks: list[Block]
+    lines: list[str]
+    window_start: date | None
+    currency: str
 
 
 async def chart_series(

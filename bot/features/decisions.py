@@ -12,7 +12,7 @@ from bot.events import ActionEvent
 from bot.message import Context, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.errors import quoted
-from bot.parsing.tokens import parse_id, split_words
+from bot.parsing.tokens import parse_id, plain_mentions, split_words
 from bot.parsing.when import parse_period, to_local
 from storage import audit
 from storage import decisions as store
@@ -41,8 +41,8 @@ async def decide(req: Request, args: str) -> Outcome:
     words = split_words(args)
     text, poll_id, supersedes = "", None, None
     rest = words
-    if words and words[0].quoted:
-        text, rest = words[0].text.strip(), words[1:]
+    if words and words[0].quoted:  # `<#C1|finops>` stored as `#finops`, as polls do
+        text, rest = plain_mentions(words[0].text).strip(), words[1:]
     while rest:
         if len(rest) < 2 or rest[0].text.lower() not in ("poll", "supersedes"):
             raise UsageError(
@@ -163,4 +163,5 @@ def decision_line(d: Decision, req: Request) -> str:
     source = f" (from poll #{d.poll_id})" if d.poll_id else ""
     replaced = f" (supersedes #{d.supersedes})" if d.supersedes else ""
     gone = f" [superseded by #{d.superseded_by}]" if d.superseded_by else ""
-    return f"#{d.id} {when:%Y-%m-%d} · {d.decided_by_name}: {d.text}{source}{replaced}{gone}"
+    text = plain_mentions(d.text)  # decisions recorded before mentions were stored plain
+    return f"#{d.id} {when:%Y-%m-%d} · {d.decided_by_name}: {text}{source}{replaced}{gone}"

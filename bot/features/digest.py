@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -30,10 +30,10 @@ from bot.parsing import UsageError
 from bot.parsing.money import format_totals
 from bot.parsing.when import (
     describe,
+    local_midnight,
     parse_clock,
     parse_timezone,
     parse_weekday,
-    period_bounds,
     to_local,
 )
 from bot.wording import cut_note, plural, sparkline
@@ -124,15 +124,17 @@ async def build_digest(req: Request, period: DigestPeriod, *, chart: bool = Fals
     ]
     lines = [f"FinOps weekly digest, {title}", period.covers()]
     lines += [f"{k}: {v}" for k, v in fields]
-    # Cost KPIs stay on calendar weeks (the week holding the period's last day): cost data
-    # is daily and arrives days late, so it does not follow the digest's minute bounds.
-    cost_week = period_bounds("week", to_local(until - EPSILON, period.tz).date(), period.tz)
-    costs = await cost.digest_section(req, *cost_week)
+    # Cost data is daily and arrives days late, so the cost part covers the latest seven
+    # complete days of data up to the digest's last day, whatever the digest's own bounds.
+    costs = await cost.digest_section(req, to_local(until - EPSILON, period.tz).date())
     if costs is not None:
-        cost_blocks, cost_lines = costs
-        blocks += [Divider(), Text("Cloud cost this week"), *cost_blocks]
-        lines += ["Cloud cost this week:", *cost_lines]
-        trend = await cost_chart(req, cost_week[0], store=chart)
+        blocks += [Divider(), Text(costs.heading), *costs.blocks]
+        lines += [f"{costs.heading}:", *costs.lines]
+        trend = (
+            await cost_chart(req, costs.window_start, costs.currency, store=chart)
+            if costs.window_start is not None
+            else None
+        )
         if trend is not None:
             blocks.append(trend)
             lines.append(trend.sparkline)
@@ -227,22 +229,23 @@ def _describe_schedule(schedule: Schedule | None, now: datetime) -> str:
     )
 
 
-async def cost_chart(req: Request, week_start: datetime, *, store: bool) -> Chart | None:
-    """The last 12 weeks up to this one: effective cost (in the bill's main currency) and the
-    annualised savings of the wins logged each week in that currency. `store` draws the PNG
-    and keeps it (the posted digest); otherwise only the sparkline is given. None when the
-    12 weeks hold neither cost nor savings."""
-    monday = to_local(week_start, req.tz).date()
-    first = monday - timedelta(weeks=CHART_WEEKS - 1)
+async def cost_chart(
+    req: Request, window_start: date, currency: str, *, store: bool
+) -> Chart | None:
+    """Twelve seven-day buckets ending with the digest's cost window (which starts on
+    `window_start`, a UTC billing day): effective cost in `currency` (the cost part's) and the
+    annualised savings of the wins logged in the same days (workspace time) in that
+    currency. `store` draws the PNG and keeps it (the posted digest); otherwise only the
+    sparkline is given. None when the 12 buckets hold neither cost nor savings."""
+    first = window_start - timedelta(weeks=CHART_WEEKS - 1)
     by_currency = await cost_kpis.weekly_effective_by_currency(
         req.session, req.workspace_id, first, CHART_WEEKS
     )
-    if not by_currency:
+    if currency not in by_currency:
         return None
-    currency = max(sorted(by_currency), key=lambda code: sum(by_currency[code]))
     weeks = [first + timedelta(weeks=i) for i in range(CHART_WEEKS)]
     spend = [money(nanos) for nanos in by_currency[currency]]
-    bounds = [week_start - timedelta(weeks=CHART_WEEKS - 1 - i) for i in range(CHART_WEEKS + 1)]
+    bounds = [local_midnight(first + timedelta(weeks=i), req.tz) for i in range(CHART_WEEKS + 1)]
     savings = [Decimal(0)] * CHART_WEEKS
     scale = Decimal(10) ** -get_currency_precision(currency)
     for row in await wins.totals_by_interval(req.session, req.workspace_id, bounds):

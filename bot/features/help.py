@@ -29,8 +29,8 @@ async def help_command(req: Request, args: str) -> Outcome:
         Text(spec.summary),
         Fields((("Usage", "\n".join(spec.usage)), ("Examples", "\n".join(spec.examples)))),
     ]
-    if spec.details:
-        blocks.append(Context(spec.details))
+    # One context per paragraph: each stays within a platform's limit on one text element.
+    blocks += [Context(part) for part in spec.details.split("\n\n") if part.strip()]
     return Outcome().reply(Message(text="\n".join(lines), blocks=tuple(blocks)))
 
 

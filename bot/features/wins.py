@@ -12,7 +12,7 @@ from bot.parsing.errors import quoted
 from bot.parsing.money import format_money, format_totals
 from bot.parsing.recurrence import Recurrence
 from bot.parsing.subcommands import check_typo
-from bot.parsing.tokens import parse_id, split_words, user_mention
+from bot.parsing.tokens import channels_as_tags, parse_id, split_words, user_mention
 from bot.parsing.when import parse_period
 from bot.parsing.win import BROADCASTS, WinDraft, parse_win
 from bot.wording import plural
@@ -227,7 +227,9 @@ async def _undo(req: Request, word: str | None) -> Outcome:
 
 async def _edit(req: Request, args: str) -> Outcome:
     """`win edit 6 <the whole win again>`: the new text, amount, recurrence, tags and people
-    replace the old ones; the author stays credited and the posted celebration follows."""
+    replace the old ones; the author stays credited and the posted celebration follows.
+    Without new text (`win edit 6 $8,000/mo`) the text stays, and so do the tags and the
+    people credited unless new ones are given."""
     words = split_words(args, quotes=False)
     win_id = parse_id(words[0].text if words else None, "win")
     found = await store.get(req.session, req.workspace_id, win_id)
@@ -242,8 +244,18 @@ async def _edit(req: Request, args: str) -> Outcome:
     rest = args.strip()[len(words[0].text) :].strip()
     if not rest:
         raise UsageError(f"give the corrected win, e.g. `win edit {win_id} Deleted disks $400/mo`")
-    draft = parse_win(rest, req.currency)
+    draft = parse_win(rest, req.currency, unchanged_text=found.text)
     _check_people(draft)
+    tags = _tags(draft)
+    people = _people((found.author_id, found.author_name), draft)
+    avoidance = any(t in AVOIDANCE_TAGS for t in draft.tags)
+    if not draft.described:  # a correction of the figures: the rest of the win stays
+        kept = await store.view(req.session, req.workspace_id, win_id)
+        assert kept is not None
+        if not draft.tags:
+            tags, avoidance = await store.tags_of(req.session, win_id), found.avoidance
+        if not draft.people:
+            people = list(kept.people)
     amount = draft.amount.minor if draft.amount else 0
     changes = {
         "text": draft.description,
@@ -251,11 +263,10 @@ async def _edit(req: Request, args: str) -> Outcome:
         "currency": draft.amount.currency if draft.amount else found.currency,
         "recurrence": draft.recurrence.value,
         "annualised_minor": draft.recurrence.annualise(amount),
-        "avoidance": any(t in AVOIDANCE_TAGS for t in draft.tags),
+        "avoidance": avoidance,
     }
     before = f"{found.text} ({value_text(found) or 'no amount'})"
-    people = _people((found.author_id, found.author_name), draft)
-    if not await store.replace(req.session, found, changes, _tags(draft), people):
+    if not await store.replace(req.session, found, changes, tags, people):
         raise Refusal(f"Win #{win_id} was undone meanwhile; nothing was changed.")
     await audit.record(
         req.session, req.workspace_id, req.actor.user_id, "win.edit", f"win:{win_id}", before
@@ -275,7 +286,7 @@ async def current_message(req: Request, win_id: int) -> Message | None:
 def _filters(req: Request, args: str) -> tuple[list[str], str | None, tuple[str, str] | None]:
     period_words: list[str] = []
     tag, person = None, None
-    for word in split_words(args, quotes=False):
+    for word in split_words(channels_as_tags(args), quotes=False):
         ref = user_mention(word.text)
         if word.text.lower() in ("mine", "@me") or (ref and ref.user_id.lower() == "me"):
             person = (req.actor.user_id, req.actor.name)
@@ -356,16 +367,29 @@ async def wins(req: Request, args: str) -> Outcome:
 @command(
     "leaderboard",
     summary="Who has been credited with the most wins, and their annualised savings.",
-    usage="leaderboard [this month|this quarter|this year|all]",
-    examples=("leaderboard", "leaderboard this quarter"),
-    details="Ranked by wins credited (activity first), then by savings in the workspace currency.",
+    usage="leaderboard [this month|this quarter|this year|all] [#category|#avoidance]",
+    examples=("leaderboard", "leaderboard this quarter", "leaderboard all #avoidance"),
+    details="Ranked by wins credited (activity first), then by savings in the workspace "
+    "currency. `#category` counts that category's wins only; `#avoidance` counts cost-avoidance "
+    "wins and shows the cost they avoided.",
 )
 async def leaderboard(req: Request, args: str) -> Outcome:
-    period = parse_period(args.split(), req.now, req.tz, "this month")
+    period_words, tag, person = _filters(req, args)
+    if person is not None:
+        raise UsageError("the leaderboard ranks everyone; `wins @person` lists one person's")
+    period = parse_period(period_words, req.now, req.tz, "this month")
+    avoidance = tag in AVOIDANCE_TAGS
     ranked = await store.contributors(
-        req.session, req.workspace_id, period.start, period.end, rank_currency=req.currency
+        req.session,
+        req.workspace_id,
+        period.start,
+        period.end,
+        rank_currency=req.currency,
+        tag=None if avoidance else tag,
+        avoidance=True if avoidance else None,
     )
-    title = f"Leaderboard {period.name}"
+    title = f"Leaderboard {period.name}" + (f" in #{tag}" if tag else "")
+    worth = "avoided a year" if avoidance else "annualised"
     if not ranked:
         return Outcome().reply(
             f"{title}: no wins yet. Be the first: `win <what you did> <amount>`."
@@ -373,7 +397,7 @@ async def leaderboard(req: Request, args: str) -> Outcome:
     medals = ["🥇", "🥈", "🥉"]
     lines = [
         f"{medals[i] if i < 3 else f'{i + 1}.'} {c.name}: {plural(c.wins, 'win')}"
-        + (f", {format_totals(c.savings)} annualised" if c.savings else "")
+        + (f", {format_totals(c.savings)} {worth}" if c.savings else "")
         for i, c in enumerate(ranked)
     ]
     return Outcome().reply(

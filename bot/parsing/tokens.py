@@ -61,6 +61,12 @@ def plain_mentions(text: str) -> str:
     return CHANNEL_MENTION.sub(lambda m: "#" + (m.group(2) or m.group(1)), text)
 
 
+def channels_as_tags(text: str) -> str:
+    """Slack's channel token `<#C77|rightsizing>` as the tag `#rightsizing`, where a channel is
+    named as a category (`win ... <#C77|rightsizing>`, `wins all <#C77|rightsizing>`)."""
+    return CHANNEL_MENTION.sub(lambda m: "#" + "-".join((m.group(2) or m.group(1)).split()), text)
+
+
 @dataclass(frozen=True, slots=True)
 class UserRef:
     user_id: str

@@ -192,10 +192,12 @@ def parse_period(words: list[str], now_utc: datetime, tz: ZoneInfo, default: str
 def period_bounds(unit: str, day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The [start, end) of the week (Monday-Sunday), month, quarter or year holding `day`."""
     first, after = date_bounds(unit, day)
-    return (
-        to_utc(datetime.combine(first, time(0), tzinfo=tz)),
-        to_utc(datetime.combine(after, time(0), tzinfo=tz)),
-    )
+    return local_midnight(first, tz), local_midnight(after, tz)
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    """The start of `day` in `tz`, as aware UTC."""
+    return to_utc(datetime.combine(day, time(0), tzinfo=tz))
 
 
 def date_bounds(unit: str, day: date) -> tuple[date, date]:

@@ -10,7 +10,13 @@ from bot.parsing import money, recurrence
 from bot.parsing.errors import UsageError, quoted
 from bot.parsing.money import Money
 from bot.parsing.recurrence import Recurrence
-from bot.parsing.tokens import UserRef, split_words, user_mention
+from bot.parsing.tokens import (
+    UserRef,
+    channels_as_tags,
+    plain_mentions,
+    split_words,
+    user_mention,
+)
 
 MAX_WIN_TEXT = 500
 MAX_WIN_INPUT = 2000  # text plus tags and mentions
@@ -61,13 +67,17 @@ class WinDraft:
     recurrence: Recurrence
     tags: list[str] = field(default_factory=list)
     people: list[UserRef] = field(default_factory=list)
+    described: bool = True  # False: the text held no description, `unchanged_text` was kept
 
 
-def parse_win(text: str, default_currency: str) -> WinDraft:
+def parse_win(text: str, default_currency: str, *, unchanged_text: str = "") -> WinDraft:
+    """A win's parts. `unchanged_text` (for `win edit`): the description to keep when the
+    text gives only an amount, recurrence, tags or people."""
     if len(text) > MAX_WIN_INPUT:
         raise UsageError(
             f"the win is {len(text):,} characters; the limit is {MAX_WIN_TEXT} for its text"
         )
+    text = channels_as_tags(text)  # Slack turns a typed `#rightsizing` into `<#C77|rightsizing>`
     words = _split_code_suffixes([w.text for w in split_words(text, quotes=False)])
     kinds = _classify(words)
     tail = _tail_start(kinds)
@@ -83,6 +93,8 @@ def parse_win(text: str, default_currency: str) -> WinDraft:
     chosen = recurrences.pop() if recurrences else Recurrence.ONE_TIME
 
     description = _description(words, kinds, tail, amount_at)
+    described = bool(description)
+    description = description or unchanged_text
     if not description:
         raise UsageError("say what was done, e.g. `win Deleted idle disks $400/mo`")
     if len(description) > MAX_WIN_TEXT:
@@ -100,7 +112,7 @@ def parse_win(text: str, default_currency: str) -> WinDraft:
             person = user_mention(word)
             if person and all(p.user_id != person.user_id for p in people):
                 people.append(person)
-    return WinDraft(description, amount, chosen, tags, people)
+    return WinDraft(description, amount, chosen, tags, people, described)
 
 
 def _split_code_suffixes(words: list[str]) -> list[str]:
@@ -121,7 +133,8 @@ def _classify(words: list[str]) -> list[Kind]:
         if person := user_mention(word):
             if person.user_id.lower() in BROADCASTS or person.name.lower() in BROADCASTS:
                 raise UsageError(
-                    f"{quoted(word)} is not a person; credit teammates by name, e.g. `@jane`"
+                    f"{quoted(plain_mentions(word))} is not a person; credit teammates by "
+                    "name, e.g. `@jane`"
                 )
             kinds.append(Kind.MENTION)
         elif TAG.fullmatch(word):

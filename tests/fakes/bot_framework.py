@@ -3,13 +3,17 @@
 botbuilder's real ConnectorClient talks to it: put `connector.service_url` in the activity's
 `serviceUrl` (and in the inbound token's `serviceurl` claim). It follows the Bot Connector REST API
 and Teams' documented answers rather than our bot's expectations:
-- every call needs `Authorization: Bearer <token>`, else 401 (the token is recorded per call);
+- every call needs `Authorization: Bearer <token>`, else 401 (the token is recorded per call),
+  unless `anonymous` (a local connector, for a bot without an app id);
 - create conversation answers `{"id": "a:1..."}` (+ `activityId` when an activity was sent along),
   the same id again for the same user and tenant, as Teams reopens the existing 1:1 chat;
 - sends and replies answer 201 `{"id": "<activity id>"}`; a reply may name any activity id (a
   CloudAdapter proactive send replies to its continuation event's random id); update answers
   200 `{"id": ...}`; updating or deleting an activity the fake never saw answers 404
   `ActivityNotFoundInConversation` (seed older ones with `add_activity`);
+- member lookups (`GET .../members`, `.../members/{id}`) answer from `members` (404
+  `MemberNotFoundInConversation` for someone else); a team's channel list (`GET
+  v3/teams/{id}/conversations`) answers from `channels` (404 for a team the bot is not in);
 - `fail_next` injects Teams' error answers: 429 with Retry-After, 403 blocked/uninstalled bot in
   its two documented shapes (see BLOCKED_BY_USER and MESSAGE_WRITES_BLOCKED), 412, 5xx.
 
@@ -33,7 +37,14 @@ from aiohttp import web
 from tests.fakes.server import LocalServer
 
 Kind = Literal[
-    "create_conversation", "send", "reply", "update", "delete", "get_members", "get_member"
+    "create_conversation",
+    "send",
+    "reply",
+    "update",
+    "delete",
+    "get_members",
+    "get_member",
+    "get_channels",
 ]
 # What `fail_next` and `wait_for` accept: a kind, "post" (send or reply) or "*" (any call).
 KindPattern = Kind | Literal["post", "*"]
@@ -45,6 +56,7 @@ KINDS: tuple[Kind, ...] = (
     "delete",
     "get_members",
     "get_member",
+    "get_channels",
 )
 _GROUPS: dict[str, frozenset[str]] = {"post": frozenset({"send", "reply"}), "*": frozenset(KINDS)}
 
@@ -135,16 +147,23 @@ class _Failure:
 class FakeConnector(LocalServer):
     """The Bot Framework connector a Teams bot replies to: `async with FakeConnector() as fake:`."""
 
-    def __init__(self, *, expected_token: str | None = None) -> None:
-        """`expected_token`: when set, any other bearer token is refused with 401."""
+    def __init__(self, *, expected_token: str | None = None, anonymous: bool = False) -> None:
+        """`expected_token`: when set, any other bearer token is refused with 401.
+        `anonymous`: calls without a token are accepted too, as the local connectors of the
+        Microsoft 365 Agents Playground and the Bot Framework Emulator accept a bot that has no
+        app id."""
         super().__init__()
         self.expected_token = expected_token
+        self.anonymous = anonymous
         self.delay = 0.0
         self.calls: list[Call] = []
         # conversation id -> activity id -> the activity as last sent or updated
         self.activities: defaultdict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         self.deleted: list[tuple[str, str]] = []  # (conversation id, activity id)
         self.members: dict[str, list[dict[str, Any]]] = {}  # conversation id -> members
+        # team id -> its channels, as GET v3/teams/{id}/conversations lists them ({"id", "name"};
+        # the General channel, whose id is the team's, has no name)
+        self.channels: dict[str, list[dict[str, Any]]] = {}
         self._failures: defaultdict[str, deque[_Failure]] = defaultdict(deque)
         self._activity_ids = itertools.count(1_700_000_100_001)  # Teams ids: epoch millis
 
@@ -160,6 +179,7 @@ class FakeConnector(LocalServer):
         app.router.add_delete(conversation + "/activities/{activity_id}", self._handler("delete"))
         app.router.add_get(conversation + "/members", self._handler("get_members"))
         app.router.add_get(conversation + "/members/{member_id}", self._handler("get_member"))
+        app.router.add_get("/v3/teams/{team_id}/conversations", self._handler("get_channels"))
         return app
 
     @property
@@ -242,7 +262,10 @@ class FakeConnector(LocalServer):
         activity_id = request.match_info.get("activity_id")
 
         headers: dict[str, str] = {}
-        if token is None or (self.expected_token is not None and token != self.expected_token):
+        refused = token is None and not self.anonymous
+        if refused or (
+            token is not None and self.expected_token is not None and token != self.expected_token
+        ):
             status, answer = 401, UNAUTHORIZED  # checked first: a refused call uses no failure
         elif (failure := self._next_failure(kind)) is not None:
             status, answer = failure.status, failure.body
@@ -291,6 +314,11 @@ class FakeConnector(LocalServer):
                 return 200, self.members.get(request.match_info["conversation_id"], [])
             case "get_member":
                 return self._get_member(request)
+            case "get_channels":
+                found = self.channels.get(request.match_info["team_id"])
+                if found is None:  # the bot is not in that team
+                    return 404, {"error": {"code": "NotFound", "message": "Team not found."}}
+                return 200, {"conversations": found}
         raise AssertionError(f"unhandled kind {kind}")
 
     def _create_conversation(self, body: Any) -> tuple[int, Any]:

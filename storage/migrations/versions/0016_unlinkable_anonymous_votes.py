@@ -2,8 +2,8 @@
 order, raw de-duplication keys (which name Teams conversations) and delivered poll reminders
 forgotten. Data only; the schema is unchanged.
 
-Revision ID: 0014
-Revises: 0012
+Revision ID: 0016
+Revises: 0014
 Create Date: 2026-12-03
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | None = "0012"
+revision: str = "0016"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
