@@ -59,7 +59,7 @@ from storage.models import (  # noqa: E402
 )
 from storage.secret import load_voter_key  # noqa: E402
 
-SECRET = "bench-dashboard-key"
+SECRET = "bench-Wq7nE2sR9yT4uI1oP6aS3dF8gH0jK5lZxC4vB"
 PLATFORM, TEAM = "slack", "TBENCH0001"
 NOW = datetime.now(UTC).replace(microsecond=0)
 TAGS = [

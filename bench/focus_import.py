@@ -90,7 +90,12 @@ async def stored_totals(url: str) -> tuple[int, Decimal, Decimal]:
 
 
 def import_into(url: str, path: Path) -> dict[str, float | str]:
-    env = {**os.environ, "DATABASE_URL": url, "FINOPS_SECRET_KEY": "bench", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "FINOPS_SECRET_KEY": "bench-Wq7nE2sR9yT4uI1oP6aS3dF8gH0jK5lZxC4vB",
+        "LOG_LEVEL": "WARNING",
+    }
     return run_child([str(ROOT / ".venv/bin/finops-bot"), "focus", "import", str(path)], env)
 
 

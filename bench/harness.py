@@ -487,7 +487,8 @@ def serve_bot(
     async def main() -> None:
         settings = Settings(
             DATABASE_URL=database_url,
-            FINOPS_SECRET_KEY="bench-secret-key",  # required with PostgreSQL
+            # required with PostgreSQL, and strong
+            FINOPS_SECRET_KEY="bench-Wq7nE2sR9yT4uI1oP6aS3dF8gH0jK5lZxC4vB",
             FINOPS_ADMINS=ADMIN,
             SLACK_BOT_TOKEN=TOKEN,
             SLACK_SIGNING_SECRET=SECRET,

@@ -295,7 +295,7 @@ def serve_bot(
         began = time.monotonic()
         settings = Settings(
             DATABASE_URL=database_url,
-            FINOPS_SECRET_KEY="bench-secret-key",
+            FINOPS_SECRET_KEY="bench-Wq7nE2sR9yT4uI1oP6aS3dF8gH0jK5lZxC4vB",
             MicrosoftAppId=TEST_APP_ID,
             MicrosoftAppPassword=TEST_APP_PASSWORD,
             MicrosoftAppTenantId=TEST_TENANT_ID,

@@ -217,11 +217,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _check_secret_key(settings: Settings) -> None:
-    """On PostgreSQL every command refuses to start without FINOPS_SECRET_KEY, before it
-    creates or changes a schema (SQLite keeps a key file beside the database)."""
+    """Every command refuses a weak FINOPS_SECRET_KEY, and on PostgreSQL a missing one, before
+    it creates or changes a schema (SQLite keeps a key file beside the database)."""
     from storage.engine import async_url
-    from storage.secret import load_voter_key
+    from storage.secret import check_secret_key, load_voter_key
 
+    if settings.secret_key:
+        check_secret_key(settings.secret_key)
     if async_url(settings.database_url).get_backend_name() == "postgresql":
         load_voter_key(settings.secret_key, settings.database_url)
 

@@ -29,7 +29,7 @@ from storage import outbox as outbox_store
 from storage import polls as poll_store
 from storage.engine import Database
 from storage.models import Poll, Schedule, Welcome, Workspace, utcnow
-from storage.secret import load_voter_key
+from storage.secret import event_key, load_voter_key
 
 if TYPE_CHECKING:
     from bot.outbox import Delivery
@@ -95,12 +95,15 @@ class Bot:
         transaction as the work, so a failed attempt leaves the event for the retry)."""
         if not event.event_id:
             return None
-        platform, event_id = event.actor.platform, event.event_id
+        platform = event.actor.platform
+        # Only a keyed hash is stored (and nothing of the event logged): the claim of an
+        # anonymous vote sits in the vote's transaction, so it must not say whose it is.
+        key = event_key(self.voter_key, platform, event.event_id)
 
         async def claim(session: AsyncSession, now: datetime) -> bool:
-            if await deliveries.claim_event(session, platform, event_id, now):
+            if await deliveries.claim_event(session, platform, key, now):
                 return True
-            log.info("ignored a repeated %s event %s", platform, event_id)
+            log.info("ignored a repeated %s event", platform)
             return False
 
         return claim
@@ -248,15 +251,36 @@ class Bot:
         async with self.database.session() as session:
             return await outbox_store.prune_sent(session, self.clock() - keep)
 
+    async def prune_events(self, keep: timedelta) -> int:
+        async with self.database.session() as session:
+            return await deliveries.prune_events(session, self.clock() - keep)
+
     async def skip_run(self, job: str, period: str, owner: str) -> bool:
         async with self.database.session() as session:
             return await schedules.claim(session, job, period, owner, self.clock(), "skipped")
 
     # -- addresses for proactive messages (stored, so any replica can use them) -------------
-    async def save_addresses(self, actor: Actor, entries: dict[str, tuple[str, str]]) -> None:
-        """Store `key -> (reference JSON, service URL)` entries in one transaction."""
+    async def save_addresses(
+        self,
+        actor: Actor,
+        entries: dict[str, tuple[str, str]],
+        *,
+        refresh: frozenset[str] | None = None,
+    ) -> None:
+        """Store `key -> (reference JSON, service URL)` entries in one transaction. With
+        `refresh`, only those keys are always rewritten; the others are written when they are
+        new or their service URL changed (a 1:1 chat's address does not change, and rewriting
+        it at every message would record when each person wrote, e.g. just before a vote)."""
         async with self._in_workspace(actor) as (session, workspace):
+            known = (
+                {}
+                if refresh is None
+                else await addresses.service_urls(session, workspace, list(entries))
+            )
             for key, (reference, service_url) in entries.items():
+                unchanged = known.get(key[:300]) == service_url[:500]
+                if refresh is not None and key not in refresh and unchanged:
+                    continue
                 await addresses.save(session, workspace, key, reference, service_url, self.clock())
 
     async def address(self, actor: Actor, key: str) -> str | None:

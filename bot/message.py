@@ -123,6 +123,9 @@ class DirectMessage:
     message: Message
     user_id: str
     user_name: str = ""
+    # Delete the outbox row once it is delivered (or given up): who got it is itself a secret,
+    # e.g. a reminder of an anonymous poll goes to exactly the people who have not voted.
+    forget: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +155,10 @@ class Outcome:
         self.items.append(ChannelPost(message, channel_id, channel_name, subject))
         return self
 
-    def dm(self, message: Message, user_id: str, user_name: str = "") -> Outcome:
-        self.items.append(DirectMessage(message, user_id, user_name))
+    def dm(
+        self, message: Message, user_id: str, user_name: str = "", *, forget: bool = False
+    ) -> Outcome:
+        self.items.append(DirectMessage(message, user_id, user_name, forget))
         return self
 
     def update(self, subject: str) -> Outcome:

@@ -52,6 +52,7 @@ class Delivery:
     fallback_url: str  # where to answer if the bot may not post in the channel (Slack)
     uncertain: bool
     created_at: datetime
+    forget: bool = False  # deleted once delivered or dead: the recipient is not to be kept
 
     @property
     def actor(self) -> Actor:
@@ -229,23 +230,35 @@ class OutboxWorker:
             (claimed.platform, claimed.workspace), Pace(transport.workspace_rate)
         )
         try:
-            found = await transport.find_sent(delivery) if delivery.uncertain else None
+            # No call may outlive the claim: once the lease ends another replica may take the
+            # row over and send it again while this call could still land (the platforms'
+            # sessions carry their own, shorter, timeouts too).
+            async with asyncio.timeout(self.lease.total_seconds() / 2):
+                found = await transport.find_sent(delivery) if delivery.uncertain else None
+                if found is None:
+                    await pace.wait()
+                    sent = await self._send(transport, delivery)
             if found is not None:
                 log.info("outbox %s had reached %s already; not sent again", row.id, row.kind)
                 await self._sent(delivery, found)
                 return
-            await pace.wait()
-            await self._sent(delivery, await self._send(transport, delivery))
+            await self._sent(delivery, sent)
         except RateLimited as limited:
             pace.pause(limited.retry_after)
             retry_at = self.bot.clock() + timedelta(seconds=limited.retry_after)
             await self._retry(row.id, str(limited), retry_at, uncertain=False, counted=False)
         except Undeliverable as error:
             log.warning("outbox %s (%s) cannot be delivered: %s", row.id, row.kind, error)
-            await self._settle(row.id, store.DEAD, error=str(error))
+            await self._settle(row.id, store.DEAD, error=str(error), forget=delivery.forget)
         except Exception as error:  # a timeout, a 5xx: it may or may not have arrived
             unknown = not isinstance(error, NotDelivered)
-            await self._failed(row.id, row.attempts, error, uncertain=unknown or row.uncertain)
+            await self._failed(
+                row.id,
+                row.attempts,
+                error,
+                uncertain=unknown or row.uncertain,
+                forget=delivery.forget,
+            )
 
     async def _send(self, transport: Transport, delivery: Delivery) -> str:
         if delivery.kind == "home":  # the person's tab as it is now, published by the transport
@@ -270,15 +283,18 @@ class OutboxWorker:
                 status=store.SENT,
                 now=self.bot.clock(),
                 message_id=message_id,
+                forget=delivery.forget,
             )
             if delivery.kind == "post" and delivery.subject and message_id:
                 await self.bot.remember_post_in(session, delivery, message_id)
 
-    async def _failed(self, row_id: int, attempts: int, error: Exception, uncertain: bool) -> None:
+    async def _failed(
+        self, row_id: int, attempts: int, error: Exception, uncertain: bool, forget: bool = False
+    ) -> None:
         reason = f"{type(error).__name__}: {error}"[:500]
         if attempts >= self.max_attempts:
             log.error("outbox %s dead after %d attempts: %s", row_id, attempts, reason)
-            await self._settle(row_id, store.DEAD, error=reason)
+            await self._settle(row_id, store.DEAD, error=reason, forget=forget)
             return
         delay = min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_CAP) * random.uniform(0.5, 1.5)
         log.info("outbox %s failed (%s); retrying in %.1f s", row_id, reason, delay)
@@ -319,4 +335,5 @@ def delivery_of(claimed: store.Claimed) -> Delivery:
         fallback_url=payload.get("fallback_url", ""),
         uncertain=row.uncertain,
         created_at=row.created_at,
+        forget=bool(payload.get("forget")),
     )

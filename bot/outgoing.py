@@ -34,8 +34,10 @@ async def enqueue(
                     now,
                     subject=item.subject,
                 )
-            case DirectMessage(message=message, user_id=user, user_name=name):
+            case DirectMessage(message=message, user_id=user, user_name=name, forget=forget):
                 payload = {"message": as_dict(message), "name": name}
+                if forget:
+                    payload["forget"] = True
                 await outbox.add(
                     session,
                     workspace,

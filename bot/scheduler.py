@@ -31,6 +31,7 @@ from storage.models import Schedule, Workspace
 
 log = logging.getLogger(__name__)
 SENT_KEPT = timedelta(days=7)  # delivered outbox rows are kept this long (for `finops-bot outbox`)
+EVENTS_KEPT = timedelta(days=1)  # de-duplication keys: retries and replays come within minutes
 
 
 class Scheduler:
@@ -104,6 +105,7 @@ class Scheduler:
 
     async def _prune_outbox(self) -> list[str]:
         await self.bot.prune_outbox(SENT_KEPT)
+        await self.bot.prune_events(EVENTS_KEPT)
         return []
 
     def _failed(self, job: str, period: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import BlockedRecipient, ConversationAddress
@@ -29,6 +29,15 @@ async def save(
         service_url=service_url[:500],
         updated_at=now,
     )
+
+
+async def service_urls(session: AsyncSession, workspace: int, keys: list[str]) -> dict[str, str]:
+    """The stored service URL of each of `keys` that is stored."""
+    statement = select(ConversationAddress.key, ConversationAddress.service_url).where(
+        ConversationAddress.workspace_id == workspace,
+        col(ConversationAddress.key).in_([key[:300] for key in keys]),
+    )
+    return dict((await session.exec(statement)).all())
 
 
 async def find(session: AsyncSession, workspace: int, key: str) -> ConversationAddress | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import select
+from sqlalchemy import delete
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import InboundEvent, PostedMessage
@@ -18,6 +19,17 @@ async def claim_event(session: AsyncSession, platform: str, event_id: str, now: 
     return await insert_ignore(
         session, InboundEvent, platform=platform, event_id=event_id[:100], received_at=now
     )
+
+
+async def prune_events(session: AsyncSession, before: datetime) -> int:
+    """Forget de-duplication keys received before `before`: platforms retry (and signed
+    requests can be replayed) for minutes, not days. The once-ever keys (`intro:…`, from
+    `Bot.first_time`) stay."""
+    statement = delete(InboundEvent).where(
+        col(InboundEvent.received_at) < before, col(InboundEvent.event_id).not_like("intro:%")
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return result.rowcount
 
 
 async def remember_post(

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def _no_statement_debug(record: logging.LogRecord) -> bool:
+    """aiosqlite's DEBUG log repeats every statement with its bound values, and SQLAlchemy's
+    every result row (people's text, votes): never let them through, whatever level logging is
+    configured at."""
+    return record.levelno > logging.DEBUG
+
+
+logging.getLogger("aiosqlite").addFilter(_no_statement_debug)
+# SQLAlchemy's engine logs result rows at DEBUG (`hide_parameters` covers bound values only).
+logging.getLogger("sqlalchemy.engine.Engine").addFilter(_no_statement_debug)
 
 # The plain forms people write, mapped to the async driver we ship.
 _ASYNC_DRIVERS = {
@@ -59,15 +73,26 @@ def sqlite_file(url: str) -> Path | None:
 
 
 def create_engine(url: str) -> AsyncEngine:
+    """`hide_parameters`: the driver's statement log (DEBUG, `echo`) and errors never show the
+    values bound, which are people's messages and votes."""
     parsed = async_url(url)
     if parsed.get_backend_name() == "sqlite":
         if (path := sqlite_file(url)) is not None:
             path.parent.mkdir(parents=True, exist_ok=True)  # `sqlite:///data/bot.db` just works
-        engine = create_async_engine(parsed, connect_args={"timeout": 30})
+        engine = create_async_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
+        if path is not None:  # on first connect: a command that never connects creates nothing
+            event.listen(engine.sync_engine, "do_connect", lambda *_: _create_private(path))
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_async_engine(parsed, pool_pre_ping=True)
+    return create_async_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+
+
+def _create_private(path: Path) -> None:
+    """A new database file is created 0600 (empty: SQLite takes it as a new database); SQLite
+    gives its -wal and -shm files the database file's permissions, so they are 0600 too."""
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -79,6 +104,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Deleted rows are overwritten, not left in free pages (an anonymous vote rewrites the
+    # poll's rows; the old order must not linger in the file).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -146,8 +146,17 @@ async def settle(
     retry_at: datetime | None = None,
     uncertain: bool = False,
     count_attempt: bool = True,
+    forget: bool = False,
 ) -> bool:
-    """Record how a send ended; only the replica that holds the claim may (False otherwise)."""
+    """Record how a send ended; only the replica that holds the claim may (False otherwise).
+    `forget`: a row that is delivered or dead is deleted instead (its recipient is a secret)."""
+    if forget and status in (SENT, DEAD):
+        gone = delete(OutboxMessage).where(
+            col(OutboxMessage.id) == row_id,
+            col(OutboxMessage.claimed_by) == owner,
+            col(OutboxMessage.status) == SENDING,
+        )
+        return (await session.exec(gone)).rowcount == 1  # type: ignore[call-overload]
     values: dict = {"status": status, "last_error": error[:500], "claimed_by": ""}
     if status == SENT:
         values |= {"sent_at": now, "message_id": message_id[:100], "uncertain": False}

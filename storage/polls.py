@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_
+from sqlalchemy import delete, func, insert, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -40,14 +40,39 @@ async def choices(session: AsyncSession, poll_id: int, voter: str) -> set[int]:
 
 
 async def replace_choices(
-    session: AsyncSession, poll_id: int, voter: str, positions: set[int], voter_name: str | None
+    session: AsyncSession,
+    poll_id: int,
+    voter: str,
+    positions: set[int],
+    voter_name: str | None,
+    *,
+    anonymous: bool = False,
 ) -> None:
+    if anonymous:
+        await _rewrite_anonymous(session, poll_id, voter, positions)
+        return
     await session.exec(  # type: ignore[call-overload]
         delete(Vote).where(col(Vote.poll_id) == poll_id, col(Vote.voter) == voter)
     )
     for position in sorted(positions):
         session.add(Vote(poll_id=poll_id, voter=voter, position=position, voter_name=voter_name))
     await session.flush()
+
+
+async def _rewrite_anonymous(
+    session: AsyncSession, poll_id: int, voter: str, positions: set[int]
+) -> None:
+    """An anonymous vote rewrites every vote row of its poll, in the order of the voters'
+    keyed hashes: all rows then carry this transaction's id (PostgreSQL `xmin`) and an
+    insertion order (SQLite `rowid`, PostgreSQL `ctid`) that say nothing about who voted
+    when, so no row can be matched to the transaction, or the moment, of one person's vote."""
+    statement = select(Vote.voter, Vote.position).where(Vote.poll_id == poll_id)
+    kept = {(v, p) for v, p in await session.exec(statement) if v != voter}
+    rows = sorted(kept | {(voter, p) for p in positions})
+    await session.exec(delete(Vote).where(col(Vote.poll_id) == poll_id))  # type: ignore[call-overload]
+    if rows:
+        values = [{"poll_id": poll_id, "voter": v, "position": p} for v, p in rows]
+        await session.exec(insert(Vote), params=values)  # type: ignore[call-overload]
 
 
 async def tally(session: AsyncSession, poll_id: int) -> dict[int, int]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, literal, or_, update
+from sqlalchemy import and_, case, delete, func, literal, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -116,6 +116,18 @@ async def _count_day(session: AsyncSession, win: Win, sign: int) -> None:
             },
         )
     )
+
+
+async def lock_author(session: AsyncSession, workspace: int, author: str) -> None:
+    """Serialise one person's wins in one workspace until the transaction ends, so the hourly
+    limit's count and the insert that follows are one step, whatever the replicas do at once.
+    PostgreSQL: a transaction-scoped advisory lock (other people are not held up; it works
+    behind PgBouncer's transaction pooling); SQLite: BEGIN IMMEDIATE holds the write lock."""
+    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        await session.exec(  # type: ignore[call-overload]
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            params={"key": f"finops-win-limit:{workspace}:{author}"},
+        )
 
 
 async def recent_count(session: AsyncSession, workspace: int, author: str, since: datetime) -> int:

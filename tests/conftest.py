@@ -23,6 +23,7 @@ from storage.engine import Database
 from tests.helpers import (
     IN_CI,
     POSTGRES_URL,
+    TEST_SECRET_KEY,
     create_postgres_database,
     drop_postgres_database,
     migrate,
@@ -78,7 +79,7 @@ def settings(database_url: str) -> Settings:
     return Settings(
         DATABASE_URL=database_url,
         FINOPS_ADMINS=ADMIN,
-        FINOPS_SECRET_KEY="test-secret-key",
+        FINOPS_SECRET_KEY=TEST_SECRET_KEY,
         _env_file=None,
     )
 

@@ -33,6 +33,9 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # Reference material (samples, official schemas) beside the repository, not in it.
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
+# A FINOPS_SECRET_KEY strong enough to be accepted (weak ones are refused at start-up).
+TEST_SECRET_KEY = "rJ3vQ8xN0cWm5tYp2LkHs7Gd9FbZq4Ue1XaVo6Ti_Cn"
+
 
 def shared_path(*parts: str) -> Path:
     """`SHARED.joinpath(*parts)`, which must exist: when it does not, the test is skipped (a clone

@@ -41,7 +41,7 @@ from bot.settings import Settings
 from bot.wording import sparkline
 from storage import costs, workspaces
 from storage import outbox as outbox_store
-from tests.helpers import running_bot, texts
+from tests.helpers import TEST_SECRET_KEY, running_bot, texts
 from tests.schema_validation import validate_adaptive_card
 from tests.test_slack import SlackHarness, slack  # noqa: F401  (the running app + fake Slack)
 from tests.test_teams import TeamsHarness, keys, openid, running_teams  # noqa: F401
@@ -407,7 +407,9 @@ def test_a_chart_card_is_valid_after_a_divider(png: bytes, card_schema):
 
 @pytest.fixture
 async def web(database_url: str) -> AsyncIterator[TestClient]:
-    settings = Settings(DATABASE_URL=database_url, FINOPS_SECRET_KEY="k", _env_file=None)
+    settings = Settings(
+        DATABASE_URL=database_url, FINOPS_SECRET_KEY=TEST_SECRET_KEY, _env_file=None
+    )
     async with running_bot(settings) as (client, _tasks):
         yield client
 

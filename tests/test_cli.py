@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from storage.migrate import head_revision
-from tests.helpers import create_postgres_database, drop_postgres_database
+from tests.helpers import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
 
 BOT = [sys.executable, "-m", "bot.cli"]
 
@@ -34,7 +34,7 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def run(args: list[str], url: str, cwd: Path, stdin: str = "", **env: str):
-    environment = {**os.environ, "DATABASE_URL": url, "FINOPS_SECRET_KEY": "k", **env}
+    environment = {**os.environ, "DATABASE_URL": url, "FINOPS_SECRET_KEY": TEST_SECRET_KEY, **env}
     environment.pop("FINOPS_ADMINS", None)
     return subprocess.run(
         BOT + args,
@@ -143,7 +143,7 @@ def test_serve_answers_healthz(fresh_url: str, tmp_path: Path):
     environment = {
         **os.environ,
         "DATABASE_URL": fresh_url,
-        "FINOPS_SECRET_KEY": "k",
+        "FINOPS_SECRET_KEY": TEST_SECRET_KEY,
         "HOST": "127.0.0.1",
         "PORT": str(port),
     }
@@ -311,3 +311,61 @@ def test_a_busy_port_says_so(tmp_path: Path):
     assert result.returncode == 1, result.stderr
     assert f"port 127.0.0.1:{port} is already in use" in result.stderr
     assert "Traceback" not in result.stderr and "cannot use the database" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "a",
+        "changeme",
+        "a" * 64,
+        "abc" * 20,
+        "test-secret-key",
+        "correct horse battery staple",
+        "Abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+        "ThisIsMyVeryOwnLongSecretForTheFinopsBot2026",
+    ],
+)
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["serve"]])
+def test_a_weak_secret_key_is_refused_before_anything_starts(
+    key: str, command: list[str], tmp_path: Path
+):
+    result = run(command, f"sqlite:///{tmp_path / 'bot.db'}", tmp_path, FINOPS_SECRET_KEY=key)
+    assert result.returncode == 2, result.stderr
+    assert "FINOPS_SECRET_KEY is too weak" in result.stderr
+    assert "python -c 'import secrets; print(secrets.token_urlsafe(32))'" in result.stderr
+    if len(key) > 8:
+        assert key not in result.stderr  # never echoed
+    assert not (tmp_path / "bot.db").exists()  # refused before the database was touched
+
+
+def test_generated_keys_are_accepted():
+    import secrets
+
+    from storage.secret import key_problem
+
+    for _ in range(2000):
+        for key in (secrets.token_urlsafe(32), secrets.token_hex(32), secrets.token_urlsafe(64)):
+            assert key_problem(key) is None, key
+
+
+def test_a_key_file_others_can_read_is_made_private_with_a_warning(tmp_path: Path, caplog):
+    from storage.secret import load_voter_key
+
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    first = load_voter_key("", url)
+    path = tmp_path / "bot.db.secret"
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o644)
+    assert load_voter_key("", url) == first  # the same key, now private again
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert "was readable by other users" in caplog.text and "delete it" in caplog.text
+
+
+def test_a_key_file_without_a_full_key_is_refused(tmp_path: Path):
+    secret = tmp_path / "bot.db.secret"
+    secret.write_text("abcd\n")
+    secret.chmod(0o600)
+    result = run(["console"], f"sqlite:///{tmp_path / 'bot.db'}", tmp_path, FINOPS_SECRET_KEY="")
+    assert result.returncode == 2, result.stderr
+    assert "does not hold a 32-byte key" in result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import re
 import subprocess
@@ -30,7 +31,7 @@ from bot.message import Audience, ChannelPost, DirectMessage, Reply
 from bot.settings import Settings
 from storage import wins
 from storage.models import DigestArchive
-from tests.helpers import number, rows, running_bot
+from tests.helpers import TEST_SECRET_KEY, number, rows, running_bot
 
 ADMIN = "ada"
 LIFETIME = timedelta(hours=12)
@@ -250,7 +251,7 @@ async def test_polls_csv_counts_only_for_anonymous_polls(served: Served):
 
 
 def export(args: list[str], url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "DATABASE_URL": url, "FINOPS_SECRET_KEY": "test-secret-key"}
+    environment = {**os.environ, "DATABASE_URL": url, "FINOPS_SECRET_KEY": TEST_SECRET_KEY}
     return subprocess.run(
         [sys.executable, "-m", "bot.cli", "export", *args],
         capture_output=True,
@@ -372,6 +373,37 @@ def test_tokens_never_reach_the_access_log():
         redact("/dashboard/wins.csv?period=x&t=abc") == "/dashboard/wins.csv?period=x&t=[redacted]"
     )
     assert redact("/healthz") == "/healthz"
+    token = "eyJ3IjoiVDEifQ.aBcD.eFgH"
+    for spelt in (f"/dashboard?%74={token}", f"/dashboard?t%3D{token}", f"/dashboard;t={token}"):
+        assert token not in redact(spelt), spelt
+    assert redact(f"/dashboard?period=year;t={token}") == "/dashboard?period=year&t=[redacted]"
+    assert token not in redact(f"/dashboard?period={token}")  # only short, plain periods
+
+
+async def test_the_served_access_log_never_holds_a_token_however_it_is_spelt(settings, caplog):
+    from aiohttp.test_utils import TestClient, TestServer
+    from yarl import URL
+
+    from bot.app import create_app
+    from bot.dashboard.routes import RedactingAccessLogger
+
+    token = "eyJ3IjoiVDEifQ.aBcDsecret.eFgH"
+    server = TestServer(create_app(settings), host="127.0.0.1")
+    await server.start_server(access_log_class=RedactingAccessLogger)  # as `serve` runs it
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    async with TestClient(server) as client:
+        for spelt in (
+            f"/dashboard?%74={token}",
+            f"/dashboard?t%3D{token}",
+            f"/dashboard;t={token}",
+            f"/dashboard?period=year&t={token}",
+        ):
+            url = URL(f"http://{server.host}:{server.port}{spelt}", encoded=True)
+            response = await client.session.get(url)
+            assert response.status in (403, 404), spelt
+    lines = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert len(lines) == 4 and all("[redacted]" in line for line in lines), lines
+    assert token not in caplog.text and "aBcDsecret" not in caplog.text
 
 
 async def test_the_export_pages_through_wins_logged_at_the_same_moment(

@@ -31,7 +31,13 @@ from bot.settings import Settings
 from storage import money, workspaces
 from storage.engine import Database
 from storage.models import CostDay, CostImport
-from tests.helpers import create_postgres_database, drop_postgres_database, migrate, shared_path
+from tests.helpers import (
+    TEST_SECRET_KEY,
+    create_postgres_database,
+    drop_postgres_database,
+    migrate,
+    shared_path,
+)
 
 SAMPLE = ("focus", "focus_sample_1.0_1000rows.csv")
 MEASURES = ("billed_nanos", "effective_nanos", "list_nanos", "contracted_nanos")
@@ -125,7 +131,7 @@ async def test_sample_cost_report_matches_an_independent_computation(own_url: st
     sample = shared_path(*SAMPLE)
     expected = independent_totals(sample, "2024-09")
     settings = Settings(
-        DATABASE_URL=own_url, FINOPS_ADMINS="ada", FINOPS_SECRET_KEY="k", _env_file=None
+        DATABASE_URL=own_url, FINOPS_ADMINS="ada", FINOPS_SECRET_KEY=TEST_SECRET_KEY, _env_file=None
     )
     database = Database(own_url)
     try:
@@ -189,7 +195,7 @@ def test_cli_refuses_a_non_focus_csv_and_changes_nothing(
     own_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", own_url)
-    monkeypatch.setenv("FINOPS_SECRET_KEY", "k")
+    monkeypatch.setenv("FINOPS_SECRET_KEY", TEST_SECRET_KEY)
     monkeypatch.chdir(tmp_path)  # no .env from the developer's checkout
     good = write_csv(tmp_path / "good.csv", [row()])
     assert main(["focus", "import", str(good)]) == 0
@@ -232,7 +238,7 @@ async def test_a_cost_that_is_not_a_number_refuses_the_file(
 
 def test_cli_usage_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'x.db'}")
-    monkeypatch.setenv("FINOPS_SECRET_KEY", "k")
+    monkeypatch.setenv("FINOPS_SECRET_KEY", TEST_SECRET_KEY)
     monkeypatch.chdir(tmp_path)
     assert main(["focus", "import"]) == 2
     assert main(["focus", "import", str(tmp_path / "missing.csv")]) == 2

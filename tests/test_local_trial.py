@@ -17,6 +17,7 @@ from sqlmodel import select
 
 from storage.engine import Database
 from storage.models import Poll
+from tests.helpers import TEST_SECRET_KEY
 from tests.test_replicas import Replica
 
 PLATFORM_VARIABLES = ("SLACK_", "MICROSOFT", "FINOPS_TEAMS")
@@ -26,7 +27,7 @@ def local_env(database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(PLATFORM_VARIABLES)}
     env.update(
         DATABASE_URL=database_url,
-        FINOPS_SECRET_KEY="local-trial-test-key",
+        FINOPS_SECRET_KEY=TEST_SECRET_KEY,
         FINOPS_SCHEDULER_TICK_SECONDS="0.5",
         PYTHONPATH=str(Path(__file__).resolve().parents[1]),
     )

@@ -30,10 +30,11 @@ from bot.settings import Settings
 from storage.engine import Database
 from storage.models import OutboxMessage, Workspace
 from tests.fakes.slack_api import FakeSlack
+from tests.helpers import TEST_SECRET_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "UADMIN"
-SECRET_KEY = "replica-test-key"
+SECRET_KEY = TEST_SECRET_KEY
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 

@@ -16,12 +16,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.app import BOT, OUTBOX
-from bot.outbox import delivery_of
+from bot.outbox import OutboxWorker, delivery_of
 from bot.settings import Settings
 from bot.tasks import TaskTracker
 from storage import outbox as outbox_store
 from tests.fakes.slack_api import FakeSlack
-from tests.helpers import outbox_settled, running_bot, texts
+from tests.helpers import TEST_SECRET_KEY, outbox_settled, running_bot, texts
 from tests.slack_signing import block_actions_body, event_body, sign, slash_command_body
 
 SECRET = "test-signing-secret"
@@ -99,7 +99,7 @@ async def slack(database_url: str) -> AsyncIterator[SlackHarness]:
     async with FakeSlack(team_id=team) as fake:
         settings = Settings(
             DATABASE_URL=database_url,
-            FINOPS_SECRET_KEY="k",
+            FINOPS_SECRET_KEY=TEST_SECRET_KEY,
             FINOPS_ADMINS=ADMIN,
             SLACK_BOT_TOKEN=fake.bot_token,
             SLACK_SIGNING_SECRET=SECRET,
@@ -187,6 +187,49 @@ async def test_poll_buttons_votes_and_one_coalesced_update(slack: SlackHarness):
     assert "1. Yes: 3 votes (dan, eve, fay)" in texts(updates[-1].params["blocks"])
 
 
+async def test_replayed_signed_commands_and_clicks_have_no_second_effect(slack: SlackHarness):
+    """The same signed body sent again within the signature's five minutes (an attacker
+    replaying what it captured, or a proxy retrying): acked, never run twice."""
+    url = slack.fake.response_url()
+    body = slash_command_body(
+        text="win Replayed cleanup $5", user_id=ADMIN, team_id=slack.team, response_url=url
+    )
+    headers = sign(body, SECRET)
+    for _ in range(2):
+        assert (await slack.post(body, headers)).status == 200
+        await slack.settled()
+    wins = await slack.command("wins")
+    assert "Replayed cleanup" in texts(wins) and "1 win ·" in texts(wins)
+    answer = await slack.command('poll "Topics?" "Spot" "RIs" multi')
+    poll_id = re.search(r"Poll #(\d+)", answer["text"])[1]
+    click = block_actions_body(
+        action_id="poll.vote:0",
+        value=f"{poll_id}:1",
+        user_id="U9",
+        user_name="gus",
+        team_id=slack.team,
+        response_url=slack.fake.response_url(),
+    )
+    headers = sign(click, SECRET)
+    for _ in range(3):  # a multi-choice vote toggles: a replay would take it back
+        assert (await slack.post(click, headers)).status == 200
+        await slack.settled()
+    assert "1. Spot: 1 vote (gus)" in texts(await slack.command(f"poll results {poll_id}"))
+    # A new click (its own action_ts) by the same person does toggle it.
+    assert await slack.click(f"{poll_id}:1", "U9", "gus") == 200
+    await slack.settled()
+    assert "1. Spot: 0 votes" in texts(await slack.command(f"poll results {poll_id}"))
+
+
+async def test_a_signed_form_body_sent_as_json_is_400(slack: SlackHarness):
+    body = slash_command_body(text="wins", team_id=slack.team, response_url="https://x/y")
+    response = await slack.post(body, content_type="application/json")
+    assert response.status == 400
+    response = await slack.post('["not", "an", "object"]', content_type="application/json")
+    assert response.status == 400
+    assert len(slack.tasks) == 0  # nothing was started
+
+
 async def test_refused_vote_is_explained_privately(slack: SlackHarness):
     answer = await slack.command('poll "Budget?" "A" "B" committee')
     poll_id = re.search(r"Poll #(\d+)", answer["text"])[1]
@@ -269,6 +312,79 @@ async def test_ack_does_not_wait_for_a_slow_slack(slack: SlackHarness):
     await slack.tasks.drain(20)
     await outbox_settled(slack.client, "slack", slack.team, seconds=30)
     assert slack.fake.calls_to("chat.postMessage")
+
+
+async def test_a_slack_that_hangs_longer_than_the_lease_gets_one_post(database_url: str):
+    """The first chat.postMessage stalls on the way for 8 s, longer than the lease (4 s),
+    with two replicas' workers running: the call gives up after 1 s (a quarter of the lease),
+    so the stalled request is dropped rather than landing later, and the row is checked
+    against the history and posted once."""
+    team = "T" + uuid.uuid4().hex[:10].upper()
+    async with FakeSlack(team_id=team) as fake:
+        settings = Settings(
+            DATABASE_URL=database_url,
+            FINOPS_SECRET_KEY=TEST_SECRET_KEY,
+            FINOPS_ADMINS=ADMIN,
+            SLACK_BOT_TOKEN=fake.bot_token,
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=fake.api_url,
+            FINOPS_OUTBOX_LEASE_SECONDS=4,
+            _env_file=None,
+        )
+        async with running_bot(settings) as (client, tasks):
+            slack = SlackHarness(client, fake, tasks, team)
+            app = client.server.app
+            # A second replica's worker, ready to take over a claim whose lease ran out.
+            other = OutboxWorker(
+                app[BOT],
+                {"slack": app[OUTBOX].transports["slack"]},
+                lease=timedelta(seconds=4),
+                owner="replica-2",
+            )
+            other.start()
+            try:
+                fake.hang_next("chat.postMessage", 8.0)
+                await slack.command("win Hung celebration $7")
+                await fake.stalls_over()  # the stalled call was dropped, or landed late
+                await outbox_settled(client, "slack", team, seconds=30)
+            finally:
+                await other.stop()
+            posts = [
+                c
+                for c in fake.calls_to("chat.postMessage")
+                if "Hung celebration" in texts(c.params)
+            ]
+            assert [c.error for c in posts] == ["client_gone", None], fake.state()
+            assert fake.calls_to("conversations.history")  # checked before any resend
+            async with client.server.app[BOT].database.session() as session:
+                rows = await outbox_store.listing(session)
+            mine = [r for r, w in rows if w.external_id == team and r.kind == "post"]
+            assert [r.status for r in mine] == ["sent"]
+
+
+async def test_bodies_that_never_arrive_are_cut_off_while_others_are_served(
+    slack: SlackHarness,
+):
+    """50 clients send headers announcing a body and then nothing: /healthz and a signed
+    command are answered meanwhile, and each stalled request gets a 408 and is closed."""
+    server = slack.client.server
+    stalled = []
+    for _ in range(50):
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(
+            b"POST /slack/events HTTP/1.1\r\nHost: bot\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 500\r\n\r\n"
+            b"token=partial"
+        )
+        await writer.drain()
+        stalled.append((reader, writer))
+    assert (await slack.client.get("/healthz")).status == 200
+    assert "Logged win" in texts(await slack.command("win While others stall $3"))
+    for reader, writer in stalled:
+        answer = await asyncio.wait_for(reader.read(), 60)  # read to the end: it is closed
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:80]
+        writer.close()
+    assert (await slack.client.get("/healthz")).status == 200
 
 
 async def test_rate_limited_post_is_retried_after_retry_after_without_duplicates(

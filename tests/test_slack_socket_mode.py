@@ -21,7 +21,7 @@ from bot.settings import Settings
 from bot.tasks import TaskTracker
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_socket import FakeSocketMode
-from tests.helpers import outbox_settled, running_bot, texts
+from tests.helpers import TEST_SECRET_KEY, outbox_settled, running_bot, texts
 from tests.slack_signing import block_actions_body, event_body, sign, slash_command_body
 
 ADMIN = "UADMIN"
@@ -101,7 +101,7 @@ async def socket_mode(database_url: str) -> AsyncIterator[SocketHarness]:
     async with FakeSlack(team_id=team) as fake, FakeSocketMode(fake.api_url) as socket:
         settings = Settings(
             DATABASE_URL=database_url,
-            FINOPS_SECRET_KEY="k",
+            FINOPS_SECRET_KEY=TEST_SECRET_KEY,
             FINOPS_ADMINS=ADMIN,
             SLACK_BOT_TOKEN=fake.bot_token,
             SLACK_APP_TOKEN=socket.app_token,
@@ -220,7 +220,7 @@ async def test_a_refused_app_token_fails_start_up_instead_of_hanging(database_ur
     ):
         settings = Settings(
             DATABASE_URL=database_url,
-            FINOPS_SECRET_KEY="k",
+            FINOPS_SECRET_KEY=TEST_SECRET_KEY,
             SLACK_BOT_TOKEN=fake.bot_token,
             SLACK_APP_TOKEN="xapp-wrong",
             SLACK_API_URL=socket.api_url,

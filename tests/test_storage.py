@@ -156,3 +156,123 @@ async def test_reminder_migration_backfills_open_committee_polls(empty_database_
     finally:
         await database.dispose()
     assert reminders == {1: deadline - timedelta(hours=24), 2: None, 3: None, 4: None}
+
+
+async def test_a_new_sqlite_database_and_its_wal_files_are_private(tmp_path):
+    import os
+    import stat
+
+    from tests.helpers import migrate
+
+    url = f"sqlite:///{tmp_path / 'private.db'}"
+    old = os.umask(0o022)  # a usual umask, which would give 0644
+    try:
+        await migrate(url)
+        database = Database(url)
+        try:
+            async with database.session() as session:  # a write: the WAL holds it for now
+                await session.exec(sa.text("CREATE TABLE probe (x INTEGER)"))
+            names = ["private.db", "private.db-wal", "private.db-shm"]
+            modes = {n: stat.S_IMODE((tmp_path / n).stat().st_mode) for n in names}
+            assert modes == dict.fromkeys(names, 0o600)
+        finally:
+            await database.dispose()
+    finally:
+        os.umask(old)
+
+
+async def test_old_deduplication_keys_are_pruned_but_once_ever_keys_stay(database):
+    from storage.deliveries import claim_event, prune_events
+
+    old, recent = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 3, tzinfo=UTC)
+    tag = f"{id(database)}-{datetime.now(UTC).timestamp()}"
+    async with database.session() as session:
+        assert await claim_event(session, "slack", f"old-{tag}", old)
+        assert await claim_event(session, "slack", f"intro:{tag}", old)
+        assert await claim_event(session, "slack", f"new-{tag}", recent)
+    async with database.session() as session:
+        await prune_events(session, recent - timedelta(days=1))
+    async with database.session() as session:
+        assert await claim_event(session, "slack", f"old-{tag}", recent)  # forgotten: new again
+        assert not await claim_event(session, "slack", f"intro:{tag}", recent)
+        assert not await claim_event(session, "slack", f"new-{tag}", recent)
+
+
+async def test_the_anonymity_migration_rewrites_earlier_votes_in_hash_order(
+    empty_database_url: str,
+):
+    """Votes cast before revision 0016 were stored in voting order beside a de-duplication
+    row naming the Teams conversation; after it, the rows follow the hashes and the raw
+    keys and delivered reminders are gone (the once-ever `intro:` keys stay)."""
+    now = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+    voters = ["f" * 48, "a" * 48, "c" * 48]  # voting order, not hash order
+
+    def before(connection) -> None:  # type: ignore[no-untyped-def]
+        command.upgrade(alembic_config(connection), "0014")  # the revision before ours
+        connection.execute(
+            sa.text(
+                "INSERT INTO workspace (id, platform, external_id, created_at) "
+                "VALUES (1, 'teams', 't', :now)"
+            ),
+            {"now": now},
+        )
+        for poll_id, anonymous in ((1, True), (2, False)):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO poll (id, workspace_id, creator_id, creator_name, question, "
+                    "anonymous, multi, committee, conversation_id, conversation_name, created_at)"
+                    " VALUES (:id, 1, 'ada', 'ada', 'Q?', :anon, false, false, 'c', 'c', :now)"
+                ),
+                {"id": poll_id, "anon": anonymous, "now": now},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO poll_option (poll_id, position, label) VALUES (:p, 1, 'A'), "
+                    "(:p, 2, 'B'), (:p, 3, 'C')"
+                ),
+                {"p": poll_id},
+            )
+        for position, voter in enumerate(voters, start=1):
+            for poll_id in (1, 2):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO vote (poll_id, voter, position, voter_name) "
+                        "VALUES (:p, :v, :pos, NULL)"
+                    ),
+                    {"p": poll_id, "v": voter, "pos": position},
+                )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO inbound_event (platform, event_id, received_at) "
+                    "VALUES ('teams', :e, :now)"
+                ),
+                {"e": f"a:personal-{position}:17000000{position}", "now": now},
+            )
+        connection.execute(
+            sa.text(
+                "INSERT INTO inbound_event (platform, event_id, received_at) "
+                "VALUES ('teams', 'intro:19:general', :now)"
+            ),
+            {"now": now},
+        )
+
+    database = Database(empty_database_url)
+    try:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(before)
+        await upgrade(database)
+        order = "xmin::text::bigint, ctid" if database.dialect == "postgresql" else "rowid"
+        async with database.engine.connect() as connection:
+            stored = await connection.execute(
+                sa.text(f"SELECT poll_id, voter FROM vote ORDER BY {order}")
+            )
+            by_poll: dict[int, list[str]] = {}
+            for poll_id, voter in stored:
+                by_poll.setdefault(poll_id, []).append(voter)
+            events = await connection.execute(sa.text("SELECT event_id FROM inbound_event"))
+            kept = [row[0] for row in events]
+    finally:
+        await database.dispose()
+    assert by_poll[1] == sorted(voters)  # anonymous: hash order
+    assert by_poll[2] == voters  # named votes are left as they were
+    assert kept == ["intro:19:general"]

@@ -16,14 +16,16 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlmodel import col, select
 
 from adapters.teams.names import MemberNames
 from bot.app import DATABASE
 from bot.settings import Settings
 from bot.tasks import TaskTracker
 from storage import outbox as outbox_store
+from storage.models import ConversationAddress
 from tests.fakes.bot_framework import MESSAGE_WRITES_BLOCKED, FakeConnector
-from tests.helpers import outbox_settled, running_bot
+from tests.helpers import TEST_SECRET_KEY, outbox_settled, running_bot
 from tests.schema_validation import validate_adaptive_card
 from tests.teams_auth import (
     TEST_APP_ID,
@@ -132,7 +134,7 @@ async def running_teams(
     async with FakeConnector() as connector:
         configured = Settings(
             DATABASE_URL=database_url,
-            FINOPS_SECRET_KEY="k",
+            FINOPS_SECRET_KEY=TEST_SECRET_KEY,
             FINOPS_ADMINS=ADMIN_AAD,
             MicrosoftAppId=TEST_APP_ID,
             MicrosoftAppPassword=TEST_APP_PASSWORD,
@@ -248,7 +250,8 @@ async def test_action_execute_is_answered_in_the_same_turn(teams: TeamsHarness):
 
 
 @pytest.mark.parametrize(
-    "case", ["none", "malformed", "expired", "audience", "serviceurl", "issuer", "unknown-key"]
+    "case",
+    ["none", "malformed", "expired", "no-exp", "audience", "serviceurl", "issuer", "unknown-key"],
 )
 async def test_bad_tokens_are_refused_with_401_and_change_nothing(teams: TeamsHarness, case):
     headers = {"Content-Type": "application/json"}
@@ -256,6 +259,8 @@ async def test_bad_tokens_are_refused_with_401_and_change_nothing(teams: TeamsHa
         headers |= bearer("not.a.jwt")
     elif case == "expired":
         headers |= bearer(teams.token(expires_in=-3600))
+    elif case == "no-exp":  # signed and genuine, but it would never expire
+        headers |= bearer(teams.token(extra={"exp": None}))
     elif case == "audience":
         headers |= bearer(
             mint_token(teams.keys, app_id="someone-else", service_url=teams.connector.service_url)
@@ -388,13 +393,13 @@ async def test_a_person_who_blocked_the_bot_gets_no_more_direct_messages(teams: 
     assert len(teams.connector.calls_to("create_conversation")) == 1
 
 
-async def test_service_urls_off_the_allow_list_get_no_token(
+async def test_activities_from_service_urls_off_the_allow_list_are_refused(
     database_url, keys, openid, shared_dir, caplog
 ):
     async with FakeConnector() as connector:
         settings = Settings(
             DATABASE_URL=database_url,
-            FINOPS_SECRET_KEY="k",
+            FINOPS_SECRET_KEY=TEST_SECRET_KEY,
             MicrosoftAppId=TEST_APP_ID,
             MicrosoftAppPassword=TEST_APP_PASSWORD,
             MicrosoftAppTenantId=TEST_TENANT_ID,
@@ -407,8 +412,18 @@ async def test_service_urls_off_the_allow_list_get_no_token(
                 client, connector, keys, tasks, shared_dir / "samples/teams", str(uuid.uuid4())
             )
             with caplog.at_level(logging.INFO):
-                assert await harness.say("wins") == 201
-        assert connector.calls_to("create_conversation") == []  # the 1:1 needs a proactive send
+                # A genuine token for this service URL: not even an in-turn reply goes there
+                # (it would carry the bot's token), and no address is stored from it.
+                assert await harness.say("wins") == 403
+                assert await harness.say("wins", sample="message_personal.json") == 403
+            async with client.server.app[DATABASE].session() as session:
+                stored = await session.exec(
+                    select(ConversationAddress.key).where(
+                        col(ConversationAddress.service_url).startswith(connector.service_url)
+                    )
+                )
+                assert stored.all() == []
+        assert connector.calls == []
         assert "not on the allow-list" in caplog.text
 
 
@@ -420,7 +435,7 @@ async def test_without_an_app_id_traffic_is_refused_unless_explicitly_allowed(
     for allow in (False, True):
         settings = Settings(
             DATABASE_URL=database_url,
-            FINOPS_SECRET_KEY="k",
+            FINOPS_SECRET_KEY=TEST_SECRET_KEY,
             FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=allow,
             _env_file=None,
         )
@@ -510,7 +525,7 @@ async def test_the_local_trial_sends_to_a_loopback_connector_with_no_allow_list(
     async with FakeConnector(anonymous=True) as connector:
         settings = Settings(
             DATABASE_URL=database_url,
-            FINOPS_SECRET_KEY="k",
+            FINOPS_SECRET_KEY=TEST_SECRET_KEY,
             FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=True,
             _env_file=None,
         )  # no FINOPS_TEAMS_SERVICE_URL_ALLOWLIST

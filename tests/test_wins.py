@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from datetime import timedelta
 
 from sqlmodel import func, select
 
+from adapters.console.adapter import PLACE
+from bot.core import Bot
+from bot.events import Actor, CommandEvent
 from bot.message import ChannelPost, DirectMessage, Reply
+from storage.engine import Database
 from storage.models import Win, Workspace
 
 
@@ -71,6 +77,30 @@ async def test_rate_limit_per_person_per_hour(chat, clock, settings):
     assert "Logged win" in await chat.say("win Someone else $1", user="carol")
     clock.now += timedelta(minutes=61)
     assert "Logged win" in await chat.say("win Later $1", user="bob")
+
+
+async def test_rate_limit_holds_when_twenty_arrive_at_once(settings, clock, workspace):
+    """20 wins from one person at the same moment, through four bots with their own
+    connection pools (replicas), limit 5: exactly 5 are stored, 15 refused."""
+    limited = settings.model_copy(update={"win_rate_limit": 5})
+    replicas = [Database(limited.database_url) for _ in range(4)]
+    try:
+        bots = [Bot(limited, database, clock=clock) for database in replicas]
+        actor = Actor("console", workspace, "bob", "Bob")
+        await bots[0].handle(CommandEvent(actor, PLACE, "help"))  # the workspace row first
+        outcomes = await asyncio.gather(
+            *(
+                bots[i % 4].handle(CommandEvent(actor, PLACE, f"win Burst {i} $1"))
+                for i in range(20)
+            )
+        )
+        answers = [" ".join(r.message.text for r in o.replies()) for o in outcomes]
+        assert sum("Logged win" in a for a in answers) == 5, answers
+        assert sum("in the last hour, the limit" in a for a in answers) == 15, answers
+        assert await count_wins(replicas[0], workspace) == 5
+    finally:
+        for database in replicas:
+            await database.dispose()
 
 
 async def test_credits_avoidance_and_filters(chat):
@@ -176,3 +206,14 @@ async def test_a_cut_list_of_wins_says_how_many_there_are(chat):
     listed = await chat.say("wins")
     assert "The latest 20 of 22 wins; narrow the period or filter." in listed
     assert "of 11 wins" not in await chat.say("wins @bob")  # 11 fit: nothing is cut
+
+
+async def test_debug_logging_never_writes_message_text(chat, caplog):
+    """At DEBUG, with SQLAlchemy's own loggers turned up too (they stay at WARNING unless
+    asked), the statements are logged and the values bound to them (people's text) are not,
+    neither by the engine nor by the driver (aiosqlite logs every call at DEBUG)."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy")
+    assert "Logged win" in await chat.say("win Zanzibar-quokka cleanup $5", user="bob")
+    assert any(r.name.startswith("sqlalchemy.engine") for r in caplog.records)  # it was on
+    assert "Zanzibar-quokka" not in caplog.text

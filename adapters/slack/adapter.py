@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession, ClientTimeout, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
@@ -39,6 +39,28 @@ from bot.tasks import TaskTracker
 log = logging.getLogger(__name__)
 PATH = "/slack/events"
 CONNECT_TIMEOUT = 30.0  # seconds for the Socket Mode handshake at start-up
+# The outbox's Web API calls: slack_sdk applies no timeout of its own to a session it is
+# given, so the session carries them. A call must end well inside the outbox lease, or
+# another replica takes the row over while the first call may still post.
+CALL_SECONDS, CALL_CONNECT_SECONDS = 20.0, 5.0
+
+
+def call_timeout(lease_seconds: float) -> ClientTimeout:
+    """Connect, read and total limits for one Web API call: 20 s at most (5 s to connect),
+    and never more than a quarter of the lease."""
+    total = min(CALL_SECONDS, lease_seconds / 4)
+    connect = min(CALL_CONNECT_SECONDS, total)
+    return ClientTimeout(total=total, connect=connect, sock_connect=connect, sock_read=total)
+
+
+def _no_payload_debug(record: logging.LogRecord) -> bool:
+    """slack_sdk's DEBUG log repeats every request and response with its text (people's
+    messages, who gets a poll reminder): never let it through."""
+    return record.levelno > logging.DEBUG
+
+
+SDK_LOG = logging.getLogger("slack_sdk.web.async_base_client")  # what our clients log through
+SDK_LOG.addFilter(_no_payload_debug)
 FORM_SUBMISSION = "checkin.submit"  # modal callback ids (a form's submit action id)
 NO_FORM = (
     "There is nothing to answer right now: no committee meeting is scheduled or there are no "
@@ -57,6 +79,7 @@ def web_client(
         base_url=settings.slack_api_url,
         timeout=20,
         session=session,
+        logger=SDK_LOG,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)]
         if retry_rate_limits
         else [],
@@ -100,7 +123,7 @@ class SlackAdapter:
     async def start(self, bot: Bot) -> None:
         self.bot = bot
         # The outbox sends in bulk: one connection pool for all its calls.
-        self._http = ClientSession()
+        self._http = ClientSession(timeout=call_timeout(self.settings.outbox_lease_seconds))
         self.transport.client = web_client(
             self.settings, retry_rate_limits=False, session=self._http
         )

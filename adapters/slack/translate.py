@@ -63,6 +63,9 @@ def command_event(form: Mapping[str, Any]) -> CommandEvent:
             answer_url=form.get("response_url", ""),
         ),
         text=command_text(form.get("text", "")),
+        # Each invocation has its own trigger id: a replayed request (the same signed body,
+        # within the signature's five minutes) is recognised and not run again.
+        event_id=f"command:{form['trigger_id']}" if form.get("trigger_id") else None,
     )
 
 
@@ -79,7 +82,17 @@ def action_event(body: Mapping[str, Any], action: Mapping[str, Any]) -> ActionEv
         ),
         action_id=str(action.get("action_id", "")).partition(":")[0],
         value=str(action.get("value", "")),
+        # A click's own timestamp: a replayed click (which would toggle a vote back) is
+        # recognised. Stored only as a keyed hash (bot.core), as every event id.
+        event_id=_click_id(user.get("id", ""), action),
     )
+
+
+def _click_id(user: str, action: Mapping[str, Any]) -> str | None:
+    stamp = action.get("action_ts")
+    if not stamp:
+        return None
+    return f"action:{user}:{stamp}:{action.get('action_id', '')}:{action.get('value', '')}"
 
 
 def view_submission_event(body: Mapping[str, Any]) -> ActionEvent:

@@ -32,7 +32,7 @@ from botframework.connector.auth import (
 
 from adapters.teams import translate
 from adapters.teams.credentials import WarmCredentialsFactory
-from adapters.teams.deliver import TeamsSender, TeamsTransport
+from adapters.teams.deliver import TeamsSender, TeamsTransport, host_allowed
 from adapters.teams.names import MemberNames
 from bot.core import Bot
 from bot.events import Actor, CommandEvent, MemberJoinedEvent, Place
@@ -202,6 +202,13 @@ class TeamsAdapter:
         except Exception as error:
             log.warning("refused a Teams activity: %s", type(error).__name__)
             return _error(401, "unauthorized")
+        if self.settings.microsoft_app_id and not host_allowed(
+            activity.service_url or "", self.settings.teams_service_url_allowlist
+        ):
+            # A genuine token may name any service URL; answering there would send the bot's
+            # own token to it, and storing it would redirect later proactive messages.
+            log.warning("refused a Teams activity: its service URL is not on the allow-list")
+            return _error(403, "service URL not allowed")
         try:
             invoke = await self.cloud.process_activity(identity, activity, self._on_turn)
         except Exception:  # after authentication, only our own code can fail: a real 500
@@ -305,14 +312,20 @@ class TeamsAdapter:
             translate.channel_id(conversation.get("id", "")): (reference, service_url),
             "tenant": (json.dumps({"serviceUrl": service_url}), service_url),
         }
-        if conversation.get("conversationType") in (None, "personal"):
+        personal = conversation.get("conversationType") in (None, "personal")
+        if personal:
             entries[f"user:{actor.user_id}"] = (reference, service_url)
-        await self.bot.save_addresses(actor, entries)
+        # A channel's reference follows its latest message (posts go to its thread); a 1:1
+        # chat's and the tenant's are rewritten only when new or moved to another service URL.
+        channel = translate.channel_id(conversation.get("id", ""))
+        await self.bot.save_addresses(
+            actor, entries, refresh=frozenset() if personal else frozenset({channel})
+        )
 
 
 def _channel_token(header: str) -> bool:
-    """A bearer JWT whose (unverified) issuer is a Bot Framework channel: a cheap pre-check;
-    botbuilder then verifies it for real."""
+    """A bearer JWT whose (unverified) issuer is a Bot Framework channel and that expires: a
+    cheap pre-check; botbuilder then verifies it for real."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return False
@@ -320,7 +333,8 @@ def _channel_token(header: str) -> bool:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         return False
-    return claims.get("iss") in CHANNEL_ISSUERS
+    # botbuilder checks `exp` only when present: a token without one would never expire.
+    return claims.get("iss") in CHANNEL_ISSUERS and isinstance(claims.get("exp"), int | float)
 
 
 def _error(status: int, message: str) -> web.Response:

@@ -16,7 +16,7 @@ import logging
 import re
 from datetime import timedelta
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -46,12 +46,30 @@ SECURITY_HEADERS = {
     ),
 }
 PLATFORM_NAMES = {"slack": "Slack", "teams": "Microsoft Teams", "console": "Console"}
-_TOKEN = re.compile(r"([?&]t=)[^&\s]*")
+SAFE_PARAMETERS = frozenset({"period"})  # shown in the access log; every other value is not
+_SHOWN = re.compile(r"[A-Za-z0-9_.-]{1,20}")
 
 
 def redact(path_qs: str) -> str:
-    """A request path fit for logs: the link's token replaced."""
-    return _TOKEN.sub(r"\1[redacted]", path_qs)
+    """A request path fit for logs: every query value but a short `period` replaced, however
+    it is spelt (`?%74=…` is `?t=…` to the server; `?t%3D…` has no `=` at all), and path
+    parameters (`;t=…`) dropped, so no dashboard token ever reaches a log."""
+    path, question, query = path_qs.partition("?")
+    path, semicolon, _ = path.partition(";")
+    shown = path + (";[redacted]" if semicolon else "")
+    if not question:
+        return shown
+    pairs = []
+    for pair in re.split(r"[&;]", query):
+        raw_key, equals, value = pair.partition("=")
+        key = unquote_plus(raw_key)
+        if not equals or not _SHOWN.fullmatch(raw_key):
+            pairs.append("[redacted]")
+        elif key in SAFE_PARAMETERS and _SHOWN.fullmatch(value):
+            pairs.append(pair)
+        else:
+            pairs.append(f"{raw_key}=[redacted]")
+    return f"{shown}?{'&'.join(pairs)}"
 
 
 class RedactingAccessLogger(AbstractAccessLogger):

@@ -343,7 +343,7 @@ async def cast_vote(req: Request, poll_id: int, position: int) -> Outcome:
         updated = {position}
         verb = "Your vote is" if not current else "Changed your vote to"
     name = None if p.anonymous else req.actor.name
-    await store.replace_choices(req.session, poll_id, voter, updated, name)
+    await store.replace_choices(req.session, poll_id, voter, updated, name, anonymous=p.anonymous)
     outcome = Outcome().reply(f"{verb} {chosen.label!r} in poll #{poll_id}.")
     return outcome.update(f"poll:{poll_id}")
 
@@ -398,7 +398,7 @@ async def remind_non_voters(req: Request, poll_id: int) -> Outcome:
                 vote_buttons(p, options),
             ),
         )
-        outcome.dm(reminder, user_id, name)
+        outcome.dm(reminder, user_id, name, forget=p.anonymous)  # non-voters: not kept
     return outcome
 
 

@@ -68,6 +68,7 @@ async def win(req: Request, args: str) -> Outcome:
     _check_people(draft)
     limit = req.settings.win_rate_limit
     hour_ago = req.now - timedelta(hours=1)
+    await store.lock_author(req.session, req.workspace_id, req.actor.user_id)  # count + insert
     if (
         await store.recent_count(req.session, req.workspace_id, req.actor.user_id, hour_ago)
         >= limit

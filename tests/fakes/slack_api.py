@@ -118,6 +118,8 @@ class FakeSlack(LocalServer):
         self.joined: set[str] = set()
         self.opened: set[str] = set()
         self._failures: defaultdict[str, deque[tuple[int, int]]] = defaultdict(deque)
+        self._hangs: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._stalled = 0  # calls being held by `hang_next` right now
         self._refusals: defaultdict[str, deque[str]] = defaultdict(deque)  # see refuse_next
         # Files: file id -> {"filename", "length", "alt_txt", "data" (None until uploaded)}
         self.files: dict[str, dict[str, Any]] = {}
@@ -176,6 +178,17 @@ class FakeSlack(LocalServer):
         # `method` "upload" fails the POST of a file's bytes to its upload URL.
         self._failures[method].extend([(status, retry_after)] * times)
 
+    def hang_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Stall the next `times` calls of `method` for `seconds` before Slack sees them (a
+        network stall on the way): a call whose client is still waiting then is carried out
+        and answered; one whose client hung up meanwhile is dropped, never carried out
+        (recorded with the error `client_gone`)."""
+        self._hangs[method].extend([seconds] * times)
+
+    async def stalls_over(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Wait until no call is held by `hang_next` (each has been dropped or carried out)."""
+        await self._wait(lambda: [] if self._stalled else [True], 1, timeout, "stalls to end")
+
     def refuse_next(self, method: str, error: str, *, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with HTTP 200 `{"ok": false, "error"}`, as
         Slack refuses a call it understood (e.g. `not_in_channel`); nothing is carried out."""
@@ -225,6 +238,22 @@ class FakeSlack(LocalServer):
     async def _api(self, request: web.Request) -> web.Response:
         at = time.monotonic()
         method = request.match_info["method"]
+        if hangs := self._hangs.get(method):
+            self._stalled += 1
+            try:
+                held = await _read_params(request)
+                until = time.monotonic() + hangs.popleft()
+                while time.monotonic() < until:
+                    if request.transport is None or request.transport.is_closing():
+                        gone = Call(
+                            method, held, dict(request.headers), at, False, 0, "client_gone"
+                        )
+                        self.calls.append(gone)
+                        return web.Response(status=499)
+                    await asyncio.sleep(0.02)  # the body stays cached: read again below
+            finally:
+                self._stalled -= 1
+                self._changed.set()
         failures = self._failures.get(method)
         status, retry_after = failures.popleft() if failures else (200, 0)
         bucket = self._limits.get(method)
