@@ -48,7 +48,7 @@ async def everything(db: Database) -> dict[str, list[tuple[str, str]]]:
                 statement = f'SELECT t.xmin::text, t::text FROM "{table}" t'
             else:
                 statement = f"SELECT '', * FROM \"{table}\""
-            rows = (await session.execute(text(statement))).all()
+            rows = (await session.exec(text(statement))).all()  # type: ignore[call-overload]
             found[table] = [(str(row[0]), " ".join(map(str, row[1:]))) for row in rows]
     return found
 
@@ -63,7 +63,8 @@ async def vote_rows(db: Database, poll_id: int) -> list[tuple[str, int, str]]:
     else:
         statement = "SELECT voter, position, '' FROM vote WHERE poll_id = :p ORDER BY rowid"
     async with db.reading() as session:
-        return [tuple(r) for r in (await session.execute(text(statement), {"p": poll_id})).all()]  # type: ignore[misc]
+        found = await session.exec(text(statement), params={"p": poll_id})  # type: ignore[call-overload]
+        return [tuple(r) for r in found.all()]
 
 
 async def attack(
@@ -104,9 +105,9 @@ async def attack(
     else:
         async with db.reading() as session:
             newest = (
-                await session.execute(
+                await session.exec(  # type: ignore[call-overload]
                     text("SELECT event_id FROM inbound_event ORDER BY rowid DESC LIMIT :n"),
-                    {"n": len(by_voter)},
+                    params={"n": len(by_voter)},
                 )
             ).all()
         events = [row[0] for row in reversed(newest)]

@@ -14,17 +14,25 @@ from tests.test_teams import TeamsHarness, keys, openid, teams  # noqa: F401  (f
 async def test_slack_edit_and_undo_update_the_posted_celebration(slack: SlackHarness):  # noqa: F811
     answer = await slack.command("win Deleted idle disks $400/mo #usage-optimization")
     win_id = re.search(r"Logged win #(\d+)", answer["text"])[1]
-    posted_ts = next(iter(slack.fake.messages))[1]
+    # Only this win's calls: rows another test left in the shared database's outbox may be
+    # delivered to this fake Slack too.
+    mine = re.compile(rf"win #{win_id}\b")
+
+    def calls(method: str) -> list:
+        return [c for c in slack.fake.calls_to(method) if mine.search(texts(c.params))]
+
+    assert len(calls("chat.postMessage")) == 1
+    posted_ts = next(ts for (_, ts), m in slack.fake.messages.items() if mine.search(texts(m)))
 
     edited = await slack.command(f"win edit {win_id} Deleted idle disks $450/mo")
     assert f"Edited win #{win_id}" in edited["text"] and "450 USD/mo" in edited["text"]
-    updates = slack.fake.calls_to("chat.update")
+    updates = calls("chat.update")
     assert [u.params["ts"] for u in updates] == [posted_ts]  # in place, no new post
     assert "450 USD/mo (5,400 USD a year)" in texts(updates[-1].params["blocks"])
-    assert len(slack.fake.calls_to("chat.postMessage")) == 1
+    assert len(calls("chat.postMessage")) == 1
 
     await slack.command(f"win undo {win_id}")
-    updates = slack.fake.calls_to("chat.update")
+    updates = calls("chat.update")
     assert len(updates) == 2 and updates[-1].params["ts"] == posted_ts
     assert "withdrawn" in updates[-1].params["text"].lower()
     assert "450 USD" not in updates[-1].params["text"]
