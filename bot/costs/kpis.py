@@ -370,16 +370,18 @@ def last_complete_day(last_data_day: date, now: datetime) -> date:
     return min(last_data_day, now.astimezone(UTC).date() - timedelta(days=1))
 
 
-async def latest_month(
-    session: AsyncSession, workspace_id: int | None, now: datetime
-) -> Period | None:
+Span = tuple[date, date]  # the first and last UTC day of cost data a workspace sees
+
+
+def latest_month(span: Span, now: datetime) -> Period:
     """The month holding the latest complete day of data (`cost` with no period and the
     dashboard): this month to date once it has data, else the last month that has some, so
-    nothing goes blank on the 1st while the exports catch up. None without any data."""
-    span = await store.day_span(session, workspace_id)
-    if span is None:
-        return None
+    nothing goes blank on the 1st while the exports catch up."""
     return Period.month_of(max(span[0], last_complete_day(span[1], now)))
+
+
+async def data_span(session: AsyncSession, workspace_id: int | None) -> Span | None:
+    return await store.day_span(session, workspace_id)
 
 
 async def build_report(
@@ -390,12 +392,14 @@ async def build_report(
     *,
     owner_tags: bool,
     currency: str = "",
+    span: Span | None = None,
 ) -> CostReport | NoDataInPeriod | None:
     """The period's KPIs against the previous period (None when no cost data is visible at
     all). A period still running is cut at the last complete day of data and compared with
     as many days of the previous period, so a month to date is never set against a whole
-    month (on the 5th with data to the 4th: 1-4 against 1-4)."""
-    span = await store.day_span(session, workspace_id)
+    month (on the 5th with data to the 4th: 1-4 against 1-4). `span`: the data's days, when
+    the caller has already read them."""
+    span = span or await store.day_span(session, workspace_id)
     if span is None:
         return None
     last = max(span[0], last_complete_day(span[1], now))  # data only of today: show it

@@ -214,11 +214,17 @@ async def cost_tiles(
     config = await workspaces.settings(session, workspace_id)
     now = now or datetime.now(UTC)
     by_owner = bool(config.get(kpis.OWNER_TAGS_KEY, "").strip())
-    period = await kpis.latest_month(session, workspace_id, now)
-    if period is None:
+    span = await kpis.data_span(session, workspace_id)
+    if span is None:
         return []
     report = await kpis.build_report(
-        session, workspace_id, period, now, owner_tags=by_owner, currency=config.get("currency", "")
+        session,
+        workspace_id,
+        kpis.latest_month(span, now),
+        now,
+        owner_tags=by_owner,
+        currency=config.get("currency", ""),
+        span=span,
     )
     if not isinstance(report, kpis.CostReport):
         return []

@@ -81,7 +81,9 @@ def _owner_tags(req: Request) -> bool:
     return bool(req.config.get(kpis.OWNER_TAGS_KEY, "").strip())
 
 
-async def report_for(req: Request, period: Period) -> CostReport | NoDataInPeriod | None:
+async def report_for(
+    req: Request, period: Period, span: kpis.Span | None = None
+) -> CostReport | NoDataInPeriod | None:
     """The period's report in the workspace's own terms: its owner tags, and its currency
     when `config currency` is set and the bill has it (else the one most rows are in)."""
     return await kpis.build_report(
@@ -91,6 +93,7 @@ async def report_for(req: Request, period: Period) -> CostReport | NoDataInPerio
         req.now,
         owner_tags=_owner_tags(req),
         currency=req.config.get("currency", ""),
+        span=span,
     )
 
 
@@ -126,7 +129,7 @@ def gap_text(gap: NoDataInPeriod) -> str:
         "Periods are whole UTC billing days; weeks run Monday to Sunday; a period whose data "
         "stops early (one still running) is compared with as many days of the previous one, "
         "so `cost this month` on the 5th sets 1-4 against 1-4 of last month. "
-        "One currency is shown, the largest; others are named, never converted. "
+        "One currency is shown (see below); others are named, never converted. "
         "Each KPI shows its level: "
         "🔴 below Crawl, 🟠 Crawl, 🟡 Walk, 🟢 Run. Owner tags: `config cost-owner-tags`. "
         "The primary currency is `config currency` when the bill has it, else the one with "
@@ -137,12 +140,13 @@ def gap_text(gap: NoDataInPeriod) -> str:
 async def cost(req: Request, args: str) -> Outcome:
     if args.strip():
         period = parse_period(args, to_local(req.now, req.tz).date())
+        span = None
     else:
-        latest = await kpis.latest_month(req.session, req.workspace_id, req.now)
-        if latest is None:
+        span = await kpis.data_span(req.session, req.workspace_id)
+        if span is None:
             return Outcome().reply(no_data_text(req))
-        period = latest
-    report = await report_for(req, period)
+        period = kpis.latest_month(span, req.now)
+    report = await report_for(req, period, span)
     if report is None:
         return Outcome().reply(no_data_text(req))
     if isinstance(report, NoDataInPeriod):
@@ -273,13 +277,13 @@ async def digest_section(req: Request, last_day: date) -> CostSection | None:
     """The digest's cost part: the latest seven complete days of data up to `last_day` (the
     digest's own last day; exports lag, so usually a few days earlier) against the seven
     before, with the days named and the data's age. None when no cost data is visible."""
-    span = await cost_kpis.day_span(req.session, req.workspace_id)
+    span = await kpis.data_span(req.session, req.workspace_id)
     if span is None:
         return None
     last = min(max(span[0], kpis.last_complete_day(span[1], req.now)), last_day)
     if last < span[0]:  # a digest of a time before the first imported day
         return None
-    report = await report_for(req, Period.days_ending(last))
+    report = await report_for(req, Period.days_ending(last), span)
     if report is None:
         return None
     if isinstance(report, NoDataInPeriod):  # a gap in the data
