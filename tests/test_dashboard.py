@@ -480,3 +480,80 @@ def test_serve_without_credentials_serves_the_dashboard(tmp_path: Path):
         server.terminate()
         _, log = server.communicate(timeout=60)
     assert "t=[redacted]" in log and token not in log  # the access log never holds a token
+
+
+class StoppedClock:
+    """The running bot's clock, moved by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def link_params(answer: str) -> tuple[str, dict[str, str]]:
+    link = urlsplit(re.search(r"(http\S+/dashboard\?t=\S+)", answer)[1])  # type: ignore[index]
+    return link.path, {k: v[0] for k, v in parse_qs(link.query).items()}
+
+
+async def test_a_screen_link_works_after_12_hours_and_stops_once_revoked(served: Served):
+    clock = StoppedClock(datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
+    served.bot.clock = clock
+    await served.say("win Screen-worthy cleanup $1,200/mo")
+    refused = await served.say("dashboard screen", user="bob")
+    assert "Only an admin can make a screen link" in refused and "http" not in refused
+    assert "Only an admin" in await served.say("dashboard links", user="bob")
+    assert "Only an admin" in await served.say("dashboard revoke 1", user="bob")
+    private_path, private = link_params(await served.say("dashboard"))
+    answer = await served.say("dashboard screen")
+    screen_id = number(r"Screen link #(\d+)", answer)
+    assert "valid until an admin revokes it" in answer
+    path, params = link_params(answer)
+
+    response, body = await served.get(path, **params)
+    assert response.status == 200 and "Screen-worthy cleanup" in body
+    assert '<meta http-equiv="refresh" content="120">' in body  # reloads itself, no script
+    assert "<script" not in body.lower()
+    assert 'figures read <time datetime="2026-12-03T09:00:00+00:00">Thu 3 Dec 2026 09:00' in body
+    assert f"Screen link #{screen_id}" in body and f"dashboard revoke {screen_id}" in body
+    _, private_body = await served.get(private_path, **private)
+    assert "http-equiv" not in private_body  # the private link's page stays still
+
+    clock.now += timedelta(hours=13)
+    response, body = await served.get(path, **params)
+    assert response.status == 200  # long past the private link's 12 hours
+    assert "Thu 3 Dec 2026 22:00" in body  # and it says when its figures were read
+    response, body = await served.get(private_path, **private)
+    assert response.status == 403 and "The link has expired." in body
+    for page in ("/dashboard/wins.csv", "/dashboard/polls.csv"):
+        response, _ = await served.get(page, **params)
+        assert response.status == 200, page
+
+    listing = await served.say("dashboard links")
+    assert f"#{screen_id} · created Thu 3 Dec 2026 09:00 UTC by {ADMIN}" in listing
+    assert "last used Thu 3 Dec 2026 22:00 UTC" in listing
+
+    # A screen link names its workspace: another workspace's screen id does not open this one.
+    other = served.workspace + "-other"
+    await served.say("win Elsewhere $1", workspace=other)
+    assert "There is no screen link" in await served.say(
+        f"dashboard revoke {screen_id}", workspace=other
+    )
+    signer = LinkSigner(served.bot.voter_key, LIFETIME, clock=clock)
+    crossed = signer.sign_screen("console", other, screen_id)
+    response, body = await served.get("/dashboard", t=crossed)
+    assert response.status == 403 and "Screen-worthy" not in body
+
+    assert f"Screen link #{screen_id} is revoked" in await served.say(
+        f"dashboard revoke {screen_id}"
+    )
+    for page in ("/dashboard", "/dashboard/wins.csv", "/dashboard/polls.csv"):
+        response, body = await served.get(page, **params)
+        assert response.status == 403, page
+        assert "Screen-worthy" not in body and "The link has been revoked." in body, page
+    assert "already revoked" in await served.say(f"dashboard revoke {screen_id}")
+    assert "No screen links" in await served.say("dashboard links")
+    assert "There is no screen link #999999" in await served.say("dashboard revoke 999999")
+    assert "Usage: dashboard" in await served.say("dashboard revoke")
+    assert "Usage: dashboard" in await served.say("dashboard revoke x")

@@ -156,6 +156,8 @@ class Dashboard:
     tiles: list[Tile]
     cost_tiles: list[Tile]
     digests: list[DigestEntry]
+    read_at: str = ""  # when these figures were read, local time: "Thu 3 Dec 2026 09:12"
+    read_iso: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +202,8 @@ async def gather(
         tiles=await _tiles(session, workspace_id),
         cost_tiles=await cost_tiles(session, workspace_id, now),
         digests=await _digests(session, workspace_id, tz),
+        read_at=_moment(now, tz),
+        read_iso=now.isoformat(),
     )
 
 

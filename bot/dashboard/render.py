@@ -13,6 +13,7 @@ from bot.dashboard.data import PERIODS, Dashboard, DigestPage
 from bot.dashboard.links import dashboard_path
 
 STATIC = "dashboard/static"  # under the public path prefix
+SCREEN_REFRESH_SECONDS = 120  # a screen link's page reloads itself (meta refresh, no script)
 
 
 @cache
@@ -31,14 +32,26 @@ def stylesheet() -> bytes:
     return files("bot.dashboard").joinpath("static/dashboard.css").read_bytes()
 
 
-def dashboard_page(data: Dashboard, token: str, prefix: str, expires: str) -> str:
+def dashboard_page(
+    data: Dashboard, token: str, prefix: str, expires: str, screen: int | None = None
+) -> str:
+    """The wins wall; for a screen link (`screen` its id) a page that reloads itself."""
+
     def link(page: str = "", **params: str) -> str:
         return dashboard_path(prefix, token, page, **params)
 
     return (
         environment()
         .get_template("dashboard.html")
-        .render(d=data, link=link, periods=PERIODS, expires=expires, static=f"{prefix}/{STATIC}")
+        .render(
+            d=data,
+            link=link,
+            periods=PERIODS,
+            expires=expires,
+            static=f"{prefix}/{STATIC}",
+            screen=screen,
+            refresh=SCREEN_REFRESH_SECONDS if screen is not None else 0,
+        )
     )
 
 
