@@ -121,3 +121,69 @@ async def test_an_expired_or_forged_link_shows_nothing(browser, settings: Settin
             text = await page.locator("body").inner_text()
             assert "Confidential" not in text and workspace not in text
             assert "999" not in text
+
+
+# Every character the page draws, its text and what CSS adds (::before, ::after).
+DRAWN_TEXT = """() => {
+  const parts = [document.body.innerText, document.title];
+  for (const element of document.querySelectorAll("*")) {
+    for (const pseudo of ["::before", "::after", "::marker"]) {
+      const content = getComputedStyle(element, pseudo).content;
+      if (content && content !== "none" && content !== "normal") parts.push(content);
+    }
+  }
+  return parts.join("\\n");
+}"""
+EMOJI = """(text) => [...text].filter(
+  (c) => /\\p{Extended_Pictographic}|\\p{Emoji_Presentation}/u.test(c))"""
+
+
+def uncovered(characters: set[str]) -> list[str]:
+    """The characters no installed font has a glyph for (they would show as boxes)."""
+    import subprocess
+
+    missing = []
+    for character in sorted(characters):
+        found = subprocess.run(
+            ["fc-list", f":charset={ord(character):x}", "family"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.strip()
+        if not found:
+            missing.append(f"U+{ord(character):04X}")
+    return missing
+
+
+async def test_no_emoji_and_every_glyph_has_a_font(
+    browser, settings: Settings, workspace: str, tmp_path: Path
+):
+    import shutil
+
+    if shutil.which("fc-list") is None:
+        pytest.skip("fontconfig's fc-list is missing")
+    async with running_bot(settings) as (client, _tasks):
+        bot = client.server.app[BOT]
+        person = ConsoleSession(bot, "ada", workspace)
+        for n in range(4):
+            await person.say(f"win Cleanup {n} ${(n + 1) * 300}/mo @jane @bob")
+        await person.say('poll "Adopt tagging?" "Yes" "No"')
+        await person.say("metric coverage 60%")
+        await person.say("metric coverage 72%")
+        url = await dashboard_url(client, person)
+        page = await browser.new_page(viewport={"width": 1440, "height": 900})
+        await page.goto(url)
+        drawn = await page.evaluate(DRAWN_TEXT)
+        assert await page.evaluate(EMOJI, drawn) == []
+        assert uncovered({c for c in drawn if ord(c) > 127}) == []
+        medal = await page.locator(".rank-1").evaluate("e => getComputedStyle(e).backgroundColor")
+        assert medal not in ("rgba(0, 0, 0, 0)", "transparent")  # the gold disc is drawn
+        icons = page.locator("h2 svg.icon")
+        assert await icons.count() >= 4 and (await icons.first.bounding_box())["width"] > 8
+        await page.screenshot(path=str(tmp_path / "dashboard-kiosk.png"))
+
+
+async def dashboard_url(client, person: ConsoleSession, line: str = "dashboard") -> str:  # type: ignore[no-untyped-def]
+    answer = "\n".join(await person.say(line))
+    link = urlsplit(re.search(r"(http\S+/dashboard\?t=\S+)", answer)[1])  # type: ignore[index]
+    return f"{client.make_url(link.path)}?{link.query}"
