@@ -557,3 +557,19 @@ async def test_a_screen_link_works_after_12_hours_and_stops_once_revoked(served:
     assert "There is no screen link #999999" in await served.say("dashboard revoke 999999")
     assert "Usage: dashboard" in await served.say("dashboard revoke")
     assert "Usage: dashboard" in await served.say("dashboard revoke x")
+
+
+async def test_the_polls_panel_shows_every_open_poll_then_the_latest_closed(served: Served):
+    first_open = number(r"Poll #(\d+)", await served.say('poll "Committee: renew?" "Yes" "No"'))
+    closed = []
+    for n in range(7):
+        poll = number(r"Poll #(\d+)", await served.say(f'poll "Closed {n}?" "Yes" "No"'))
+        await served.say(f"poll close {poll}")
+        closed.append(poll)
+    soon = number(r"Poll #(\d+)", await served.say('poll "Closing soon?" "Yes" "No" closes in 2h'))
+    _, body = await served.get("/dashboard", t=served.token())
+    shown = [
+        int(n) for n in re.findall(r'<article class="poll[^"]*" aria-labelledby="poll-(\d+)"', body)
+    ]
+    # Open first, closing soonest first; then the four newest closed ones, newest first.
+    assert shown == [soon, first_open, *reversed(closed[-4:])]

@@ -40,7 +40,8 @@ PERIODS = {
 DEFAULT_PERIOD = "month"
 WALL_SIZE = 24  # latest wins on the wall
 LEADERS = 10
-POLLS_SHOWN = 6
+OPEN_POLLS_SHOWN = 60  # every open poll (a bound, far above what a community keeps open)
+CLOSED_POLLS_SHOWN = 4  # then the latest closed ones
 NAMES_SHOWN = 10  # voters named per option of a poll that is not anonymous
 DECISIONS_SHOWN = 8
 DIGESTS_SHOWN = 12
@@ -150,7 +151,7 @@ class Dashboard:
     chart_currency: str
     chart_other: str  # savings in other currencies over the same months, "" when none
     chart_rows: list[tuple[str, str, str]]  # (month, saved, avoided): the chart as a table
-    polls: list[PollResult]
+    polls: list[PollResult]  # every open poll (closing soonest first), then the latest closed
     seats: list[Seat]
     decisions: list[DecisionLine]
     tiles: list[Tile]
@@ -344,7 +345,8 @@ async def _chart(
 async def _polls(
     session: AsyncSession, workspace_id: int, tz: ZoneInfo, now: datetime
 ) -> list[PollResult]:
-    latest = await polls.latest(session, workspace_id, POLLS_SHOWN)
+    latest = await polls.open_polls(session, workspace_id, now, OPEN_POLLS_SHOWN)
+    latest += await polls.latest_closed(session, workspace_id, now, CLOSED_POLLS_SHOWN)
     ids = [p.id for p in latest if p.id is not None]
     options, tallies, voters = await polls.results(session, ids)
     names = await polls.names_for(session, [p.id for p in latest if p.id and not p.anonymous])
