@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import message_json
 from bot.commands import DEFAULT_CURRENCY, DEFAULT_TIMEZONE
 from bot.costs import kpis
-from bot.dashboard.chart import Chart, monthly_bars
+from bot.dashboard.chart import Chart, Rows, monthly_bars, monthly_rows
 from bot.features.committee import PERSONAS
 from bot.features.cost import chart_series as cost_chart_series
 from bot.features.metrics import change_text, format_value
@@ -69,7 +69,9 @@ class Leader:
     rank: int
     name: str
     wins: int
-    savings: str
+    savings: str  # every currency: "38,400 USD + 1,200 EUR"
+    savings_first: str = ""  # the largest alone, "38,400 USD"
+    more_currencies: int = 0  # how many others `savings` names
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,9 @@ class Totals:
     wins: int
     savings: str
     avoidance: str  # "" when there was none
+    # The same per currency, largest first: the first one is shown large, the rest as a table.
+    savings_each: tuple[str, ...] = ()
+    avoidance_each: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,7 @@ class OptionResult:
     votes: int
     share: float  # 0..1 of the votes cast in the poll
     names: str  # voters' names; always "" for an anonymous poll
+    start: float = 0.0  # 0..1: where its part of the poll's stacked bar begins
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +154,7 @@ class Dashboard:
     wall: list[WinCard]
     leaders: list[Leader]
     chart: Chart
+    chart_rows_layout: Rows  # the same chart for a phone: a row per month
     chart_currency: str
     chart_other: str  # savings in other currencies over the same months, "" when none
     chart_rows: list[tuple[str, str, str]]  # (month, saved, avoided): the chart as a table
@@ -183,7 +190,9 @@ async def gather(
     period = period if period in PERIODS else DEFAULT_PERIOD
     today = to_local(now, tz).date()
     start, end = period_bounds(period, today, tz) if period != "all" else (None, None)
-    chart, chart_currency, other, rows = await _chart(session, workspace_id, today, tz, currency)
+    chart, rows_chart, chart_currency, other, rows = await _chart(
+        session, workspace_id, today, tz, currency
+    )
     return Dashboard(
         workspace=label,
         period=period,
@@ -194,6 +203,7 @@ async def gather(
         wall=await _wall(session, workspace_id, tz, now),
         leaders=await _leaders(session, workspace_id, start, end, currency),
         chart=chart,
+        chart_rows_layout=rows_chart,
         chart_currency=chart_currency,
         chart_other=other,
         chart_rows=rows,
@@ -266,7 +276,18 @@ async def _totals(
         count += row.count
         if row.annualised:
             (avoidance if row.avoidance else savings)[row.currency] = row.annualised
-    return Totals(count, format_totals(savings), format_totals(avoidance) if avoidance else "")
+    return Totals(
+        count,
+        format_totals(savings),
+        format_totals(avoidance) if avoidance else "",
+        _each(savings) or ("0",),
+        _each(avoidance) or ("0",),
+    )
+
+
+def _each(totals: dict[str, int]) -> tuple[str, ...]:
+    """Per-currency totals, largest first (as `format_totals` orders them), one per item."""
+    return tuple(format_money(v, c) for c, v in sorted(totals.items(), key=lambda i: -i[1]))
 
 
 async def _wall(session: AsyncSession, workspace_id: int, tz: ZoneInfo, now: datetime):
@@ -298,14 +319,21 @@ async def _leaders(
         session, workspace_id, start, end, limit=LEADERS, rank_currency=currency
     )
     return [
-        Leader(rank, c.name, c.wins, format_totals(c.savings) if c.savings else "")
+        Leader(
+            rank,
+            c.name,
+            c.wins,
+            format_totals(c.savings) if c.savings else "",
+            (_each(c.savings) or ("",))[0],
+            max(len(c.savings) - 1, 0),
+        )
         for rank, c in enumerate(ranked, start=1)
     ]
 
 
 async def _chart(
     session: AsyncSession, workspace_id: int, today: date, tz: ZoneInfo, currency: str
-) -> tuple[Chart, str, str, list[tuple[str, str, str]]]:
+) -> tuple[Chart, Rows, str, str, list[tuple[str, str, str]]]:
     """Savings and avoidance per month over the last 12 months (this one included), in one
     currency: the workspace's, unless it has none there and another currency has some.
     Totals are never converted, so other currencies are named beside the chart."""
@@ -335,11 +363,9 @@ async def _chart(
         (f"{m:%b %Y}", format_money(s, shown), format_money(a, shown))
         for m, s, a in zip(months, saved, avoided, strict=True)
     ]
-    chart = monthly_bars(
-        [(f"{m:%b}", f"{m:%b %Y}", s, a) for m, s, a in zip(months, saved, avoided, strict=True)],
-        shown,
-    )
-    return chart, shown, format_totals(others) if others else "", table
+    figures = [(f"{m:%b}", f"{m:%Y}", s, a) for m, s, a in zip(months, saved, avoided, strict=True)]
+    chart, rows_chart = monthly_bars(figures, shown), monthly_rows(figures, shown)
+    return chart, rows_chart, shown, format_totals(others) if others else "", table
 
 
 async def _polls(
@@ -365,6 +391,7 @@ async def _polls(
         elif not is_open:
             facts.append(f"closed {_moment(p.closed_at or p.closes_at or now, tz)}")
         results = []
+        start = 0.0
         for option in options.get(p.id, []):
             votes = tallies.get((p.id, option.position), 0)
             chosen = [] if p.anonymous else names.get((p.id, option.position), [])
@@ -378,8 +405,10 @@ async def _polls(
                     votes,
                     votes / cast if cast else 0,
                     named,
+                    start,
                 )
             )
+            start += votes / cast if cast else 0
         shown.append(
             PollResult(
                 p.id,
