@@ -573,3 +573,26 @@ async def test_the_polls_panel_shows_every_open_poll_then_the_latest_closed(serv
     ]
     # Open first, closing soonest first; then the four newest closed ones, newest first.
     assert shown == [soon, first_open, *reversed(closed[-4:])]
+
+
+async def test_a_new_install_charts_the_last_12_months_with_their_years(served: Served):
+    clock = StoppedClock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+    served.bot.clock = clock
+    await served.say("config timezone Europe/Paris")  # the workspace exists, no win yet
+    token = LinkSigner(served.bot.voter_key, LIFETIME, clock=clock).sign(
+        "console", served.workspace
+    )[0]
+    response, body = await served.get("/dashboard", t=token)
+    assert response.status == 200
+    wide = re.findall(
+        r'<text class="month"[^>]*>([A-Z][a-z]{2})<tspan class="year"[^>]*>(\d{4})', body
+    )
+    expected = [("Apr", "2025"), ("May", "2025"), ("Jun", "2025"), ("Jul", "2025")]
+    expected += [("Aug", "2025"), ("Sep", "2025"), ("Oct", "2025"), ("Nov", "2025")]
+    expected += [("Dec", "2025"), ("Jan", "2026"), ("Feb", "2026"), ("Mar", "2026")]
+    assert wide == expected  # twelve months, each with its year, empty ones included
+    phone = re.findall(r'<text class="month" x="0"[^>]*>([A-Z][a-z]{2} \d{4})</text>', body)
+    assert phone == [f"{m} {y}" for m, y in reversed(expected)]  # newest first
+    assert "No wins with an amount in these months yet." in body
+    table = re.findall(r'<tr><th scope="row">([A-Z][a-z]{2} \d{4})</th>', body)
+    assert table == [f"{m} {y}" for m, y in expected]
