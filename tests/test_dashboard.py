@@ -300,7 +300,8 @@ async def test_posted_digests_are_archived_and_shown(served: Served, database): 
     assert await rows(database, DigestArchive, served.workspace) == 0
     await served.say("config digest-channel #finops")
     assert "Posted the digest for" in await served.say("digest post")
-    assert await rows(database, DigestArchive, served.workspace) == 1
+    assert "Posted the digest for" in await served.say("digest post")  # again, the same day
+    assert await rows(database, DigestArchive, served.workspace) == 2
     session = ConsoleSession(served.bot, ADMIN, served.workspace)
     ran = await served.bot.run_scheduled(
         session.actor(),
@@ -310,14 +311,15 @@ async def test_posted_digests_are_archived_and_shown(served: Served, database): 
         "p",
         "t",
     )
-    assert ran and await rows(database, DigestArchive, served.workspace) == 2
+    assert ran and await rows(database, DigestArchive, served.workspace) == 3
     token = served.token()
     _, body = await served.get("/dashboard", t=token)
     links = re.findall(r'href="(/dashboard/digests/\d+\?t=[^"]+)"', body)
-    assert len(links) == 2 and "Week of" in body
+    assert len(links) == 2  # one entry per period: the hand-posted one twice is listed once
+    assert ", weekly</a>" in body and ", posted by hand</a>" in body
     response = await served.client.get(links[0].replace("&amp;", "&"))
     page = await response.text()
-    assert response.status == 200 and "FinOps weekly digest" in page
+    assert response.status == 200 and "FinOps digest" in page
     assert "4,800 USD" in page  # the week's annualised savings, as posted
     response, _ = await served.get("/dashboard/digests/999999", t=token)
     assert response.status == 404
@@ -596,3 +598,46 @@ async def test_a_new_install_charts_the_last_12_months_with_their_years(served: 
     assert "No wins with an amount in these months yet." in body
     table = re.findall(r'<tr><th scope="row">([A-Z][a-z]{2} \d{4})</th>', body)
     assert table == [f"{m} {y}" for m, y in expected]
+
+
+async def test_the_favicon_and_the_digest_chart_caption(served: Served, database):  # type: ignore[no-untyped-def]
+    from bot.dashboard.render import chart_caption
+
+    for path in ("/favicon.ico", "/dashboard/static/favicon.svg"):
+        response = await served.client.get(path)
+        assert response.status == 200 and response.content_type == "image/svg+xml", path
+        assert (await response.text()).startswith("<svg")
+    _, body = await served.get("/dashboard", t=served.token())
+    assert 'rel="icon"' in body
+    assert chart_caption("Chart: weekly cost in USD") == "Chart: weekly cost in USD"
+    assert chart_caption("weekly cost in USD") == "Chart: weekly cost in USD"
+    from bot import message_json
+    from bot.message import Chart, Fields, Message
+    from storage import digests as digest_store
+    from storage.workspaces import find
+
+    await served.say("win Something $1")
+    message = Message(
+        text="digest",
+        blocks=(
+            Fields((("Savings", "1,000 USD + 2,000 EUR + 300 GBP"),)),
+            Chart(png=b"", alt="Chart: weekly cost in USD", sparkline="Cost ▁▃▅"),
+        ),
+    )
+    moment = datetime.now(UTC)
+    async with database.session() as session:
+        ws = await find(session, "console", served.workspace)
+        row = await digest_store.archive(
+            session,
+            ws,
+            week_start=moment.date(),
+            period=(moment - timedelta(days=7), moment),
+            scheduled=True,
+            posted_at=moment,
+            message=message_json.dumps(message),
+        )
+    response, page = await served.get(f"/dashboard/digests/{row.id}", t=served.token())
+    assert response.status == 200
+    assert "Chart: weekly cost in USD" in page and "Chart: Chart" not in page
+    assert "(chart:" not in page.lower()
+    assert '<span class="part">1,000 USD</span><span class="part">+ 2,000 EUR</span>' in page

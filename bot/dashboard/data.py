@@ -29,6 +29,7 @@ from bot.wording import plural
 from storage import committee, digests, polls, wins, workspaces
 from storage import decisions as decision_store
 from storage import metrics as metric_store
+from storage.models import DigestArchive
 
 PERIODS = {
     "week": "This week",
@@ -479,9 +480,30 @@ def _spark(values: tuple[Decimal, ...], width: int = 120, height: int = 32) -> s
 
 async def _digests(session: AsyncSession, workspace_id: int, tz: ZoneInfo) -> list[DigestEntry]:
     return [
-        DigestEntry(digest_id, f"Week of {week:%d %b %Y}", _moment(posted, tz), posted.isoformat())
-        for digest_id, week, posted in await digests.recent(session, workspace_id, DIGESTS_SHOWN)
+        DigestEntry(
+            row.id or 0,
+            _digest_label(row, tz),
+            _moment(row.posted_at, tz),
+            row.posted_at.isoformat(),
+        )
+        for row in await digests.recent(session, workspace_id, DIGESTS_SHOWN)
     ]
+
+
+def _digest_label(row: DigestArchive, tz: ZoneInfo) -> str:
+    """What a digest covers: "30 Nov – 6 Dec 2026, weekly" (its last day included), or
+    "Week of 30 Nov 2026" for one archived before digests kept their period."""
+    if row.period_start is None or row.period_end is None:
+        return f"Week of {row.week_start:%d %b %Y}"
+    first = to_local(row.period_start, tz).date()
+    last = to_local(row.period_end - timedelta(microseconds=1), tz).date()
+    span = (
+        f"{first.day} {first:%b %Y}"
+        if first == last
+        else f"{first.day} {first:%b}{f' {first:%Y}' if first.year != last.year else ''}"
+        f" – {last.day} {last:%b %Y}"
+    )
+    return f"{span}, {'weekly' if row.scheduled else 'posted by hand'}"
 
 
 async def digest_page(
@@ -493,9 +515,7 @@ async def digest_page(
     config = await workspaces.settings(session, workspace_id)
     tz = ZoneInfo(config.get("timezone", DEFAULT_TIMEZONE))
     message = message_json.loads(row.message)
-    return DigestPage(
-        label, f"Week of {row.week_start:%d %b %Y}", _moment(row.posted_at, tz), message.blocks
-    )
+    return DigestPage(label, _digest_label(row, tz), _moment(row.posted_at, tz), message.blocks)
 
 
 def _day(moment: datetime, tz: ZoneInfo) -> str:

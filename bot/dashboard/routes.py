@@ -5,9 +5,10 @@ whatever platforms are configured (so `finops-bot serve` without credentials ser
     GET /dashboard/digests/<id>?t=<token>                            one archived digest
     GET /dashboard/wins.csv?t=<token>, /dashboard/polls.csv?t=<token> the exports
     GET /dashboard/static/dashboard.css                              the stylesheet (no data)
+    GET /favicon.ico, /dashboard/static/favicon.svg                  the icon (an SVG, no data)
 
-Every route but the stylesheet checks the signed link first; without a valid one the answer
-is 403 with a short page that names no workspace. Reads use read-only transactions.
+Every route but the stylesheet and the icon checks the signed link first; without a valid
+one the answer is 403 with a short page that names no workspace. Reads use read-only transactions.
 """
 
 from __future__ import annotations
@@ -100,6 +101,8 @@ class DashboardRoutes:
         app.router.add_get("/dashboard/wins.csv", self.wins_csv)
         app.router.add_get("/dashboard/polls.csv", self.polls_csv)
         app.router.add_get("/dashboard/static/dashboard.css", self.css)
+        app.router.add_get("/dashboard/static/favicon.svg", self.favicon)
+        app.router.add_get("/favicon.ico", self.favicon)
 
     def signer(self, bot: Bot) -> LinkSigner:
         if self._signer is None:
@@ -214,6 +217,13 @@ class DashboardRoutes:
             await response.write(chunk.encode())
         await response.write_eof()
         return response
+
+    async def favicon(self, _request: web.Request) -> web.Response:
+        return web.Response(
+            body=render.favicon(),
+            content_type="image/svg+xml",
+            headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+        )
 
     async def css(self, _request: web.Request) -> web.Response:
         return web.Response(
