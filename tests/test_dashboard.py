@@ -641,3 +641,25 @@ async def test_the_favicon_and_the_digest_chart_caption(served: Served, database
     assert "Chart: weekly cost in USD" in page and "Chart: Chart" not in page
     assert "(chart:" not in page.lower()
     assert '<span class="part">1,000 USD</span><span class="part">+ 2,000 EUR</span>' in page
+
+
+async def test_a_lower_is_better_metric_falling_is_shown_as_good_news(served: Served):
+    for line in ("metric unit-cost 2.40 USD", "metric unit-cost 1.90 USD"):
+        await served.say(line)
+    for line in ("metric coverage 60%", "metric coverage 72%"):
+        await served.say(line)
+    assert "Only steering committee members and admins" in await served.say(
+        "metric unit-cost direction lower", user="bob"
+    )
+    _, body = await served.get("/dashboard", t=served.token())
+    assert re.search(r'class="trend down bad"[^>]*>▼ -0\.5 USD', body)  # the default: higher
+    assert "lower is better" in await served.say("metric unit-cost direction lower")
+    _, body = await served.get("/dashboard", t=served.token())
+    assert re.search(r'class="trend down good"[^>]*>▼ -0\.5 USD', body)
+    assert re.search(r'class="trend up good"[^>]*>▲ \+12 pts', body)
+    assert "unit-cost: 1.9 USD, -0.5 USD since the previous value" in body
+    assert ", lower is better" in body
+    assert "higher is better" in await served.say("metric unit-cost direction higher")
+    _, body = await served.get("/dashboard", t=served.token())
+    assert re.search(r'class="trend down bad"', body) and ", lower is better" not in body
+    assert "Usage: metric" in await served.say("metric unit-cost direction sideways")

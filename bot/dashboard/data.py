@@ -19,7 +19,7 @@ from bot.costs import kpis
 from bot.dashboard.chart import Chart, Rows, monthly_bars, monthly_rows
 from bot.features.committee import PERSONAS
 from bot.features.cost import chart_series as cost_chart_series
-from bot.features.metrics import change_text, format_value
+from bot.features.metrics import change_text, format_value, lower_is_better
 from bot.features.wins import tag_names, value_text
 from bot.message import Block
 from bot.parsing.money import format_money, format_totals
@@ -134,6 +134,7 @@ class Tile:
     direction: str  # "up" | "down" | "flat" | ""
     points: str  # SVG polyline points of the sparkline, "" with fewer than two values
     summary: str  # the trend in words, for screen readers
+    verdict: str = ""  # "good" | "bad" | "": the change read with the metric's direction
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +212,7 @@ async def gather(
         polls=await _polls(session, workspace_id, tz, now),
         seats=await _seats(session, workspace_id),
         decisions=await _decisions(session, workspace_id, tz),
-        tiles=await _tiles(session, workspace_id),
+        tiles=await _tiles(session, workspace_id, lower_is_better(config)),
         cost_tiles=await cost_tiles(session, workspace_id, now),
         digests=await _digests(session, workspace_id, tz),
         read_at=_moment(now, tz),
@@ -448,21 +449,30 @@ async def _decisions(session: AsyncSession, workspace_id: int, tz: ZoneInfo) -> 
     ]
 
 
-async def _tiles(session: AsyncSession, workspace_id: int) -> list[Tile]:
+async def _tiles(
+    session: AsyncSession, workspace_id: int, lower: frozenset[str] = frozenset()
+) -> list[Tile]:
+    """Metric tiles; for a metric in `lower` (lower is better) a fall is the good news."""
     tiles = []
     for series in await metric_store.latest_series(session, workspace_id, SPARK_POINTS):
         value = format_value(series.latest, series.unit)
         delta = series.change
+        verdict = ""
         if delta is None:
             change, direction, summary = "", "", f"{series.name}: {value}, the first value"
         else:
             change = change_text(delta, series.unit)
             direction = "up" if delta > 0 else "down" if delta < 0 else "flat"
+            better = delta < 0 if series.name in lower else delta > 0
+            verdict = "" if delta == 0 else "good" if better else "bad"
             summary = (
                 f"{series.name}: {value}, {change.lstrip('▲▼= ').strip() or '0'} since the "
                 f"previous value, over the last {plural(len(series.values), 'value')}"
+                + (", lower is better" if series.name in lower else "")
             )
-        tiles.append(Tile(series.name, value, change, direction, _spark(series.values), summary))
+        tiles.append(
+            Tile(series.name, value, change, direction, _spark(series.values), summary, verdict)
+        )
     return tiles
 
 
