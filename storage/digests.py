@@ -37,17 +37,50 @@ async def archive(
     return row
 
 
-async def recent(
-    session: AsyncSession, workspace: int, limit: int = 12
-) -> list[tuple[int, date, datetime]]:
-    """The newest posted digests: (id, week start, posted at), without their messages."""
+async def recent(session: AsyncSession, workspace: int, limit: int = 12) -> list[DigestArchive]:
+    """The newest posted digests, one per period: a period posted more than once (by hand
+    twice the same day, or a scheduled one posted again) is listed once, by its latest post.
+    The rows come without their messages (`message` is left empty)."""
     statement = (
-        select(DigestArchive.id, DigestArchive.week_start, DigestArchive.posted_at)
+        select(
+            DigestArchive.id,
+            DigestArchive.week_start,
+            DigestArchive.posted_at,
+            DigestArchive.period_start,
+            DigestArchive.period_end,
+            DigestArchive.scheduled,
+        )
         .where(DigestArchive.workspace_id == workspace)
         .order_by(col(DigestArchive.posted_at).desc(), col(DigestArchive.id).desc())
-        .limit(limit)
+        .limit(limit * 4)  # room for repeats, still a short read
     )
-    return [(i, week, posted) for i, week, posted in await session.exec(statement)]  # type: ignore[misc]
+    shown: list[DigestArchive] = []
+    seen: set[tuple[object, ...]] = set()
+    for i, week, posted, start, end, scheduled in await session.exec(statement):  # type: ignore[misc]
+        key = (
+            (start, end, True)
+            if scheduled
+            # by hand: one per day covered (a rolling start moves with the clock)
+            else ((start.date() if start else week), (end or posted).date(), False)
+        )
+        if key in seen:
+            continue
+        seen.add(key)
+        shown.append(
+            DigestArchive(
+                id=i,
+                workspace_id=workspace,
+                week_start=week,
+                posted_at=posted,
+                message="",
+                period_start=start,
+                period_end=end,
+                scheduled=scheduled,
+            )
+        )
+        if len(shown) == limit:
+            break
+    return shown
 
 
 async def get(session: AsyncSession, workspace: int, digest_id: int) -> DigestArchive | None:

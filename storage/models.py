@@ -391,6 +391,23 @@ class DigestArchive(SQLModel, table=True):
     scheduled: bool = False
 
 
+class DashboardScreen(SQLModel, table=True):
+    """A long-lived dashboard link for a shared display (`dashboard screen`): valid until an
+    admin revokes it (`dashboard revoke <id>`). The token itself is signed and carries this
+    row's id; the row says whether it still opens the page and when it last did."""
+
+    __tablename__ = "dashboard_screen"
+    __table_args__ = (Index(None, "workspace_id", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(sa_column=_workspace_fk())
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by: str = Field(max_length=100)
+    created_by_name: str = Field(default="", max_length=200)
+    revoked_at: datetime | None = None
+    revoked_by: str | None = Field(default=None, max_length=100)
+    last_used_at: datetime | None = None
+
+
 class CostDay(SQLModel, table=True):
     """FOCUS cost and usage, summed per day and dimension by `finops-bot focus import`
     (bot/costs/importer.py). Each amount is two integers, as Google's Money type: whole

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, or_
+from sqlalchemy import and_, delete, func, insert, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -150,6 +150,25 @@ async def latest(session: AsyncSession, workspace: int, limit: int = 6) -> list[
     statement = (
         select(Poll)
         .where(Poll.workspace_id == workspace)
+        .order_by(col(Poll.id).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def latest_closed(
+    session: AsyncSession, workspace: int, now: datetime, limit: int = 4
+) -> list[Poll]:
+    """The newest polls that are no longer open (closed, or past their deadline)."""
+    statement = (
+        select(Poll)
+        .where(
+            Poll.workspace_id == workspace,
+            or_(
+                col(Poll.closed_at).is_not(None),
+                and_(col(Poll.closes_at).is_not(None), col(Poll.closes_at) <= now),
+            ),
+        )
         .order_by(col(Poll.id).desc())
         .limit(limit)
     )

@@ -300,7 +300,8 @@ async def test_posted_digests_are_archived_and_shown(served: Served, database): 
     assert await rows(database, DigestArchive, served.workspace) == 0
     await served.say("config digest-channel #finops")
     assert "Posted the digest for" in await served.say("digest post")
-    assert await rows(database, DigestArchive, served.workspace) == 1
+    assert "Posted the digest for" in await served.say("digest post")  # again, the same day
+    assert await rows(database, DigestArchive, served.workspace) == 2
     session = ConsoleSession(served.bot, ADMIN, served.workspace)
     ran = await served.bot.run_scheduled(
         session.actor(),
@@ -310,14 +311,15 @@ async def test_posted_digests_are_archived_and_shown(served: Served, database): 
         "p",
         "t",
     )
-    assert ran and await rows(database, DigestArchive, served.workspace) == 2
+    assert ran and await rows(database, DigestArchive, served.workspace) == 3
     token = served.token()
     _, body = await served.get("/dashboard", t=token)
     links = re.findall(r'href="(/dashboard/digests/\d+\?t=[^"]+)"', body)
-    assert len(links) == 2 and "Week of" in body
+    assert len(links) == 2  # one entry per period: the hand-posted one twice is listed once
+    assert ", weekly</a>" in body and ", posted by hand</a>" in body
     response = await served.client.get(links[0].replace("&amp;", "&"))
     page = await response.text()
-    assert response.status == 200 and "FinOps weekly digest" in page
+    assert response.status == 200 and "FinOps digest" in page
     assert "4,800 USD" in page  # the week's annualised savings, as posted
     response, _ = await served.get("/dashboard/digests/999999", t=token)
     assert response.status == 404
@@ -480,3 +482,184 @@ def test_serve_without_credentials_serves_the_dashboard(tmp_path: Path):
         server.terminate()
         _, log = server.communicate(timeout=60)
     assert "t=[redacted]" in log and token not in log  # the access log never holds a token
+
+
+class StoppedClock:
+    """The running bot's clock, moved by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def link_params(answer: str) -> tuple[str, dict[str, str]]:
+    link = urlsplit(re.search(r"(http\S+/dashboard\?t=\S+)", answer)[1])  # type: ignore[index]
+    return link.path, {k: v[0] for k, v in parse_qs(link.query).items()}
+
+
+async def test_a_screen_link_works_after_12_hours_and_stops_once_revoked(served: Served):
+    clock = StoppedClock(datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
+    served.bot.clock = clock
+    await served.say("win Screen-worthy cleanup $1,200/mo")
+    refused = await served.say("dashboard screen", user="bob")
+    assert "Only an admin can make a screen link" in refused and "http" not in refused
+    assert "Only an admin" in await served.say("dashboard links", user="bob")
+    assert "Only an admin" in await served.say("dashboard revoke 1", user="bob")
+    private_path, private = link_params(await served.say("dashboard"))
+    answer = await served.say("dashboard screen")
+    screen_id = number(r"Screen link #(\d+)", answer)
+    assert "valid until an admin revokes it" in answer
+    path, params = link_params(answer)
+
+    response, body = await served.get(path, **params)
+    assert response.status == 200 and "Screen-worthy cleanup" in body
+    assert '<meta http-equiv="refresh" content="120">' in body  # reloads itself, no script
+    assert "<script" not in body.lower()
+    assert 'figures read <time datetime="2026-12-03T09:00:00+00:00">Thu 3 Dec 2026 09:00' in body
+    assert f"Screen link #{screen_id}" in body and f"dashboard revoke {screen_id}" in body
+    _, private_body = await served.get(private_path, **private)
+    assert "http-equiv" not in private_body  # the private link's page stays still
+
+    clock.now += timedelta(hours=13)
+    response, body = await served.get(path, **params)
+    assert response.status == 200  # long past the private link's 12 hours
+    assert "Thu 3 Dec 2026 22:00" in body  # and it says when its figures were read
+    response, body = await served.get(private_path, **private)
+    assert response.status == 403 and "The link has expired." in body
+    for page in ("/dashboard/wins.csv", "/dashboard/polls.csv"):
+        response, _ = await served.get(page, **params)
+        assert response.status == 200, page
+
+    listing = await served.say("dashboard links")
+    assert f"#{screen_id} · created Thu 3 Dec 2026 09:00 UTC by {ADMIN}" in listing
+    assert "last used Thu 3 Dec 2026 22:00 UTC" in listing
+
+    # A screen link names its workspace: another workspace's screen id does not open this one.
+    other = served.workspace + "-other"
+    await served.say("win Elsewhere $1", workspace=other)
+    assert "There is no screen link" in await served.say(
+        f"dashboard revoke {screen_id}", workspace=other
+    )
+    signer = LinkSigner(served.bot.voter_key, LIFETIME, clock=clock)
+    crossed = signer.sign_screen("console", other, screen_id)
+    response, body = await served.get("/dashboard", t=crossed)
+    assert response.status == 403 and "Screen-worthy" not in body
+
+    assert f"Screen link #{screen_id} is revoked" in await served.say(
+        f"dashboard revoke {screen_id}"
+    )
+    for page in ("/dashboard", "/dashboard/wins.csv", "/dashboard/polls.csv"):
+        response, body = await served.get(page, **params)
+        assert response.status == 403, page
+        assert "Screen-worthy" not in body and "The link has been revoked." in body, page
+    assert "already revoked" in await served.say(f"dashboard revoke {screen_id}")
+    assert "No screen links" in await served.say("dashboard links")
+    assert "There is no screen link #999999" in await served.say("dashboard revoke 999999")
+    assert "Usage: dashboard" in await served.say("dashboard revoke")
+    assert "Usage: dashboard" in await served.say("dashboard revoke x")
+
+
+async def test_the_polls_panel_shows_every_open_poll_then_the_latest_closed(served: Served):
+    first_open = number(r"Poll #(\d+)", await served.say('poll "Committee: renew?" "Yes" "No"'))
+    closed = []
+    for n in range(7):
+        poll = number(r"Poll #(\d+)", await served.say(f'poll "Closed {n}?" "Yes" "No"'))
+        await served.say(f"poll close {poll}")
+        closed.append(poll)
+    soon = number(r"Poll #(\d+)", await served.say('poll "Closing soon?" "Yes" "No" closes in 2h'))
+    _, body = await served.get("/dashboard", t=served.token())
+    shown = [
+        int(n) for n in re.findall(r'<article class="poll[^"]*" aria-labelledby="poll-(\d+)"', body)
+    ]
+    # Open first, closing soonest first; then the four newest closed ones, newest first.
+    assert shown == [soon, first_open, *reversed(closed[-4:])]
+
+
+async def test_a_new_install_charts_the_last_12_months_with_their_years(served: Served):
+    clock = StoppedClock(datetime(2026, 3, 10, 12, 0, tzinfo=UTC))
+    served.bot.clock = clock
+    await served.say("config timezone Europe/Paris")  # the workspace exists, no win yet
+    token = LinkSigner(served.bot.voter_key, LIFETIME, clock=clock).sign(
+        "console", served.workspace
+    )[0]
+    response, body = await served.get("/dashboard", t=token)
+    assert response.status == 200
+    wide = re.findall(
+        r'<text class="month"[^>]*>([A-Z][a-z]{2})<tspan class="year"[^>]*>(\d{4})', body
+    )
+    expected = [("Apr", "2025"), ("May", "2025"), ("Jun", "2025"), ("Jul", "2025")]
+    expected += [("Aug", "2025"), ("Sep", "2025"), ("Oct", "2025"), ("Nov", "2025")]
+    expected += [("Dec", "2025"), ("Jan", "2026"), ("Feb", "2026"), ("Mar", "2026")]
+    assert wide == expected  # twelve months, each with its year, empty ones included
+    phone = re.findall(r'<text class="month" x="0"[^>]*>([A-Z][a-z]{2} \d{4})</text>', body)
+    assert phone == [f"{m} {y}" for m, y in reversed(expected)]  # newest first
+    assert "No wins with an amount in these months yet." in body
+    table = re.findall(r'<tr><th scope="row">([A-Z][a-z]{2} \d{4})</th>', body)
+    assert table == [f"{m} {y}" for m, y in expected]
+
+
+async def test_the_favicon_and_the_digest_chart_caption(served: Served, database):  # type: ignore[no-untyped-def]
+    from bot.dashboard.render import chart_caption
+
+    for path in ("/favicon.ico", "/dashboard/static/favicon.svg"):
+        response = await served.client.get(path)
+        assert response.status == 200 and response.content_type == "image/svg+xml", path
+        assert (await response.text()).startswith("<svg")
+    _, body = await served.get("/dashboard", t=served.token())
+    assert 'rel="icon"' in body
+    assert chart_caption("Chart: weekly cost in USD") == "Chart: weekly cost in USD"
+    assert chart_caption("weekly cost in USD") == "Chart: weekly cost in USD"
+    from bot import message_json
+    from bot.message import Chart, Fields, Message
+    from storage import digests as digest_store
+    from storage.workspaces import find
+
+    await served.say("win Something $1")
+    message = Message(
+        text="digest",
+        blocks=(
+            Fields((("Savings", "1,000 USD + 2,000 EUR + 300 GBP"),)),
+            Chart(png=b"", alt="Chart: weekly cost in USD", sparkline="Cost ▁▃▅"),
+        ),
+    )
+    moment = datetime.now(UTC)
+    async with database.session() as session:
+        ws = await find(session, "console", served.workspace)
+        row = await digest_store.archive(
+            session,
+            ws,
+            week_start=moment.date(),
+            period=(moment - timedelta(days=7), moment),
+            scheduled=True,
+            posted_at=moment,
+            message=message_json.dumps(message),
+        )
+    response, page = await served.get(f"/dashboard/digests/{row.id}", t=served.token())
+    assert response.status == 200
+    assert "Chart: weekly cost in USD" in page and "Chart: Chart" not in page
+    assert "(chart:" not in page.lower()
+    assert '<span class="part">1,000 USD</span><span class="part">+ 2,000 EUR</span>' in page
+
+
+async def test_a_lower_is_better_metric_falling_is_shown_as_good_news(served: Served):
+    for line in ("metric unit-cost 2.40 USD", "metric unit-cost 1.90 USD"):
+        await served.say(line)
+    for line in ("metric coverage 60%", "metric coverage 72%"):
+        await served.say(line)
+    assert "Only steering committee members and admins" in await served.say(
+        "metric unit-cost direction lower", user="bob"
+    )
+    _, body = await served.get("/dashboard", t=served.token())
+    assert re.search(r'class="trend down bad"[^>]*>▼ -0\.5 USD', body)  # the default: higher
+    assert "lower is better" in await served.say("metric unit-cost direction lower")
+    _, body = await served.get("/dashboard", t=served.token())
+    assert re.search(r'class="trend down good"[^>]*>▼ -0\.5 USD', body)
+    assert re.search(r'class="trend up good"[^>]*>▲ \+12 pts', body)
+    assert "unit-cost: 1.9 USD, -0.5 USD since the previous value" in body
+    assert ", lower is better" in body
+    assert "higher is better" in await served.say("metric unit-cost direction higher")
+    _, body = await served.get("/dashboard", t=served.token())
+    assert re.search(r'class="trend down bad"', body) and ", lower is better" not in body
+    assert "Usage: metric" in await served.say("metric unit-cost direction sideways")

@@ -1,5 +1,9 @@
 """The savings chart's geometry: grouped bars (savings, and cost avoidance beside them) per
-month on a "nice" scale, as numbers the template draws as inline SVG. No I/O, no markup."""
+month on a "nice" scale, as numbers the template draws as inline SVG. No I/O, no markup.
+
+Two layouts of the same figures: `monthly_bars`, columns for a wide screen (each month named
+with its year under it), and `monthly_rows`, one row per month for a phone, drawn about as
+wide as the screen so its labels keep their size (at least 12 px)."""
 
 from __future__ import annotations
 
@@ -8,9 +12,10 @@ from dataclasses import dataclass
 
 from bot.parsing.money import format_money
 
-WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 84, 12, 16, 36  # room for the axis labels
+WIDTH, HEIGHT = 600, 250
+LEFT, RIGHT, TOP, BOTTOM = 98, 8, 12, 44  # room for the axis labels (month, then year)
 TICKS = 4
+ROWS_WIDTH, ROW_LABEL, ROW_HEIGHT, ROWS_TOP = 340, 76, 24, 22  # the phone's layout
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +37,8 @@ class Tick:
 @dataclass(frozen=True, slots=True)
 class Column:
     x: float  # the centre, for the month label
-    label: str
+    label: str  # "Nov"
+    year: str  # "2026"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,24 @@ class Chart:
     empty: bool
     left: int = LEFT  # where the plot starts (the axis labels end just before)
     right: int = WIDTH - RIGHT
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    y: float  # the top of the row
+    label: str  # "Nov 2026"
+    bars: tuple[Bar, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """The phone's chart: a row per month, savings and avoidance as horizontal bars."""
+
+    width: int
+    height: int
+    rows: tuple[Row, ...]
+    left: int
+    top_label: str  # the scale's end, "40k USD", written above the bars' right end
 
 
 def nice_ceiling(value: float) -> float:
@@ -70,9 +94,12 @@ def short_money(minor: int, currency: str) -> str:
     return f"{amount:,.0f} {currency}"
 
 
-def monthly_bars(months: list[tuple[str, str, int, int]], currency: str) -> Chart:
-    """`months`: (short label, full label, savings, avoidance), amounts in minor units of
-    `currency`, oldest first."""
+Month = tuple[str, str, int, int]  # (month "Nov", year "2026", savings, avoidance)
+
+
+def monthly_bars(months: list[Month], currency: str) -> Chart:
+    """`months`: (month, year, savings, avoidance), amounts in minor units of `currency`,
+    oldest first."""
     top = nice_ceiling(max((max(s, a) for _, _, s, a in months), default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(len(months), 1)
@@ -80,9 +107,9 @@ def monthly_bars(months: list[tuple[str, str, int, int]], currency: str) -> Char
     baseline = TOP + plot_h
     bars: list[Bar] = []
     columns: list[Column] = []
-    for index, (short, label, saved, avoided) in enumerate(months):
+    for index, (short, year, saved, avoided) in enumerate(months):
         left = LEFT + index * slot + slot * 0.12
-        columns.append(Column(round(LEFT + index * slot + slot / 2, 1), short))
+        columns.append(Column(round(LEFT + index * slot + slot / 2, 1), short, year))
         for offset, kind, minor, verb in (
             (0.0, "savings", saved, "saved"),
             (bar_w + slot * 0.04, "avoidance", avoided, "avoided"),
@@ -95,7 +122,7 @@ def monthly_bars(months: list[tuple[str, str, int, int]], currency: str) -> Char
                     width=round(bar_w, 1),
                     height=round(height, 1),
                     kind=kind,
-                    label=f"{label}: {format_money(minor, currency)} {verb}",
+                    label=f"{short} {year}: {format_money(minor, currency)} {verb}",
                 )
             )
     ticks = tuple(
@@ -107,3 +134,29 @@ def monthly_bars(months: list[tuple[str, str, int, int]], currency: str) -> Char
     )
     empty = not any(s or a for _, _, s, a in months)
     return Chart(WIDTH, HEIGHT, tuple(bars), ticks, tuple(columns), baseline, empty)
+
+
+def monthly_rows(months: list[Month], currency: str) -> Rows:
+    """The same figures as `monthly_bars`, newest month first, for a narrow screen."""
+    top = nice_ceiling(max((max(s, a) for _, _, s, a in months), default=0))
+    plot_w = ROWS_WIDTH - ROW_LABEL - 4
+    rows = []
+    for index, (short, year, saved, avoided) in enumerate(reversed(months)):
+        y = ROWS_TOP + index * ROW_HEIGHT
+        bars = tuple(
+            Bar(
+                x=ROW_LABEL,
+                y=round(y + offset, 1),
+                width=round(plot_w * minor / top, 1),
+                height=height,
+                kind=kind,
+                label=f"{short} {year}: {format_money(minor, currency)} {verb}",
+            )
+            for offset, height, kind, minor, verb in (
+                (3.0, 10.0, "savings", saved, "saved"),
+                (14.0, 6.0, "avoidance", avoided, "avoided"),
+            )
+        )
+        rows.append(Row(y, f"{short} {year}", bars))
+    height = ROWS_TOP + len(months) * ROW_HEIGHT
+    return Rows(ROWS_WIDTH, height, tuple(rows), ROW_LABEL, short_money(round(top), currency))

@@ -16,10 +16,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import message_json
 from bot.commands import DEFAULT_CURRENCY, DEFAULT_TIMEZONE
 from bot.costs import kpis
-from bot.dashboard.chart import Chart, monthly_bars
+from bot.dashboard.chart import Chart, Rows, monthly_bars, monthly_rows
 from bot.features.committee import PERSONAS
 from bot.features.cost import chart_series as cost_chart_series
-from bot.features.metrics import change_text, format_value
+from bot.features.metrics import change_text, format_value, lower_is_better
 from bot.features.wins import tag_names, value_text
 from bot.message import Block
 from bot.parsing.money import format_money, format_totals
@@ -29,6 +29,7 @@ from bot.wording import plural
 from storage import committee, digests, polls, wins, workspaces
 from storage import decisions as decision_store
 from storage import metrics as metric_store
+from storage.models import DigestArchive
 
 PERIODS = {
     "week": "This week",
@@ -40,7 +41,8 @@ PERIODS = {
 DEFAULT_PERIOD = "month"
 WALL_SIZE = 24  # latest wins on the wall
 LEADERS = 10
-POLLS_SHOWN = 6
+OPEN_POLLS_SHOWN = 60  # every open poll (a bound, far above what a community keeps open)
+CLOSED_POLLS_SHOWN = 4  # then the latest closed ones
 NAMES_SHOWN = 10  # voters named per option of a poll that is not anonymous
 DECISIONS_SHOWN = 8
 DIGESTS_SHOWN = 12
@@ -68,7 +70,9 @@ class Leader:
     rank: int
     name: str
     wins: int
-    savings: str
+    savings: str  # every currency: "38,400 USD + 1,200 EUR"
+    savings_first: str = ""  # the largest alone, "38,400 USD"
+    more_currencies: int = 0  # how many others `savings` names
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,9 @@ class Totals:
     wins: int
     savings: str
     avoidance: str  # "" when there was none
+    # The same per currency, largest first: the first one is shown large, the rest as a table.
+    savings_each: tuple[str, ...] = ()
+    avoidance_each: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +92,7 @@ class OptionResult:
     votes: int
     share: float  # 0..1 of the votes cast in the poll
     names: str  # voters' names; always "" for an anonymous poll
+    start: float = 0.0  # 0..1: where its part of the poll's stacked bar begins
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +134,7 @@ class Tile:
     direction: str  # "up" | "down" | "flat" | ""
     points: str  # SVG polyline points of the sparkline, "" with fewer than two values
     summary: str  # the trend in words, for screen readers
+    verdict: str = ""  # "good" | "bad" | "": the change read with the metric's direction
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,15 +156,18 @@ class Dashboard:
     wall: list[WinCard]
     leaders: list[Leader]
     chart: Chart
+    chart_rows_layout: Rows  # the same chart for a phone: a row per month
     chart_currency: str
     chart_other: str  # savings in other currencies over the same months, "" when none
     chart_rows: list[tuple[str, str, str]]  # (month, saved, avoided): the chart as a table
-    polls: list[PollResult]
+    polls: list[PollResult]  # every open poll (closing soonest first), then the latest closed
     seats: list[Seat]
     decisions: list[DecisionLine]
     tiles: list[Tile]
     cost_tiles: list[Tile]
     digests: list[DigestEntry]
+    read_at: str = ""  # when these figures were read, local time: "Thu 3 Dec 2026 09:12"
+    read_iso: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +192,9 @@ async def gather(
     period = period if period in PERIODS else DEFAULT_PERIOD
     today = to_local(now, tz).date()
     start, end = period_bounds(period, today, tz) if period != "all" else (None, None)
-    chart, chart_currency, other, rows = await _chart(session, workspace_id, today, tz, currency)
+    chart, rows_chart, chart_currency, other, rows = await _chart(
+        session, workspace_id, today, tz, currency
+    )
     return Dashboard(
         workspace=label,
         period=period,
@@ -191,15 +205,18 @@ async def gather(
         wall=await _wall(session, workspace_id, tz, now),
         leaders=await _leaders(session, workspace_id, start, end, currency),
         chart=chart,
+        chart_rows_layout=rows_chart,
         chart_currency=chart_currency,
         chart_other=other,
         chart_rows=rows,
         polls=await _polls(session, workspace_id, tz, now),
         seats=await _seats(session, workspace_id),
         decisions=await _decisions(session, workspace_id, tz),
-        tiles=await _tiles(session, workspace_id),
+        tiles=await _tiles(session, workspace_id, lower_is_better(config)),
         cost_tiles=await cost_tiles(session, workspace_id, now),
         digests=await _digests(session, workspace_id, tz),
+        read_at=_moment(now, tz),
+        read_iso=now.isoformat(),
     )
 
 
@@ -267,7 +284,18 @@ async def _totals(
         count += row.count
         if row.annualised:
             (avoidance if row.avoidance else savings)[row.currency] = row.annualised
-    return Totals(count, format_totals(savings), format_totals(avoidance) if avoidance else "")
+    return Totals(
+        count,
+        format_totals(savings),
+        format_totals(avoidance) if avoidance else "",
+        _each(savings) or ("0",),
+        _each(avoidance) or ("0",),
+    )
+
+
+def _each(totals: dict[str, int]) -> tuple[str, ...]:
+    """Per-currency totals, largest first (as `format_totals` orders them), one per item."""
+    return tuple(format_money(v, c) for c, v in sorted(totals.items(), key=lambda i: -i[1]))
 
 
 async def _wall(session: AsyncSession, workspace_id: int, tz: ZoneInfo, now: datetime):
@@ -299,14 +327,21 @@ async def _leaders(
         session, workspace_id, start, end, limit=LEADERS, rank_currency=currency
     )
     return [
-        Leader(rank, c.name, c.wins, format_totals(c.savings) if c.savings else "")
+        Leader(
+            rank,
+            c.name,
+            c.wins,
+            format_totals(c.savings) if c.savings else "",
+            (_each(c.savings) or ("",))[0],
+            max(len(c.savings) - 1, 0),
+        )
         for rank, c in enumerate(ranked, start=1)
     ]
 
 
 async def _chart(
     session: AsyncSession, workspace_id: int, today: date, tz: ZoneInfo, currency: str
-) -> tuple[Chart, str, str, list[tuple[str, str, str]]]:
+) -> tuple[Chart, Rows, str, str, list[tuple[str, str, str]]]:
     """Savings and avoidance per month over the last 12 months (this one included), in one
     currency: the workspace's, unless it has none there and another currency has some.
     Totals are never converted, so other currencies are named beside the chart."""
@@ -336,17 +371,16 @@ async def _chart(
         (f"{m:%b %Y}", format_money(s, shown), format_money(a, shown))
         for m, s, a in zip(months, saved, avoided, strict=True)
     ]
-    chart = monthly_bars(
-        [(f"{m:%b}", f"{m:%b %Y}", s, a) for m, s, a in zip(months, saved, avoided, strict=True)],
-        shown,
-    )
-    return chart, shown, format_totals(others) if others else "", table
+    figures = [(f"{m:%b}", f"{m:%Y}", s, a) for m, s, a in zip(months, saved, avoided, strict=True)]
+    chart, rows_chart = monthly_bars(figures, shown), monthly_rows(figures, shown)
+    return chart, rows_chart, shown, format_totals(others) if others else "", table
 
 
 async def _polls(
     session: AsyncSession, workspace_id: int, tz: ZoneInfo, now: datetime
 ) -> list[PollResult]:
-    latest = await polls.latest(session, workspace_id, POLLS_SHOWN)
+    latest = await polls.open_polls(session, workspace_id, now, OPEN_POLLS_SHOWN)
+    latest += await polls.latest_closed(session, workspace_id, now, CLOSED_POLLS_SHOWN)
     ids = [p.id for p in latest if p.id is not None]
     options, tallies, voters = await polls.results(session, ids)
     names = await polls.names_for(session, [p.id for p in latest if p.id and not p.anonymous])
@@ -365,6 +399,7 @@ async def _polls(
         elif not is_open:
             facts.append(f"closed {_moment(p.closed_at or p.closes_at or now, tz)}")
         results = []
+        start = 0.0
         for option in options.get(p.id, []):
             votes = tallies.get((p.id, option.position), 0)
             chosen = [] if p.anonymous else names.get((p.id, option.position), [])
@@ -378,8 +413,10 @@ async def _polls(
                     votes,
                     votes / cast if cast else 0,
                     named,
+                    start,
                 )
             )
+            start += votes / cast if cast else 0
         shown.append(
             PollResult(
                 p.id,
@@ -418,21 +455,30 @@ async def _decisions(session: AsyncSession, workspace_id: int, tz: ZoneInfo) -> 
     ]
 
 
-async def _tiles(session: AsyncSession, workspace_id: int) -> list[Tile]:
+async def _tiles(
+    session: AsyncSession, workspace_id: int, lower: frozenset[str] = frozenset()
+) -> list[Tile]:
+    """Metric tiles; for a metric in `lower` (lower is better) a fall is the good news."""
     tiles = []
     for series in await metric_store.latest_series(session, workspace_id, SPARK_POINTS):
         value = format_value(series.latest, series.unit)
         delta = series.change
+        verdict = ""
         if delta is None:
             change, direction, summary = "", "", f"{series.name}: {value}, the first value"
         else:
             change = change_text(delta, series.unit)
             direction = "up" if delta > 0 else "down" if delta < 0 else "flat"
+            better = delta < 0 if series.name in lower else delta > 0
+            verdict = "" if delta == 0 else "good" if better else "bad"
             summary = (
                 f"{series.name}: {value}, {change.lstrip('▲▼= ').strip() or '0'} since the "
                 f"previous value, over the last {plural(len(series.values), 'value')}"
+                + (", lower is better" if series.name in lower else "")
             )
-        tiles.append(Tile(series.name, value, change, direction, _spark(series.values), summary))
+        tiles.append(
+            Tile(series.name, value, change, direction, _spark(series.values), summary, verdict)
+        )
     return tiles
 
 
@@ -450,9 +496,30 @@ def _spark(values: tuple[Decimal, ...], width: int = 120, height: int = 32) -> s
 
 async def _digests(session: AsyncSession, workspace_id: int, tz: ZoneInfo) -> list[DigestEntry]:
     return [
-        DigestEntry(digest_id, f"Week of {week:%d %b %Y}", _moment(posted, tz), posted.isoformat())
-        for digest_id, week, posted in await digests.recent(session, workspace_id, DIGESTS_SHOWN)
+        DigestEntry(
+            row.id or 0,
+            _digest_label(row, tz),
+            _moment(row.posted_at, tz),
+            row.posted_at.isoformat(),
+        )
+        for row in await digests.recent(session, workspace_id, DIGESTS_SHOWN)
     ]
+
+
+def _digest_label(row: DigestArchive, tz: ZoneInfo) -> str:
+    """What a digest covers: "30 Nov – 6 Dec 2026, weekly" (its last day included), or
+    "Week of 30 Nov 2026" for one archived before digests kept their period."""
+    if row.period_start is None or row.period_end is None:
+        return f"Week of {row.week_start:%d %b %Y}"
+    first = to_local(row.period_start, tz).date()
+    last = to_local(row.period_end - timedelta(microseconds=1), tz).date()
+    span = (
+        f"{first.day} {first:%b %Y}"
+        if first == last
+        else f"{first.day} {first:%b}{f' {first:%Y}' if first.year != last.year else ''}"
+        f" – {last.day} {last:%b %Y}"
+    )
+    return f"{span}, {'weekly' if row.scheduled else 'posted by hand'}"
 
 
 async def digest_page(
@@ -464,9 +531,7 @@ async def digest_page(
     config = await workspaces.settings(session, workspace_id)
     tz = ZoneInfo(config.get("timezone", DEFAULT_TIMEZONE))
     message = message_json.loads(row.message)
-    return DigestPage(
-        label, f"Week of {row.week_start:%d %b %Y}", _moment(row.posted_at, tz), message.blocks
-    )
+    return DigestPage(label, _digest_label(row, tz), _moment(row.posted_at, tz), message.blocks)
 
 
 def _day(moment: datetime, tz: ZoneInfo) -> str:

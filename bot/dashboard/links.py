@@ -5,6 +5,10 @@ time it was issued, signed with HMAC-SHA256 (itsdangerous' `URLSafeTimedSerializ
 is derived from the voter key (`FINOPS_SECRET_KEY`, or the `<db>.secret` file for local SQLite)
 as HMAC(key, "dashboard"), so it never equals the key that hashes anonymous voters. Changing
 `FINOPS_SECRET_KEY` therefore revokes every link.
+
+A screen link (`dashboard screen`, for a shared display) carries one more thing: the id of its
+`dashboard_screen` row. It does not expire with time; it opens the page while that row is not
+revoked (checked by the routes, in the database, on every request).
 """
 
 from __future__ import annotations
@@ -34,12 +38,14 @@ def link_key(voter_key: bytes) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """What a valid link gives access to: one workspace, until `expires_at`."""
+    """What a valid link gives access to: one workspace, until `expires_at`, or, for a screen
+    link (`screen` its row id, `expires_at` None), until the screen link is revoked."""
 
     platform: str
     external_id: str
     issued_at: datetime
-    expires_at: datetime
+    expires_at: datetime | None
+    screen: int | None = None
 
 
 class LinkRefused(Exception):
@@ -47,7 +53,7 @@ class LinkRefused(Exception):
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
-        self.reason = reason  # "missing" | "invalid" | "expired"
+        self.reason = reason  # "missing" | "invalid" | "expired" | "revoked"
 
 
 class _ClockSigner(TimestampSigner):
@@ -83,6 +89,10 @@ class LinkSigner:
         _, issued = self._serializer.loads(token, return_timestamp=True)  # the signed time
         return token, issued + self.lifetime
 
+    def sign_screen(self, platform: str, external_id: str, screen_id: int) -> str:
+        """A screen link's token: valid until its `dashboard_screen` row is revoked."""
+        return self._serializer.dumps({"v": 1, "p": platform, "w": external_id, "s": screen_id})
+
     def check(self, token: str | None) -> Grant:
         """The grant a token carries; raises `LinkRefused` for anything else."""
         if not token:
@@ -100,9 +110,14 @@ class LinkSigner:
             or not isinstance(payload.get("w"), str)
         ):
             raise LinkRefused("invalid")
+        screen = payload.get("s")
+        if screen is not None and (type(screen) is not int or screen <= 0):
+            raise LinkRefused("invalid")
         now = self.clock()
         if issued > now + CLOCK_SKEW:  # signed "in the future": not a link we issued
             raise LinkRefused("invalid")
+        if screen is not None:  # valid until revoked: the routes check its row
+            return Grant(payload["p"], payload["w"], issued, None, screen)
         expires = issued + self.lifetime
         if now >= expires:
             raise LinkRefused("expired")

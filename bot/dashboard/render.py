@@ -13,17 +13,29 @@ from bot.dashboard.data import PERIODS, Dashboard, DigestPage
 from bot.dashboard.links import dashboard_path
 
 STATIC = "dashboard/static"  # under the public path prefix
+SCREEN_REFRESH_SECONDS = 120  # a screen link's page reloads itself (meta refresh, no script)
+
+
+def chart_caption(alt: str) -> str:
+    """A chart's description as a caption, said once: "Chart: weekly cost …" (the stored alt
+    text may already start with "Chart:")."""
+    text = alt.strip()
+    if text.lower().startswith("chart:"):
+        text = text[len("chart:") :].strip()
+    return f"Chart: {text}"
 
 
 @cache
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=PackageLoader("bot.dashboard", "templates"),
         autoescape=True,  # every template is HTML
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["chart_caption"] = chart_caption
+    return env
 
 
 @cache
@@ -31,14 +43,32 @@ def stylesheet() -> bytes:
     return files("bot.dashboard").joinpath("static/dashboard.css").read_bytes()
 
 
-def dashboard_page(data: Dashboard, token: str, prefix: str, expires: str) -> str:
+@cache
+def favicon() -> bytes:
+    """The icon browsers ask for (`/favicon.ico`, and linked from every page): a small SVG."""
+    return files("bot.dashboard").joinpath("static/favicon.svg").read_bytes()
+
+
+def dashboard_page(
+    data: Dashboard, token: str, prefix: str, expires: str, screen: int | None = None
+) -> str:
+    """The wins wall; for a screen link (`screen` its id) a page that reloads itself."""
+
     def link(page: str = "", **params: str) -> str:
         return dashboard_path(prefix, token, page, **params)
 
     return (
         environment()
         .get_template("dashboard.html")
-        .render(d=data, link=link, periods=PERIODS, expires=expires, static=f"{prefix}/{STATIC}")
+        .render(
+            d=data,
+            link=link,
+            periods=PERIODS,
+            expires=expires,
+            static=f"{prefix}/{STATIC}",
+            screen=screen,
+            refresh=SCREEN_REFRESH_SECONDS if screen is not None else 0,
+        )
     )
 
 

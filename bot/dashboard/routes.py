@@ -5,9 +5,10 @@ whatever platforms are configured (so `finops-bot serve` without credentials ser
     GET /dashboard/digests/<id>?t=<token>                            one archived digest
     GET /dashboard/wins.csv?t=<token>, /dashboard/polls.csv?t=<token> the exports
     GET /dashboard/static/dashboard.css                              the stylesheet (no data)
+    GET /favicon.ico, /dashboard/static/favicon.svg                  the icon (an SVG, no data)
 
-Every route but the stylesheet checks the signed link first; without a valid one the answer
-is 403 with a short page that names no workspace. Reads use read-only transactions.
+Every route but the stylesheet and the icon checks the signed link first; without a valid
+one the answer is 403 with a short page that names no workspace. Reads use read-only transactions.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from bot.dashboard import data, exports, render
 from bot.dashboard.links import Grant, LinkRefused, LinkSigner
 from bot.parsing.when import describe
 from bot.settings import Settings
-from storage import workspaces
+from storage import screens, workspaces
 
 if TYPE_CHECKING:
     from bot.core import Bot
@@ -100,11 +101,13 @@ class DashboardRoutes:
         app.router.add_get("/dashboard/wins.csv", self.wins_csv)
         app.router.add_get("/dashboard/polls.csv", self.polls_csv)
         app.router.add_get("/dashboard/static/dashboard.css", self.css)
+        app.router.add_get("/dashboard/static/favicon.svg", self.favicon)
+        app.router.add_get("/favicon.ico", self.favicon)
 
     def signer(self, bot: Bot) -> LinkSigner:
         if self._signer is None:
             lifetime = timedelta(hours=self.settings.dashboard_link_hours)
-            self._signer = LinkSigner(bot.voter_key, lifetime, bot.clock)
+            self._signer = LinkSigner(bot.voter_key, lifetime, lambda: bot.clock())
         return self._signer
 
     def _check(self, request: web.Request) -> tuple[Bot, Grant, str]:
@@ -119,6 +122,12 @@ class DashboardRoutes:
         found = await workspaces.find(session, grant.platform, grant.external_id)
         if found is None:  # signed with our key, for a workspace this database does not hold
             raise LinkRefused("invalid")
+        if grant.screen is not None:  # a screen link opens the page until it is revoked
+            screen = await screens.get(session, found, grant.screen)
+            if screen is None:
+                raise LinkRefused("invalid")
+            if screen.revoked_at is not None:
+                raise LinkRefused("revoked")
         return found
 
     def _denied(self, reason: str) -> web.Response:
@@ -130,7 +139,19 @@ class DashboardRoutes:
         )
 
     def _expires(self, grant: Grant, tz: str = "UTC") -> str:
-        return describe(grant.expires_at, ZoneInfo(tz))
+        """When the link expires, or "" for a screen link (valid until revoked)."""
+        return "" if grant.expires_at is None else describe(grant.expires_at, ZoneInfo(tz))
+
+    @staticmethod
+    async def _used(bot: Bot, grant: Grant) -> None:
+        """A screen link's "last used", written at most every few minutes; never fatal."""
+        if grant.screen is None:
+            return
+        try:
+            async with bot.database.session() as session:
+                await screens.touch(session, grant.screen, bot.clock())
+        except Exception:  # a busy database must not blank the wall
+            log.warning("could not note the use of screen link %s", grant.screen, exc_info=True)
 
     async def page(self, request: web.Request) -> web.Response:
         period = request.query.get("period", data.DEFAULT_PERIOD)
@@ -141,8 +162,9 @@ class DashboardRoutes:
                 board = await data.gather(session, workspace_id, _label(grant), period, bot.clock())
         except LinkRefused as refused:
             return self._denied(refused.reason)
+        await self._used(bot, grant)
         html = render.dashboard_page(
-            board, token, self.prefix, self._expires(grant, board.timezone)
+            board, token, self.prefix, self._expires(grant, board.timezone), grant.screen
         )
         return web.Response(text=html, content_type="text/html", headers=SECURITY_HEADERS)
 
@@ -195,6 +217,13 @@ class DashboardRoutes:
             await response.write(chunk.encode())
         await response.write_eof()
         return response
+
+    async def favicon(self, _request: web.Request) -> web.Response:
+        return web.Response(
+            body=render.favicon(),
+            content_type="image/svg+xml",
+            headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"},
+        )
 
     async def css(self, _request: web.Request) -> web.Response:
         return web.Response(

@@ -11,11 +11,16 @@ from bot.message import Context, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.tokens import split_words
 from bot.wording import sparkline
+from storage import audit, workspaces
 from storage import metrics as store
 from storage.metrics import MetricSeries
 from storage.models import Metric
 
 POINTS = 8  # values in a sparkline
+# The metrics where lower is better (unit cost, latency), names separated by spaces; every
+# other metric is higher-is-better. Set with `metric <name> direction lower|higher`.
+DIRECTIONS_KEY = "metric-directions"
+DIRECTIONS_MAX = 2000  # the setting's length
 MAX_VALUE = Decimal(10) ** 12  # exclusive bound on |value|; the column keeps 6 decimals
 _PLACES = Decimal("0.000001")
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,49}")
@@ -129,19 +134,54 @@ def checked_value(
     )
 
 
+def lower_is_better(config: dict[str, str]) -> frozenset[str]:
+    """The metrics for which a falling value is good news (`metric <name> direction lower`)."""
+    return frozenset(config.get(DIRECTIONS_KEY, "").split())
+
+
+async def set_direction(req: Request, name: str, direction: str) -> Outcome:
+    await req.require_committee("set which way a metric should go")
+    if not _NAME.fullmatch(name):
+        raise UsageError(f"{name[:60]!r} is not a metric name")
+    if direction not in ("lower", "higher"):
+        raise UsageError("the direction is `lower` (lower is better) or `higher`")
+    names = set(lower_is_better(req.config))
+    names = names | {name} if direction == "lower" else names - {name}
+    value = " ".join(sorted(names))
+    if len(value) > DIRECTIONS_MAX:
+        raise UsageError("too many lower-is-better metrics; set some back with `higher`")
+    if value:
+        await workspaces.set_setting(req.session, req.workspace_id, DIRECTIONS_KEY, value)
+    else:
+        await workspaces.unset_setting(req.session, req.workspace_id, DIRECTIONS_KEY)
+    await audit.record(
+        req.session, req.workspace_id, req.actor.user_id, "metric.direction", name, direction
+    )
+    if direction == "lower":
+        return Outcome().reply(
+            f"{name}: lower is better. The dashboard shows a fall in green, a rise in red."
+        )
+    return Outcome().reply(f"{name}: higher is better (the default). A rise shows in green.")
+
+
 @command(
     "metric",
     summary="Record the latest value of a FinOps metric, such as coverage or allocation.",
-    usage="metric <name> <value>[%|unit]",
+    usage=("metric <name> <value>[%|unit]", "metric <name> direction lower|higher"),
     examples=("metric coverage 72%", "metric untagged-cost 1,234.5 USD", "metric latency 120 ms"),
     details=(
         "Names: lower-case letters, digits, '.', '_' and '-' (at most 50). Values: 72%, 1,234.5, "
         "3.2k, 1.5m (thousand, million), -3, 120 ms, 4500 USD. A unit is % or one word of at "
         "most 20 characters, and stays the same for a metric. Anyone can record; `metrics` shows "
-        "the trends."
+        "the trends. `metric <name> direction lower` (committee members and admins) marks a "
+        "metric where lower is better, such as unit cost or latency: the dashboard then shows "
+        "a fall in green and a rise in red; `direction higher` sets it back (the default)."
     ),
 )
 async def metric(req: Request, args: str) -> Outcome:
+    words = args.split()
+    if len(words) == 3 and words[1].lower() == "direction":
+        return await set_direction(req, words[0].lower(), words[2].lower())
     reading = parse_reading(args)
     previous = await store.latest(req.session, req.workspace_id, reading.name)
     value = checked_value(req, reading, previous)
