@@ -1,7 +1,7 @@
 """dashboard screens: long-lived links for a shared display, valid until revoked
 
-Revision ID: 0018
-Revises: 0016 (to be re-chained after 0017 when both are merged)
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0018"
+revision: str = "0017"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
