@@ -57,12 +57,7 @@ async def add_home(
     """Ask for a person's home tab to be published, unless a request is already waiting (it
     renders the tab as it is when sent). False when one was waiting."""
     conversation = f"home:{user_id}"
-    waiting = select(OutboxMessage.id).where(
-        OutboxMessage.workspace_id == workspace,
-        OutboxMessage.conversation == conversation,
-        OutboxMessage.status == PENDING,
-    )
-    if (await session.exec(waiting.limit(1))).first() is not None:
+    if await _waiting(session, workspace, conversation):
         return False
     await add(session, workspace, "home", conversation, payload, now, subject="home")
     return True
@@ -71,13 +66,18 @@ async def add_home(
 async def add_update(session: AsyncSession, workspace: int, subject: str, now: datetime) -> None:
     """Ask for an in-place update of `subject`, unless one is already waiting: the waiting one
     renders the state as it is when sent, so a burst of votes costs one edit."""
+    if not await _waiting(session, workspace, subject):
+        await add(session, workspace, "update", subject, "", now, subject=subject)
+
+
+async def _waiting(session: AsyncSession, workspace: int, conversation: str) -> bool:
+    """Is a row for `conversation` still pending (it renders the state when it is sent)?"""
     waiting = select(OutboxMessage.id).where(
         OutboxMessage.workspace_id == workspace,
-        OutboxMessage.conversation == subject,
+        OutboxMessage.conversation == conversation,
         OutboxMessage.status == PENDING,
     )
-    if (await session.exec(waiting.limit(1))).first() is None:
-        await add(session, workspace, "update", subject, "", now, subject=subject)
+    return (await session.exec(waiting.limit(1))).first() is not None
 
 
 async def claim(

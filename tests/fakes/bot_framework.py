@@ -30,7 +30,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from aiohttp import web
 
@@ -48,16 +48,7 @@ Kind = Literal[
 ]
 # What `fail_next` and `wait_for` accept: a kind, "post" (send or reply) or "*" (any call).
 KindPattern = Kind | Literal["post", "*"]
-KINDS: tuple[Kind, ...] = (
-    "create_conversation",
-    "send",
-    "reply",
-    "update",
-    "delete",
-    "get_members",
-    "get_member",
-    "get_channels",
-)
+KINDS: tuple[Kind, ...] = get_args(Kind)
 _GROUPS: dict[str, frozenset[str]] = {"post": frozenset({"send", "reply"}), "*": frozenset(KINDS)}
 
 # Error bodies Teams documents ("Status codes from bot conversational APIs", msteams-docs). Most
