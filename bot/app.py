@@ -15,6 +15,7 @@ from sqlalchemy import text
 from bot.core import Bot
 from bot.costs import routes as chart_routes
 from bot.dashboard import routes as dashboard_routes
+from bot.intake import Intake
 from bot.outbox import OutboxWorker
 from bot.scheduler import Scheduler
 from bot.settings import Settings
@@ -29,6 +30,7 @@ TASKS = web.AppKey("tasks", TaskTracker)
 SCHEDULER = web.AppKey("scheduler", Scheduler)
 DATABASE = web.AppKey("database", Database)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
+INTAKE = web.AppKey("intake", Intake)
 BODY_SECONDS = 5.0  # a request's body must arrive within this; Slack and Teams send at once
 
 
@@ -87,9 +89,18 @@ def create_app(
         revision = await upgrade(database)
         log.info("database ready at schema revision %s", revision)
         app[DATABASE], app[BOT] = database, bot
+        intake = Intake(
+            database,
+            bot.voter_key,
+            tasks,
+            lease=timedelta(seconds=settings.inbox_lease_seconds),
+            max_attempts=settings.inbox_max_attempts,
+        )
+        app[INTAKE] = intake
         adapters = [a for a in (slack, teams) if a is not None]
         for adapter in adapters:
-            await adapter.start(bot)
+            await adapter.start(bot, intake)
+        intake.start()
         transports = {name: a.transport for name, a in (("slack", slack), ("teams", teams)) if a}
         worker = OutboxWorker(
             bot,
@@ -120,7 +131,12 @@ def create_app(
         try:
             await tasks.drain(grace=SHUTDOWN_GRACE)
         except TimeoutError:
-            log.error("shutting down with %d acknowledged events not handled", len(tasks))
+            log.error(
+                "shutting down with %d acknowledged events not handled; they stay in the "
+                "inbox for the next replica",
+                len(tasks),
+            )
+        await intake.stop()
         await worker.stop()  # what is still queued waits in the outbox for any replica
         for adapter in adapters:
             await adapter.close()

@@ -41,6 +41,16 @@ class Settings(BaseSettings):
         10.0, validation_alias="FINOPS_OUTBOX_SLACK_RATE", ge=0
     )
     outbox_teams_tenant_rate: float = Field(25.0, validation_alias="FINOPS_OUTBOX_TEAMS_RATE", ge=0)
+    # The inbox (bot/intake.py): every platform request is stored before it is acknowledged.
+    # The lease is how long the receiving replica has to finish one before any replica takes
+    # it over; attempts before a request that keeps failing is given up (and logged).
+    inbox_lease_seconds: float = Field(60.0, validation_alias="FINOPS_INBOX_LEASE_SECONDS", gt=0)
+    inbox_max_attempts: int = Field(5, validation_alias="FINOPS_INBOX_MAX_ATTEMPTS", ge=1)
+    # How long a Slack request waits for the database to store it before the bot answers
+    # "not saved" (events get a 503, so Slack retries); Slack gives up after 3 s.
+    inbox_intake_seconds: float = Field(
+        2.0, validation_alias="FINOPS_INBOX_INTAKE_SECONDS", gt=0, le=2.8
+    )
     # FOCUS cost exports: a directory `serve` imports new exports from (as well as those
     # registered with `focus import --watch`), checked every this many minutes.
     focus_watch_dir: str = Field("", validation_alias="FINOPS_FOCUS_WATCH_DIR")

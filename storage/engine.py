@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -119,6 +120,50 @@ def _sqlite_begin_immediate(connection) -> None:
     connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+class WriterLock:
+    """One SQLite writer at a time in this process, first come first served, except that
+    urgent waiters (the intake, which a platform is waiting on) go before every other."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._others: deque[asyncio.Future[None]] = deque()
+
+    @asynccontextmanager
+    async def hold(self, *, urgent: bool = False) -> AsyncIterator[None]:
+        await self._acquire(urgent)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, urgent: bool) -> None:
+        if not self._held and not self._urgent and not self._others:
+            self._held = True
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        (self._urgent if urgent else self._others).append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # handed the lock just as we were cancelled: pass it on
+            else:
+                with suppress(ValueError):
+                    (self._urgent if urgent else self._others).remove(waiter)
+            raise
+
+    def _release(self) -> None:
+        # Hand the lock straight to the next waiter (it stays held), urgent ones first.
+        for line in (self._urgent, self._others):
+            while line:
+                waiter = line.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+                    return
+        self._held = False
+
+
 class Database:
     """The engine plus a session factory; one per process."""
 
@@ -128,7 +173,10 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
-        self._writer: asyncio.Lock | None = None  # SQLite: see `session`
+        self._writer = WriterLock()  # SQLite: see `session`
+        # The intake (bot/intake.py) must never wait for a connection behind the work it
+        # stores: on PostgreSQL it has a small pool of its own.
+        self._urgent_engine: AsyncEngine | None = None
         self._readers = async_sessionmaker(
             self.engine.execution_options(finops_read_only=True),
             class_=AsyncSession,
@@ -140,21 +188,39 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    async def session(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits on success and rolls back on any error.
 
         On SQLite, one writer at a time per process, first come first served: SQLite's own
         busy handler lets waiters poll with growing sleeps, so a fresh transaction could keep
         overtaking one that has waited long (the outbox's settle behind a burst of joins).
-        Other processes still queue on SQLite's lock (BEGIN IMMEDIATE, busy_timeout)."""
+        Other processes still queue on SQLite's lock (BEGIN IMMEDIATE, busy_timeout).
+
+        `urgent` (the intake): ahead of every other writer of this process on SQLite, and on
+        PostgreSQL from a pool of its own."""
         if self.dialect != "sqlite":
-            async with self._sessions() as session, session.begin():
+            factory = self._urgent_sessions() if urgent else self._sessions
+            async with factory() as session, session.begin():
                 yield session
             return
-        if self._writer is None:
-            self._writer = asyncio.Lock()
-        async with self._writer, self._sessions() as session, session.begin():
+        async with (
+            self._writer.hold(urgent=urgent),
+            self._sessions() as session,
+            session.begin(),
+        ):
             yield session
+
+    def _urgent_sessions(self) -> async_sessionmaker[AsyncSession]:
+        if self._urgent_engine is None:
+            # No pre-ping: it would cost a round trip per request; a dropped connection fails
+            # one intake, which the platform then retries.
+            self._urgent_engine = create_async_engine(
+                async_url(self.url), pool_size=2, max_overflow=4, hide_parameters=True
+            )
+            self._urgent_factory = async_sessionmaker(
+                self._urgent_engine, class_=AsyncSession, expire_on_commit=False
+            )
+        return self._urgent_factory
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -166,3 +232,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._urgent_engine is not None:
+            await self._urgent_engine.dispose()

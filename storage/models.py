@@ -202,6 +202,24 @@ class InboundEvent(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class InboxItem(SQLModel, table=True):
+    """A platform request stored before it is acknowledged (bot/intake.py): the receiving
+    process works it off at once and deletes it; if that process dies, any replica takes it
+    over once its lease has run out. `key` is a keyed hash of the platform's delivery id
+    (trigger id, action timestamp, event id, activity id): a second delivery of the same
+    request while the first is here is recognised and not stored again."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("platform", "key"), Index(None, "lease_until"))
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    key: str = Field(max_length=100)
+    payload: str = Field(max_length=1_000_000)  # what the platform sent, as it sent it
+    attempts: int = 0
+    received_at: datetime = Field(default_factory=utcnow)
+    lease_until: datetime = Field(default_factory=utcnow)
+
+
 class PostedMessage(SQLModel, table=True):
     """Where the bot posted something it may update later (a poll): subject -> platform ids."""
 

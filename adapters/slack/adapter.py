@@ -1,12 +1,14 @@
 """Slack wiring: bolt's AsyncApp behind our own signature check, on the bot's aiohttp app.
 
-Every listener acks at once and hands the neutral event to a tracked task: the ack never
-waits for the database or the Web API.
+Every request is stored in the inbox (bot/intake.py) before bolt acks it; each listener then
+acks and hands the neutral event to a tracked task, which forgets the stored request when it
+is done. The ack waits for that one insert and never for the work or the Web API.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -16,10 +18,12 @@ from typing import Any
 from aiohttp import ClientSession, ClientTimeout, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
+from slack_bolt.adapter.socket_mode.async_internals import send_async_response
+from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.internals import parse_body
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -32,6 +36,7 @@ from adapters.slack.render import form_modal
 from adapters.slack.verify import verify
 from bot.core import Bot
 from bot.events import Actor, Event
+from bot.intake import Intake, NotStored
 from bot.message import Message, Text
 from bot.settings import Settings
 from bot.tasks import TaskTracker
@@ -62,6 +67,10 @@ def _no_payload_debug(record: logging.LogRecord) -> bool:
 SDK_LOG = logging.getLogger("slack_sdk.web.async_base_client")  # what our clients log through
 SDK_LOG.addFilter(_no_payload_debug)
 FORM_SUBMISSION = "checkin.submit"  # modal callback ids (a form's submit action id)
+NOT_SAVED = (
+    "Not saved: the bot could not store your request just now (its database did not answer "
+    "in time). Nothing was done; please try again in a minute."
+)
 NO_FORM = (
     "There is nothing to answer right now: no committee meeting is scheduled or there are no "
     "check-in questions. `checkin list` shows them."
@@ -95,6 +104,7 @@ class SlackAdapter:
         self.clock = clock
         self.client = web_client(settings)
         self.bot: Bot | None = None
+        self.intake: Intake | None = None
         self.responses = ResponseURLs()
         self.replies = SlackReplies(self.client, self.responses)
         self.transport = SlackTransport(
@@ -120,8 +130,10 @@ class SlackAdapter:
     def mount(self, app: web.Application) -> None:
         app.router.add_post(PATH, self.handle_http)
 
-    async def start(self, bot: Bot) -> None:
+    async def start(self, bot: Bot, intake: Intake) -> None:
         self.bot = bot
+        self.intake = intake
+        intake.replays[translate.PLATFORM] = self._replay
         # The outbox sends in bulk: one connection pool for all its calls.
         self._http = ClientSession(timeout=call_timeout(self.settings.outbox_lease_seconds))
         self.transport.client = web_client(
@@ -143,7 +155,7 @@ class SlackAdapter:
                     f"Slack refused SLACK_APP_TOKEN ({error.response.get('error')}); it must be "
                     "an app-level token (xapp-...) with the connections:write scope"
                 ) from error
-        self._socket_mode = _AckingSocketModeHandler(self.app, token)
+        self._socket_mode = _AckingSocketModeHandler(self.app, token, self)
         async with asyncio.timeout(CONNECT_TIMEOUT):
             await self._socket_mode.connect_async()
         log.info("Slack connected through Socket Mode")
@@ -175,10 +187,67 @@ class SlackAdapter:
         if problem is not None:  # signed, but not something Slack sends: one line, no body
             log.warning("refused a malformed Slack request: %s", problem)
             return web.json_response({"error": f"malformed request: {problem}"}, status=400)
-        bolt_request = AsyncBoltRequest(
-            body=text, query=request.query_string, headers=dict(request.headers)
-        )
-        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+        content_type = request.headers.get("Content-Type", "")
+        body_fields = parse_body(text, content_type)
+        kind = translate.request_kind(body_fields)
+        if kind is None:  # Slack's own checks: bolt answers them, nothing to keep
+            bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers={})
+            return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+        payload = json.dumps({"mode": "http", "content_type": content_type, "body": text})
+        try:
+            row = await self.store(body_fields, payload)
+        except NotStored:
+            return self._not_saved_http(kind, body_fields)
+        if row is None:
+            return web.Response(status=200)  # a retry of a request already being worked on
+        headers = {"Content-Type": content_type}
+        response = await self.dispatch_stored(AsyncBoltRequest(body=text, headers=headers), row)
+        return await to_aiohttp_response(response)
+
+    async def store(self, body: dict[str, Any], payload: str) -> int | None:
+        """Store a request before its ack (see bot/intake.py), within the intake deadline."""
+        assert self.intake is not None
+        try:
+            async with asyncio.timeout(self.settings.inbox_intake_seconds):
+                return await self.intake.store(
+                    translate.PLATFORM, translate.delivery_id(body), payload
+                )
+        except TimeoutError as error:
+            raise NotStored("timeout") from error
+
+    def _not_saved_http(self, kind: str, body: dict[str, Any]) -> web.Response:
+        """The database did not take the request. Events: a 503, so Slack sends them again.
+        A command: its answer says so. A click or form: a 503 (Slack shows it failed) and a
+        note to the person through the response URL, which needs no database."""
+        if kind == "command":
+            return web.json_response({"response_type": "ephemeral", "text": NOT_SAVED})
+        if kind == "interaction" and body.get("response_url"):
+            origin = Origin(translate.action_event(body, {}).actor, "", body["response_url"])
+            self.tasks.spawn(self.replies.reply(origin, Message(NOT_SAVED, (Text(NOT_SAVED),))))
+        return web.json_response({"error": "not stored; try again"}, status=503)
+
+    async def dispatch_stored(self, request: AsyncBoltRequest, row: int) -> Any:
+        """Run bolt's listeners on a stored request; its listener takes the row (`_taken`)
+        and forgets it once its work is done. A request no listener took is forgotten now."""
+        assert self.intake is not None
+        slot = _Row(row)
+        request.context["inbox"] = slot
+        try:
+            response = await self.app.async_dispatch(request)
+        finally:
+            if slot.row is not None:
+                self.intake.forget(slot.take())
+        return response
+
+    async def _replay(self, row: int, payload: str) -> None:
+        """Work a stored request again (its first replica died before finishing it)."""
+        stored = json.loads(payload)
+        if stored["mode"] == "socket_mode":
+            request = AsyncBoltRequest(mode="socket_mode", body=stored["body"])
+        else:
+            headers = {"Content-Type": stored["content_type"]}
+            request = AsyncBoltRequest(body=stored["body"], headers=headers)
+        await self.dispatch_stored(request, row)
 
     def _authorizer(self) -> Callable[..., Any]:
         token = self.settings.slack_bot_token
@@ -195,49 +264,52 @@ class SlackAdapter:
         app = self.app
 
         @app.command("/finops")
-        async def on_command(ack, body: dict) -> None:  # type: ignore[no-untyped-def]
+        async def on_command(ack, body: dict, context) -> None:  # type: ignore[no-untyped-def]
             await ack()
             event = translate.command_event(body)
             origin = Origin(event.actor, body.get("channel_id", ""), body.get("response_url", ""))
-            self._spawn(event, origin)
+            self._spawn(_taken(context), event, origin)
 
         # Votes and "Record as decision" under a closed committee poll's results.
         @app.action({"action_id": re.compile(r"^(poll\.vote|decision\.from_poll)(:\d+)?$")})
-        async def on_vote(ack, body: dict, action: dict) -> None:  # type: ignore[no-untyped-def]
+        async def on_vote(ack, body: dict, action: dict, context) -> None:  # type: ignore[no-untyped-def]
             await ack()
             event = translate.action_event(body, action)
             origin = Origin(event.actor, event.place.conversation_id, body.get("response_url", ""))
             from_home = (body.get("container") or {}).get("type") == "view"
-            self.tasks.spawn_work(self._handle(event, origin, refresh_home=from_home), name="vote")
+            work = self._handle(event, origin, refresh_home=from_home)
+            self._work(_taken(context), work, name="vote")
 
         @app.action({"action_id": re.compile(r"^checkin\.open(:\d+)?$")})
-        async def on_open_form(ack, body: dict, action: dict) -> None:  # type: ignore[no-untyped-def]
+        async def on_open_form(ack, body: dict, action: dict, context) -> None:  # type: ignore[no-untyped-def]
             await ack()
             # The trigger_id expires 3 s after the click: not behind the capped work queue.
-            self.tasks.spawn(self._open_form(body, action), name="open-form")
+            row = _taken(context)
+            self._work(row, self._open_form(body, action), name="open-form", at_once=True)
 
         @app.view(FORM_SUBMISSION)
-        async def on_form(ack, body: dict) -> None:  # type: ignore[no-untyped-def]
+        async def on_form(ack, body: dict, context) -> None:  # type: ignore[no-untyped-def]
             await ack()  # closes the modal; the answer comes as a DM
             event = translate.view_submission_event(body)
-            self._spawn(event, Origin(event.actor))  # no response_url for a modal: a DM
+            self._spawn(_taken(context), event, Origin(event.actor))  # no response_url: a DM
 
         @app.event("member_joined_channel")
-        async def on_member_joined(ack, body: dict) -> None:  # type: ignore[no-untyped-def]
+        async def on_member_joined(ack, body: dict, context) -> None:  # type: ignore[no-untyped-def]
             await ack()
-            self.tasks.spawn_work(self._member_joined(body), name="member-joined", background=True)
+            work = self._member_joined(body)
+            self._work(_taken(context), work, name="member-joined", background=True)
 
         @app.event("team_join")
-        async def on_team_join(ack, body: dict) -> None:  # type: ignore[no-untyped-def]
+        async def on_team_join(ack, body: dict, context) -> None:  # type: ignore[no-untyped-def]
             await ack()
-            self.tasks.spawn_work(self._team_join(body), name="team-join", background=True)
+            self._work(_taken(context), self._team_join(body), name="team-join", background=True)
 
         @app.event("app_home_opened")
-        async def on_home(ack, body: dict, event: dict) -> None:  # type: ignore[no-untyped-def]
+        async def on_home(ack, body: dict, event: dict, context) -> None:  # type: ignore[no-untyped-def]
             await ack()
             if event.get("tab", "home") == "home":
                 actor = Actor(translate.PLATFORM, body.get("team_id", ""), event.get("user", ""))
-                self.tasks.spawn_work(self.publish_home(actor), name="home")
+                self._work(_taken(context), self.publish_home(actor), name="home")
 
     async def _open_form(self, body: dict, action: dict) -> None:
         """A form's opener was clicked: the person's current form (pre-filled) as a modal."""
@@ -259,11 +331,26 @@ class SlackAdapter:
             # The form's text instead: it says which commands answer the questions.
             await self.replies.reply(origin, Message(form.text, (Text(form.text),)))
 
-    def _spawn(self, event: Event, origin: Origin, *, background: bool = False) -> None:
+    def _spawn(
+        self, row: int | None, event: Event, origin: Origin, *, background: bool = False
+    ) -> None:
         """Work a person waits for, or (`background`) events nobody is watching."""
-        self.tasks.spawn_work(
-            self._handle(event, origin), name=type(event).__name__, background=background
+        self._work(
+            row, self._handle(event, origin), name=type(event).__name__, background=background
         )
+
+    def _work(
+        self,
+        row: int | None,
+        work: Any,
+        *,
+        name: str,
+        background: bool = False,
+        at_once: bool = False,
+    ) -> None:
+        """Work on an acked request (stored as inbox `row`), forgotten when done."""
+        assert self.intake is not None
+        self.intake.work(row, work, name, background=background, at_once=at_once)
 
     async def _handle(self, event: Event, origin: Origin, *, refresh_home: bool = False) -> None:
         assert self.bot is not None
@@ -332,10 +419,33 @@ class SlackAdapter:
         await self.bot.queue_home(actor)
 
 
+class _Row:
+    """The inbox row of a request being dispatched, until its listener takes it."""
+
+    def __init__(self, row: int) -> None:
+        self.row: int | None = row
+
+    def take(self) -> int | None:
+        row, self.row = self.row, None
+        return row
+
+
+def _taken(context: Any) -> int | None:
+    """The listener takes its request's inbox row: its work forgets it when done."""
+    slot = context.get("inbox")
+    return slot.take() if isinstance(slot, _Row) else None
+
+
 class _AckingSocketModeHandler(AsyncSocketModeHandler):
     """bolt's handler acks only what a listener handled: Slack redelivers anything else (an
     event nobody listens to, a malformed envelope) again and again. Every envelope is acked
-    here; a malformed one is logged in one line and not dispatched."""
+    here once it is stored in the inbox; a malformed one is logged in one line and not
+    dispatched. One the database does not take is not acked (Slack sends it again), except a
+    command, which is answered "not saved"."""
+
+    def __init__(self, app: AsyncApp, token: str, adapter: SlackAdapter) -> None:
+        super().__init__(app, token)
+        self.adapter = adapter
 
     async def handle(self, client: Any, req: SocketModeRequest) -> None:  # type: ignore[override]
         problem = shape.socket_problem(req.type, req.payload)
@@ -344,8 +454,32 @@ class _AckingSocketModeHandler(AsyncSocketModeHandler):
             await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
             return
         started = time.time()
+        body = req.payload if isinstance(req.payload, dict) else {}
+        row = None
+        if translate.request_kind(body) is not None:
+            payload = json.dumps({"mode": "socket_mode", "body": body})
+            try:
+                row = await self.adapter.store(body, payload)
+            except NotStored:
+                if translate.request_kind(body) == "command":
+                    answer = {"response_type": "ephemeral", "text": NOT_SAVED}
+                    await client.send_socket_mode_response(
+                        SocketModeResponse(envelope_id=req.envelope_id, payload=answer)
+                    )
+                return  # not acked: Slack sends it again
+            if row is None:  # a redelivery of an envelope being worked on
+                await client.send_socket_mode_response(
+                    SocketModeResponse(envelope_id=req.envelope_id)
+                )
+                return
         try:
-            response = await run_async_bolt_app(self.app, req)
+            bolt_request = AsyncBoltRequest(
+                mode="socket_mode", body=req.payload, headers=build_headers(req)
+            )
+            if row is None:
+                response = await self.app.async_dispatch(bolt_request)
+            else:
+                response = await self.adapter.dispatch_stored(bolt_request, row)
         except Exception:
             log.exception("a Socket Mode envelope failed")
             response = None

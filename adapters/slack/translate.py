@@ -162,3 +162,32 @@ def display_name(user: Mapping[str, Any]) -> str:
         or user.get("name")
         or user.get("id", "")
     )
+
+
+def delivery_id(body: Mapping[str, Any]) -> str | None:
+    """What recognises a second delivery of the same request (a retry, a replayed signed
+    body) before it is stored: a command's trigger id, a click's own timestamp, a form's
+    trigger id, an event's id. None for what has none (it is then never a duplicate)."""
+    if body.get("command"):
+        return f"command:{body['trigger_id']}" if body.get("trigger_id") else None
+    kind = body.get("type")
+    if kind == "block_actions":
+        actions = body.get("actions") or [{}]
+        return _click_id((body.get("user") or {}).get("id", ""), actions[0])
+    if kind == "view_submission":
+        return f"view:{body['trigger_id']}" if body.get("trigger_id") else None
+    if kind == "event_callback":
+        return f"event:{body['event_id']}" if body.get("event_id") else None
+    return None
+
+
+def request_kind(body: Mapping[str, Any]) -> str | None:
+    """`command`, `interaction` or `event`: what an inbox stores. None for Slack's own checks
+    (url_verification, ssl_check), which bolt answers without the bot."""
+    if body.get("command"):
+        return "command"
+    if body.get("type") in ("block_actions", "view_submission"):
+        return "interaction"
+    if body.get("type") == "event_callback":
+        return "event"
+    return None

@@ -36,6 +36,7 @@ from adapters.teams.deliver import TeamsSender, TeamsTransport, host_allowed
 from adapters.teams.names import MemberNames
 from bot.core import Bot
 from bot.events import Actor, CommandEvent, MemberJoinedEvent, Place
+from bot.intake import Intake
 from bot.features.onboarding import introduction
 from bot.message import Outcome
 from bot.settings import Settings
@@ -106,6 +107,7 @@ class TeamsAdapter:
         )
         self.cloud = CloudAdapter(authentication)
         self.bot: Bot | None = None
+        self.intake: Intake | None = None
         self.sender: TeamsSender | None = None
         self.transport: TeamsTransport | None = None
         self.names = MemberNames()  # display names Teams leaves out (membersAdded)
@@ -115,8 +117,9 @@ class TeamsAdapter:
     def mount(self, app: web.Application) -> None:
         app.router.add_post(PATH, self.handle_http)
 
-    async def start(self, bot: Bot) -> None:
+    async def start(self, bot: Bot, intake: Intake) -> None:
         self.bot = bot
+        self.intake = intake
         self.sender = TeamsSender(
             self.cloud,
             self.settings.microsoft_app_id,

@@ -1,0 +1,238 @@
+"""Durable intake: every platform request is in the database before it is acknowledged.
+
+The path of a request:
+1. The adapter verifies it and calls `Intake.store`: the request joins the next inbox
+   transaction. One writer task commits everything that arrived while the previous transaction
+   ran (group commit), urgent on the database (storage/engine.py), so a burst costs a few
+   commits rather than one each, and the ack waits for one commit at most behind others.
+2. Stored, it is acknowledged and worked on at once in this process (`Intake.work`); when
+   the work is done its row is deleted, in batches and in a transaction of its own (never the
+   work's: an anonymous vote must not share a transaction with its request's row).
+3. If this process dies first, the row's lease runs out and any replica's `Intake` claims it
+   and hands it to the platform's replay function, which works it like a fresh arrival. The
+   bot's de-duplication of delivery ids (bot/core.py) makes a replay of finished work a no-op.
+
+A request with the same delivery id as one still in the inbox (a platform retry, a replayed
+signed request) is recognised and not stored or worked again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.tasks import TaskTracker
+from storage import inbox
+from storage.engine import Database
+from storage.inbox import Arrival
+from storage.models import InboxItem, utcnow
+from storage.secret import event_key
+
+log = logging.getLogger(__name__)
+WRITE_SECONDS = 10.0  # an inbox transaction that takes longer is given up (the database hangs)
+SETTLE_SECONDS = 0.2  # finished rows are deleted together, this often at most
+# Works off a stored request again: (row id, what the platform sent). Spawns the work.
+Replay = Callable[[int, str], Awaitable[None]]
+
+
+class NotStored(Exception):
+    """The database did not take the request (unreachable, too slow): nothing was stored."""
+
+
+@dataclass
+class _Pending:
+    arrival: Arrival
+    stored: asyncio.Future[int | None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class Intake:
+    def __init__(
+        self,
+        database: Database,
+        key: bytes,
+        tasks: TaskTracker,
+        *,
+        lease: timedelta,
+        max_attempts: int,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.database = database
+        self.key = key
+        self.tasks = tasks
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self.clock = clock
+        self.replays: dict[str, Replay] = {}  # platform -> how to work one of its requests
+        self._pending: list[_Pending] = []
+        self._arrived = asyncio.Event()
+        self._working: set[int] = set()  # row ids this process is working on
+        self._finished: list[int] = []
+        self._background: list[asyncio.Task[None]] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self._background = [
+            asyncio.create_task(self._write_forever(), name="inbox-writer"),
+            asyncio.create_task(self._settle_forever(), name="inbox-settle"),
+            asyncio.create_task(self._recover_forever(), name="inbox-recover"),
+        ]
+
+    async def stop(self) -> None:
+        """After the acked work has drained: forget what finished; what did not stays for
+        another replica (or this one after a restart)."""
+        for task in self._background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._background = []
+        await self._settle()
+
+    # -- storing -----------------------------------------------------------------------------
+    async def store(self, platform: str, delivery_id: str | None, payload: str) -> int | None:
+        """Store a request before it is acknowledged: its row id, or None when a request with
+        this delivery id is already in the inbox (a retry: acknowledge it, do nothing). Raises
+        NotStored when the database does not take it. Cancelling the wait (a deadline) gives
+        the request up: should it be written anyway, its row is deleted unworked."""
+        key = (
+            event_key(self.key, platform, f"inbox:{delivery_id}")
+            if delivery_id
+            else f"none:{secrets.token_hex(16)}"  # nothing to recognise a retry by
+        )
+        pending = _Pending(Arrival(platform, key, payload))
+        self._pending.append(pending)
+        self._arrived.set()
+        return await pending.stored
+
+    async def _write_forever(self) -> None:
+        while True:
+            await self._arrived.wait()
+            self._arrived.clear()
+            batch, self._pending = self._pending, []
+            batch = [p for p in batch if not p.stored.done()]  # given up before written
+            if batch:
+                await self._write(batch)
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        try:
+            async with asyncio.timeout(WRITE_SECONDS):
+                async with self.database.session(urgent=True) as session:
+                    ids = await inbox.add(
+                        session, [p.arrival for p in batch], self.clock(), self.lease
+                    )
+        except Exception as error:
+            # One line, no payload: the platform retries (events) or the person is told.
+            log.warning("the inbox could not store %d request(s): %r", len(batch), error)
+            for pending in batch:
+                if not pending.stored.done():
+                    pending.stored.set_exception(NotStored(type(error).__name__))
+            return
+        for pending, row_id in zip(batch, ids, strict=True):
+            if not pending.stored.done():
+                pending.stored.set_result(row_id)
+                if row_id is not None:
+                    self._working.add(row_id)
+            elif row_id is not None:  # its sender stopped waiting: it was told "not saved"
+                self._finished.append(row_id)
+
+    # -- working -----------------------------------------------------------------------------
+    def work(
+        self,
+        row_id: int | None,
+        work: Coroutine[Any, Any, Any],
+        name: str = "",
+        *,
+        background: bool = False,
+        at_once: bool = False,
+    ) -> None:
+        """Work on a stored request after its ack (the tracked, capped queue, or `at_once`
+        for what expires in seconds), then forget it. A failure is logged and forgets it
+        too: the bot has already told the person something went wrong."""
+        forgetting = self._then_forget(row_id, work)
+        if at_once:
+            self.tasks.spawn(forgetting, name=name)
+        else:
+            self.tasks.spawn_work(forgetting, name=name, background=background)
+
+    def forget(self, row_id: int | None) -> None:
+        """A stored request that needs no work (a platform event nobody listens to)."""
+        if row_id is not None:
+            self._working.discard(row_id)
+            self._finished.append(row_id)
+
+    async def _then_forget(self, row_id: int | None, work: Coroutine[Any, Any, Any]) -> None:
+        try:
+            await work
+        finally:
+            self.forget(row_id)
+
+    async def _settle_forever(self) -> None:
+        renewed = self.clock()
+        while True:
+            await asyncio.sleep(SETTLE_SECONDS)
+            try:
+                await self._settle()
+                if self.clock() - renewed > self.lease / 3 and self._working:
+                    await self._renew()
+                    renewed = self.clock()
+            except Exception:
+                log.warning("the inbox could not settle finished requests", exc_info=True)
+
+    async def _settle(self) -> None:
+        if not self._finished:
+            return
+        done, self._finished = self._finished, []
+        try:
+            async with self.database.session() as session:
+                await inbox.remove(session, done)
+        except Exception:
+            self._finished.extend(done)  # next time; until then a replay would be a no-op
+            raise
+
+    async def _renew(self) -> None:
+        """Work still running (a slow database, a long platform call) keeps its lease."""
+        async with self.database.session() as session:
+            await inbox.extend(session, sorted(self._working), self.clock() + self.lease)
+
+    # -- recovery ----------------------------------------------------------------------------
+    async def _recover_forever(self) -> None:
+        every = min(5.0, self.lease.total_seconds() / 2)
+        while True:
+            try:
+                await self.recover()
+            except Exception:
+                log.warning("the inbox could not look for abandoned requests", exc_info=True)
+            await asyncio.sleep(every)
+
+    async def recover(self) -> int:
+        """Claim requests whose lease ran out (their replica died) and work them again; the
+        number claimed. Requests tried `max_attempts` times are given up, with a log line."""
+        async with self.database.session() as session:
+            rows: list[InboxItem] = await inbox.claim_expired(
+                session, sorted(self.replays), self.clock(), self.lease, limit=50
+            )
+        claimed = 0
+        for row in rows:
+            assert row.id is not None
+            if row.attempts > self.max_attempts:
+                log.error(
+                    "gave up a stored %s request after %d attempts", row.platform, row.attempts - 1
+                )
+                self.forget(row.id)
+                continue
+            log.info("working a stored %s request again (attempt %d)", row.platform, row.attempts)
+            self._working.add(row.id)
+            claimed += 1
+            try:
+                await self.replays[row.platform](row.id, row.payload)
+            except Exception:
+                log.exception("could not replay a stored %s request", row.platform)
+                self._working.discard(row.id)  # its lease runs out; tried again later
+        return claimed
