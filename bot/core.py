@@ -23,7 +23,7 @@ from bot.message import Message, Outcome
 from bot.parsing import UsageError
 from bot.parsing.hygiene import clean
 from bot.settings import Settings
-from storage import addresses, deliveries, schedules, workspaces
+from storage import addresses, deliveries, inbox, schedules, workspaces
 from storage import onboarding as welcome_store
 from storage import outbox as outbox_store
 from storage import polls as poll_store
@@ -57,17 +57,25 @@ class Bot:
         # Called after a transaction that queued messages commits (the outbox worker wakes).
         self.on_queued: list[Callable[[], None]] = []
 
-    async def handle(self, event: Event) -> Outcome:
-        """Answer any inbound event; never raises: failures become a short private answer."""
+    async def handle(self, event: Event, *, inbox_row: int | None = None) -> Outcome:
+        """Answer any inbound event; never raises: failures become a short private answer.
+
+        `inbox_row`: the stored request it came from (bot/intake.py). The answer is kept in
+        that row in the work's transaction, so a replay after a crash between the commit and
+        the reply sends it rather than nothing. Never for a vote: its row would then be
+        written in the vote's transaction, which must not say whose vote it is."""
         event = _cleaned(event)
+        if isinstance(event, ActionEvent) and event.action_id.startswith("poll."):
+            inbox_row = None
         try:
             if isinstance(event, CommandEvent):
-                return await self._command(event)
+                return await self._command(event, inbox_row)
             if isinstance(event, ActionEvent):
                 work = ACTIONS.get(event.action_id.partition(".")[0], _unknown_action)
             else:
                 work = onboarding.on_member_joined
-            return await self._run(event.actor, event.place, work, event, self._once(event))
+            claim = self._once(event, inbox_row)
+            return await self._run(event.actor, event.place, work, event, claim, inbox_row)
         except UsageError as error:
             return Outcome().reply(_sentence(error.problem))
         except Refusal as refusal:
@@ -79,18 +87,19 @@ class Bot:
                 f"Sorry, something went wrong on our side and nothing was saved (ref {ref})."
             )
 
-    async def _command(self, event: CommandEvent) -> Outcome:
+    async def _command(self, event: CommandEvent, inbox_row: int | None) -> Outcome:
         name, args = split_command(event.text)
         spec = COMMANDS.get(name)
         if spec is None:
             return Outcome().reply(unknown_command(name))
         try:
-            return await self._run(event.actor, event.place, spec.handler, args, self._once(event))
+            claim = self._once(event, inbox_row)
+            return await self._run(event.actor, event.place, spec.handler, args, claim, inbox_row)
         except UsageError as error:
             target = COMMANDS.get(error.command or name, spec)
             return Outcome().reply(f"{_sentence(error.problem)}\n{usage_text(target)}")
 
-    def _once(self, event: Event) -> Claim | None:
+    def _once(self, event: Event, inbox_row: int | None = None) -> Claim | None:
         """Handle a platform's retry of an event at most once (claimed in the same
         transaction as the work, so a failed attempt leaves the event for the retry)."""
         if not event.event_id:
@@ -115,17 +124,22 @@ class Bot:
         handler: Callable[[Request, Any], Awaitable[Outcome]],
         argument: Any,
         claim: Claim | None = None,
+        inbox_row: int | None = None,
     ) -> Outcome:
         """Run `handler` in one transaction with everything it changes and everything it
         sends on its own (the outbox). When `claim` declines (already done), nothing runs
-        and the outcome is empty."""
+        and the outcome is the answer recorded then (`inbox_row`), or empty."""
         async with self.database.session() as session:
             now = self.clock()
             if claim is not None and not await claim(session, now):
-                return Outcome()
+                if inbox_row is None:
+                    return Outcome()
+                return outgoing.answer_from_json(await inbox.recorded_answer(session, inbox_row))
             request = await self._request(session, actor, place, now)
             outcome = await handler(request, argument)
             queued = await outgoing.enqueue(session, request.workspace_id, place, outcome, now)
+            if inbox_row is not None and outcome.replies():
+                await inbox.record_answer(session, inbox_row, outgoing.answer_json(outcome))
         if queued:
             for listener in self.on_queued:
                 listener()

@@ -48,6 +48,7 @@ class NotStored(Exception):
 @dataclass
 class _Pending:
     arrival: Arrival
+    keep_if_late: bool
     stored: asyncio.Future[int | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -96,17 +97,22 @@ class Intake:
         await self._settle()
 
     # -- storing -----------------------------------------------------------------------------
-    async def store(self, platform: str, delivery_id: str | None, payload: str) -> int | None:
+    async def store(
+        self, platform: str, delivery_id: str | None, payload: str, *, keep_if_late: bool = False
+    ) -> int | None:
         """Store a request before it is acknowledged: its row id, or None when a request with
         this delivery id is already in the inbox (a retry: acknowledge it, do nothing). Raises
-        NotStored when the database does not take it. Cancelling the wait (a deadline) gives
-        the request up: should it be written anyway, its row is deleted unworked."""
+        NotStored when the database does not take it.
+
+        Cancelling the wait (a deadline) gives the request up; should it be written anyway,
+        its row is deleted unworked, or with `keep_if_late` (an event the platform will send
+        again, whose retry must then be recognised) worked like any other."""
         key = (
             event_key(self.key, platform, f"inbox:{delivery_id}")
             if delivery_id
             else f"none:{secrets.token_hex(16)}"  # nothing to recognise a retry by
         )
-        pending = _Pending(Arrival(platform, key, payload))
+        pending = _Pending(Arrival(platform, key, payload), keep_if_late)
         self._pending.append(pending)
         self._arrived.set()
         return await pending.stored
@@ -139,6 +145,10 @@ class Intake:
                 pending.stored.set_result(row_id)
                 if row_id is not None:
                     self._working.add(row_id)
+            elif row_id is not None and pending.keep_if_late:  # stored after all: work it
+                self._working.add(row_id)
+                replay = self.replays[pending.arrival.platform]
+                self.tasks.spawn(replay(row_id, pending.arrival.payload), name="late-arrival")
             elif row_id is not None:  # its sender stopped waiting: it was told "not saved"
                 self._finished.append(row_id)
 

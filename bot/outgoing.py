@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.events import Place
-from bot.message import ChannelPost, DirectMessage, Outcome, Update
-from bot.message_json import as_dict
+from bot.message import Audience, ChannelPost, DirectMessage, Outcome, Reply, Update
+from bot.message_json import as_dict, from_dict
 from storage import outbox
 
 
@@ -49,3 +49,19 @@ async def enqueue(
             case Update(subject=subject):
                 await outbox.add_update(session, workspace, subject, now)
     return len(queued)
+
+
+def answer_json(outcome: Outcome) -> str:
+    """The replies of `outcome` (what the adapter sends itself), kept with the request."""
+    replies = [
+        {"audience": r.audience.value, "message": as_dict(r.message)} for r in outcome.replies()
+    ]
+    return json.dumps(replies, ensure_ascii=False)
+
+
+def answer_from_json(answer: str | None) -> Outcome:
+    """The replies recorded by `answer_json` (none: an empty outcome)."""
+    outcome = Outcome()
+    for reply in json.loads(answer) if answer else []:
+        outcome.items.append(Reply(from_dict(reply["message"]), Audience(reply["audience"])))
+    return outcome

@@ -100,3 +100,15 @@ async def extend(session: AsyncSession, ids: Sequence[int], until: datetime) -> 
 async def waiting(session: AsyncSession) -> int:
     """How many requests are stored and not yet done (for `outbox`-style status and tests)."""
     return (await session.exec(select(func.count()).select_from(InboxItem))).one()
+
+
+async def record_answer(session: AsyncSession, row_id: int, answer: str) -> None:
+    """Keep the bot's answer with the request, in the work's own transaction."""
+    statement = update(InboxItem).where(col(InboxItem.id) == row_id).values(answer=answer)
+    await session.exec(statement)  # type: ignore[call-overload]
+
+
+async def recorded_answer(session: AsyncSession, row_id: int) -> str | None:
+    """The answer a finished first attempt recorded, if any."""
+    statement = select(InboxItem.answer).where(col(InboxItem.id) == row_id)
+    return (await session.exec(statement)).first()

@@ -210,7 +210,11 @@ class SlackAdapter:
         try:
             async with asyncio.timeout(self.settings.inbox_intake_seconds):
                 return await self.intake.store(
-                    translate.PLATFORM, translate.delivery_id(body), payload
+                    translate.PLATFORM,
+                    translate.delivery_id(body),
+                    payload,
+                    # Slack sends an event again after a 503: its retry must find it here.
+                    keep_if_late=translate.request_kind(body) == "event",
                 )
         except TimeoutError as error:
             raise NotStored("timeout") from error
@@ -277,8 +281,9 @@ class SlackAdapter:
             event = translate.action_event(body, action)
             origin = Origin(event.actor, event.place.conversation_id, body.get("response_url", ""))
             from_home = (body.get("container") or {}).get("type") == "view"
-            work = self._handle(event, origin, refresh_home=from_home)
-            self._work(_taken(context), work, name="vote")
+            row = _taken(context)
+            work = self._handle(event, origin, refresh_home=from_home, inbox_row=row)
+            self._work(row, work, name="vote")
 
         @app.action({"action_id": re.compile(r"^checkin\.open(:\d+)?$")})
         async def on_open_form(ack, body: dict, action: dict, context) -> None:  # type: ignore[no-untyped-def]
@@ -296,13 +301,14 @@ class SlackAdapter:
         @app.event("member_joined_channel")
         async def on_member_joined(ack, body: dict, context) -> None:  # type: ignore[no-untyped-def]
             await ack()
-            work = self._member_joined(body)
-            self._work(_taken(context), work, name="member-joined", background=True)
+            row = _taken(context)
+            self._work(row, self._member_joined(body, row), name="member-joined", background=True)
 
         @app.event("team_join")
         async def on_team_join(ack, body: dict, context) -> None:  # type: ignore[no-untyped-def]
             await ack()
-            self._work(_taken(context), self._team_join(body), name="team-join", background=True)
+            row = _taken(context)
+            self._work(row, self._team_join(body, row), name="team-join", background=True)
 
         @app.event("app_home_opened")
         async def on_home(ack, body: dict, event: dict, context) -> None:  # type: ignore[no-untyped-def]
@@ -335,9 +341,8 @@ class SlackAdapter:
         self, row: int | None, event: Event, origin: Origin, *, background: bool = False
     ) -> None:
         """Work a person waits for, or (`background`) events nobody is watching."""
-        self._work(
-            row, self._handle(event, origin), name=type(event).__name__, background=background
-        )
+        work = self._handle(event, origin, inbox_row=row)
+        self._work(row, work, name=type(event).__name__, background=background)
 
     def _work(
         self,
@@ -352,14 +357,22 @@ class SlackAdapter:
         assert self.intake is not None
         self.intake.work(row, work, name, background=background, at_once=at_once)
 
-    async def _handle(self, event: Event, origin: Origin, *, refresh_home: bool = False) -> None:
+    async def _handle(
+        self,
+        event: Event,
+        origin: Origin,
+        *,
+        refresh_home: bool = False,
+        inbox_row: int | None = None,
+    ) -> None:
         assert self.bot is not None
-        outcome = await self.bot.handle(event)  # what it sends on its own is in the outbox
+        # What it sends on its own is in the outbox; the replies are ours to deliver.
+        outcome = await self.bot.handle(event, inbox_row=inbox_row)
         await self.replies.deliver(outcome, origin)
         if refresh_home:
             await self.publish_home(origin.actor)
 
-    async def _member_joined(self, body: dict) -> None:
+    async def _member_joined(self, body: dict, row: int | None) -> None:
         user = body["event"]["user"]  # a user id: checked in shape.py
         if user == await self.bot_user_id():
             return  # the bot itself was added to a channel: nobody to welcome
@@ -369,15 +382,15 @@ class SlackAdapter:
             return
         name = translate.display_name(found) if found is not None else ""
         event = translate.member_joined_event(body, name)
-        await self._handle(event, Origin(event.actor, event.place.conversation_id))
+        await self._handle(event, Origin(event.actor, event.place.conversation_id), inbox_row=row)
 
-    async def _team_join(self, body: dict) -> None:
+    async def _team_join(self, body: dict, row: int | None) -> None:
         user = body["event"]["user"]  # a user object: checked in shape.py
         if not translate.is_person(user) or user.get("id") == await self.bot_user_id():
             log.info("not welcoming %s: a bot or a deactivated account", user.get("id"))
             return
         event = translate.team_join_event(body)
-        await self._handle(event, Origin(event.actor))
+        await self._handle(event, Origin(event.actor), inbox_row=row)
 
     async def bot_user_id(self) -> str | None:
         """The bot's own user id, from `auth.test`, asked once (again only after a failure)."""

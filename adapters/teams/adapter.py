@@ -36,8 +36,8 @@ from adapters.teams.deliver import TeamsSender, TeamsTransport, host_allowed
 from adapters.teams.names import MemberNames
 from bot.core import Bot
 from bot.events import Actor, CommandEvent, MemberJoinedEvent, Place
-from bot.intake import Intake
 from bot.features.onboarding import introduction
+from bot.intake import Intake
 from bot.message import Outcome
 from bot.settings import Settings
 from bot.tasks import TaskTracker

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("platform", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("payload", sqlmodel.sql.sqltypes.AutoString(length=1000000), nullable=False),
+        sa.Column("answer", sqlmodel.sql.sqltypes.AutoString(length=1000000), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("received_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("lease_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
