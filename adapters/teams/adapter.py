@@ -1,5 +1,11 @@
 """Teams wiring: botbuilder's CloudAdapter behind our own request checks at /api/messages.
 
+An authenticated activity is stored in the inbox (bot/intake.py) and answered at once (201);
+the turn then runs in the background and replies through the Bot Framework connector, so the
+HTTP answer never waits for the database or Teams. An invoke (a card's Action.Execute) must
+carry its answer in the HTTP response: it waits for the turn, but only so long, then gets a
+holding answer while the turn finishes (the card updates through the outbox).
+
 Authentication cannot be switched off by accident: with an app id every activity is validated
 by botbuilder; without one, traffic is refused unless FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=1.
 SDK failures on bad input (malformed or expired tokens, missing content type) become 400/401,
@@ -11,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 from typing import Any
@@ -25,6 +32,7 @@ from botbuilder.integration.aiohttp import (
 )
 from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import (
+    AuthenticateRequestResult,
     AuthenticationConstants,
     GovernmentConstants,
     JwtTokenExtractor,
@@ -37,7 +45,7 @@ from adapters.teams.names import MemberNames
 from bot.core import Bot
 from bot.events import Actor, CommandEvent, MemberJoinedEvent, Place
 from bot.features.onboarding import introduction
-from bot.intake import Intake
+from bot.intake import Intake, NotStored
 from bot.message import Outcome
 from bot.settings import Settings
 from bot.tasks import TaskTracker
@@ -47,6 +55,13 @@ PATH = "/api/messages"
 KEY_REFRESH_SECONDS = 12 * 3600  # botbuilder refetches after 24 h, blocking; we do it sooner
 KEY_RETRY_SECONDS = 60
 KEYS_WAIT_SECONDS = 10.0  # a request right after start-up waits this long for the keys
+# How long an activity waits to be stored before it is answered anyway (it is worked when
+# the write lands), and how long an invoke waits for its turn before a holding answer:
+# well inside the ~15 s Bot Framework waits, and quick for the person clicking.
+STORE_SECONDS = 0.8
+INVOKE_HOLD_SECONDS = 0.8
+HOLDING = "Got it: working on it. The card updates in a moment."
+NOT_SAVED = "Not saved: the bot could not store this just now. Please try again in a minute."
 # Teams' channel tokens come from these issuers only; any other (Emulator, skills) would make
 # botbuilder fetch another key set, blocking, before refusing it.
 CHANNEL_ISSUERS = {
@@ -120,6 +135,7 @@ class TeamsAdapter:
     async def start(self, bot: Bot, intake: Intake) -> None:
         self.bot = bot
         self.intake = intake
+        intake.replays[translate.PLATFORM] = self._replay
         self.sender = TeamsSender(
             self.cloud,
             self.settings.microsoft_app_id,
@@ -212,17 +228,76 @@ class TeamsAdapter:
             # own token to it, and storing it would redirect later proactive messages.
             log.warning("refused a Teams activity: its service URL is not on the allow-list")
             return _error(403, "service URL not allowed")
+        return await self._take(identity, activity, body)
+
+    async def _take(
+        self, identity: AuthenticateRequestResult, activity: Activity, body: dict[str, Any]
+    ) -> web.Response:
+        """Store the activity, answer at once, and run its turn in the background."""
+        assert self.intake is not None
+        invoke = activity.type == ActivityTypes.invoke
+        conversation = (body.get("conversation") or {}).get("id", "")
+        delivery = f"{conversation}:{body['id']}" if body.get("id") else None
         try:
-            invoke = await self.cloud.process_activity(identity, activity, self._on_turn)
-        except Exception:  # after authentication, only our own code can fail: a real 500
+            async with asyncio.timeout(STORE_SECONDS):
+                # Late, a message is still worked once stored (Teams may not send it again);
+                # an invoke is given up: its answer below says "not saved".
+                row = await self.intake.store(
+                    translate.PLATFORM, delivery, json.dumps(body), keep_if_late=not invoke
+                )
+        except TimeoutError:
+            if invoke:
+                return _invoke_answer(NOT_SAVED)
+            log.warning("answered a Teams activity before the database stored it (slow)")
+            return web.Response(status=201)
+        except NotStored:
+            return _invoke_answer(NOT_SAVED) if invoke else _error(503, "not stored; try again")
+        if row is None:  # Bot Framework sent it again while the first is being worked
+            return _invoke_answer("Done.") if invoke else web.Response(status=201)
+        answered: asyncio.Future[InvokeResponse | None] = asyncio.get_running_loop().create_future()
+        self.intake.work(row, self._turn(identity, activity, row, answered), "teams-turn")
+        if not invoke:
+            return web.Response(status=201)
+        try:
+            async with asyncio.timeout(INVOKE_HOLD_SECONDS):
+                response = await asyncio.shield(answered)
+        except TimeoutError:
+            return _invoke_answer(HOLDING)
+        if response is None:
+            return _invoke_answer("Sorry, something went wrong on our side.")
+        return web.json_response(response.body, status=response.status)
+
+    async def _turn(
+        self,
+        identity: AuthenticateRequestResult,
+        activity: Activity,
+        row: int | None,
+        answered: asyncio.Future[InvokeResponse | None] | None = None,
+    ) -> None:
+        logic = functools.partial(self._on_turn, inbox_row=row)
+        try:
+            response = await self.cloud.process_activity(identity, activity, logic)
+        except Exception:  # after authentication, only our own code can fail
             log.exception("Teams turn failed")
-            return _error(500, "internal error")
-        if invoke is not None:
-            return web.json_response(invoke.body, status=invoke.status)
-        return web.Response(status=201)
+            response = None
+        if answered is not None and not answered.done():
+            answered.set_result(response)
+
+    async def _replay(self, row: int, payload: str) -> None:
+        """Work a stored activity again (its replica died, or its write was late). The turn
+        runs as the bot itself, as a proactive message does: the channel's token is gone."""
+        assert self.intake is not None
+        activity = Activity().deserialize(json.loads(payload))
+        authentication = self.cloud.bot_framework_authentication
+        claims = self.cloud.create_claims_identity(self.settings.microsoft_app_id)
+        identity = AuthenticateRequestResult()
+        identity.claims_identity = claims
+        identity.audience = authentication.get_originating_audience()
+        identity.connector_factory = authentication.create_connector_factory(claims)
+        self.intake.work(row, self._turn(identity, activity, row), "teams-replay")
 
     # -- turns -------------------------------------------------------------------------------
-    async def _on_turn(self, turn: TurnContext) -> None:
+    async def _on_turn(self, turn: TurnContext, inbox_row: int | None = None) -> None:
         assert self.bot is not None and self.sender is not None
         raw: dict[str, Any] = turn.activity.serialize()
         if turn.activity.entities:
@@ -254,9 +329,10 @@ class TeamsAdapter:
                 )
             place = await self._named_place(turn, event.place, actor.workspace_id)
             event = dataclasses.replace(event, place=place)
-            await self.sender.deliver(await self.bot.handle(event), actor, turn)
+            outcome = await self.bot.handle(event, inbox_row=inbox_row)
+            await self.sender.deliver(outcome, actor, turn)
         elif kind == ActivityTypes.invoke and turn.activity.name == "adaptiveCard/action":
-            await self._execute(turn, raw, actor)
+            await self._execute(turn, raw, actor, inbox_row)
         elif kind == ActivityTypes.conversation_update:
             if translate.bot_was_added(raw):
                 await self._introduce(turn, actor, raw)
@@ -281,12 +357,18 @@ class TeamsAdapter:
         name = await self.names.name_of(turn, person.workspace_id, person.user_id)
         return dataclasses.replace(joined, actor=dataclasses.replace(person, display_name=name))
 
-    async def _execute(self, turn: TurnContext, raw: dict[str, Any], actor: Actor) -> None:
+    async def _execute(
+        self, turn: TurnContext, raw: dict[str, Any], actor: Actor, inbox_row: int | None
+    ) -> None:
         """Action.Execute must be answered in the same turn: the reply text goes in the invoke
         response; the card update comes from the outbox."""
         assert self.bot is not None and self.sender is not None
         event = translate.execute_event(raw)
-        outcome = await self.bot.handle(event) if event else Outcome().reply("Unknown action.")
+        outcome = (
+            await self.bot.handle(event, inbox_row=inbox_row)
+            if event
+            else Outcome().reply("Unknown action.")
+        )
         answer = " ".join(r.message.text for r in outcome.replies()) or "Done."
         body = {
             "statusCode": 200,
@@ -338,6 +420,12 @@ def _channel_token(header: str) -> bool:
         return False
     # botbuilder checks `exp` only when present: a token without one would never expire.
     return claims.get("iss") in CHANNEL_ISSUERS and isinstance(claims.get("exp"), int | float)
+
+
+def _invoke_answer(text: str) -> web.Response:
+    """An Action.Execute answer: a message Teams shows in place of the card's response."""
+    body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": text}
+    return web.json_response(body)
 
 
 def _error(status: int, message: str) -> web.Response:
