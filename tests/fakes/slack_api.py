@@ -107,6 +107,9 @@ class FakeSlack(LocalServer):
         self.team_name = "FinOps Test"
         self.team_domain = "finops-test"
         self.delay = 0.0
+        # Seconds before a call or response counts as arrived: a client that goes away in
+        # that time (a killed bot) never reached Slack, and nothing of it is recorded.
+        self.arrival_delay = 0.0
         self.calls: list[Call] = []
         self.responses: list[dict[str, Any]] = []
         self.users: dict[str, dict[str, Any]] = {}
@@ -235,7 +238,15 @@ class FakeSlack(LocalServer):
 
     # -- HTTP ------------------------------------------------------------------------------------
 
+    async def _arrived(self, request: web.Request) -> bool:
+        """False when the client went away during `arrival_delay`."""
+        if self.arrival_delay:
+            await asyncio.sleep(self.arrival_delay)
+        return not (request.transport is None or request.transport.is_closing())
+
     async def _api(self, request: web.Request) -> web.Response:
+        if not await self._arrived(request):
+            return web.Response(status=499)
         at = time.monotonic()
         method = request.match_info["method"]
         if hangs := self._hangs.get(method):
@@ -291,6 +302,8 @@ class FakeSlack(LocalServer):
         return {"ok": True, **handler(params)}
 
     async def _response(self, request: web.Request) -> web.Response:
+        if not await self._arrived(request):
+            return web.Response(status=499)
         response = await self._accept_response(request)
         await asyncio.sleep(self.delay)  # recorded on arrival, answered late: as for API calls
         return response
