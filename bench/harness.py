@@ -398,7 +398,15 @@ def serve_fake_slack(
                 ok = sum(1 for call in fake.calls if call.method == method and call.ok)
                 return web.json_response({"ok": ok, "monotonic": time.monotonic()})
 
+            async def reset(request: web.Request) -> web.Response:
+                # Forget what earlier targets sent, so the next one is checked on its own.
+                fake.calls.clear()
+                fake.responses.clear()
+                fake.answered_at.clear()
+                return web.json_response({})
+
             control = web.Application()
+            control.router.add_get("/reset", reset)
             control.router.add_get("/calls", calls)
             control.router.add_get("/answered", answered)
             control.router.add_get("/count", count)
@@ -474,9 +482,14 @@ def serve_bot(
     database_url: str,
     api_url: str,
     overrides: dict[str, Any] | None = None,
+    code_root: str | None = None,
 ) -> None:
     """Child: the bot's HTTP app, Slack mounted at /slack/events, Web API = the fake.
-    `overrides`: more settings by their environment names, e.g. FINOPS_OUTBOX_SLACK_RATE."""
+    `overrides`: more settings by their environment names, e.g. FINOPS_OUTBOX_SLACK_RATE.
+    `code_root`: serve the bot's code from this checkout instead (an earlier commit, see
+    `checkout`), so two versions are measured side by side in one run."""
+    if code_root:
+        sys.path.insert(0, code_root)
     from bot.app import DATABASE, create_app
     from bot.settings import Settings
     from bot.tasks import TaskTracker
@@ -551,6 +564,46 @@ def serve_bot(
     finally:
         profiler.disable()
         profiler.dump_stats(profile_path)
+
+
+@contextmanager
+def checkout(ref: str) -> Iterator[str]:
+    """A detached worktree of `ref` (e.g. the commit before a change), removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="finops-bench-code-") as tmp:
+        tree = str(Path(tmp) / "tree")
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", tree, ref], check=True
+        )
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", tree])
+
+
+@asynccontextmanager
+async def fresh_database(database_url: str, tmp: str, name: str) -> AsyncIterator[str]:
+    """A new, empty database for one target: a SQLite file in `tmp`, or on the PostgreSQL
+    server of `database_url` a database of its own, dropped afterwards."""
+    if not database_url.startswith("postgres"):
+        yield f"sqlite:///{tmp}/{name}.db"
+        return
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from storage.engine import async_url
+
+    server = async_url(database_url)
+    database = f"bench_{name}_{os.getpid()}"
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{database}"'))
+        await connection.execute(text(f'CREATE DATABASE "{database}"'))
+    try:
+        yield server.set(database=database).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        await admin.dispose()
 
 
 @dataclass

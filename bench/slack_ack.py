@@ -1,6 +1,7 @@
 """Slack ack latency and throughput: a bare slack-bolt app vs. the bot, same load, one run.
 
     .venv/bin/python bench/slack_ack.py [--seconds 10] [--concurrency 32] [--database-url URL]
+                                        [--rate R] [--before REF]
 
 Both targets get the same load from this process: by default closed loop (an aiohttp client
 keeping `--concurrency` requests in flight for `--seconds`), or with `--rate R` open loop (R
@@ -9,13 +10,17 @@ command mix, each body freshly signed with a fresh response URL. Each server run
 (one after the other) in its own process; a FakeSlack Web API runs in a third process.
 Latency is the time to the HTTP response, i.e. the ack Slack waits for (3 s budget).
 For the bot, the background work is then awaited and checked against what was acked.
+With `--before REF` the bot as it was at commit REF is measured too, in the same run, from a
+worktree of that commit (each bot on a fresh database of its own).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
+import tempfile
 import time
 from collections import Counter
 from typing import Any
@@ -29,7 +34,9 @@ from harness import (
     UrlPool,
     bench_environment,
     bot_idle,
+    checkout,
     child_server,
+    fresh_database,
     get_json,
     git_state,
     percentiles,
@@ -210,12 +217,26 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         results: dict[str, dict[str, Any]] = {}
         with child_server("baseline", serve_baseline, not args.bolt_default_ack) as base:
             results["baseline (bare bolt)"], _ = await measure(base, fake, session, pool, args)
-        with child_server("bot", serve_bot, database_url, fake.info["api_url"]) as bot:
-            results["bot"], load = await measure(bot, fake, session, pool, args)
-            background = await background_check(bot, fake, control, load, args.drain_timeout)
-        # The bot has stopped (its own shutdown drains for up to 20 s): what was acked
-        # and never answered at all is lost.
-        answered = (await get_json(control, f"{fake.base}/stats"))["responses"]
+        if args.before:
+            with checkout(args.before) as tree, tempfile.TemporaryDirectory() as tmp:
+                async with fresh_database(database_url, tmp, "before") as url:
+                    api_url = fake.info["api_url"]
+                    with child_server("bot", serve_bot, url, api_url, None, tree) as before:
+                        name = f"bot at {args.before}"
+                        results[name], _ = await measure(before, fake, session, pool, args)
+                        await bot_idle(control, before, args.drain_timeout)
+        with contextlib.ExitStack() as stack:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
+            async with fresh_database(database_url, tmp, "bot") as url:
+                await get_json(control, f"{fake.base}/reset")
+                with child_server("bot", serve_bot, url, fake.info["api_url"]) as bot:
+                    results["bot"], load = await measure(bot, fake, session, pool, args)
+                    background = await background_check(
+                        bot, fake, control, load, args.drain_timeout
+                    )
+                # The bot has stopped (its own shutdown drains for up to 20 s): what was
+                # acked and never answered at all is lost.
+                answered = (await get_json(control, f"{fake.base}/stats"))["responses"]
         background["answers_after_bot_shutdown"] = answered
         background["acked_never_answered"] = background["acked_commands"] - answered
     base_r, bot_r = results["baseline (bare bolt)"], results["bot"]
@@ -252,6 +273,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--warmup", type=int, default=200, help="unrecorded requests first")
     parser.add_argument("--database-url", default="", help="default: SQLite in a temp dir")
+    parser.add_argument(
+        "--before", default="", help="also measure the bot at this git commit, in the same run"
+    )
     parser.add_argument("--drain-timeout", type=float, default=180.0, help="seconds, at most")
     parser.add_argument(
         "--bolt-default-ack",

@@ -29,7 +29,7 @@ from storage import outbox as outbox_store
 from storage import polls as poll_store
 from storage.engine import Database
 from storage.models import Poll, Schedule, Welcome, Workspace, utcnow
-from storage.secret import event_key, load_voter_key
+from storage.secret import event_key, load_voter_key, seal, unseal
 
 if TYPE_CHECKING:
     from bot.outbox import Delivery
@@ -134,12 +134,14 @@ class Bot:
             if claim is not None and not await claim(session, now):
                 if inbox_row is None:
                     return Outcome()
-                return outgoing.answer_from_json(await inbox.recorded_answer(session, inbox_row))
+                answer = await inbox.recorded_answer(session, inbox_row)
+                return outgoing.answer_from_json(unseal(self.voter_key, answer) if answer else None)
             request = await self._request(session, actor, place, now)
             outcome = await handler(request, argument)
             queued = await outgoing.enqueue(session, request.workspace_id, place, outcome, now)
             if inbox_row is not None and outcome.replies():
-                await inbox.record_answer(session, inbox_row, outgoing.answer_json(outcome))
+                answer = seal(self.voter_key, outgoing.answer_json(outcome))
+                await inbox.record_answer(session, inbox_row, answer)
         if queued:
             for listener in self.on_queued:
                 listener()

@@ -32,7 +32,7 @@ from storage import inbox
 from storage.engine import Database
 from storage.inbox import Arrival
 from storage.models import InboxItem, utcnow
-from storage.secret import event_key
+from storage.secret import event_key, seal, unseal
 
 log = logging.getLogger(__name__)
 WRITE_SECONDS = 10.0  # an inbox transaction that takes longer is given up (the database hangs)
@@ -47,7 +47,8 @@ class NotStored(Exception):
 
 @dataclass
 class _Pending:
-    arrival: Arrival
+    arrival: Arrival  # its payload sealed
+    payload: str  # as the platform sent it
     keep_if_late: bool
     stored: asyncio.Future[int | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
@@ -112,7 +113,8 @@ class Intake:
             if delivery_id
             else f"none:{secrets.token_hex(16)}"  # nothing to recognise a retry by
         )
-        pending = _Pending(Arrival(platform, key, payload), keep_if_late)
+        sealed = seal(self.key, payload)
+        pending = _Pending(Arrival(platform, key, sealed), payload, keep_if_late)
         self._pending.append(pending)
         self._arrived.set()
         return await pending.stored
@@ -148,7 +150,7 @@ class Intake:
             elif row_id is not None and pending.keep_if_late:  # stored after all: work it
                 self._working.add(row_id)
                 replay = self.replays[pending.arrival.platform]
-                self.tasks.spawn(replay(row_id, pending.arrival.payload), name="late-arrival")
+                self.tasks.spawn(replay(row_id, pending.payload), name="late-arrival")
             elif row_id is not None:  # its sender stopped waiting: it was told "not saved"
                 self._finished.append(row_id)
 
@@ -241,7 +243,7 @@ class Intake:
             self._working.add(row.id)
             claimed += 1
             try:
-                await self.replays[row.platform](row.id, row.payload)
+                await self.replays[row.platform](row.id, unseal(self.key, row.payload))
             except Exception:
                 log.exception("could not replay a stored %s request", row.platform)
                 self._working.discard(row.id)  # its lease runs out; tried again later

@@ -214,9 +214,10 @@ class InboxItem(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)
     key: str = Field(max_length=100)
-    payload: str = Field(max_length=1_000_000)  # what the platform sent, as it sent it
-    # The bot's answer, written in the work's transaction: a replay after the work committed
-    # sends it instead of doing nothing (never written for a vote: see bot/core.py).
+    # What the platform sent, sealed (storage/secret.py `seal`): unreadable without the key.
+    payload: str = Field(max_length=1_000_000)
+    # The bot's answer, sealed, written in the work's transaction: a replay after the work
+    # committed sends it instead of doing nothing (never written for a vote: bot/core.py).
     answer: str | None = Field(default=None, max_length=1_000_000)
     attempts: int = 0
     received_at: datetime = Field(default_factory=utcnow)

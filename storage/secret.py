@@ -3,6 +3,7 @@ reading the database cannot recompute whose vote is whose."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import itertools
@@ -14,6 +15,9 @@ import secrets
 import stat
 import zlib
 from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from storage.engine import async_url, sqlite_file
 
@@ -169,3 +173,25 @@ def event_key(key: bytes, platform: str, event_id: str) -> str:
 def voter_hash(key: bytes, poll_id: int, user_id: str) -> str:
     """A per-poll keyed hash: the same person gets unrelated hashes in different polls."""
     return hmac.new(key, f"{poll_id}:{user_id}".encode(), hashlib.sha256).hexdigest()[:48]
+
+
+def _sealing_key(key: bytes) -> bytes:
+    return hmac.new(key, b"inbox-payload", hashlib.sha256).digest()
+
+
+def seal(key: bytes, text: str) -> str:
+    """`text` encrypted and authenticated (AES-256-GCM under a key derived from the secret
+    key): what the inbox keeps of a request while it is worked on. A database reader without
+    the key sees no message, person or vote in it."""
+    nonce = os.urandom(12)
+    sealed = AESGCM(_sealing_key(key)).encrypt(nonce, text.encode(), None)
+    return base64.b64encode(nonce + sealed).decode("ascii")
+
+
+def unseal(key: bytes, token: str) -> str:
+    """What `seal` sealed; raises ValueError when it was not sealed under this key."""
+    try:
+        raw = base64.b64decode(token, validate=True)
+        return AESGCM(_sealing_key(key)).decrypt(raw[:12], raw[12:], None).decode()
+    except (InvalidTag, ValueError) as error:
+        raise ValueError("not sealed under this key") from error

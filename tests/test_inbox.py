@@ -25,6 +25,7 @@ from storage import inbox
 from storage.engine import Database
 from storage.inbox import Arrival
 from storage.models import InboxItem, Win, Workspace
+from storage.secret import load_voter_key, seal, unseal
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import TEST_SECRET_KEY, running_bot
 from tests.slack_signing import sign, slash_command_body
@@ -85,7 +86,10 @@ async def test_a_request_left_by_a_dead_replica_is_worked_by_another(database: D
     now = datetime.now(UTC)
     async with database.session() as session:  # stored by a replica that then died
         [row] = await inbox.add(
-            session, [Arrival("slack", uuid.uuid4().hex, "left behind")], now - LEASE * 2, LEASE
+            session,
+            [Arrival("slack", uuid.uuid4().hex, seal(KEY, "left behind"))],
+            now - LEASE * 2,
+            LEASE,
         )
     found = asyncio.Event()
     async with _intake(database) as intake:
@@ -112,7 +116,10 @@ async def test_a_request_that_keeps_failing_is_given_up_after_its_attempts(
     now = datetime.now(UTC)
     async with database.session() as session:
         [row] = await inbox.add(
-            session, [Arrival("slack", uuid.uuid4().hex, "poison")], now - LEASE * 2, LEASE
+            session,
+            [Arrival("slack", uuid.uuid4().hex, seal(KEY, "poison"))],
+            now - LEASE * 2,
+            LEASE,
         )
     clock = now
 
@@ -257,11 +264,12 @@ async def test_work_left_in_the_inbox_by_a_crash_is_answered_after_a_restart(
         payload = json.dumps(
             {"mode": "http", "content_type": "application/x-www-form-urlencoded", "body": body}
         )
+        key = load_voter_key(settings.secret_key, database_url)
         database = Database(database_url)
         async with database.session() as session:  # what the dead process had stored
             await inbox.add(
                 session,
-                [Arrival("slack", uuid.uuid4().hex, payload)],
+                [Arrival("slack", uuid.uuid4().hex, seal(key, payload))],
                 datetime.now(UTC) - timedelta(minutes=5),
                 timedelta(seconds=1),
             )
@@ -280,3 +288,16 @@ async def test_not_stored_is_raised_when_the_database_is_gone(tmp_path):
         with pytest.raises(NotStored):
             await intake.store("slack", "x", "y")
     await database.dispose()
+
+
+async def test_what_the_inbox_keeps_is_unreadable_without_the_key(database: Database):
+    """A database reader sees no message, person or vote in a stored request."""
+    async with _intake(database) as intake:
+        row = await intake.store("slack", uuid.uuid4().hex, "payload=U42 voted for option 2")
+        async with database.reading() as session:
+            stored = await session.get(InboxItem, row)
+        assert stored is not None and "U42" not in stored.payload and "option" not in stored.payload
+        assert unseal(KEY, stored.payload) == "payload=U42 voted for option 2"
+        with pytest.raises(ValueError):
+            unseal(bytes(range(32)), stored.payload)
+        intake.forget(row)
