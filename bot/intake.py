@@ -36,6 +36,7 @@ from storage.secret import event_key, seal, unseal
 
 log = logging.getLogger(__name__)
 WRITE_SECONDS = 10.0  # an inbox transaction that takes longer is given up (the database hangs)
+BATCH = 500  # requests per inbox transaction at most (one INSERT; SQLite's variable limit)
 SETTLE_SECONDS = 0.2  # finished rows are deleted together, this often at most
 # Works off a stored request again: (row id, what the platform sent). Spawns the work.
 Replay = Callable[[int, str], Awaitable[None]]
@@ -97,6 +98,10 @@ class Intake:
         self._background = []
         await self._settle()
 
+    def unfinished(self) -> set[int]:
+        """Rows this process took and has not finished (they stay for another replica)."""
+        return set(self._working)
+
     # -- storing -----------------------------------------------------------------------------
     async def store(
         self, platform: str, delivery_id: str | None, payload: str, *, keep_if_late: bool = False
@@ -123,7 +128,9 @@ class Intake:
         while True:
             await self._arrived.wait()
             self._arrived.clear()
-            batch, self._pending = self._pending, []
+            batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
+            if self._pending:
+                self._arrived.set()  # the rest goes in the next transaction
             batch = [p for p in batch if not p.stored.done()]  # given up before written
             if batch:
                 await self._write(batch)

@@ -32,27 +32,36 @@ class Arrival:
 async def add(
     session: AsyncSession, arrivals: Sequence[Arrival], now: datetime, lease: timedelta
 ) -> list[int | None]:
-    """Store each arrival, leased to this process until `now + lease`; its row id, or None
-    when a request with the same key is already here (a platform's retry of it)."""
+    """Store each arrival, leased to this process until `now + lease`, in one statement; its
+    row id, or None when a request with the same key is already here (a platform's retry of
+    it, or an earlier arrival in the same batch)."""
+    if not arrivals:
+        return []
     dialect = session.bind.dialect.name  # type: ignore[union-attr]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = InboxItem.__table__  # type: ignore[attr-defined]
+    rows = [
+        {
+            "platform": a.platform,
+            "key": a.key,
+            "payload": a.payload,
+            "attempts": 1,
+            "received_at": now,
+            "lease_until": now + lease,
+        }
+        for a in arrivals
+    ]
+    statement = (
+        insert(table)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(table.c.id, table.c.platform, table.c.key)
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    stored = {(platform, key): row_id for row_id, platform, key in result.all()}
     ids: list[int | None] = []
-    for arrival in arrivals:
-        statement = (
-            insert(InboxItem.__table__)  # type: ignore[attr-defined]
-            .values(
-                platform=arrival.platform,
-                key=arrival.key,
-                payload=arrival.payload,
-                attempts=1,
-                received_at=now,
-                lease_until=now + lease,
-            )
-            .on_conflict_do_nothing()
-            .returning(InboxItem.__table__.c.id)  # type: ignore[attr-defined]
-        )
-        result = await session.exec(statement)  # type: ignore[call-overload]
-        ids.append(result.scalar_one_or_none())
+    for arrival in arrivals:  # a key's first arrival gets its row; any other, None
+        ids.append(stored.pop((arrival.platform, arrival.key), None))
     return ids
 
 
