@@ -100,7 +100,7 @@ def create_app(
         adapters = [a for a in (slack, teams) if a is not None]
         for adapter in adapters:
             await adapter.start(bot, intake)
-        intake.start()
+        await intake.start()
         transports = {name: a.transport for name, a in (("slack", slack), ("teams", teams)) if a}
         worker = OutboxWorker(
             bot,

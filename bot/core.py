@@ -57,25 +57,25 @@ class Bot:
         # Called after a transaction that queued messages commits (the outbox worker wakes).
         self.on_queued: list[Callable[[], None]] = []
 
-    async def handle(self, event: Event, *, inbox_row: int | None = None) -> Outcome:
+    async def handle(self, event: Event, *, inbox_key: str | None = None) -> Outcome:
         """Answer any inbound event; never raises: failures become a short private answer.
 
-        `inbox_row`: the stored request it came from (bot/intake.py). The answer is kept in
-        that row in the work's transaction, so a replay after a crash between the commit and
-        the reply sends it rather than nothing. Never for a vote: its row would then be
-        written in the vote's transaction, which must not say whose vote it is."""
+        `inbox_key`: the stored request it came from (bot/intake.py). The answer is recorded
+        under it in the work's transaction, so a replay after a crash between the commit and
+        the reply sends it rather than nothing. Never for a vote: the row would be written in
+        the vote's transaction, which must not say whose vote it is."""
         event = _cleaned(event)
         if isinstance(event, ActionEvent) and event.action_id.startswith("poll."):
-            inbox_row = None
+            inbox_key = None
         try:
             if isinstance(event, CommandEvent):
-                return await self._command(event, inbox_row)
+                return await self._command(event, inbox_key)
             if isinstance(event, ActionEvent):
                 work = ACTIONS.get(event.action_id.partition(".")[0], _unknown_action)
             else:
                 work = onboarding.on_member_joined
-            claim = self._once(event, inbox_row)
-            return await self._run(event.actor, event.place, work, event, claim, inbox_row)
+            claim = self._once(event)
+            return await self._run(event.actor, event.place, work, event, claim, inbox_key)
         except UsageError as error:
             return Outcome().reply(_sentence(error.problem))
         except Refusal as refusal:
@@ -87,19 +87,19 @@ class Bot:
                 f"Sorry, something went wrong on our side and nothing was saved (ref {ref})."
             )
 
-    async def _command(self, event: CommandEvent, inbox_row: int | None) -> Outcome:
+    async def _command(self, event: CommandEvent, inbox_key: str | None) -> Outcome:
         name, args = split_command(event.text)
         spec = COMMANDS.get(name)
         if spec is None:
             return Outcome().reply(unknown_command(name))
         try:
-            claim = self._once(event, inbox_row)
-            return await self._run(event.actor, event.place, spec.handler, args, claim, inbox_row)
+            claim = self._once(event)
+            return await self._run(event.actor, event.place, spec.handler, args, claim, inbox_key)
         except UsageError as error:
             target = COMMANDS.get(error.command or name, spec)
             return Outcome().reply(f"{_sentence(error.problem)}\n{usage_text(target)}")
 
-    def _once(self, event: Event, inbox_row: int | None = None) -> Claim | None:
+    def _once(self, event: Event) -> Claim | None:
         """Handle a platform's retry of an event at most once (claimed in the same
         transaction as the work, so a failed attempt leaves the event for the retry)."""
         if not event.event_id:
@@ -124,24 +124,24 @@ class Bot:
         handler: Callable[[Request, Any], Awaitable[Outcome]],
         argument: Any,
         claim: Claim | None = None,
-        inbox_row: int | None = None,
+        inbox_key: str | None = None,
     ) -> Outcome:
         """Run `handler` in one transaction with everything it changes and everything it
         sends on its own (the outbox). When `claim` declines (already done), nothing runs
-        and the outcome is the answer recorded then (`inbox_row`), or empty."""
+        and the outcome is the answer recorded then (`inbox_key`), or empty."""
         async with self.database.session() as session:
             now = self.clock()
             if claim is not None and not await claim(session, now):
-                if inbox_row is None:
+                if inbox_key is None:
                     return Outcome()
-                answer = await inbox.recorded_answer(session, inbox_row)
+                answer = await inbox.recorded_answer(session, inbox_key)
                 return outgoing.answer_from_json(unseal(self.voter_key, answer) if answer else None)
             request = await self._request(session, actor, place, now)
             outcome = await handler(request, argument)
             queued = await outgoing.enqueue(session, request.workspace_id, place, outcome, now)
-            if inbox_row is not None and outcome.replies():
+            if inbox_key is not None and outcome.replies():
                 answer = seal(self.voter_key, outgoing.answer_json(outcome))
-                await inbox.record_answer(session, inbox_row, answer)
+                await inbox.record_answer(session, inbox_key, answer, now)
         if queued:
             for listener in self.on_queued:
                 listener()

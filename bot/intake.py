@@ -1,13 +1,16 @@
 """Durable intake: every platform request is in the database before it is acknowledged.
 
 The path of a request:
-1. The adapter verifies it and calls `Intake.store`: the request joins the next inbox
-   transaction. One writer task commits everything that arrived while the previous transaction
-   ran (group commit), urgent on the database (storage/engine.py), so a burst costs a few
-   commits rather than one each, and the ack waits for one commit at most behind others.
+1. The adapter verifies it and calls `Intake.store`: the request joins the next inbox write.
+   One writer task stores everything that arrived while the previous write ran in one INSERT
+   (group commit), so a burst costs a few commits rather than one each. The inbox has its own
+   connections (`Database.inbox_engine`: on SQLite a file of its own), so the ack never waits
+   behind the work it stores.
 2. Stored, it is acknowledged and worked on at once in this process (`Intake.work`); when
    the work is done its row is deleted, in batches and in a transaction of its own (never the
-   work's: an anonymous vote must not share a transaction with its request's row).
+   work's: an anonymous vote must not share a transaction with its request's row). A command's
+   answer is recorded in the work's transaction (`InboxAnswer`), so a replay after the work
+   committed but before it answered still answers.
 3. If this process dies first, the row's lease runs out and any replica's `Intake` claims it
    and hands it to the platform's replay function, which works it like a fresh arrival. The
    bot's de-duplication of delivery ids (bot/core.py) makes a replay of finished work a no-op.
@@ -77,11 +80,13 @@ class Intake:
         self._pending: list[_Pending] = []
         self._arrived = asyncio.Event()
         self._working: set[int] = set()  # row ids this process is working on
+        self._keys: dict[int, str] = {}  # row id -> its key, while worked on or finished
         self._finished: list[int] = []
         self._background: list[asyncio.Task[None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> None:
+    async def start(self) -> None:
+        await inbox.prepare(self.database)
         self._background = [
             asyncio.create_task(self._write_forever(), name="inbox-writer"),
             asyncio.create_task(self._settle_forever(), name="inbox-settle"),
@@ -101,6 +106,10 @@ class Intake:
     def unfinished(self) -> set[int]:
         """Rows this process took and has not finished (they stay for another replica)."""
         return set(self._working)
+
+    def key_of(self, row_id: int | None) -> str | None:
+        """The stored request's key (its recorded answer is kept under it, bot/core.py)."""
+        return self._keys.get(row_id) if row_id is not None else None
 
     # -- storing -----------------------------------------------------------------------------
     async def store(
@@ -138,9 +147,9 @@ class Intake:
     async def _write(self, batch: list[_Pending]) -> None:
         try:
             async with asyncio.timeout(WRITE_SECONDS):
-                async with self.database.session(urgent=True) as session:
+                async with self.database.inbox_write() as connection:
                     ids = await inbox.add(
-                        session, [p.arrival for p in batch], self.clock(), self.lease
+                        connection, [p.arrival for p in batch], self.clock(), self.lease
                     )
         except Exception as error:
             # One line, no payload: the platform retries (events) or the person is told.
@@ -150,6 +159,8 @@ class Intake:
                     pending.stored.set_exception(NotStored(type(error).__name__))
             return
         for pending, row_id in zip(batch, ids, strict=True):
+            if row_id is not None:
+                self._keys[row_id] = pending.arrival.key
             if not pending.stored.done():
                 pending.stored.set_result(row_id)
                 if row_id is not None:
@@ -209,15 +220,19 @@ class Intake:
             return
         done, self._finished = self._finished, []
         try:
-            async with self.database.session() as session:
+            async with self.database.inbox_session() as session:
                 await inbox.remove(session, done)
         except Exception:
             self._finished.extend(done)  # next time; until then a replay would be a no-op
             raise
+        keys = [key for row in done if (key := self._keys.pop(row, None))]
+        # Answers outlive their request only after a failure here: a day at most.
+        async with self.database.session() as session:
+            await inbox.forget_answers(session, keys, self.clock() - timedelta(days=1))
 
     async def _renew(self) -> None:
         """Work still running (a slow database, a long platform call) keeps its lease."""
-        async with self.database.session() as session:
+        async with self.database.inbox_session() as session:
             await inbox.extend(session, sorted(self._working), self.clock() + self.lease)
 
     # -- recovery ----------------------------------------------------------------------------
@@ -233,7 +248,7 @@ class Intake:
     async def recover(self) -> int:
         """Claim requests whose lease ran out (their replica died) and work them again; the
         number claimed. Requests tried `max_attempts` times are given up, with a log line."""
-        async with self.database.session() as session:
+        async with self.database.inbox_session() as session:
             rows: list[InboxItem] = await inbox.claim_expired(
                 session, sorted(self.replays), self.clock(), self.lease, limit=50
             )
@@ -244,10 +259,12 @@ class Intake:
                 log.error(
                     "gave up a stored %s request after %d attempts", row.platform, row.attempts - 1
                 )
+                self._keys[row.id] = row.key
                 self.forget(row.id)
                 continue
             log.info("working a stored %s request again (attempt %d)", row.platform, row.attempts)
             self._working.add(row.id)
+            self._keys[row.id] = row.key
             claimed += 1
             try:
                 await self.replays[row.platform](row.id, unseal(self.key, row.payload))

@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 
@@ -73,9 +78,9 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, **options: Any) -> AsyncEngine:
     """`hide_parameters`: the driver's statement log (DEBUG, `echo`) and errors never show the
-    values bound, which are people's messages and votes."""
+    values bound, which are people's messages and votes. `options`: for PostgreSQL's pool."""
     parsed = async_url(url)
     if parsed.get_backend_name() == "sqlite":
         if (path := sqlite_file(url)) is not None:
@@ -86,7 +91,7 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_async_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+    return create_async_engine(parsed, **({"pool_pre_ping": True} | options), hide_parameters=True)
 
 
 def _create_private(path: Path) -> None:
@@ -120,52 +125,12 @@ def _sqlite_begin_immediate(connection) -> None:
     # another process wrote in between; taking the write lock up front makes writers queue.
     # Read-only sessions (`Database.reading`) never write, so they take no lock: in WAL mode
     # they read a snapshot while writers go on.
-    read_only = connection.get_execution_options().get("finops_read_only", False)
-    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
-
-class WriterLock:
-    """One SQLite writer at a time in this process, first come first served, except that
-    urgent waiters (the intake, which a platform is waiting on) go before every other."""
-
-    def __init__(self) -> None:
-        self._held = False
-        self._urgent: deque[asyncio.Future[None]] = deque()
-        self._others: deque[asyncio.Future[None]] = deque()
-
-    @asynccontextmanager
-    async def hold(self, *, urgent: bool = False) -> AsyncIterator[None]:
-        await self._acquire(urgent)
-        try:
-            yield
-        finally:
-            self._release()
-
-    async def _acquire(self, urgent: bool) -> None:
-        if not self._held and not self._urgent and not self._others:
-            self._held = True
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        (self._urgent if urgent else self._others).append(waiter)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
-                self._release()  # handed the lock just as we were cancelled: pass it on
-            else:
-                with suppress(ValueError):
-                    (self._urgent if urgent else self._others).remove(waiter)
-            raise
-
-    def _release(self) -> None:
-        # Hand the lock straight to the next waiter (it stays held), urgent ones first.
-        for line in (self._urgent, self._others):
-            while line:
-                waiter = line.popleft()
-                if not waiter.done():
-                    waiter.set_result(None)
-                    return
-        self._held = False
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return  # one statement, atomic by itself (the intake's insert)
+    connection.exec_driver_sql(
+        "BEGIN" if options.get("finops_read_only", False) else "BEGIN IMMEDIATE"
+    )
 
 
 class Database:
@@ -177,10 +142,8 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
-        self._writer = WriterLock()  # SQLite: see `session`
-        # The intake (bot/intake.py) must never wait for a connection behind the work it
-        # stores: on PostgreSQL it has a small pool of its own.
-        self._urgent_engine: AsyncEngine | None = None
+        self._writer = asyncio.Lock()  # SQLite: see `session` (asyncio's Lock is FIFO)
+        self._inbox_engine: AsyncEngine | None = None  # see `inbox_engine`
         self._readers = async_sessionmaker(
             self.engine.execution_options(finops_read_only=True),
             class_=AsyncSession,
@@ -192,39 +155,58 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def session(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+    async def session(self) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits on success and rolls back on any error.
 
         On SQLite, one writer at a time per process, first come first served: SQLite's own
         busy handler lets waiters poll with growing sleeps, so a fresh transaction could keep
         overtaking one that has waited long (the outbox's settle behind a burst of joins).
-        Other processes still queue on SQLite's lock (BEGIN IMMEDIATE, busy_timeout).
-
-        `urgent` (the intake): ahead of every other writer of this process on SQLite, and on
-        PostgreSQL from a pool of its own."""
+        Other processes still queue on SQLite's lock (BEGIN IMMEDIATE, busy_timeout)."""
         if self.dialect != "sqlite":
-            factory = self._urgent_sessions() if urgent else self._sessions
-            async with factory() as session, session.begin():
+            async with self._sessions() as session, session.begin():
                 yield session
             return
-        async with (
-            self._writer.hold(urgent=urgent),
-            self._sessions() as session,
-            session.begin(),
-        ):
+        async with self._writer, self._sessions() as session, session.begin():
             yield session
 
-    def _urgent_sessions(self) -> async_sessionmaker[AsyncSession]:
-        if self._urgent_engine is None:
-            # No pre-ping: it would cost a round trip per request; a dropped connection fails
-            # one intake, which the platform then retries.
-            self._urgent_engine = create_async_engine(
-                async_url(self.url), pool_size=2, max_overflow=4, hide_parameters=True
-            )
-            self._urgent_factory = async_sessionmaker(
-                self._urgent_engine, class_=AsyncSession, expire_on_commit=False
-            )
-        return self._urgent_factory
+    @property
+    def inbox_engine(self) -> AsyncEngine:
+        """Where the inbox (bot/intake.py) lives, so that storing a request never waits behind
+        the work it stores. PostgreSQL: the same database, through a small pool of its own
+        (no pre-ping: a round trip per request; a dropped connection fails one intake, which
+        the platform retries). SQLite: a file of its own beside the database, `<file>.inbox`
+        (its own write lock; 0600 and WAL like the main file). An in-memory SQLite database
+        keeps it in the same database."""
+        if self._inbox_engine is None:
+            path = sqlite_file(self.url) if self.dialect == "sqlite" else None
+            if self.dialect != "sqlite":
+                self._inbox_engine = create_engine(
+                    self.url, pool_size=2, max_overflow=4, pool_pre_ping=False
+                )
+            elif path is not None:
+                inbox_file = path.with_name(path.name + ".inbox")
+                self._inbox_engine = create_engine(f"sqlite:///{inbox_file}")
+            else:
+                self._inbox_engine = self.engine
+        return self._inbox_engine
+
+    @asynccontextmanager
+    async def inbox_write(self) -> AsyncIterator[AsyncConnection]:
+        """A connection to the inbox in autocommit: each statement is its own transaction (the
+        intake's one INSERT costs one round trip)."""
+        async with self.inbox_engine.connect() as connection:
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+
+    @asynccontextmanager
+    async def inbox_session(self) -> AsyncIterator[AsyncSession]:
+        """A transaction on the inbox (claims, renewals, deletions)."""
+        if self.inbox_engine is self.engine:
+            async with self.session() as session:
+                yield session
+            return
+        factory = async_sessionmaker(self.inbox_engine, class_=AsyncSession, expire_on_commit=False)
+        async with factory() as session, session.begin():
+            yield session
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -236,5 +218,5 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self._urgent_engine is not None:
-            await self._urgent_engine.dispose()
+        if self._inbox_engine is not None and self._inbox_engine is not self.engine:
+            await self._inbox_engine.dispose()

@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import InboxItem
+from storage.engine import Database
+from storage.models import InboxAnswer, InboxItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,15 +31,24 @@ class Arrival:
     payload: str
 
 
+async def prepare(database: Database) -> None:
+    """SQLite: make the inbox's own file and table if they are not there yet (the migrations
+    make the bot's database; PostgreSQL's inbox is in it)."""
+    if database.inbox_engine is not database.engine and database.dialect == "sqlite":
+        async with database.inbox_engine.begin() as connection:
+            table = InboxItem.__table__  # type: ignore[attr-defined]
+            await connection.run_sync(table.create, checkfirst=True)
+
+
 async def add(
-    session: AsyncSession, arrivals: Sequence[Arrival], now: datetime, lease: timedelta
+    connection: AsyncConnection, arrivals: Sequence[Arrival], now: datetime, lease: timedelta
 ) -> list[int | None]:
     """Store each arrival, leased to this process until `now + lease`, in one statement; its
     row id, or None when a request with the same key is already here (a platform's retry of
     it, or an earlier arrival in the same batch)."""
     if not arrivals:
         return []
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    dialect = connection.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = InboxItem.__table__  # type: ignore[attr-defined]
     rows = [
@@ -57,7 +68,7 @@ async def add(
         .on_conflict_do_nothing()
         .returning(table.c.id, table.c.platform, table.c.key)
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await connection.execute(statement)
     stored = {(platform, key): row_id for row_id, platform, key in result.all()}
     ids: list[int | None] = []
     for arrival in arrivals:  # a key's first arrival gets its row; any other, None
@@ -111,13 +122,20 @@ async def waiting(session: AsyncSession) -> int:
     return (await session.exec(select(func.count()).select_from(InboxItem))).one()
 
 
-async def record_answer(session: AsyncSession, row_id: int, answer: str) -> None:
-    """Keep the bot's answer with the request, in the work's own transaction."""
-    statement = update(InboxItem).where(col(InboxItem.id) == row_id).values(answer=answer)
-    await session.exec(statement)  # type: ignore[call-overload]
+async def record_answer(session: AsyncSession, key: str, answer: str, now: datetime) -> None:
+    """Keep the bot's answer to a stored request, in the work's own transaction."""
+    session.add(InboxAnswer(key=key, answer=answer, created_at=now))
 
 
-async def recorded_answer(session: AsyncSession, row_id: int) -> str | None:
+async def recorded_answer(session: AsyncSession, key: str) -> str | None:
     """The answer a finished first attempt recorded, if any."""
-    statement = select(InboxItem.answer).where(col(InboxItem.id) == row_id)
-    return (await session.exec(statement)).first()
+    found = await session.get(InboxAnswer, key)
+    return found.answer if found is not None else None
+
+
+async def forget_answers(session: AsyncSession, keys: Sequence[str], before: datetime) -> None:
+    """Answers of requests that are done, and any older than `before` (left by a failure)."""
+    statement = delete(InboxAnswer).where(
+        col(InboxAnswer.key).in_(list(keys)) | (col(InboxAnswer.created_at) < before)
+    )
+    await session.exec(statement)  # type: ignore[call-overload]

@@ -207,7 +207,12 @@ class InboxItem(SQLModel, table=True):
     process works it off at once and deletes it; if that process dies, any replica takes it
     over once its lease has run out. `key` is a keyed hash of the platform's delivery id
     (trigger id, action timestamp, event id, activity id): a second delivery of the same
-    request while the first is here is recognised and not stored again."""
+    request while the first is here is recognised and not stored again.
+
+    On PostgreSQL the table is in the bot's database. On SQLite it lives in a file of its own
+    beside the database (`<db file>.inbox`, see `Database.inbox_engine`), so storing a request
+    never waits for the write lock the bot's work holds on the main file; the main file's
+    `inbox` table (made by the migrations, which serve both databases) stays empty there."""
 
     __tablename__ = "inbox"
     __table_args__ = (UniqueConstraint("platform", "key"), Index(None, "lease_until"))
@@ -216,12 +221,20 @@ class InboxItem(SQLModel, table=True):
     key: str = Field(max_length=100)
     # What the platform sent, sealed (storage/secret.py `seal`): unreadable without the key.
     payload: str = Field(max_length=1_000_000)
-    # The bot's answer, sealed, written in the work's transaction: a replay after the work
-    # committed sends it instead of doing nothing (never written for a vote: bot/core.py).
-    answer: str | None = Field(default=None, max_length=1_000_000)
     attempts: int = 0
     received_at: datetime = Field(default_factory=utcnow)
     lease_until: datetime = Field(default_factory=utcnow)
+
+
+class InboxAnswer(SQLModel, table=True):
+    """The bot's answer to a stored request, sealed, written in the work's own transaction
+    (so it is in the bot's database on SQLite too): a replay after the work committed sends
+    it instead of nothing. Deleted with its request; never written for a vote (bot/core.py)."""
+
+    __tablename__ = "inbox_answer"
+    key: str = Field(primary_key=True, max_length=100)  # the request's InboxItem.key
+    answer: str = Field(max_length=1_000_000)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class PostedMessage(SQLModel, table=True):

@@ -128,7 +128,7 @@ async def _forget_unfinished(settings: Settings, app: Any) -> None:
         return
     database = Database(settings.database_url)
     try:
-        async with database.session() as session:
+        async with database.inbox_session() as session:
             await inbox.remove(session, sorted(intake.unfinished()))
     finally:
         await database.dispose()

@@ -36,14 +36,23 @@ LEASE = timedelta(seconds=30)
 
 
 async def _rows(database: Database) -> int:
-    async with database.reading() as session:
+    async with database.inbox_session() as session:
         return (await session.exec(select(func.count()).select_from(InboxItem))).one()
+
+
+async def _stored(database: Database, arrival: Arrival, at: datetime) -> int:
+    """A row as a replica that then died would have left it."""
+    await inbox.prepare(database)
+    async with database.inbox_write() as connection:
+        [row] = await inbox.add(connection, [arrival], at, LEASE)
+    assert row is not None
+    return row
 
 
 @asynccontextmanager
 async def _intake(database: Database, **options) -> AsyncIterator[Intake]:
     intake = Intake(database, KEY, TaskTracker(), lease=LEASE, max_attempts=3, **options)
-    intake.start()
+    await intake.start()
     try:
         yield intake
     finally:
@@ -51,22 +60,18 @@ async def _intake(database: Database, **options) -> AsyncIterator[Intake]:
         await intake.stop()
 
 
-async def test_a_burst_is_stored_in_few_transactions_and_a_retry_is_recognised(
+async def test_a_burst_is_stored_in_few_statements_and_a_retry_is_recognised(
     database: Database,
 ):
-    commits = 0
-
-    def count(*_args) -> None:
-        nonlocal commits
-        commits += 1
-
     from sqlalchemy import event
 
-    event.listen(database.engine.sync_engine, "commit", count)
-    if database._urgent_engine is None:  # PostgreSQL's intake pool is made on first use
-        database._urgent_sessions()
-    if database._urgent_engine is not None:
-        event.listen(database._urgent_engine.sync_engine, "commit", count)
+    inserts = 0
+
+    def count(_conn, _cursor, statement: str, *_args) -> None:
+        nonlocal inserts
+        inserts += statement.lstrip().upper().startswith("INSERT INTO INBOX")
+
+    event.listen(database.inbox_engine.sync_engine, "before_cursor_execute", count)
     tag = uuid.uuid4().hex
     async with _intake(database) as intake:
         ids = await asyncio.gather(
@@ -75,7 +80,7 @@ async def test_a_burst_is_stored_in_few_transactions_and_a_retry_is_recognised(
         again = await intake.store("slack", f"{tag}:7", "request 7, sent again")
         assert len(set(ids)) == 50 and None not in ids
         assert again is None  # the same delivery id while the first is still here
-        assert commits <= 5  # group commit: not one transaction per request
+        assert inserts <= 5  # group commit: not one statement per request
         for row in ids:
             intake.forget(row)
     assert await _rows(database) == 0  # forgotten once done
@@ -84,13 +89,8 @@ async def test_a_burst_is_stored_in_few_transactions_and_a_retry_is_recognised(
 async def test_a_request_left_by_a_dead_replica_is_worked_by_another(database: Database):
     worked: list[tuple[int, str]] = []
     now = datetime.now(UTC)
-    async with database.session() as session:  # stored by a replica that then died
-        [row] = await inbox.add(
-            session,
-            [Arrival("slack", uuid.uuid4().hex, seal(KEY, "left behind"))],
-            now - LEASE * 2,
-            LEASE,
-        )
+    arrival = Arrival("slack", uuid.uuid4().hex, seal(KEY, "left behind"))
+    row = await _stored(database, arrival, now - LEASE * 2)
     found = asyncio.Event()
     async with _intake(database) as intake:
 
@@ -106,7 +106,7 @@ async def test_a_request_left_by_a_dead_replica_is_worked_by_another(database: D
             await found.wait()
         await asyncio.sleep(0.3)  # the settle loop deletes it
     assert (row, "left behind") in worked
-    async with database.reading() as session:
+    async with database.inbox_session() as session:
         assert (await session.get(InboxItem, row)) is None
 
 
@@ -114,13 +114,9 @@ async def test_a_request_that_keeps_failing_is_given_up_after_its_attempts(
     database: Database, caplog
 ):
     now = datetime.now(UTC)
-    async with database.session() as session:
-        [row] = await inbox.add(
-            session,
-            [Arrival("slack", uuid.uuid4().hex, seal(KEY, "poison"))],
-            now - LEASE * 2,
-            LEASE,
-        )
+    row = await _stored(
+        database, Arrival("slack", uuid.uuid4().hex, seal(KEY, "poison")), now - LEASE * 2
+    )
     clock = now
 
     async with _intake(database, clock=lambda: clock) as intake:
@@ -139,17 +135,18 @@ async def test_a_request_that_keeps_failing_is_given_up_after_its_attempts(
         await asyncio.sleep(0.3)
     assert attempts == 2  # stored with attempt 1; max_attempts 3
     assert "gave up a stored slack request after 3 attempts" in caplog.text
-    async with database.reading() as session:
+    async with database.inbox_session() as session:
         assert (await session.get(InboxItem, row)) is None
 
 
 @asynccontextmanager
 async def _held(database_url: str) -> AsyncIterator[None]:
     """Another connection holds the inbox so no one else can write it (the database 'cannot
-    take the row'): SQLite's write lock, PostgreSQL's table lock."""
+    take the row'): the write lock of SQLite's inbox file, PostgreSQL's table lock."""
     other = Database(database_url)
+    await inbox.prepare(other)
     try:
-        async with other.engine.connect() as connection:
+        async with other.inbox_engine.connect() as connection:
             if other.dialect == "sqlite":
                 await connection.exec_driver_sql("COMMIT")  # the driver's own BEGIN IMMEDIATE
                 await connection.exec_driver_sql("BEGIN EXCLUSIVE")
@@ -266,13 +263,8 @@ async def test_work_left_in_the_inbox_by_a_crash_is_answered_after_a_restart(
         )
         key = load_voter_key(settings.secret_key, database_url)
         database = Database(database_url)
-        async with database.session() as session:  # what the dead process had stored
-            await inbox.add(
-                session,
-                [Arrival("slack", uuid.uuid4().hex, seal(key, payload))],
-                datetime.now(UTC) - timedelta(minutes=5),
-                timedelta(seconds=1),
-            )
+        arrival = Arrival("slack", uuid.uuid4().hex, seal(key, payload))
+        await _stored(database, arrival, datetime.now(UTC) - timedelta(minutes=5))
         await database.dispose()
         async with running_bot(settings) as (client, tasks):
             await fake.wait_for_responses(1, timeout=15)
@@ -282,8 +274,8 @@ async def test_work_left_in_the_inbox_by_a_crash_is_answered_after_a_restart(
         assert len(answers) == 1 and "Logged win" in answers[0]["text"]
 
 
-async def test_not_stored_is_raised_when_the_database_is_gone(tmp_path):
-    database = Database(f"sqlite:///{tmp_path / 'missing' / 'bot.db'}")  # no schema at all
+async def test_not_stored_is_raised_when_the_database_is_gone():
+    database = Database("postgresql://postgres@127.0.0.1:9/none")  # nothing listens there
     async with _intake(database) as intake:
         with pytest.raises(NotStored):
             await intake.store("slack", "x", "y")
@@ -294,7 +286,7 @@ async def test_what_the_inbox_keeps_is_unreadable_without_the_key(database: Data
     """A database reader sees no message, person or vote in a stored request."""
     async with _intake(database) as intake:
         row = await intake.store("slack", uuid.uuid4().hex, "payload=U42 voted for option 2")
-        async with database.reading() as session:
+        async with database.inbox_session() as session:
             stored = await session.get(InboxItem, row)
         assert stored is not None and "U42" not in stored.payload and "option" not in stored.payload
         assert unseal(KEY, stored.payload) == "payload=U42 voted for option 2"

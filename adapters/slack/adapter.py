@@ -344,6 +344,11 @@ class SlackAdapter:
         work = self._handle(event, origin, inbox_row=row)
         self._work(row, work, name=type(event).__name__, background=background)
 
+    def _key(self, row: int | None) -> str | None:
+        """The key a stored request's answer is recorded under (bot/core.py)."""
+        assert self.intake is not None
+        return self.intake.key_of(row)
+
     def _work(
         self,
         row: int | None,
@@ -367,7 +372,7 @@ class SlackAdapter:
     ) -> None:
         assert self.bot is not None
         # What it sends on its own is in the outbox; the replies are ours to deliver.
-        outcome = await self.bot.handle(event, inbox_row=inbox_row)
+        outcome = await self.bot.handle(event, inbox_key=self._key(inbox_row))
         await self.replies.deliver(outcome, origin)
         if refresh_home:
             await self.publish_home(origin.actor)

@@ -283,6 +283,11 @@ class TeamsAdapter:
         if answered is not None and not answered.done():
             answered.set_result(response)
 
+    def _key(self, row: int | None) -> str | None:
+        """The key a stored request's answer is recorded under (bot/core.py)."""
+        assert self.intake is not None
+        return self.intake.key_of(row)
+
     async def _replay(self, row: int, payload: str) -> None:
         """Work a stored activity again (its replica died, or its write was late). The turn
         runs as the bot itself, as a proactive message does: the channel's token is gone."""
@@ -329,7 +334,7 @@ class TeamsAdapter:
                 )
             place = await self._named_place(turn, event.place, actor.workspace_id)
             event = dataclasses.replace(event, place=place)
-            outcome = await self.bot.handle(event, inbox_row=inbox_row)
+            outcome = await self.bot.handle(event, inbox_key=self._key(inbox_row))
             await self.sender.deliver(outcome, actor, turn)
         elif kind == ActivityTypes.invoke and turn.activity.name == "adaptiveCard/action":
             await self._execute(turn, raw, actor, inbox_row)
@@ -365,7 +370,7 @@ class TeamsAdapter:
         assert self.bot is not None and self.sender is not None
         event = translate.execute_event(raw)
         outcome = (
-            await self.bot.handle(event, inbox_row=inbox_row)
+            await self.bot.handle(event, inbox_key=self._key(inbox_row))
             if event
             else Outcome().reply("Unknown action.")
         )

@@ -1,4 +1,4 @@
-"""inbox: platform requests stored before they are acknowledged
+"""inbox: platform requests stored before they are acknowledged, and their answers
 
 Revision ID: 0018
 Revises: 0017
@@ -24,7 +24,6 @@ def upgrade() -> None:
         sa.Column("platform", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("payload", sqlmodel.sql.sqltypes.AutoString(length=1000000), nullable=False),
-        sa.Column("answer", sqlmodel.sql.sqltypes.AutoString(length=1000000), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("received_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("lease_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -33,9 +32,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("inbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_inbox_lease_until"), ["lease_until"], unique=False)
+    op.create_table(
+        "inbox_answer",
+        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("answer", sqlmodel.sql.sqltypes.AutoString(length=1000000), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_inbox_answer")),
+    )
+    with op.batch_alter_table("inbox_answer", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_inbox_answer_created_at"), ["created_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("inbox_answer", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_inbox_answer_created_at"))
+    op.drop_table("inbox_answer")
     with op.batch_alter_table("inbox", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inbox_lease_until"))
     op.drop_table("inbox")
