@@ -10,7 +10,7 @@ The path of a request:
    the work is done its row is deleted, in batches and in a transaction of its own (never the
    work's: an anonymous vote must not share a transaction with its request's row). A command's
    answer is recorded in the work's transaction (`InboxAnswer`), so a replay after the work
-   committed but before it answered still answers.
+   committed but before it answered still answers (kept an hour, then pruned in bulk).
 3. If this process dies first, the row's lease runs out and any replica's `Intake` claims it
    and hands it to the platform's replay function, which works it like a fresh arrival. The
    bot's de-duplication of delivery ids (bot/core.py) makes a replay of finished work a no-op.
@@ -39,6 +39,8 @@ from storage.secret import event_key, seal, unseal
 
 log = logging.getLogger(__name__)
 WRITE_SECONDS = 10.0  # an inbox transaction that takes longer is given up (the database hangs)
+ANSWERS_KEPT = timedelta(hours=1)  # or the attempts' leases, if longer
+ANSWERS_PRUNED_EVERY = timedelta(minutes=1)
 BATCH = 500  # requests per inbox transaction at most (one INSERT; SQLite's variable limit)
 SETTLE_SECONDS = 0.2  # finished rows are deleted together, this often at most
 # Works off a stored request again: (row id, what the platform sent). Spawns the work.
@@ -225,10 +227,8 @@ class Intake:
         except Exception:
             self._finished.extend(done)  # next time; until then a replay would be a no-op
             raise
-        keys = [key for row in done if (key := self._keys.pop(row, None))]
-        # Answers outlive their request only after a failure here: a day at most.
-        async with self.database.session() as session:
-            await inbox.forget_answers(session, keys, self.clock() - timedelta(days=1))
+        for row in done:
+            self._keys.pop(row, None)
 
     async def _renew(self) -> None:
         """Work still running (a slow database, a long platform call) keeps its lease."""
@@ -238,12 +238,23 @@ class Intake:
     # -- recovery ----------------------------------------------------------------------------
     async def _recover_forever(self) -> None:
         every = min(5.0, self.lease.total_seconds() / 2)
+        pruned = self.clock()
         while True:
             try:
                 await self.recover()
+                if self.clock() - pruned > ANSWERS_PRUNED_EVERY:
+                    await self._prune_answers()
+                    pruned = self.clock()
             except Exception:
                 log.warning("the inbox could not look for abandoned requests", exc_info=True)
             await asyncio.sleep(every)
+
+    async def _prune_answers(self) -> None:
+        """Recorded answers are needed only while their request may still be replayed: a
+        few leases at most. Deleted in bulk now and then, not one by one on the ack path."""
+        kept = max(ANSWERS_KEPT, self.lease * (self.max_attempts + 1))
+        async with self.database.session() as session:
+            await inbox.forget_answers(session, self.clock() - kept)
 
     async def recover(self) -> int:
         """Claim requests whose lease ran out (their replica died) and work them again; the

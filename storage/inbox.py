@@ -133,9 +133,8 @@ async def recorded_answer(session: AsyncSession, key: str) -> str | None:
     return found.answer if found is not None else None
 
 
-async def forget_answers(session: AsyncSession, keys: Sequence[str], before: datetime) -> None:
-    """Answers of requests that are done, and any older than `before` (left by a failure)."""
-    statement = delete(InboxAnswer).where(
-        col(InboxAnswer.key).in_(list(keys)) | (col(InboxAnswer.created_at) < before)
-    )
-    await session.exec(statement)  # type: ignore[call-overload]
+async def forget_answers(session: AsyncSession, before: datetime) -> int:
+    """Answers recorded before `before`: their requests are long done or given up."""
+    statement = delete(InboxAnswer).where(col(InboxAnswer.created_at) < before)
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return result.rowcount

@@ -229,7 +229,7 @@ class InboxItem(SQLModel, table=True):
 class InboxAnswer(SQLModel, table=True):
     """The bot's answer to a stored request, sealed, written in the work's own transaction
     (so it is in the bot's database on SQLite too): a replay after the work committed sends
-    it instead of nothing. Deleted with its request; never written for a vote (bot/core.py)."""
+    it instead of nothing. Pruned after an hour (bot/intake.py); never written for a vote."""
 
     __tablename__ = "inbox_answer"
     key: str = Field(primary_key=True, max_length=100)  # the request's InboxItem.key

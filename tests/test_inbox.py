@@ -293,3 +293,16 @@ async def test_what_the_inbox_keeps_is_unreadable_without_the_key(database: Data
         with pytest.raises(ValueError):
             unseal(bytes(range(32)), stored.payload)
         intake.forget(row)
+
+
+async def test_recorded_answers_are_pruned_once_no_replay_can_need_them(database: Database):
+    now = datetime.now(UTC)
+    old, fresh = uuid.uuid4().hex, uuid.uuid4().hex
+    async with database.session() as session:
+        await inbox.record_answer(session, old, "sealed answer", now - timedelta(hours=2))
+        await inbox.record_answer(session, fresh, "sealed answer", now)
+    async with _intake(database) as intake:
+        await intake._prune_answers()
+    async with database.reading() as session:
+        assert await inbox.recorded_answer(session, old) is None
+        assert await inbox.recorded_answer(session, fresh) == "sealed answer"
