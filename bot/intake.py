@@ -85,10 +85,12 @@ class Intake:
         self._keys: dict[int, str] = {}  # row id -> its key, while worked on or finished
         self._finished: list[int] = []
         self._background: list[asyncio.Task[None]] = []
+        self._writer: inbox.InboxWriter | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
         await inbox.prepare(self.database)
+        self._writer = inbox.writer(self.database)
         self._background = [
             asyncio.create_task(self._write_forever(), name="inbox-writer"),
             asyncio.create_task(self._settle_forever(), name="inbox-settle"),
@@ -104,6 +106,8 @@ class Intake:
                 await task
         self._background = []
         await self._settle()
+        if self._writer is not None:
+            await self._writer.close()
 
     def unfinished(self) -> set[int]:
         """Rows this process took and has not finished (they stay for another replica)."""
@@ -148,11 +152,9 @@ class Intake:
 
     async def _write(self, batch: list[_Pending]) -> None:
         try:
+            assert self._writer is not None, "Intake.start() first"
             async with asyncio.timeout(WRITE_SECONDS):
-                async with self.database.inbox_write() as connection:
-                    ids = await inbox.add(
-                        connection, [p.arrival for p in batch], self.clock(), self.lease
-                    )
+                ids = await self._writer.add([p.arrival for p in batch], self.clock(), self.lease)
         except Exception as error:
             # One line, no payload: the platform retries (events) or the person is told.
             log.warning("the inbox could not store %d request(s): %r", len(batch), error)
