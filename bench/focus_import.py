@@ -16,7 +16,9 @@ a plain DuckDB GROUP BY of the same file over the same dimensions, with exact su
    importer's conditions). No normalising, no validation, nothing written: the fastest honest
    answer to "the daily aggregates of this file". Its grand totals are checked too.
 3. The bot, in a child process: the real command line, `finops-bot focus import FILE`, into a
-   new database (a SQLite file; a PostgreSQL database of its own on 127.0.0.1 when it answers).
+   new database (a SQLite file; a PostgreSQL database of its own on 127.0.0.1 when it answers)
+   that `finops-bot db upgrade` has just migrated (not timed: `focus import` refuses a database
+   without the current schema). Timed: start-up, reading, and the one transaction writing.
 4. Checks the stored totals against the generator's (to the cent), then a second import of the
    same file (it replaces the same deliveries: the row count and totals must not change).
 Each child's wall time and peak resident memory (GNU time's %M) are reported, with the ratio
@@ -127,14 +129,19 @@ async def stored_totals(url: str) -> tuple[int, Decimal, Decimal]:
     return int(row[0]), billed, effective
 
 
-def import_into(url: str, path: Path) -> dict[str, float | str]:
+def bot(url: str, *args: str) -> dict[str, float | str]:
+    """`finops-bot ARGS` on the database at `url`, in a child process."""
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "FINOPS_SECRET_KEY": "bench-Wq7nE2sR9yT4uI1oP6aS3dF8gH0jK5lZxC4vB",
         "LOG_LEVEL": "WARNING",
     }
-    return run_child([str(ROOT / ".venv/bin/finops-bot"), "focus", "import", str(path)], env)
+    return run_child([str(ROOT / ".venv/bin/finops-bot"), *args], env)
+
+
+def import_into(url: str, path: Path) -> dict[str, float | str]:
+    return bot(url, "focus", "import", str(path))
 
 
 def export(folder: Path, rows: int, fmt: str) -> tuple[Path, dict[str, Decimal]]:
@@ -216,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"PostgreSQL at {POSTGRES_URL} not reachable ({error}); skipped")
                     continue
             try:
+                bot(url, "db", "upgrade")  # the schema first (`focus import` requires it), untimed
                 first = import_into(url, path)
                 count, billed_total, effective_total = asyncio.run(stored_totals(url))
                 again = import_into(url, path)
