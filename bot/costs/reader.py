@@ -328,18 +328,59 @@ def _instant(value: str) -> str:
     )
 
 
+# Read per row, then grouped by their raw values (normalised per group afterwards).
+RAW = (
+    "ServiceProviderName",
+    "ProviderName",
+    "BillingCurrency",
+    "BillingAccountId",
+    "SubAccountName",
+    "SubAccountId",
+    "ServiceCategory",
+    "ServiceName",
+    "RegionId",
+    "RegionName",
+    "ChargeCategory",
+    "PricingCategory",
+    "CommitmentDiscountStatus",
+    "CommitmentDiscountId",
+    "BillingPeriodStart",
+)
+TIME_TYPES = ("TIMESTAMP", "DATE")
+
+
 def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
+    """Two GROUP BYs. The inner one reads each row once: its UTC day, tags and money, and
+    the other columns as they are in the file (the work per row kept to what needs every
+    row); the outer one normalises each of those groups (far fewer than rows) to the stored
+    values and sums again the groups that become one ("usage" and "Usage")."""
     columns = export.columns
 
-    def text(name: str) -> str:
-        if name not in columns:
-            return "NULL::VARCHAR"
-        return f"nullif(trim(CAST({_quoted(columns[name])} AS VARCHAR)), '')"
+    def raw(name: str) -> str:
+        return _quoted(columns[name]) if name in columns else "NULL::VARCHAR"
+
+    def text(name: str, value: str | None = None) -> str:
+        value = value or raw(name)
+        return f"nullif(trim(CAST({value} AS VARCHAR)), '')"
 
     def money(name: str) -> str:
+        """The amount, exact: a CSV's column is read as DECIMAL(38, 18), a Parquet decimal is
+        summed as it is (the sum cast after), anything else (a float) cast row by row."""
         if name not in columns:
             return f"CAST(0 AS {MONEY_TYPE})"
-        return f"coalesce(CAST({_quoted(columns[name])} AS {MONEY_TYPE}), 0)"
+        column = _quoted(columns[name])
+        if export.kind != "parquet" or export.types.get(columns[name], "").startswith("DECIMAL"):
+            return f"coalesce({column}, 0)"
+        return f"coalesce(CAST({column} AS {MONEY_TYPE}), 0)"
+
+    def instant(name: str) -> str:
+        """A Parquet timestamp as it is (UTC when naive), else the text when ISO 8601."""
+        if export.types.get(columns.get(name, ""), "").startswith(TIME_TYPES):
+            return f"CAST({raw(name)} AS TIMESTAMPTZ)"
+        return _instant(text(name))
+
+    def grouped(name: str) -> str:  # a raw column of the inner GROUP BY, in the outer query
+        return text(name, f"r_{name}")
 
     def cut(name: str, value: str) -> str:  # to the stored width, "" for none
         return f"substring(coalesce({value}, ''), 1, {LIMITS[name]})"
@@ -347,74 +388,112 @@ def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
     def spelled(name: str, column: str, values: tuple[str, ...]) -> str:
         """The specification's spelling ("usage" and "USAGE" are "Usage"), else the value
         trimmed of any white space (a newer FOCUS version may add values)."""
-        value = f"trim(coalesce({text(column)}, ''), {WHITE_SPACE})"
+        value = f"trim(coalesce({grouped(column)}, ''), {WHITE_SPACE})"
         cases = " ".join(f"WHEN {_literal(v.casefold())} THEN {_literal(v)}" for v in values)
         return cut(name, f"CASE lower({value}) {cases} ELSE {value} END")
 
-    start, end = _instant(text("ChargePeriodStart")), _instant(text("ChargePeriodEnd"))
+    start, end = instant("ChargePeriodStart"), instant("ChargePeriodEnd")
     raw_tags = text("Tags")
     tag_type = export.types.get(columns.get("Tags", ""), "")
     if tag_type.startswith(("MAP", "STRUCT")):  # AWS ships Parquet tags as MAP<string,string>
         raw_tags = f"nullif(CAST(to_json({_quoted(columns['Tags'])}) AS VARCHAR), 'null')"
-    # Valid JSON or NULL: DuckDB evaluates both sides of an AND, so invalid text must never
-    # reach json_type or json_keys.
-    tags = f"(CASE WHEN coalesce(json_valid({raw_tags}), false) THEN {raw_tags} END)"
-    is_object = f"coalesce(json_type({tags}) = 'OBJECT', false)"
+    # `t` is the row's tags as text, `ok` whether it is valid JSON: json_keys and json_type
+    # only ever see valid JSON (CASE evaluates a branch only for the rows taking it; an AND
+    # evaluates both sides). json_keys of anything but an object is empty.
     params: list[Any] = []
     owners = []
     for key in owner_keys:  # the first key the row has, compared without case or spaces
-        found = f"list_filter(json_keys({tags}), lambda k: lower(trim(k)) = ?)[1]"
-        value = f"json_extract_string({tags}, {JSON_PATH.format(key=found)})"
+        found = "list_filter(json_keys(t), lambda k: lower(trim(k)) = ?)[1]"
+        value = f"json_extract_string(t, {JSON_PATH.format(key=found)})"
         owners.append(f"nullif(trim({value}), '')")
         params.append(key)
-    owner = f"CASE WHEN {is_object} THEN coalesce({', '.join([*owners, EMPTY])}) ELSE '' END"
-    listed, contracted = money("ListCost"), money("ContractedCost")
-    effective = money("EffectiveCost")
-    not_purchase = f"coalesce(lower({text('ChargeCategory')}) <> 'purchase', true)"
-    priced = f"({not_purchase} AND {contracted} > 0 AND {listed} > 0)"
-    used = f"({not_purchase} AND {contracted} > 0)"
-    provider = f"coalesce({text('ServiceProviderName')}, {text('ProviderName')})"
-    day = f"CAST({start} AS DATE)"
-    # Replacement is keyed by billing period: without the column, the charge's month.
-    period = f"coalesce(CAST({_instant(text('BillingPeriodStart'))} AS DATE), {day})"
+    owner = EMPTY
+    if owners:
+        owner = (
+            "CASE WHEN ok THEN (CASE WHEN json_type(t) = 'OBJECT' "
+            f"THEN coalesce({', '.join([*owners, EMPTY])}) ELSE '' END) ELSE '' END"
+        )
     source, source_params = _source(export)
+    raw_names = ", ".join(f"r_{name}" for name in RAW)
+    inner = f"""
+        SELECT
+            day, {raw_names}, tagged, owner,
+            count(*) AS row_count,
+            CAST(sum(b) AS {MONEY_TYPE}) AS billed,
+            CAST(sum(e) AS {MONEY_TYPE}) AS effective,
+            CAST(sum(l) AS {MONEY_TYPE}) AS list,
+            CAST(sum(c) AS {MONEY_TYPE}) AS contracted,
+            -- The savings' prices (both known, or ContractedCost known), row by row; the
+            -- outer query leaves purchases out (ChargeCategory is one of this group's keys).
+            CAST(sum(l - c) FILTER (WHERE c > 0 AND l > 0) AS {MONEY_TYPE}) AS negotiated,
+            CAST(sum(c - e) FILTER (WHERE c > 0) AS {MONEY_TYPE}) AS commitment,
+            max(finish) AS latest,
+            count(*) FILTER (WHERE t IS NOT NULL AND NOT ok) AS bad_tags
+        FROM (
+            SELECT
+                *,
+                CASE WHEN ok THEN len(json_keys(t)) > 0 ELSE false END AS tagged,
+                {cut("owner", owner)} AS owner
+            FROM (
+                SELECT
+                    CAST({start} AS DATE) AS day,
+                    {", ".join(f"{raw(name)} AS r_{name}" for name in RAW)},
+                    {raw_tags} AS t,
+                    coalesce(json_valid({raw_tags}), false) AS ok,
+                    {money("BilledCost")} AS b,
+                    {money("EffectiveCost")} AS e,
+                    {money("ListCost")} AS l,
+                    {money("ContractedCost")} AS c,
+                    coalesce({end}, {start}) AS finish
+                FROM {source}
+            )
+        )
+        GROUP BY day, {raw_names}, tagged, owner
+    """
+    purchase = f"coalesce(lower({grouped('ChargeCategory')}) = 'purchase', false)"
+    usage = f"lower({grouped('ChargeCategory')}) = 'usage'"
+    provider = f"coalesce({grouped('ServiceProviderName')}, {grouped('ProviderName')})"
+    # Replacement is keyed by billing period: without the column, the charge's month.
+    if export.types.get(columns.get("BillingPeriodStart", ""), "").startswith(TIME_TYPES):
+        period_start = "CAST(r_BillingPeriodStart AS TIMESTAMPTZ)"
+    else:
+        period_start = _instant(grouped("BillingPeriodStart"))
+    period = f"coalesce(CAST({period_start} AS DATE), day)"
+    sub_account = f"coalesce({grouped('SubAccountName')}, {grouped('SubAccountId')})"
+    region = f"coalesce({grouped('RegionId')}, {grouped('RegionName')})"
     sql = f"""
         SELECT
-            {day} AS day,
+            day,
             substring(coalesce({provider}, 'unknown'), 1, {LIMITS["provider"]}) AS provider,
-            upper({cut("currency", text("BillingCurrency"))}) AS currency,
-            {cut("billing_account", text("BillingAccountId"))} AS billing_account,
-            {cut("sub_account", f"coalesce({text('SubAccountName')}, {text('SubAccountId')})")}
-                AS sub_account,
+            upper({cut("currency", grouped("BillingCurrency"))}) AS currency,
+            {cut("billing_account", grouped("BillingAccountId"))} AS billing_account,
+            {cut("sub_account", sub_account)} AS sub_account,
             {spelled("service_category", "ServiceCategory", focus.SERVICE_CATEGORIES)}
                 AS service_category,
-            {cut("service", text("ServiceName"))} AS service,
-            {cut("region", f"coalesce({text('RegionId')}, {text('RegionName')})")} AS region,
+            {cut("service", grouped("ServiceName"))} AS service,
+            {cut("region", region)} AS region,
             {spelled("charge_category", "ChargeCategory", focus.CHARGE_CATEGORIES)}
                 AS charge_category,
             {spelled("pricing_category", "PricingCategory", focus.PRICING_CATEGORIES)}
                 AS pricing_category,
             {spelled("commitment_status", "CommitmentDiscountStatus", focus.COMMITMENT_STATUSES)}
                 AS commitment_status,
-            {cut("commitment_id", text("CommitmentDiscountId"))} AS commitment_id,
-            coalesce({is_object} AND len(json_keys({tags})) > 0, false) AS tagged,
-            {cut("owner", owner)} AS owner,
+            {cut("commitment_id", grouped("CommitmentDiscountId"))} AS commitment_id,
+            tagged,
+            owner,
             CAST(date_trunc('month', {period}) AS DATE) AS billing_period,
-            count(*) AS row_count,
-            sum({money("BilledCost")}) AS billed,
-            sum({effective}) AS effective,
-            sum({listed}) AS list,
-            sum({contracted}) AS contracted,
-            sum(CASE WHEN {priced} THEN {listed} ELSE 0 END)
-                - sum(CASE WHEN {priced} THEN {contracted} ELSE 0 END) AS negotiated,
-            sum(CASE WHEN {used} THEN {contracted} ELSE 0 END)
-                - sum(CASE WHEN {used} THEN {effective} ELSE 0 END) AS commitment,
+            sum(row_count) AS row_count,
+            sum(billed) AS billed,
+            sum(effective) AS effective,
+            sum(list) AS list,
+            sum(contracted) AS contracted,
+            coalesce(sum(negotiated) FILTER (WHERE NOT {purchase}), 0) AS negotiated,
+            coalesce(sum(commitment) FILTER (WHERE NOT {purchase}), 0) AS commitment,
             -- Freshness: monthly tax and fees end with the month, usage shows the real lag.
-            max(coalesce({end}, {start})) FILTER (WHERE lower({text("ChargeCategory")}) = 'usage')
-                AS latest,
-            count(*) FILTER (WHERE {raw_tags} IS NOT NULL AND {tags} IS NULL) AS bad_tags,
-            count(*) FILTER (WHERE {provider} IS NULL) AS no_provider
-        FROM {source}
+            max(latest) FILTER (WHERE {usage}) AS latest,
+            sum(bad_tags) AS bad_tags,
+            coalesce(sum(row_count) FILTER (WHERE {provider} IS NULL), 0) AS no_provider
+        FROM ({inner})
         GROUP BY ALL
     """
     return sql, params + source_params
