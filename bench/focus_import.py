@@ -14,7 +14,8 @@ a plain DuckDB GROUP BY of the same file over the same dimensions, with exact su
    the billing period), with exact DECIMAL sums of every money column the importer stores
    (billed, effective, list, contracted, and the negotiated and commitment savings under the
    importer's conditions). No normalising, no validation, nothing written: the fastest honest
-   answer to "the daily aggregates of this file". Its grand totals are checked too.
+   answer to "the daily aggregates of this file". Run twice, the faster run kept; its grand
+   totals are checked too.
 3. The bot, in a child process: the real command line, `finops-bot focus import FILE`, into a
    new database (a SQLite file; a PostgreSQL database of its own on 127.0.0.1 when it answers)
    that `finops-bot db upgrade` has just migrated (not timed: `focus import` refuses a database
@@ -199,7 +200,12 @@ def main(argv: list[str] | None = None) -> int:
         size_mb = path.stat().st_size / 2**20
         print(f"{path.name}: {args.rows:,} rows, {size_mb:,.0f} MB", flush=True)
         results: dict[str, dict[str, float | str | int | bool]] = {}
-        base = run_child([sys.executable, "-c", BASELINE, str(path), fmt])
+        # The faster of two runs: the first may read the file from disk, the bot's from the
+        # page cache; the baseline gets the better of the two chances.
+        base = min(
+            (run_child([sys.executable, "-c", BASELINE, str(path), fmt]) for _ in range(2)),
+            key=lambda r: float(r["seconds"]),
+        )
         groups, rows, billed, effective = base["output"].split()[:4]  # type: ignore[union-attr]
         base_exact = Decimal(billed).quantize(cents) == expected["BilledCost"].quantize(
             cents
