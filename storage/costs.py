@@ -1,4 +1,4 @@
-"""FOCUS cost aggregates: replacing a provider's days on import, and the scope filter.
+"""FOCUS cost aggregates: replacing what an import delivers, in bulk, and the scope filter.
 
 Cost rows with `workspace_id` None belong to the whole installation (one organisation's bill,
 seen by every workspace); rows with a workspace id were imported with `--workspace`.
@@ -6,20 +6,42 @@ seen by every workspace); rows with a workspace id were imported with `--workspa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, or_
+from sqlalchemy import ColumnElement, delete, or_, text
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import money
 from storage.models import ChartImage, CostDay, CostImport
 
-INSERT_BATCH = 2_000  # rows per INSERT: well under SQLite's 32,766 bound parameters
+INSERT_BATCH = 20_000  # rows per executemany or COPY of the dict rows of replace_deliveries
 # CostDay's amounts: each stored as `<name>_units` and `<name>_nanos` (storage/money.py).
 MONEY = ("billed", "effective", "list", "contracted", "negotiated", "commitment")
+# CostDay's columns as `insert_rows` takes them, in this order (`id` is the database's).
+COLUMNS = (
+    "workspace_id",
+    "day",
+    "provider",
+    "currency",
+    "billing_account",
+    "sub_account",
+    "billing_period",
+    "service_category",
+    "service",
+    "region",
+    "charge_category",
+    "pricing_category",
+    "commitment_status",
+    "commitment_id",
+    "tagged",
+    "owner",
+    "row_count",
+    *(f"{name}_{part}" for name in MONEY for part in ("units", "nanos")),
+)
+DATES = frozenset({"day", "billing_period"})
 
 
 def out_of_range(row: Mapping[str, Any]) -> bool:
@@ -38,17 +60,18 @@ def _same_scope(column: Any, workspace_id: int | None) -> ColumnElement[bool]:
     return column.is_(None) if workspace_id is None else column == workspace_id
 
 
-async def replace_deliveries(
-    session: AsyncSession,
-    workspace_id: int | None,
-    deliveries: Iterable[tuple[str, str, date]],
-    rows: Iterable[Mapping[str, Any]],
-) -> int:
-    """Delete what this scope holds for each (provider, billing account, billing period) the
-    export contains, then insert `rows` (CostDay column values, each amount as one total in
-    billionths under `<name>_nanos`, split here as stored), in the caller's transaction:
+def dates_as_text(session: AsyncSession) -> bool:
+    """Whether `insert_rows` takes dates as ISO text (SQLite, as SQLAlchemy stores them there)
+    rather than `date` objects (PostgreSQL's COPY)."""
+    return session.bind.dialect.name == "sqlite"  # type: ignore[union-attr]
+
+
+async def delete_deliveries(
+    session: AsyncSession, workspace_id: int | None, deliveries: Iterable[tuple[str, str, date]]
+) -> None:
+    """Delete what this scope holds for each (provider, billing account, billing period):
     clouds re-deliver a billing period whole, so a restated day leaves nothing stale and
-    another account's or period's rows are untouched. Returns the number of rows inserted."""
+    another account's or period's rows are untouched."""
     for provider, account, period in sorted(set(deliveries)):
         await session.exec(  # type: ignore[call-overload]
             delete(CostDay).where(
@@ -58,18 +81,59 @@ async def replace_deliveries(
                 col(CostDay.billing_period) == period,
             )
         )
+
+
+async def insert_rows(session: AsyncSession, batches: AsyncIterable[Sequence[tuple]]) -> int:
+    """Insert batches of CostDay rows, tuples of `COLUMNS` (amounts already split, dates as
+    `dates_as_text` says), in the session's transaction, straight through the driver: COPY
+    on PostgreSQL (asyncpg's copy_records_to_table), one executemany per batch on SQLite.
+    Returns the number of rows inserted."""
+    connection = await session.connection()
     inserted = 0
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append({**money.stored(dict(row), MONEY), "workspace_id": workspace_id})
-        if len(batch) == INSERT_BATCH:
-            await session.exec(insert(CostDay), params=batch)  # type: ignore[call-overload]
+    if connection.dialect.name == "postgresql":
+        # COPY goes to the driver's connection: a statement first makes sure the session's
+        # transaction has begun there, so the rows commit or roll back with it.
+        await connection.execute(text("SELECT 1"))
+        raw = (await connection.get_raw_connection()).driver_connection
+        async for batch in batches:
+            await raw.copy_records_to_table("cost_day", records=batch, columns=COLUMNS)  # type: ignore[union-attr]
             inserted += len(batch)
-            batch = []
-    if batch:
-        await session.exec(insert(CostDay), params=batch)  # type: ignore[call-overload]
+        return inserted
+    sql = f"INSERT INTO cost_day ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    async for batch in batches:
+        await connection.exec_driver_sql(sql, list(batch))
         inserted += len(batch)
     return inserted
+
+
+async def replace_deliveries(
+    session: AsyncSession,
+    workspace_id: int | None,
+    deliveries: Iterable[tuple[str, str, date]],
+    rows: Iterable[Mapping[str, Any]],
+) -> int:
+    """Delete what this scope holds for each (provider, billing account, billing period) the
+    export contains (`delete_deliveries`), then insert `rows` (CostDay column values, each
+    amount as one total in billionths under `<name>_nanos`, split here as stored), in the
+    caller's transaction. Returns the number of rows inserted."""
+    await delete_deliveries(session, workspace_id, deliveries)
+    as_text = dates_as_text(session)
+
+    def cell(name: str, value: Any) -> Any:
+        return value.isoformat() if as_text and name in DATES else value
+
+    async def batches() -> AsyncIterator[list[tuple]]:
+        batch: list[tuple] = []
+        for row in rows:
+            values = {**money.stored(dict(row), MONEY), "workspace_id": workspace_id}
+            batch.append(tuple(cell(name, values[name]) for name in COLUMNS))
+            if len(batch) == INSERT_BATCH:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    return await insert_rows(session, batches())
 
 
 async def record_import(session: AsyncSession, entry: CostImport) -> None:

@@ -2,14 +2,17 @@
 
 Reading happens first, off the event loop (bot/costs/reader.py); nothing is written until
 every file has been read, so a refused or unreadable file changes nothing. The write deletes
-each provider's days in this scope and inserts the new aggregates in the same transaction:
-importing an export again replaces its days instead of adding to them.
+what this scope holds for each (provider, billing account, billing period) the export
+contains and inserts the new aggregates in the same transaction, streamed from DuckDB in
+batches (each fetched off the event loop while the previous one is written): importing an
+export again replaces its deliveries instead of adding to them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -18,7 +21,7 @@ from sqlalchemy import text
 from sqlmodel import col, select
 
 from bot.costs.kpis import OWNER_TAGS_KEY
-from bot.costs.reader import KEY, MEASURES, ExportData, ExportRefused, read_exports
+from bot.costs.reader import ExportData, ExportRefused, ProviderPart, read_exports
 from storage import costs
 from storage.engine import Database
 from storage.models import CostImport, Setting
@@ -28,13 +31,6 @@ EXPORT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 _IMPORT_LOCK = 0x666F637573  # "focus": imports of several processes take turns on PostgreSQL
 
 __all__ = ["ExportRefused", "ImportSummary", "export_files", "run_import"]
-
-
-@dataclass
-class ProviderPart:
-    first_day: date
-    last_day: date
-    rows: int
 
 
 @dataclass
@@ -124,23 +120,36 @@ async def run_import(
     changed) for a file that is not a usable FOCUS export."""
     tags = await owner_tags(database, workspace_id)
     data = await asyncio.to_thread(read_exports, list(paths), tags, progress)
+    try:
+        return await _write(database, data, workspace_id, scope, now)
+    finally:
+        data.close()
+
+
+async def _write(
+    database: Database,
+    data: ExportData,
+    workspace_id: int | None,
+    scope: str,
+    now: datetime | None,
+) -> ImportSummary:
     summary = _summary(data, scope)
-    if not data.groups:
+    if not data.aggregates:
         return summary
-    beyond = sum(row["row_count"] for row in _rows(data) if costs.out_of_range(row))
-    if beyond:
+    if data.beyond:
         raise ExportRefused(
-            f"{beyond:,} rows sum to an amount beyond {MAX_UNITS:,} units of their currency in "
-            "one day and dimension, more than can be stored exactly; nothing was imported"
+            f"{data.beyond:,} rows sum to an amount beyond {MAX_UNITS:,} units of their currency "
+            "in one day and dimension, more than can be stored exactly; nothing was imported"
         )
     async with database.session() as session:
         if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
             await session.exec(  # type: ignore[call-overload]
                 text("SELECT pg_advisory_xact_lock(:key)"), params={"key": _IMPORT_LOCK}
             )
-        summary.rows_stored = await costs.replace_deliveries(
-            session, workspace_id, data.deliveries(), _rows(data)
-        )
+        await costs.delete_deliveries(session, workspace_id, data.deliveries())
+        rows = data.batches(costs.COLUMNS, workspace_id, costs.dates_as_text(session))
+        async with aclosing(_prefetched(rows)) as batches:
+            summary.rows_stored = await costs.insert_rows(session, batches)
         for provider, part in summary.providers.items():
             await costs.record_import(
                 session,
@@ -158,16 +167,19 @@ async def run_import(
     return summary
 
 
+async def _prefetched(batches: Iterator[list[tuple]]) -> AsyncIterator[list[tuple]]:
+    """The batches, each fetched in a thread while the caller writes the one before."""
+    ahead = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+    try:
+        while (batch := await ahead) is not None:
+            ahead = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+            yield batch
+    finally:
+        if not ahead.done():  # a fetch still running in its thread: let it end first
+            await asyncio.wait([ahead])
+
+
 def _summary(data: ExportData, scope: str) -> ImportSummary:
-    providers: dict[str, ProviderPart] = {}
-    for key, measures in data.groups.items():
-        day, provider, rows = key[0], key[1], measures[0]
-        part = providers.get(provider)
-        if part is None:
-            providers[provider] = ProviderPart(day, day, rows)
-        else:
-            part.first_day, part.last_day = min(part.first_day, day), max(part.last_day, day)
-            part.rows += rows
     return ImportSummary(
         files=data.files,
         rows_read=data.rows_read,
@@ -175,15 +187,10 @@ def _summary(data: ExportData, scope: str) -> ImportSummary:
         skipped=dict(data.skipped),
         notes=dict(data.notes),
         missing=sorted(data.missing),
-        providers=providers,
+        providers=dict(data.providers),
         scope=scope,
         replaced=data.deliveries(),
     )
-
-
-def _rows(data: ExportData):  # type: ignore[no-untyped-def]
-    for key, measures in data.groups.items():
-        yield {**dict(zip(KEY, key, strict=True)), **dict(zip(MEASURES, measures, strict=True))}
 
 
 def _day_end(day: date) -> datetime:

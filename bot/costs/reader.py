@@ -5,8 +5,11 @@ temporary directory beyond it), and groups it by the stored dimensions with exac
 (`DECIMAL(38, 18)`, never floats): chosen by measurement over pyarrow and the csv module
 (BENCHMARKS.md, "Reading FOCUS exports"). Every value, including the owner tag keys, reaches
 the SQL as a bound parameter; only the file's own column names are written into the query,
-quoted. Python then merges the groups (their number does not grow with the file's length) and
-normalises the spellings.
+quoted. The GROUP BY is over the stored values: spellings normalised ("Usage-based" and
+"USAGE" are one group), text cut to the stored widths, each exact sum rounded once to the
+billionth and split into units and billionths as stored (storage/money.py). The groups stay
+in a DuckDB table (spilled to disk beyond the memory limit) until the writer streams them
+into the database in batches: Python never holds them all.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import gzip
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -29,7 +32,7 @@ from bot.costs import focus
 MONEY_TYPE = "DECIMAL(38, 18)"
 NANOS = "DECIMAL(38, 9)"  # what is stored: billionths
 MEMORY_LIMIT = "512MB"  # DuckDB spills to disk beyond this: memory stays flat
-FETCH_ROWS = 10_000
+FETCH_ROWS = 20_000  # aggregates per batch handed to the writer
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 # The stored dimensions, in the order of a group's key.
@@ -70,35 +73,84 @@ class ExportRefused(Exception):
     """The file is not a FOCUS export the bot can use; nothing was imported."""
 
 
-# A group's measures, in this order: integers, money in billionths (rounded once, by DuckDB,
-# from its exact DECIMAL(38, 18) sums). The names are CostDay's columns.
-MEASURES = (
-    "row_count",
-    "billed_nanos",
-    "effective_nanos",
-    "list_nanos",
-    "contracted_nanos",
-    "negotiated_nanos",  # ListCost - ContractedCost where both are known, purchases left out
-    "commitment_nanos",  # ContractedCost - EffectiveCost where contracted, purchases left out
-)
+# The stored amounts (storage/costs.py MONEY): each summed exactly, rounded once to the
+# billionth by DuckDB, and split there into whole units and billionths, as CostDay keeps them.
+AMOUNTS = ("billed", "effective", "list", "contracted", "negotiated", "commitment")
+SKIPPED_DAY = "ChargePeriodStart empty or not a date-time"
+SKIPPED_CHARGE = "ChargeCategory empty"
+BAD_TAGS = "Tags not valid JSON (counted as untagged)"
+NO_PROVIDER = "no provider name (stored as 'unknown')"
+# Rows kept: a usable ChargePeriodStart and ChargeCategory.
+KEPT = "day IS NOT NULL AND charge_category <> ''"
+OUT_OF_RANGE = " OR ".join(f"{name}_units IS NULL" for name in AMOUNTS)
+
+
+@dataclass
+class ProviderPart:
+    first_day: date
+    last_day: date
+    rows: int
 
 
 @dataclass
 class ExportData:
-    """Everything read from one or more export files."""
+    """Everything read from one or more export files: the daily aggregates stay in DuckDB
+    (table `agg`, with CostDay's column names) until `batches` streams them to the writer;
+    Python holds only their summary. Close it when done (it holds DuckDB's connection)."""
 
-    groups: dict[tuple, list[int]] = field(default_factory=dict)  # key -> MEASURES
+    con: duckdb.DuckDBPyConnection | None = None
+    aggregates: int = 0  # groups kept, i.e. CostDay rows to store
     rows_read: int = 0
+    beyond: int = 0  # rows in groups with an amount whose units a BIGINT cannot hold
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> rows
     notes: Counter[str] = field(default_factory=Counter)  # tolerated oddities -> rows
     missing: set[str] = field(default_factory=set)  # expected columns absent from a file
     period_end: dict[str, datetime] = field(default_factory=dict)  # provider -> latest end
+    providers: dict[str, ProviderPart] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    replaced: set[tuple[str, str, date]] = field(default_factory=set)
 
     def deliveries(self) -> set[tuple[str, str, date]]:
         """The (provider, billing account, billing period) combinations the export holds:
         what a provider delivers and re-delivers whole, so what an import replaces."""
-        return {(key[1], key[3], key[-1]) for key in self.groups}
+        return set(self.replaced)
+
+    def batches(
+        self,
+        columns: Sequence[str],
+        workspace_id: int | None,
+        dates_as_text: bool = False,
+        size: int = FETCH_ROWS,
+    ) -> Iterator[list[tuple]]:
+        """The kept aggregates as tuples of `columns` (CostDay's names; `workspace_id` is the
+        given one), `size` at a time; dates as ISO text when `dates_as_text`."""
+        if self.con is None or not self.aggregates:
+            return
+        dates = {"day", "billing_period"}
+        select = [
+            "CAST(? AS BIGINT)"
+            if name == "workspace_id"
+            else f"strftime({name}, '%Y-%m-%d')"
+            if dates_as_text and name in dates
+            else name
+            for name in columns
+        ]
+        result = self.con.execute(
+            f"SELECT {', '.join(select)} FROM agg WHERE {KEPT}", [workspace_id]
+        )
+        while rows := result.fetchmany(size):
+            yield rows
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+
+    def __enter__(self) -> ExportData:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,11 +210,13 @@ def read_exports(
     progress: Callable[[float], None] | None = None,
 ) -> ExportData:
     """Aggregate every file (each checked first, so a bad one refuses the lot before any
-    reading). `progress` is called now and then with the share of the work done (0 to 1)."""
+    reading). `progress` is called now and then with the share of the work done (0 to 1).
+    Several files are summed per group in DuckDB too (table `parts`, then one GROUP BY)."""
     exports = [inspect(path) for path in paths]
     keys = [k.strip().casefold() for k in owner_tags if k.strip()]
-    data = ExportData()
-    with duckdb.connect(config=_SETTINGS) as con:
+    data = ExportData(con=duckdb.connect(config=_SETTINGS))
+    try:
+        con = data.con
         con.execute("SET TimeZone = 'UTC'")  # an offset is read as the UTC instant it names
         # Progress is tracked (for query_progress and our bar) but never printed by DuckDB.
         con.execute("SET enable_progress_bar = true")
@@ -171,8 +225,65 @@ def read_exports(
             data.files.append(export.path.name)
             data.missing.update(c for c in focus.EXPECTED if c not in export.columns)
             share = (lambda p, i=i: progress((i + p) / len(exports))) if progress else None
-            _aggregate(con, export, keys, data, share)
+            sql, params = _query(export, keys)
+            if len(exports) == 1:
+                statement = f"CREATE TEMP TABLE agg AS SELECT {_STORED} FROM ({sql})"
+            elif i == 0:
+                statement = f"CREATE TEMP TABLE parts AS {sql}"
+            else:
+                statement = f"INSERT INTO parts {sql}"
+            _run(con, statement, params, export.path.name, share)
+        if len(exports) > 1:
+            merged = (
+                f"SELECT {', '.join(KEY)}, sum(row_count) AS row_count, "
+                + "".join(f"sum({_quoted(n)}) AS {_quoted(n)}, " for n in AMOUNTS)
+                + "max(latest) AS latest, sum(bad_tags) AS bad_tags, "
+                "sum(no_provider) AS no_provider FROM parts GROUP BY ALL"
+            )
+            names = ", ".join(data.files)
+            _run(con, f"CREATE TEMP TABLE agg AS SELECT {_STORED} FROM ({merged})", [], names, None)
+            con.execute("DROP TABLE parts")
+        if progress:
+            progress(1.0)
+        _summarise(con, data)
+    except BaseException:
+        data.close()
+        raise
     return data
+
+
+def _summarise(con: duckdb.DuckDBPyConnection, data: ExportData) -> None:
+    """What the summary and the writer need to know before any row is written."""
+    read, bad_tags, no_day, no_charge, no_provider, kept, beyond = con.execute(
+        "SELECT coalesce(sum(row_count), 0), coalesce(sum(bad_tags), 0), "
+        "coalesce(sum(row_count) FILTER (WHERE day IS NULL), 0), "
+        "coalesce(sum(row_count) FILTER (WHERE day IS NOT NULL AND charge_category = ''), 0), "
+        f"coalesce(sum(no_provider) FILTER (WHERE {KEPT}), 0), count(*) FILTER (WHERE {KEPT}), "
+        f"coalesce(sum(row_count) FILTER (WHERE ({KEPT}) AND ({OUT_OF_RANGE})), 0) FROM agg"
+    ).fetchone()  # type: ignore[misc]
+    data.rows_read, data.aggregates, data.beyond = int(read), int(kept), int(beyond)
+    for reason, rows in (
+        (SKIPPED_DAY, no_day),
+        (SKIPPED_CHARGE, no_charge),
+    ):
+        if rows:
+            data.skipped[reason] += int(rows)
+    for note, rows in ((BAD_TAGS, bad_tags), (NO_PROVIDER, no_provider)):
+        if rows:
+            data.notes[note] += int(rows)
+    for provider, first, last, rows, latest in con.execute(
+        "SELECT provider, min(day), max(day), sum(row_count), max(latest) "
+        f"FROM agg WHERE {KEPT} GROUP BY provider"
+    ).fetchall():
+        data.providers[provider] = ProviderPart(first, last, int(rows))
+        if latest is not None:
+            data.period_end[provider] = latest.astimezone(UTC)
+    data.replaced = {
+        (provider, account, period)
+        for provider, account, period in con.execute(
+            f"SELECT DISTINCT provider, billing_account, billing_period FROM agg WHERE {KEPT}"
+        ).fetchall()
+    }
 
 
 _SETTINGS = {
@@ -217,124 +328,220 @@ def _instant(value: str) -> str:
     )
 
 
+# Read per row, then grouped by their raw values (normalised per group afterwards).
+RAW = (
+    "ServiceProviderName",
+    "ProviderName",
+    "BillingCurrency",
+    "BillingAccountId",
+    "SubAccountName",
+    "SubAccountId",
+    "ServiceCategory",
+    "ServiceName",
+    "RegionId",
+    "RegionName",
+    "ChargeCategory",
+    "PricingCategory",
+    "CommitmentDiscountStatus",
+    "CommitmentDiscountId",
+    "BillingPeriodStart",
+)
+TIME_TYPES = ("TIMESTAMP", "DATE")
+
+
 def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
+    """Two GROUP BYs. The inner one reads each row once: its UTC day, tags and money, and
+    the other columns as they are in the file (the work per row kept to what needs every
+    row); the outer one normalises each of those groups (far fewer than rows) to the stored
+    values and sums again the groups that become one ("usage" and "Usage")."""
     columns = export.columns
 
-    def text(name: str) -> str:
-        if name not in columns:
-            return "NULL::VARCHAR"
-        return f"nullif(trim(CAST({_quoted(columns[name])} AS VARCHAR)), '')"
+    def raw(name: str) -> str:
+        return _quoted(columns[name]) if name in columns else "NULL::VARCHAR"
+
+    def text(name: str, value: str | None = None) -> str:
+        value = value or raw(name)
+        return f"nullif(trim(CAST({value} AS VARCHAR)), '')"
 
     def money(name: str) -> str:
+        """The amount, exact: a CSV's column is read as DECIMAL(38, 18), a Parquet decimal is
+        summed as it is (the sum cast after), anything else (a float) cast row by row."""
         if name not in columns:
             return f"CAST(0 AS {MONEY_TYPE})"
-        return f"coalesce(CAST({_quoted(columns[name])} AS {MONEY_TYPE}), 0)"
+        column = _quoted(columns[name])
+        if export.kind != "parquet" or export.types.get(columns[name], "").startswith("DECIMAL"):
+            return f"coalesce({column}, 0)"
+        return f"coalesce(CAST({column} AS {MONEY_TYPE}), 0)"
 
-    start, end = _instant(text("ChargePeriodStart")), _instant(text("ChargePeriodEnd"))
+    def instant(name: str) -> str:
+        """A Parquet timestamp as it is (UTC when naive), else the text when ISO 8601."""
+        if export.types.get(columns.get(name, ""), "").startswith(TIME_TYPES):
+            return f"CAST({raw(name)} AS TIMESTAMPTZ)"
+        return _instant(text(name))
+
+    def grouped(name: str) -> str:  # a raw column of the inner GROUP BY, in the outer query
+        return text(name, f"r_{name}")
+
+    def cut(name: str, value: str) -> str:  # to the stored width, "" for none
+        return f"substring(coalesce({value}, ''), 1, {LIMITS[name]})"
+
+    def spelled(name: str, column: str, values: tuple[str, ...]) -> str:
+        """The specification's spelling ("usage" and "USAGE" are "Usage"), else the value
+        trimmed of any white space (a newer FOCUS version may add values)."""
+        value = f"trim(coalesce({grouped(column)}, ''), {WHITE_SPACE})"
+        cases = " ".join(f"WHEN {_literal(v.casefold())} THEN {_literal(v)}" for v in values)
+        return cut(name, f"CASE lower({value}) {cases} ELSE {value} END")
+
+    start, end = instant("ChargePeriodStart"), instant("ChargePeriodEnd")
     raw_tags = text("Tags")
     tag_type = export.types.get(columns.get("Tags", ""), "")
     if tag_type.startswith(("MAP", "STRUCT")):  # AWS ships Parquet tags as MAP<string,string>
         raw_tags = f"nullif(CAST(to_json({_quoted(columns['Tags'])}) AS VARCHAR), 'null')"
-    # Valid JSON or NULL: DuckDB evaluates both sides of an AND, so invalid text must never
-    # reach json_type or json_keys.
-    tags = f"(CASE WHEN coalesce(json_valid({raw_tags}), false) THEN {raw_tags} END)"
-    is_object = f"coalesce(json_type({tags}) = 'OBJECT', false)"
+    # `t` is the row's tags as text, `ok` whether it is valid JSON: json_keys and json_type
+    # only ever see valid JSON (CASE evaluates a branch only for the rows taking it; an AND
+    # evaluates both sides). json_keys of anything but an object is empty.
     params: list[Any] = []
     owners = []
     for key in owner_keys:  # the first key the row has, compared without case or spaces
-        found = f"list_filter(json_keys({tags}), lambda k: lower(trim(k)) = ?)[1]"
-        value = f"json_extract_string({tags}, {JSON_PATH.format(key=found)})"
+        found = "list_filter(json_keys(t), lambda k: lower(trim(k)) = ?)[1]"
+        value = f"json_extract_string(t, {JSON_PATH.format(key=found)})"
         owners.append(f"nullif(trim({value}), '')")
         params.append(key)
-    owner = f"CASE WHEN {is_object} THEN coalesce({', '.join([*owners, EMPTY])}) ELSE '' END"
-    listed, contracted = money("ListCost"), money("ContractedCost")
-    effective = money("EffectiveCost")
-    not_purchase = f"coalesce(lower({text('ChargeCategory')}) <> 'purchase', true)"
-    priced = f"({not_purchase} AND {contracted} > 0 AND {listed} > 0)"
-    used = f"({not_purchase} AND {contracted} > 0)"
+    owner = EMPTY
+    if owners:
+        owner = (
+            "CASE WHEN ok THEN (CASE WHEN json_type(t) = 'OBJECT' "
+            f"THEN coalesce({', '.join([*owners, EMPTY])}) ELSE '' END) ELSE '' END"
+        )
     source, source_params = _source(export)
+    raw_names = ", ".join(f"r_{name}" for name in RAW)
+    inner = f"""
+        SELECT
+            day, {raw_names}, tagged, owner,
+            count(*) AS row_count,
+            CAST(sum(b) AS {MONEY_TYPE}) AS billed,
+            CAST(sum(e) AS {MONEY_TYPE}) AS effective,
+            CAST(sum(l) AS {MONEY_TYPE}) AS list,
+            CAST(sum(c) AS {MONEY_TYPE}) AS contracted,
+            -- The savings' prices (both known, or ContractedCost known), row by row; the
+            -- outer query leaves purchases out (ChargeCategory is one of this group's keys).
+            CAST(sum(l - c) FILTER (WHERE c > 0 AND l > 0) AS {MONEY_TYPE}) AS negotiated,
+            CAST(sum(c - e) FILTER (WHERE c > 0) AS {MONEY_TYPE}) AS commitment,
+            max(finish) AS latest,
+            count(*) FILTER (WHERE t IS NOT NULL AND NOT ok) AS bad_tags
+        FROM (
+            SELECT
+                *,
+                CASE WHEN ok THEN len(json_keys(t)) > 0 ELSE false END AS tagged,
+                {cut("owner", owner)} AS owner
+            FROM (
+                SELECT
+                    CAST({start} AS DATE) AS day,
+                    {", ".join(f"{raw(name)} AS r_{name}" for name in RAW)},
+                    {raw_tags} AS t,
+                    coalesce(json_valid({raw_tags}), false) AS ok,
+                    {money("BilledCost")} AS b,
+                    {money("EffectiveCost")} AS e,
+                    {money("ListCost")} AS l,
+                    {money("ContractedCost")} AS c,
+                    coalesce({end}, {start}) AS finish
+                FROM {source}
+            )
+        )
+        GROUP BY day, {raw_names}, tagged, owner
+    """
+    purchase = f"coalesce(lower({grouped('ChargeCategory')}) = 'purchase', false)"
+    usage = f"lower({grouped('ChargeCategory')}) = 'usage'"
+    provider = f"coalesce({grouped('ServiceProviderName')}, {grouped('ProviderName')})"
+    # Replacement is keyed by billing period: without the column, the charge's month.
+    if export.types.get(columns.get("BillingPeriodStart", ""), "").startswith(TIME_TYPES):
+        period_start = "CAST(r_BillingPeriodStart AS TIMESTAMPTZ)"
+    else:
+        period_start = _instant(grouped("BillingPeriodStart"))
+    period = f"coalesce(CAST({period_start} AS DATE), day)"
+    sub_account = f"coalesce({grouped('SubAccountName')}, {grouped('SubAccountId')})"
+    region = f"coalesce({grouped('RegionId')}, {grouped('RegionName')})"
     sql = f"""
         SELECT
-            CAST({start} AS DATE),
-            coalesce({text("ServiceProviderName")}, {text("ProviderName")}),
-            {text("BillingCurrency")},
-            {text("BillingAccountId")},
-            coalesce({text("SubAccountName")}, {text("SubAccountId")}),
-            {text("ServiceCategory")},
-            {text("ServiceName")},
-            coalesce({text("RegionId")}, {text("RegionName")}),
-            {text("ChargeCategory")},
-            {text("PricingCategory")},
-            {text("CommitmentDiscountStatus")},
-            {text("CommitmentDiscountId")},
-            coalesce({is_object} AND len(json_keys({tags})) > 0, false),
-            {owner},
-            CAST({_instant(text("BillingPeriodStart"))} AS DATE),
-            count(*),
-            CAST(sum({money("BilledCost")}) AS {NANOS}),
-            CAST(sum({effective}) AS {NANOS}),
-            CAST(sum({listed}) AS {NANOS}),
-            CAST(sum({contracted}) AS {NANOS}),
-            CAST(
-                sum(CASE WHEN {priced} THEN {listed} ELSE 0 END)
-                - sum(CASE WHEN {priced} THEN {contracted} ELSE 0 END) AS {NANOS}
-            ),
-            CAST(
-                sum(CASE WHEN {used} THEN {contracted} ELSE 0 END)
-                - sum(CASE WHEN {used} THEN {effective} ELSE 0 END) AS {NANOS}
-            ),
+            day,
+            substring(coalesce({provider}, 'unknown'), 1, {LIMITS["provider"]}) AS provider,
+            upper({cut("currency", grouped("BillingCurrency"))}) AS currency,
+            {cut("billing_account", grouped("BillingAccountId"))} AS billing_account,
+            {cut("sub_account", sub_account)} AS sub_account,
+            {spelled("service_category", "ServiceCategory", focus.SERVICE_CATEGORIES)}
+                AS service_category,
+            {cut("service", grouped("ServiceName"))} AS service,
+            {cut("region", region)} AS region,
+            {spelled("charge_category", "ChargeCategory", focus.CHARGE_CATEGORIES)}
+                AS charge_category,
+            {spelled("pricing_category", "PricingCategory", focus.PRICING_CATEGORIES)}
+                AS pricing_category,
+            {spelled("commitment_status", "CommitmentDiscountStatus", focus.COMMITMENT_STATUSES)}
+                AS commitment_status,
+            {cut("commitment_id", grouped("CommitmentDiscountId"))} AS commitment_id,
+            tagged,
+            owner,
+            CAST(date_trunc('month', {period}) AS DATE) AS billing_period,
+            sum(row_count) AS row_count,
+            sum(billed) AS billed,
+            sum(effective) AS effective,
+            sum(list) AS list,
+            sum(contracted) AS contracted,
+            coalesce(sum(negotiated) FILTER (WHERE NOT {purchase}), 0) AS negotiated,
+            coalesce(sum(commitment) FILTER (WHERE NOT {purchase}), 0) AS commitment,
             -- Freshness: monthly tax and fees end with the month, usage shows the real lag.
-            max(coalesce({end}, {start})) FILTER (WHERE lower({text("ChargeCategory")}) = 'usage'),
-            count(*) FILTER (WHERE {raw_tags} IS NOT NULL AND {tags} IS NULL)
-        FROM {source}
+            max(latest) FILTER (WHERE {usage}) AS latest,
+            sum(bad_tags) AS bad_tags,
+            coalesce(sum(row_count) FILTER (WHERE {provider} IS NULL), 0) AS no_provider
+        FROM ({inner})
         GROUP BY ALL
     """
     return sql, params + source_params
 
 
-def _aggregate(
+WHITE_SPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _amount_sql(name: str) -> str:
+    """Units and billionths of the exact sum `name`, rounded once to the billionth: units
+    NULL when a BIGINT cannot hold them (the import is then refused with the row count)."""
+    rounded = f"CAST({_quoted(name)} AS {NANOS})"
+    return (
+        f"try_cast(trunc({rounded}) AS BIGINT) AS {name}_units, "
+        f"CAST(({rounded} - trunc({rounded})) * 1000000000 AS BIGINT) AS {name}_nanos"
+    )
+
+
+# The table `agg`: CostDay's columns, with what the summary needs beside them.
+_STORED = ", ".join(
+    [*KEY, "row_count", "latest", "bad_tags", "no_provider", *map(_amount_sql, AMOUNTS)]
+)
+
+
+def _run(
     con: duckdb.DuckDBPyConnection,
-    export: Export,
-    owner_keys: list[str],
-    data: ExportData,
+    statement: str,
+    params: list[Any],
+    name: str,
     progress: Callable[[float], None] | None,
 ) -> None:
-    sql, params = _query(export, owner_keys)
     done = threading.Event()
     watcher = None
     if progress:  # the query runs in this thread; another reports how far it has got
         watcher = threading.Thread(target=_report, args=(con, done, progress), daemon=True)
         watcher.start()
     try:
-        result = con.execute(sql, params)
-        while rows := result.fetchmany(FETCH_ROWS):
-            for row in rows:
-                count, latest, bad_tags = row[15], row[22], row[23]
-                data.rows_read += count
-                if bad_tags:
-                    data.notes["Tags not valid JSON (counted as untagged)"] += bad_tags
-                key = _normal_key(row[:15], count, data)
-                if key is None:
-                    continue
-                measures = [count, *(int(amount.scaleb(9)) for amount in row[16:22])]
-                found = data.groups.get(key)
-                if found is None:
-                    data.groups[key] = measures
-                else:
-                    for i, value in enumerate(measures):
-                        found[i] += value
-                if latest is not None:
-                    latest = latest.astimezone(UTC)
-                    if key[1] not in data.period_end or latest > data.period_end[key[1]]:
-                        data.period_end[key[1]] = latest
+        con.execute(statement, params)
     except duckdb.Error as error:
-        raise ExportRefused(f"{export.path.name}: {_duckdb_message(error)}") from error
+        raise ExportRefused(f"{name}: {_duckdb_message(error)}") from error
     finally:
         done.set()
         if watcher:
             watcher.join()
-    if progress:
-        progress(1.0)
 
 
 def _report(con: duckdb.DuckDBPyConnection, done: threading.Event, progress) -> None:  # type: ignore[no-untyped-def]
@@ -348,30 +555,3 @@ def _duckdb_message(error: Exception) -> str:
     """DuckDB's first lines (the problem, the line and the column), without its advice."""
     lines = [line for line in str(error).splitlines() if line.strip()][:3]
     return " ".join(lines).replace("'DECIMAL'", "a number")[:400]
-
-
-def _normal_key(key: tuple, rows: int, data: ExportData) -> tuple | None:
-    """The group's key with the specification's spellings ("Usage-based" and "Usage-Based"
-    become one group), cut to the stored widths; None (counted by reason) for rows without a
-    usable ChargePeriodStart or ChargeCategory."""
-    day, provider, *rest = key
-    if day is None:
-        data.skipped["ChargePeriodStart empty or not a date-time"] += rows
-        return None
-    values = dict(zip(KEY[2:], rest, strict=True))
-    if not values["charge_category"]:
-        data.skipped["ChargeCategory empty"] += rows
-        return None
-    if not provider:
-        data.notes["no provider name (stored as 'unknown')"] += rows
-    values["charge_category"] = focus.charge_category(values["charge_category"])
-    values["pricing_category"] = focus.pricing_category(values["pricing_category"])
-    values["commitment_status"] = focus.commitment_status(values["commitment_status"])
-    values["service_category"] = focus.service_category(values["service_category"])
-    for name, limit in LIMITS.items():
-        if name in values:
-            values[name] = (values[name] or "")[:limit]
-    values["currency"] = values["currency"].upper()
-    # Replacement is keyed by billing period: without the column, the charge's month.
-    values["billing_period"] = (values["billing_period"] or day).replace(day=1)
-    return (day, (provider or "unknown")[: LIMITS["provider"]], *values.values())
