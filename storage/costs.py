@@ -44,11 +44,6 @@ COLUMNS = (
 DATES = frozenset({"day", "billing_period"})
 
 
-def out_of_range(row: Mapping[str, Any]) -> bool:
-    """An amount (in billionths, `<name>_nanos`) whose units a BIGINT cannot hold."""
-    return not all(money.in_range(int(row[f"{name}_nanos"])) for name in MONEY)
-
-
 def visible_to(workspace_id: int | None) -> ColumnElement[bool]:
     """Rows a workspace sees: the installation's bill and its own imports."""
     if workspace_id is None:

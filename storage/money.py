@@ -38,10 +38,6 @@ def stored(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def in_range(total_nanos: int) -> bool:
-    return abs(total_nanos) // NANO <= MAX_UNITS
-
-
 def sums(
     units: Any, nanos: Any, condition: ColumnElement[bool] | None = None
 ) -> tuple[ColumnElement[int], ColumnElement[int]]:
