@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -15,6 +14,7 @@ from sqlalchemy import text
 from bot.core import Bot
 from bot.costs import routes as chart_routes
 from bot.dashboard import routes as dashboard_routes
+from bot.http_guard import body_deadline, per_client_limit
 from bot.intake import Intake
 from bot.outbox import OutboxWorker
 from bot.scheduler import Scheduler
@@ -31,31 +31,6 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 DATABASE = web.AppKey("database", Database)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
 INTAKE = web.AppKey("intake", Intake)
-BODY_SECONDS = 5.0  # a request's body must arrive within this; Slack and Teams send at once
-
-
-@web.middleware
-async def body_deadline(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Read every request body first, within BODY_SECONDS, so a client that sends headers and
-    then nothing (or a trickle) cannot hold a connection and a handler for ever: it gets a
-    408 and the connection is closed. Handlers then read the cached body."""
-    if request.body_exists:
-        try:
-            async with asyncio.timeout(BODY_SECONDS):
-                await request.read()
-        except TimeoutError:
-            log.warning("closed a request from %s: its body did not arrive", request.remote)
-            response = web.json_response(
-                {"error": "the request body did not arrive in time"},
-                status=408,
-                headers={"Connection": "close"},
-            )
-            await response.prepare(request)
-            await response.write_eof()
-            if request.protocol is not None:  # no lingering read of what never comes
-                request.protocol.force_close()
-            return response
-    return await handler(request)
 
 
 def create_app(
@@ -64,7 +39,9 @@ def create_app(
     """The HTTP application: `/healthz` and the dashboard (`/dashboard`), plus `/slack/events`
     and `/api/messages` when Slack and Teams are configured. `teams_credentials` replaces
     botbuilder's outbound token source (tests use it to talk to a fake connector)."""
-    app = web.Application(middlewares=[body_deadline])
+    app = web.Application(
+        middlewares=[per_client_limit(settings.max_requests_per_client), body_deadline]
+    )
     tasks = TaskTracker() if tasks is None else tasks
     app[TASKS] = tasks
     slack = None

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     inbox_intake_seconds: float = Field(
         2.0, validation_alias="FINOPS_INBOX_INTAKE_SECONDS", gt=0, le=2.8
     )
+    # Requests in flight per client address before the next gets a 429 (0: no limit).
+    max_requests_per_client: int = Field(
+        64, validation_alias="FINOPS_MAX_REQUESTS_PER_CLIENT", ge=0
+    )
     # FOCUS cost exports: a directory `serve` imports new exports from (as well as those
     # registered with `focus import --watch`), checked every this many minutes.
     focus_watch_dir: str = Field("", validation_alias="FINOPS_FOCUS_WATCH_DIR")
