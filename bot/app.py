@@ -6,7 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from sqlalchemy import text
@@ -20,6 +20,7 @@ from bot.outbox import OutboxWorker
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.tasks import TaskTracker
+from bot.workers import WorkerProcesses
 from storage.engine import Database
 from storage.migrate import upgrade
 
@@ -31,14 +32,24 @@ SCHEDULER = web.AppKey("scheduler", Scheduler)
 DATABASE = web.AppKey("database", Database)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
 INTAKE = web.AppKey("intake", Intake)
+Role = Literal["all", "intake", "worker"]
+WORKER_POLL_SECONDS = 0.05  # how often a worker process looks for new requests
 
 
 def create_app(
-    settings: Settings, *, tasks: TaskTracker | None = None, teams_credentials: Any = None
+    settings: Settings,
+    *,
+    tasks: TaskTracker | None = None,
+    teams_credentials: Any = None,
+    role: Role = "all",
 ) -> web.Application:
     """The HTTP application: `/healthz` and the dashboard (`/dashboard`), plus `/slack/events`
     and `/api/messages` when Slack and Teams are configured. `teams_credentials` replaces
-    botbuilder's outbound token source (tests use it to talk to a fake connector)."""
+    botbuilder's outbound token source (tests use it to talk to a fake connector).
+
+    `role`: "all" does everything in this process; "intake" (`serve` with FINOPS_WORKERS)
+    stores and acknowledges requests and starts the worker processes; "worker" (`finops-bot
+    work`, not served over HTTP) works the stored requests, the outbox and the schedules."""
     app = web.Application(
         middlewares=[per_client_limit(settings.max_requests_per_client), body_deadline]
     )
@@ -49,6 +60,7 @@ def create_app(
         from adapters.slack.adapter import SlackAdapter  # platform SDKs load only when used
 
         slack = SlackAdapter(settings, tasks)
+        slack.connects_socket_mode = role != "worker"
         if settings.slack_signing_secret:
             slack.mount(app)
     teams = None
@@ -72,6 +84,8 @@ def create_app(
             tasks,
             lease=timedelta(seconds=settings.inbox_lease_seconds),
             max_attempts=settings.inbox_max_attempts,
+            works_here=role != "intake",
+            poll_seconds=WORKER_POLL_SECONDS if role == "worker" else None,
         )
         app[INTAKE] = intake
         adapters = [a for a in (slack, teams) if a is not None]
@@ -95,13 +109,19 @@ def create_app(
             grace=timedelta(hours=settings.digest_grace_hours),
         )
         app[SCHEDULER] = scheduler
-        if transports:
-            worker.start()
-        scheduler.start()
+        workers = WorkerProcesses(settings.workers) if role == "intake" else None
+        if workers is not None:  # the work, the outbox and the schedules run over there
+            await workers.start()
+        else:
+            if transports:
+                worker.start()
+            scheduler.start()
         # What start-up built lives as long as the process: keep it out of every later full
         # garbage collection (each one stalled the loop for 100-200 ms under a burst).
         gc.freeze()
         yield
+        if workers is not None:
+            await workers.stop()
         await scheduler.stop()
         for adapter in adapters:  # stop taking work, finish what was acked, then close
             await adapter.stop_intake()

@@ -1,4 +1,4 @@
-"""`finops-bot`: console, serve, db, schedule, outbox, export, focus, teams-package."""
+"""`finops-bot`: console, serve, work, db, schedule, outbox, export, focus, teams-package."""
 
 from __future__ import annotations
 
@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the bot's HTTP server on HOST:PORT (default 0.0.0.0:3978).",
     )
     serve.add_argument("--port", type=_port, help="override PORT")
+    commands.add_parser(
+        "work",
+        help="work off stored requests, the outbox and the schedules (no HTTP)",
+        description="A worker process: `serve` with FINOPS_WORKERS=N starts N of these itself; "
+        "run more on other machines against the same PostgreSQL database if you like.",
+    )
 
     db = commands.add_parser("db", help="database maintenance", description="Database maintenance.")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
@@ -242,8 +248,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.port:  # dashboard links name the port the bot really listens on
             settings = settings.model_copy(update={"port": args.port})
         try:
+            role = "intake" if settings.workers else "all"
             web.run_app(
-                create_app(settings),
+                create_app(settings, role=role),
                 host=settings.host,
                 port=settings.port,
                 print=None,
@@ -256,6 +263,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print(f"finops-bot: port {where} is already in use", file=sys.stderr)
             return 1
         return 0
+    if args.command == "work":
+        return asyncio.run(_work(settings))
     if args.command == "outbox":
         return _outbox(args, settings)
     if args.command == "schedule":
@@ -273,6 +282,29 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
     return 2
+
+
+async def _work(settings: Settings) -> int:
+    """The app's start-up and shut-down without serving it: work until SIGTERM or SIGINT (or
+    exit with the `serve` process that started this one)."""
+    import signal
+
+    from aiohttp import web
+
+    from bot.app import create_app
+    from bot.workers import watch_parent
+
+    runner = web.AppRunner(create_app(settings, role="worker"))
+    await runner.setup()  # migrations (already current), adapters, intake, outbox, schedules
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    watcher = asyncio.create_task(watch_parent())
+    await stop.wait()
+    watcher.cancel()
+    await runner.cleanup()  # finishes the work it claimed (up to 20 s), like `serve`
+    return 0
 
 
 def _outbox(args: argparse.Namespace, settings: Settings) -> int:

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 WRITE_SECONDS = 10.0  # an inbox transaction that takes longer is given up (the database hangs)
 ANSWERS_KEPT = timedelta(hours=1)  # or the attempts' leases, if longer
 ANSWERS_PRUNED_EVERY = timedelta(minutes=1)
+CLAIMED_AT_MOST = 32  # requests one process claims and holds at a time
 BATCH = 500  # requests per inbox transaction at most (one INSERT; SQLite's variable limit)
 SETTLE_SECONDS = 0.2  # finished rows are deleted together, this often at most
 # Works off a stored request again: (row id, what the platform sent). Spawns the work.
@@ -71,6 +72,8 @@ class Intake:
         lease: timedelta,
         max_attempts: int,
         clock: Callable[[], datetime] = utcnow,
+        works_here: bool = True,
+        poll_seconds: float | None = None,
     ) -> None:
         self.database = database
         self.key = key
@@ -78,6 +81,10 @@ class Intake:
         self.lease = lease
         self.max_attempts = max_attempts
         self.clock = clock
+        # False (`serve` with FINOPS_WORKERS): requests are stored for worker processes,
+        # which poll for them every `poll_seconds` (a worker: 0.05 s).
+        self.works_here = works_here
+        self.poll_seconds = poll_seconds or min(5.0, lease.total_seconds() / 2)
         self.replays: dict[str, Replay] = {}  # platform -> how to work one of its requests
         self._pending: list[_Pending] = []
         self._arrived = asyncio.Event()
@@ -94,8 +101,11 @@ class Intake:
         self._background = [
             asyncio.create_task(self._write_forever(), name="inbox-writer"),
             asyncio.create_task(self._settle_forever(), name="inbox-settle"),
-            asyncio.create_task(self._recover_forever(), name="inbox-recover"),
         ]
+        if self.works_here:  # otherwise the worker processes claim what is stored
+            self._background.append(
+                asyncio.create_task(self._recover_forever(), name="inbox-recover")
+            )
 
     async def stop(self) -> None:
         """After the acked work has drained: forget what finished; what did not stays for
@@ -119,11 +129,18 @@ class Intake:
 
     # -- storing -----------------------------------------------------------------------------
     async def store(
-        self, platform: str, delivery_id: str | None, payload: str, *, keep_if_late: bool = False
+        self,
+        platform: str,
+        delivery_id: str | None,
+        payload: str,
+        *,
+        keep_if_late: bool = False,
+        hand_off: bool = False,
     ) -> int | None:
         """Store a request before it is acknowledged: its row id, or None when a request with
         this delivery id is already in the inbox (a retry: acknowledge it, do nothing). Raises
-        NotStored when the database does not take it.
+        NotStored when the database does not take it. `hand_off`: for a worker process to
+        claim at once (this process does not work it).
 
         Cancelling the wait (a deadline) gives the request up; should it be written anyway,
         its row is deleted unworked, or with `keep_if_late` (an event the platform will send
@@ -134,7 +151,7 @@ class Intake:
             else f"none:{secrets.token_hex(16)}"  # nothing to recognise a retry by
         )
         sealed = seal(self.key, payload)
-        pending = _Pending(Arrival(platform, key, sealed), payload, keep_if_late)
+        pending = _Pending(Arrival(platform, key, sealed, hand_off), payload, keep_if_late)
         self._pending.append(pending)
         self._arrived.set()
         return await pending.stored
@@ -167,8 +184,10 @@ class Intake:
                 self._keys[row_id] = pending.arrival.key
             if not pending.stored.done():
                 pending.stored.set_result(row_id)
-                if row_id is not None:
+                if row_id is not None and not pending.arrival.handed_off:
                     self._working.add(row_id)
+            elif row_id is not None and pending.arrival.handed_off:
+                pass  # a worker takes it
             elif row_id is not None and pending.keep_if_late:  # stored after all: work it
                 self._working.add(row_id)
                 replay = self.replays[pending.arrival.platform]
@@ -239,7 +258,7 @@ class Intake:
 
     # -- recovery ----------------------------------------------------------------------------
     async def _recover_forever(self) -> None:
-        every = min(5.0, self.lease.total_seconds() / 2)
+        every = self.poll_seconds
         pruned = self.clock()
         while True:
             try:
@@ -261,9 +280,12 @@ class Intake:
     async def recover(self) -> int:
         """Claim requests whose lease ran out (their replica died) and work them again; the
         number claimed. Requests tried `max_attempts` times are given up, with a log line."""
+        room = CLAIMED_AT_MOST - len(self._working)  # no hoarding: other workers may take
+        if room <= 0 or not self.replays:
+            return 0
         async with self.database.inbox_session() as session:
             rows: list[InboxItem] = await inbox.claim_expired(
-                session, sorted(self.replays), self.clock(), self.lease, limit=50
+                session, sorted(self.replays), self.clock(), self.lease, limit=room
             )
         claimed = 0
         for row in rows:
@@ -275,7 +297,10 @@ class Intake:
                 self._keys[row.id] = row.key
                 self.forget(row.id)
                 continue
-            log.info("working a stored %s request again (attempt %d)", row.platform, row.attempts)
+            if row.attempts > 1:  # a worker's first claim of a handed-off request is attempt 1
+                log.info(
+                    "working a stored %s request again (attempt %d)", row.platform, row.attempts
+                )
             self._working.add(row.id)
             self._keys[row.id] = row.key
             claimed += 1

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     inbox_intake_seconds: float = Field(
         2.0, validation_alias="FINOPS_INBOX_INTAKE_SECONDS", gt=0, le=2.8
     )
+    # 0: `serve` does the work it acknowledges itself. N: `serve` only stores and acknowledges
+    # requests and starts N worker processes (`finops-bot work`) for the work, the outbox and
+    # the schedules, so the acks never wait for the work's CPU.
+    workers: int = Field(0, validation_alias="FINOPS_WORKERS", ge=0, le=32)
     # Requests in flight per client address before the next gets a 429 (0: no limit).
     max_requests_per_client: int = Field(
         64, validation_alias="FINOPS_MAX_REQUESTS_PER_CLIENT", ge=0

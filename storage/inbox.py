@@ -31,11 +31,20 @@ from storage.models import InboxAnswer, InboxItem
 
 @dataclass(frozen=True, slots=True)
 class Arrival:
-    """A request to store: its platform, the keyed hash of its delivery id, what was sent."""
+    """A request to store: its platform, the keyed hash of its delivery id, what was sent.
+    `handed_off`: not leased to the storing process, so a worker process claims it at once
+    (`finops-bot serve` with FINOPS_WORKERS)."""
 
     platform: str
     key: str
     payload: str
+    handed_off: bool = False
+
+    def attempts(self) -> int:
+        return 0 if self.handed_off else 1
+
+    def lease_until(self, now: datetime, lease: timedelta) -> datetime:
+        return now if self.handed_off else now + lease
 
 
 async def prepare(database: Database) -> None:
@@ -63,9 +72,9 @@ async def add(
             "platform": a.platform,
             "key": a.key,
             "payload": a.payload,
-            "attempts": 1,
+            "attempts": a.attempts(),
             "received_at": now,
-            "lease_until": now + lease,
+            "lease_until": a.lease_until(now, lease),
         }
         for a in arrivals
     ]
@@ -222,8 +231,18 @@ class _SqliteWriter:
     async def add(
         self, arrivals: Sequence[Arrival], now: datetime, lease: timedelta
     ) -> list[int | None]:
-        received, until = _sqlite_time(now), _sqlite_time(now + lease)
-        rows = [(a.platform, a.key, a.payload, 1, received, until) for a in arrivals]
+        received = _sqlite_time(now)
+        rows = [
+            (
+                a.platform,
+                a.key,
+                a.payload,
+                a.attempts(),
+                received,
+                _sqlite_time(a.lease_until(now, lease)),
+            )
+            for a in arrivals
+        ]
         loop = asyncio.get_running_loop()
         return _ids(arrivals, await loop.run_in_executor(self._thread, self._insert, rows))
 
@@ -257,9 +276,9 @@ class _PostgresWriter:
             [a.platform for a in arrivals],
             [a.key for a in arrivals],
             [a.payload for a in arrivals],
-            [1] * len(arrivals),
+            [a.attempts() for a in arrivals],
             [now] * len(arrivals),
-            [now + lease] * len(arrivals),
+            [a.lease_until(now, lease) for a in arrivals],
         )
         try:
             returned = await self._connection.fetch(self.STATEMENT, *columns)

@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
+import pytest
 from sqlalchemy.engine import make_url
 from sqlmodel import func, select
 
@@ -74,9 +75,12 @@ async def _wins(database_url: str, team: str) -> int:
         await database.dispose()
 
 
+@pytest.mark.parametrize("workers", ["0", "1"], ids=["in-process", "one-worker"])
 async def test_a_replica_killed_right_after_its_acks_loses_nothing(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, workers: str
 ):
+    """Also with FINOPS_WORKERS=1: the serving process only stores and acks, its worker
+    process works; killing `serve` takes the worker with it."""
     team = "T" + uuid.uuid4().hex[:10].upper()
     async with FakeSlack(team_id=team) as fake:
         for n in range(JOINS):
@@ -89,16 +93,19 @@ async def test_a_replica_killed_right_after_its_acks_loses_nothing(
         for name in ("first", "second"):
             (tmp_path / name).mkdir()
         fake.arrival_delay = 60.0  # nothing the first replica sends gets through before it dies
-        async with replicas(1, database_url, fake, tmp_path / "first", **FAST) as [first]:
+        options = {**FAST, "FINOPS_WORKERS": workers}
+        async with replicas(1, database_url, fake, tmp_path / "first", **options) as [first]:
             acks = await asyncio.gather(
                 *(_post(first, body, "application/x-www-form-urlencoded") for _, body in commands),
                 *(_post(first, body, "application/json") for _, body in joins),
             )
+            await asyncio.sleep(0.5)  # a worker has claimed them by now
             first.kill()
+        await asyncio.sleep(2.5)  # its worker process notices and exits too
         assert [status for status, _ in acks] == [200] * (COMMANDS + JOINS)
         assert fake.responses == [] and fake.calls_to("chat.postMessage") == []
         fake.arrival_delay = 0.0
-        async with replicas(1, database_url, fake, tmp_path / "second", **FAST):
+        async with replicas(1, database_url, fake, tmp_path / "second", **options):
             await fake.wait_for_responses(COMMANDS, timeout=60)
             # Ten celebrations in the channel and five welcome DMs.
             await fake.wait_for("chat.postMessage", COMMANDS + JOINS, timeout=60, ok=True)

@@ -113,6 +113,7 @@ class SlackAdapter:
             settings.outbox_slack_workspace_rate,
         )
         self._socket_mode: Any = None
+        self.connects_socket_mode = True  # not in a worker process: the server has the socket
         self._http: ClientSession | None = None
         self._bot_user_id: str | None = None  # from auth.test, asked once
         self._bot_user_lock = asyncio.Lock()
@@ -139,7 +140,7 @@ class SlackAdapter:
         self.transport.client = web_client(
             self.settings, retry_rate_limits=False, session=self._http
         )
-        if self.settings.slack_app_token:
+        if self.settings.slack_app_token and self.connects_socket_mode:
             await self._connect_socket_mode()
 
     async def _connect_socket_mode(self) -> None:
@@ -198,8 +199,10 @@ class SlackAdapter:
             row = await self.store(body_fields, payload)
         except NotStored:
             return self._not_saved_http(kind, body_fields)
-        if row is None:
-            return web.Response(status=200)  # a retry of a request already being worked on
+        if row is None or not self.intake.works_here:
+            # A retry of a request already stored, or stored for a worker process: bolt's
+            # own ack to a listener is this empty 200 as well.
+            return web.Response(status=200)
         headers = {"Content-Type": content_type}
         response = await self.dispatch_stored(AsyncBoltRequest(body=text, headers=headers), row)
         return await to_aiohttp_response(response)
@@ -215,6 +218,7 @@ class SlackAdapter:
                     payload,
                     # Slack sends an event again after a 503: its retry must find it here.
                     keep_if_late=translate.request_kind(body) == "event",
+                    hand_off=not self.intake.works_here,
                 )
         except TimeoutError as error:
             raise NotStored("timeout") from error
@@ -343,6 +347,9 @@ class SlackAdapter:
         """Work a person waits for, or (`background`) events nobody is watching."""
         work = self._handle(event, origin, inbox_row=row)
         self._work(row, work, name=type(event).__name__, background=background)
+
+    def intake_works_here(self) -> bool:
+        return self.intake is None or self.intake.works_here
 
     def _key(self, row: int | None) -> str | None:
         """The key a stored request's answer is recorded under (bot/core.py)."""
@@ -485,7 +492,8 @@ class _AckingSocketModeHandler(AsyncSocketModeHandler):
                         SocketModeResponse(envelope_id=req.envelope_id, payload=answer)
                     )
                 return  # not acked: Slack sends it again
-            if row is None:  # a redelivery of an envelope being worked on
+            if row is None or not self.adapter.intake_works_here():
+                # A redelivery of an envelope being worked on, or one for a worker process.
                 await client.send_socket_mode_response(
                     SocketModeResponse(envelope_id=req.envelope_id)
                 )

@@ -243,7 +243,12 @@ class TeamsAdapter:
                 # Late, a message is still worked once stored (Teams may not send it again);
                 # an invoke is given up: its answer below says "not saved".
                 row = await self.intake.store(
-                    translate.PLATFORM, delivery, json.dumps(body), keep_if_late=not invoke
+                    translate.PLATFORM,
+                    delivery,
+                    json.dumps(body),
+                    keep_if_late=not invoke,
+                    # A worker process takes it, except an invoke: its answer is ours to give.
+                    hand_off=not invoke and not self.intake.works_here,
                 )
         except TimeoutError:
             if invoke:
@@ -254,6 +259,8 @@ class TeamsAdapter:
             return _invoke_answer(NOT_SAVED) if invoke else _error(503, "not stored; try again")
         if row is None:  # Bot Framework sent it again while the first is being worked
             return _invoke_answer("Done.") if invoke else web.Response(status=201)
+        if not invoke and not self.intake.works_here:
+            return web.Response(status=201)  # stored for a worker process
         answered: asyncio.Future[InvokeResponse | None] = asyncio.get_running_loop().create_future()
         self.intake.work(row, self._turn(identity, activity, row, answered), "teams-turn")
         if not invoke:
