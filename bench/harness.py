@@ -498,20 +498,23 @@ def serve_bot(
     log_counts = _quiet_logging("slack-bot")
 
     async def main() -> None:
-        settings = Settings(
-            DATABASE_URL=database_url,
+        environment = {
+            "DATABASE_URL": database_url,
             # required with PostgreSQL, and strong
-            FINOPS_SECRET_KEY="bench-Wq7nE2sR9yT4uI1oP6aS3dF8gH0jK5lZxC4vB",
-            FINOPS_ADMINS=ADMIN,
-            SLACK_BOT_TOKEN=TOKEN,
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=api_url,
-            LOG_LEVEL="WARNING",
-            _env_file=None,
-            **(overrides or {}),
-        )
+            "FINOPS_SECRET_KEY": "bench-Wq7nE2sR9yT4uI1oP6aS3dF8gH0jK5lZxC4vB",
+            "FINOPS_ADMINS": ADMIN,
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": api_url,
+            "LOG_LEVEL": "WARNING",
+            **{name: str(value) for name, value in (overrides or {}).items()},
+        }
+        os.environ.update(environment)  # worker processes (FINOPS_WORKERS) read it
+        settings = Settings(**environment, _env_file=None)
         tasks = TaskTracker()
-        app = create_app(settings, tasks=tasks)
+        # With FINOPS_WORKERS this process only stores and acks (code that has the roles).
+        roles = {"role": "intake"} if int(environment.get("FINOPS_WORKERS", "0")) else {}
+        app = create_app(settings, tasks=tasks, **roles)
         lags: list[float] = []
         stalls: list[tuple[float, float]] = []
         collections = _GcPauses()

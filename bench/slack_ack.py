@@ -1,7 +1,7 @@
 """Slack ack latency and throughput: a bare slack-bolt app vs. the bot, same load, one run.
 
     .venv/bin/python bench/slack_ack.py [--seconds 10] [--concurrency 32] [--database-url URL]
-                                        [--rate R] [--before REF]
+                                        [--rate R] [--before REF] [--workers N]
 
 Both targets get the same load from this process: by default closed loop (an aiohttp client
 keeping `--concurrency` requests in flight for `--seconds`), or with `--rate R` open loop (R
@@ -11,7 +11,9 @@ command mix, each body freshly signed with a fresh response URL. Each server run
 Latency is the time to the HTTP response, i.e. the ack Slack waits for (3 s budget).
 For the bot, the background work is then awaited and checked against what was acked.
 With `--before REF` the bot as it was at commit REF is measured too, in the same run, from a
-worktree of that commit (each bot on a fresh database of its own).
+worktree of that commit (each bot on a fresh database of its own); with `--workers N` the bot
+with FINOPS_WORKERS=N too (the serving process only stores and acks; its background check is
+then not meaningful, since the work happens in the worker processes).
 """
 
 from __future__ import annotations
@@ -225,6 +227,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         name = f"bot at {args.before}"
                         results[name], _ = await measure(before, fake, session, pool, args)
                         await bot_idle(control, before, args.drain_timeout)
+        if args.workers:
+            name = f"bot, {args.workers} worker process(es)"
+            overrides = {"FINOPS_WORKERS": args.workers}
+            with tempfile.TemporaryDirectory() as tmp:
+                async with fresh_database(database_url, tmp, "workers") as url:
+                    api_url = fake.info["api_url"]
+                    with child_server("bot", serve_bot, url, api_url, overrides) as split:
+                        results[name], _ = await measure(split, fake, session, pool, args)
         with contextlib.ExitStack() as stack:
             tmp = stack.enter_context(tempfile.TemporaryDirectory())
             async with fresh_database(database_url, tmp, "bot") as url:
@@ -275,6 +285,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database-url", default="", help="default: SQLite in a temp dir")
     parser.add_argument(
         "--before", default="", help="also measure the bot at this git commit, in the same run"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="also measure the bot with FINOPS_WORKERS=N (serve stores and acks; N worker "
+        "processes do the work), in the same run",
     )
     parser.add_argument("--drain-timeout", type=float, default=180.0, help="seconds, at most")
     parser.add_argument(

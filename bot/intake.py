@@ -243,8 +243,8 @@ class Intake:
             return
         done, self._finished = self._finished, []
         try:
-            async with self.database.inbox_session() as session:
-                await inbox.remove(session, done)
+            async with self.database.inbox_write() as connection:
+                await inbox.remove(connection, done)
         except Exception:
             self._finished.extend(done)  # next time; until then a replay would be a no-op
             raise
@@ -253,8 +253,9 @@ class Intake:
 
     async def _renew(self) -> None:
         """Work still running (a slow database, a long platform call) keeps its lease."""
-        async with self.database.inbox_session() as session:
-            await inbox.extend(session, sorted(self._working), self.clock() + self.lease)
+        async with self.database.inbox_write() as connection:
+            until = self.clock() + self.lease
+            await inbox.extend(connection, sorted(self._working), until)
 
     # -- recovery ----------------------------------------------------------------------------
     async def _recover_forever(self) -> None:
@@ -283,9 +284,9 @@ class Intake:
         room = CLAIMED_AT_MOST - len(self._working)  # no hoarding: other workers may take
         if room <= 0 or not self.replays:
             return 0
-        async with self.database.inbox_session() as session:
+        async with self.database.inbox_write() as connection:
             rows: list[InboxItem] = await inbox.claim_expired(
-                session, sorted(self.replays), self.clock(), self.lease, limit=room
+                connection, sorted(self.replays), self.clock(), self.lease, limit=room
             )
         claimed = 0
         for row in rows:

@@ -199,7 +199,8 @@ class Database:
 
     @asynccontextmanager
     async def inbox_session(self) -> AsyncIterator[AsyncSession]:
-        """A transaction on the inbox (claims, renewals, deletions)."""
+        """A transaction on the inbox (reads, for status and tests; the intake writes through
+        `inbox_write`, one statement at a time)."""
         if self.inbox_engine is self.engine:
             async with self.session() as session:
                 yield session

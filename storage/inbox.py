@@ -93,44 +93,47 @@ async def add(
 
 
 async def claim_expired(
-    session: AsyncSession,
+    connection: AsyncConnection,
     platforms: Sequence[str],
     now: datetime,
     lease: timedelta,
     limit: int,
 ) -> list[InboxItem]:
-    """Rows of `platforms` whose lease has run out (their process died or gave up), oldest
-    first, leased anew to the caller. Commit right after, before working on them."""
-    statement = (
-        select(InboxItem)
-        .where(col(InboxItem.lease_until) <= now, col(InboxItem.platform).in_(list(platforms)))
-        .order_by(col(InboxItem.id))
+    """Rows of `platforms` whose lease has run out (their process died, or they were handed
+    off to a worker), oldest first, leased anew to the caller: one UPDATE ... RETURNING, so on
+    SQLite the inbox's write lock is held for that statement only, never across awaits."""
+    table = InboxItem.__table__  # type: ignore[attr-defined]
+    due = (
+        select(table.c.id)
+        .where(table.c.lease_until <= now, table.c.platform.in_(list(platforms)))
+        .order_by(table.c.id)
         .limit(limit)
     )
-    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-        statement = statement.with_for_update(skip_locked=True)
-    rows = list((await session.exec(statement)).all())
-    for row in rows:
-        row.attempts += 1
-        row.lease_until = now + lease
-        session.add(row)
-    return rows
+    if connection.dialect.name == "postgresql":  # replicas never wait on each other's rows
+        due = due.with_for_update(skip_locked=True)
+    statement = (
+        update(table)
+        .where(table.c.id.in_(due.scalar_subquery()))
+        .values(attempts=table.c.attempts + 1, lease_until=now + lease)
+        .returning(*table.c)
+    )
+    rows = (await connection.execute(statement)).all()
+    return sorted((InboxItem(**row._mapping) for row in rows), key=lambda item: item.id or 0)
 
 
-async def remove(session: AsyncSession, ids: Sequence[int]) -> None:
+async def remove(connection: AsyncConnection, ids: Sequence[int]) -> None:
     """The work on these rows is done (or given up): forget them."""
     if ids:
-        statement = delete(InboxItem).where(col(InboxItem.id).in_(list(ids)))
-        await session.exec(statement)  # type: ignore[call-overload]
+        table = InboxItem.__table__  # type: ignore[attr-defined]
+        await connection.execute(delete(table).where(table.c.id.in_(list(ids))))
 
 
-async def extend(session: AsyncSession, ids: Sequence[int], until: datetime) -> None:
+async def extend(connection: AsyncConnection, ids: Sequence[int], until: datetime) -> None:
     """Keep the lease of rows still being worked on (a slow database, a long call)."""
     if ids:
-        statement = (
-            update(InboxItem).where(col(InboxItem.id).in_(list(ids))).values(lease_until=until)
-        )
-        await session.exec(statement)  # type: ignore[call-overload]
+        table = InboxItem.__table__  # type: ignore[attr-defined]
+        statement = update(table).where(table.c.id.in_(list(ids))).values(lease_until=until)
+        await connection.execute(statement)
 
 
 async def waiting(session: AsyncSession) -> int:

@@ -128,8 +128,8 @@ async def _forget_unfinished(settings: Settings, app: Any) -> None:
         return
     database = Database(settings.database_url)
     try:
-        async with database.inbox_session() as session:
-            await inbox.remove(session, sorted(intake.unfinished()))
+        async with database.inbox_write() as connection:
+            await inbox.remove(connection, sorted(intake.unfinished()))
     finally:
         await database.dispose()
 
