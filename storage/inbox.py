@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import asyncpg
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
@@ -134,11 +134,6 @@ async def extend(connection: AsyncConnection, ids: Sequence[int], until: datetim
         table = InboxItem.__table__  # type: ignore[attr-defined]
         statement = update(table).where(table.c.id.in_(list(ids))).values(lease_until=until)
         await connection.execute(statement)
-
-
-async def waiting(session: AsyncSession) -> int:
-    """How many requests are stored and not yet done (for `outbox`-style status and tests)."""
-    return (await session.exec(select(func.count()).select_from(InboxItem))).one()
 
 
 async def record_answer(session: AsyncSession, key: str, answer: str, now: datetime) -> None:

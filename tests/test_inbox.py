@@ -29,7 +29,7 @@ from storage.secret import load_voter_key, seal, unseal
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import TEST_SECRET_KEY, running_bot
 from tests.slack_signing import sign, slash_command_body
-from tests.test_slack import ADMIN, SECRET, SlackHarness
+from tests.test_slack import SECRET, SlackHarness, running_slack
 
 KEY = bytes(32)
 LEASE = timedelta(seconds=30)
@@ -159,20 +159,8 @@ async def _held(database_url: str) -> AsyncIterator[None]:
 
 @pytest.fixture
 async def slack(database_url: str) -> AsyncIterator[SlackHarness]:
-    team = "T" + uuid.uuid4().hex[:10].upper()
-    async with FakeSlack(team_id=team) as fake:
-        settings = Settings(
-            DATABASE_URL=database_url,
-            FINOPS_SECRET_KEY=TEST_SECRET_KEY,
-            FINOPS_ADMINS=ADMIN,
-            SLACK_BOT_TOKEN=fake.bot_token,
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=fake.api_url,
-            FINOPS_INBOX_INTAKE_SECONDS="0.5",
-            _env_file=None,
-        )
-        async with running_bot(settings) as (client, tasks):
-            yield SlackHarness(client, fake, tasks, team)
+    async with running_slack(database_url, FINOPS_INBOX_INTAKE_SECONDS="0.5") as harness:
+        yield harness
 
 
 async def _wins(slack: SlackHarness) -> int:

@@ -8,26 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
-
-import pytest
 
 from tests.test_inbox import _held
-from tests.test_teams import TeamsHarness, keys, openid, running_teams  # noqa: F401
+from tests.test_teams import TeamsHarness, keys, openid, teams  # noqa: F401  (fixtures)
 
 
-@pytest.fixture
-async def teams(database_url: str, keys, openid, shared_dir) -> AsyncIterator[TeamsHarness]:  # noqa: F811
-    async with running_teams(database_url, keys, openid.metadata_url, shared_dir) as harness:
-        yield harness
-
-
-def _answers(teams: TeamsHarness, pattern: str) -> int:
-    return len(re.findall(pattern, teams.texts()))
+def _answers(harness: TeamsHarness, pattern: str) -> int:
+    return len(re.findall(pattern, harness.texts()))
 
 
 async def test_a_message_is_answered_at_once_while_the_database_is_stuck_and_replied_later(
-    teams: TeamsHarness, database_url: str
+    teams: TeamsHarness,  # noqa: F811
+    database_url: str,
 ):
     activity = teams.activity("message_personal.json", text="win Deleted idle disks $400/mo")
     async with _held(database_url):
@@ -41,7 +33,8 @@ async def test_a_message_is_answered_at_once_while_the_database_is_stuck_and_rep
 
 
 async def test_an_invoke_that_cannot_be_stored_is_answered_not_saved(
-    teams: TeamsHarness, database_url: str
+    teams: TeamsHarness,  # noqa: F811
+    database_url: str,
 ):
     await teams.say('poll "Pick" "A" "B"')
     poll_id = re.search(r"Poll #(\d+)", teams.texts())[1]
@@ -59,7 +52,7 @@ async def test_an_invoke_that_cannot_be_stored_is_answered_not_saved(
     assert body["value"].startswith("Your vote is 'B'")  # the first click counted for nothing
 
 
-async def test_an_activity_sent_twice_is_worked_once(teams: TeamsHarness):
+async def test_an_activity_sent_twice_is_worked_once(teams: TeamsHarness):  # noqa: F811
     activity = teams.activity("message_personal.json", text="win Stopped idle GPUs $900/mo")
     statuses = [(await teams.post(activity, drain=False)).status for _ in range(3)]
     await teams.settled()

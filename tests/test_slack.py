@@ -9,6 +9,7 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -93,11 +94,13 @@ class SlackHarness:
         return response.status
 
 
-@pytest.fixture
-async def slack(database_url: str) -> AsyncIterator[SlackHarness]:
+@asynccontextmanager
+async def running_slack(database_url: str, **settings: str) -> AsyncIterator[SlackHarness]:
+    """The bot's app with Slack configured against a fresh fake Slack and team; `settings`
+    adds or overrides settings by their environment names."""
     team = "T" + uuid.uuid4().hex[:10].upper()
     async with FakeSlack(team_id=team) as fake:
-        settings = Settings(
+        configured = Settings(
             DATABASE_URL=database_url,
             FINOPS_SECRET_KEY=TEST_SECRET_KEY,
             FINOPS_ADMINS=ADMIN,
@@ -105,9 +108,16 @@ async def slack(database_url: str) -> AsyncIterator[SlackHarness]:
             SLACK_SIGNING_SECRET=SECRET,
             SLACK_API_URL=fake.api_url,
             _env_file=None,
+            **settings,
         )
-        async with running_bot(settings) as (client, tasks):
+        async with running_bot(configured) as (client, tasks):
             yield SlackHarness(client, fake, tasks, team)
+
+
+@pytest.fixture
+async def slack(database_url: str) -> AsyncIterator[SlackHarness]:
+    async with running_slack(database_url) as harness:
+        yield harness
 
 
 async def test_win_is_celebrated_credited_and_confirmed(slack: SlackHarness):
