@@ -365,7 +365,7 @@ def main() -> int:
         "load_average_before": os.getloadavg(),
         "busy_percent_before": round(machine_busy(2.0), 1),  # others' work, before ours
     }
-    server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], cwd=ROOT, env=environment)
+    server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=ROOT, env=environment)
     try:
         wait_for(port)
         targets = {

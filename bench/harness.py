@@ -490,7 +490,7 @@ def serve_bot(
     `checkout`), so two versions are measured side by side in one run."""
     if code_root:
         sys.path.insert(0, code_root)
-    from bot.app import DATABASE, create_app
+    from app.server import DATABASE, create_app
     from bot.settings import Settings
     from bot.tasks import TaskTracker
     from storage import outbox

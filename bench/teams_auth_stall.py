@@ -280,7 +280,7 @@ def serve_bot(
     botbuilder's public-cloud constants patched (in this process) to the local slow server."""
     from botframework.connector.auth import AuthenticationConstants
 
-    from bot.app import create_app
+    from app.server import create_app
     from bot.settings import Settings
     from bot.tasks import TaskTracker
 

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))  # for tests.helpers and tests.card_render
 from adapters.console.adapter import ConsoleSession  # noqa: E402
 from adapters.slack.render import message_payload  # noqa: E402
 from adapters.teams.render import activity_fields  # noqa: E402
-from bot.app import BOT  # noqa: E402
+from app.server import BOT  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from tests.helpers import TEST_SECRET_KEY, migrate, running_bot  # noqa: E402
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel, select
 
-from bot.app import create_app
+from app.server import create_app
 from bot.settings import Settings
 from bot.tasks import TaskTracker
 from storage.engine import Database, async_url
@@ -120,7 +120,7 @@ async def _forget_unfinished(settings: Settings, app: Any) -> None:
     """Requests this bot acked and did not finish (a test that ends with work hung on a fake)
     stay in the inbox, as after a crash, and a later test's bot on the same database would
     work them against a fake that is gone: remove them."""
-    from bot.app import INTAKE
+    from app.server import INTAKE
     from storage import inbox
 
     intake = app.get(INTAKE)
@@ -147,7 +147,7 @@ async def outbox_settled(
 ) -> None:
     """Wait until the running bot's outbox holds nothing unsent for `workspace` (delivered,
     or dead): what a command queued has then reached the fake platform."""
-    from bot.app import DATABASE, OUTBOX
+    from app.server import DATABASE, OUTBOX
     from storage import outbox
 
     app = client.server.app

@@ -18,7 +18,7 @@ from datetime import UTC, timedelta
 from sqlalchemy import text
 from sqlmodel import SQLModel, col, select
 
-from bot.app import BOT, DATABASE
+from app.server import BOT, DATABASE
 from bot.message import DirectMessage
 from storage.engine import Database
 from storage.models import ConversationAddress, Poll

@@ -28,7 +28,7 @@ from adapters.console.render import render_message
 from adapters.slack.deliver import CHART_FILENAME
 from adapters.slack.render import blocks_for
 from adapters.teams.render import MAX_DATA_URI_BASE64, card, chart_url
-from bot.app import BOT, DATABASE
+from app.server import BOT, DATABASE
 from bot.commands import Request
 from bot.costs.chart import draw, new_token, render_png, week_label
 from bot.costs.routes import TOKEN

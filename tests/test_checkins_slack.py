@@ -23,8 +23,8 @@ from sqlmodel import select
 
 from adapters.slack.render import form_modal, message_payload
 from adapters.slack.translate import view_submission_event
+from app.server import BOT, SCHEDULER
 from bot import message as m
-from bot.app import BOT, SCHEDULER
 from bot.core import Bot
 from bot.features import meetings
 from bot.scheduler import Scheduler

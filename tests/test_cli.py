@@ -18,7 +18,7 @@ import pytest
 from storage.migrate import head_revision
 from tests.helpers import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
 
-BOT = [sys.executable, "-m", "bot.cli"]
+BOT = [sys.executable, "-m", "app.cli"]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -20,7 +20,7 @@ from itsdangerous import URLSafeTimedSerializer
 from pydantic import ValidationError
 
 from adapters.console.adapter import PLACE, ConsoleSession
-from bot.app import BOT
+from app.server import BOT
 from bot.core import Bot
 from bot.dashboard.exports import safe_cell
 from bot.dashboard.links import LinkSigner, link_key
@@ -253,7 +253,7 @@ async def test_polls_csv_counts_only_for_anonymous_polls(served: Served):
 def export(args: list[str], url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "DATABASE_URL": url, "FINOPS_SECRET_KEY": TEST_SECRET_KEY}
     return subprocess.run(
-        [sys.executable, "-m", "bot.cli", "export", *args],
+        [sys.executable, "-m", "app.cli", "export", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -386,7 +386,7 @@ async def test_the_served_access_log_never_holds_a_token_however_it_is_spelt(set
     from aiohttp.test_utils import TestClient, TestServer
     from yarl import URL
 
-    from bot.app import create_app
+    from app.server import create_app
     from bot.dashboard.routes import RedactingAccessLogger
 
     token = "eyJ3IjoiVDEifQ.aBcDsecret.eFgH"
@@ -440,7 +440,7 @@ def test_serve_without_credentials_serves_the_dashboard(tmp_path: Path):
         port = probe.getsockname()[1]
     url = f"sqlite:///{tmp_path / 'bot.db'}"
     console = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console"],
+        [sys.executable, "-m", "app.cli", "console"],
         input="win Quick start cleanup $40\n",
         capture_output=True,
         text=True,
@@ -453,7 +453,7 @@ def test_serve_without_credentials_serves_the_dashboard(tmp_path: Path):
     for key in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MicrosoftAppId"):
         environment.pop(key, None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
         cwd=tmp_path,
         env=environment,
         stderr=subprocess.PIPE,

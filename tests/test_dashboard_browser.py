@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from adapters.console.adapter import ConsoleSession
-from bot.app import BOT
+from app.server import BOT
 from bot.dashboard.links import LinkSigner
 from bot.settings import Settings
 from tests.helpers import IN_CI, running_bot

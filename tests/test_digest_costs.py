@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.app import BOT, DATABASE
+from app.server import BOT, DATABASE
 from bot.costs import kpis
 from bot.costs.importer import run_import
 from bot.events import system_actor

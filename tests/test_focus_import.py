@@ -22,7 +22,7 @@ import pytest
 from sqlmodel import col, func, select
 
 from adapters.console.adapter import ConsoleSession
-from bot.cli import main
+from app.cli import main
 from bot.core import Bot
 from bot.costs import kpis, watch
 from bot.costs.importer import ExportRefused, export_files, run_import

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import func, select
 
-from bot.app import BOT, INTAKE
+from app.server import BOT, INTAKE
 from bot.intake import Intake, NotStored
 from bot.settings import Settings
 from bot.tasks import TaskTracker

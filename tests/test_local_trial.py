@@ -36,7 +36,7 @@ def local_env(database_url: str) -> dict[str, str]:
 
 def console(env: dict[str, str], cwd: Path, script: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "console"],
+        [sys.executable, "-m", "app.cli", "console"],
         input=script,
         env=env,
         cwd=cwd,
@@ -96,7 +96,7 @@ async def test_serve_without_credentials_posts_poll_results_to_the_console(tmp_p
     serve = Replica(env, tmp_path / "serve.log")
     watching = await asyncio.create_subprocess_exec(
         sys.executable,
-        *("-m", "bot.cli", "console"),
+        *("-m", "app.cli", "console"),
         env=env,
         cwd=tmp_path,
         stdin=asyncio.subprocess.PIPE,  # kept open: a console someone is sitting at

@@ -1,6 +1,6 @@
 """Real processes: three `finops-bot serve` replicas on one PostgreSQL database.
 
-Each replica is started as a user would (`python -m bot.cli serve`), with its own port, talking
+Each replica is started as a user would (`python -m app.cli serve`), with its own port, talking
 to an in-process fake Slack over HTTP. These tests take real time (up to about a minute and a
 half each): the digest waits for its minute.
 """
@@ -46,7 +46,7 @@ class Replica:
         self.log = log
         with log.open("wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)],
+                [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port)],
                 env=env,
                 cwd=log.parent,  # no stray .env file from the repository is read
                 stdout=out,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot.app import BOT, OUTBOX
+from app.server import BOT, OUTBOX
 from bot.outbox import OutboxWorker, delivery_of
 from bot.settings import Settings
 from bot.tasks import TaskTracker

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 from sqlmodel import col, select
 
 from adapters.teams.names import MemberNames
-from bot.app import DATABASE
+from app.server import DATABASE
 from bot.settings import Settings
 from bot.tasks import TaskTracker
 from storage import outbox as outbox_store

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from bot.commands import COMMANDS
-from bot.teams_package import (
+from adapters.teams.package import (
     PACKAGE_NAME,
     SOURCE_DIR,
     build_package,
     default_teams_app_id,
     render_manifest,
 )
+from bot.commands import COMMANDS
 from tests.helpers import shared_path
 from tests.schema_validation import _compiled, validate_teams_manifest
 

@@ -24,7 +24,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-SOURCE_DIR = Path(__file__).resolve().parents[1] / "manifest" / "teams"
+SOURCE_DIR = Path(__file__).resolve().parents[2] / "manifest" / "teams"
 TEMPLATE = "manifest.template.json"
 ICON_SIZES = {"color.png": 192, "outline.png": 32}  # file name -> width and height, in pixels
 PACKAGE_NAME = "finops-community-bot-teams.zip"  # used when `out` is a directory

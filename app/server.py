@@ -11,16 +11,16 @@ from typing import Any, Literal
 from aiohttp import web
 from sqlalchemy import text
 
+from app.http_guard import body_deadline, per_client_limit
+from app.workers import WorkerProcesses
 from bot.core import Bot
 from bot.costs import routes as chart_routes
 from bot.dashboard import routes as dashboard_routes
-from bot.http_guard import body_deadline, per_client_limit
 from bot.intake import Intake
 from bot.outbox import OutboxWorker
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.tasks import TaskTracker
-from bot.workers import WorkerProcesses
 from storage.engine import Database
 from storage.migrate import upgrade
 

@@ -242,7 +242,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         from aiohttp import web
 
-        from bot.app import create_app
+        from app.server import create_app
         from bot.dashboard.routes import RedactingAccessLogger
 
         if args.port:  # dashboard links name the port the bot really listens on
@@ -291,8 +291,8 @@ async def _work(settings: Settings) -> int:
 
     from aiohttp import web
 
-    from bot.app import create_app
-    from bot.workers import watch_parent
+    from app.server import create_app
+    from app.workers import watch_parent
 
     runner = web.AppRunner(create_app(settings, role="worker"))
     await runner.setup()  # migrations (already current), adapters, intake, outbox, schedules
@@ -347,7 +347,7 @@ def _teams_package(args: argparse.Namespace, settings: Settings) -> int:
     import os
     from pathlib import Path
 
-    from bot.teams_package import build_package
+    from adapters.teams.package import build_package
 
     app_id = args.app_id or settings.microsoft_app_id
     if not app_id:

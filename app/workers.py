@@ -34,7 +34,7 @@ class WorkerProcesses:
         while not self._stopping:
             env = {**os.environ, PARENT: str(os.getpid())}
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "work", env=env
+                sys.executable, "-m", "app.cli", "work", env=env
             )
             self._processes[n] = process
             log.info("started worker process %d (pid %d)", n, process.pid)
