@@ -245,7 +245,7 @@ class Intake:
         try:
             async with self.database.inbox_write() as connection:
                 await inbox.remove(connection, done)
-        except Exception:
+        except BaseException:  # a failure, or stop() cancelling the settle loop mid-delete
             self._finished.extend(done)  # next time; until then a replay would be a no-op
             raise
         for row in done:
