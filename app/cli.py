@@ -8,15 +8,17 @@ import errno
 import logging
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.database import open_database
 from bot.settings import Settings
 from storage.engine import DatabaseURLError, shown_url
 from storage.migrate import SchemaNotCurrent
@@ -236,7 +238,7 @@ def _check_secret_key(settings: Settings) -> None:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "console":
-        from adapters.console.adapter import run
+        from app.console import run
 
         return run(settings, args.as_user)
     if args.command == "serve":
@@ -276,7 +278,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "focus":
         from bot.costs import cli as focus_cli
 
-        return asyncio.run(focus_cli.run(args, settings))
+        problem = focus_cli.check(args)
+        if problem is not None:
+            return problem
+        return asyncio.run(_with_database(settings, focus_cli.run, args))
     if args.command == "db" and args.db_command == "revision":
         return asyncio.run(_db_revision(settings, args.message))
     if args.command == "db":
@@ -314,22 +319,26 @@ def _outbox(args: argparse.Namespace, settings: Settings) -> int:
         if bool(args.ids) == args.all_dead:
             print("finops-bot: give outbox ids or --all-dead (not both)", file=sys.stderr)
             return 2
-        return asyncio.run(outbox_admin.retry(settings, args.ids or None))
+        return asyncio.run(_with_database(settings, outbox_admin.retry, args.ids or None))
     if args.outbox_command == "list":
-        return asyncio.run(outbox_admin.show(settings, args.status, args.limit))
-    return asyncio.run(outbox_admin.show(settings, "dead", 20))
+        return asyncio.run(_with_database(settings, outbox_admin.show, args.status, args.limit))
+    return asyncio.run(_with_database(settings, outbox_admin.show, "dead", 20))
+
+
+async def _with_database(
+    settings: Settings, command: Callable[..., Awaitable[int]], *args: Any
+) -> int:
+    """Run `command(database, *args)` on the settings' database (its schema must be current)."""
+    async with open_database(settings) as database:
+        return await command(database, *args)
 
 
 async def _db_upgrade(settings: Settings) -> int:
-    from storage.engine import Database
-    from storage.migrate import upgrade
+    from storage.migrate import head_revision
 
-    database = Database(settings.database_url)
-    try:
-        revision = await upgrade(database)
-    finally:
-        await database.dispose()
-    print(f"Database is at schema revision {revision}.")
+    async with open_database(settings, migrate=True):
+        pass  # migrated to the newest revision on opening
+    print(f"Database is at schema revision {head_revision()}.")
     return 0
 
 
@@ -337,7 +346,9 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     from bot.dashboard import exports
 
     try:
-        return asyncio.run(exports.export(settings, args.kind, args.workspace, args.out))
+        return asyncio.run(
+            _with_database(settings, exports.export, args.kind, args.workspace, args.out)
+        )
     except (ValueError, exports.UnknownWorkspace) as error:
         print(f"finops-bot: {error}", file=sys.stderr)
         return 2
@@ -368,17 +379,10 @@ def _teams_package(args: argparse.Namespace, settings: Settings) -> int:
 async def _schedule_list(settings: Settings) -> int:
     from bot import recurrence_times as times
     from bot.parsing.when import describe
-    from storage.engine import Database
-    from storage.migrate import require_current
     from storage.schedules import all_with_workspaces
 
-    database = Database(settings.database_url)
-    try:
-        await require_current(database)
-        async with database.session() as session:
-            rows = await all_with_workspaces(session)
-    finally:
-        await database.dispose()
+    async with open_database(settings) as database, database.session() as session:
+        rows = await all_with_workspaces(session)
     if not rows:
         print("No schedules. In chat, an admin says: digest schedule monday 09:00")
         return 0
@@ -401,15 +405,10 @@ async def _schedule_list(settings: Settings) -> int:
 
 
 async def _db_revision(settings: Settings, message: str) -> int:
-    from storage.engine import Database
-    from storage.migrate import upgrade, write_revision
+    from storage.migrate import write_revision
 
-    database = Database(settings.database_url)
-    try:
-        await upgrade(database)
+    async with open_database(settings, migrate=True) as database:
         path = await write_revision(database, message)
-    finally:
-        await database.dispose()
     print(f"Wrote {path}; read it, then commit it." if path else "No model changes to migrate.")
     return 0
 

@@ -1,4 +1,5 @@
-"""The composition root: one aiohttp application that serves every platform's endpoint."""
+"""The HTTP server: one aiohttp application that serves every platform's endpoint, the
+dashboard and the health check, with the parts it runs built and started in order."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import Any, Literal
 from aiohttp import web
 from sqlalchemy import text
 
+from app.database import opened
 from app.http_guard import body_deadline, per_client_limit
+from app.platforms import configured_adapters
 from app.workers import WorkerProcesses
 from bot.core import Bot
 from bot.costs import routes as chart_routes
@@ -22,7 +25,6 @@ from bot.scheduler import Scheduler
 from bot.settings import Settings
 from bot.tasks import TaskTracker
 from storage.engine import Database
-from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 20.0  # seconds to finish acked work before the process exits
@@ -49,95 +51,92 @@ def create_app(
 
     `role`: "all" does everything in this process; "intake" (`serve` with FINOPS_WORKERS)
     stores and acknowledges requests and starts the worker processes; "worker" (`finops-bot
-    work`, not served over HTTP) works the stored requests, the outbox and the schedules."""
+    work`, not served over HTTP) works the stored requests, the outbox and the schedules.
+
+    The parts are built here, in dependency order, each whole from its constructor: the
+    database (it connects at start-up), the bot (it refuses a missing or weak secret key
+    before anything is written), the intake, the adapters, the outbox and the scheduler."""
     app = web.Application(
         middlewares=[per_client_limit(settings.max_requests_per_client), body_deadline]
     )
     tasks = TaskTracker() if tasks is None else tasks
-    app[TASKS] = tasks
-    slack = None
-    if settings.slack_enabled:
-        from adapters.slack.adapter import SlackAdapter  # platform SDKs load only when used
-
-        slack = SlackAdapter(settings, tasks)
-        slack.connects_socket_mode = role != "worker"
-        if settings.slack_signing_secret:
-            slack.mount(app)
-    teams = None
-    if settings.teams_enabled:
-        from adapters.teams.adapter import TeamsAdapter
-
-        teams = TeamsAdapter(settings, tasks, credentials_factory=teams_credentials)
-        teams.mount(app)
-    else:
+    database = Database(settings.database_url)
+    bot = Bot(settings, database)
+    intake = Intake(
+        database,
+        bot.voter_key,
+        tasks,
+        lease=timedelta(seconds=settings.inbox_lease_seconds),
+        max_attempts=settings.inbox_max_attempts,
+        works_here=role != "intake",
+        poll_seconds=WORKER_POLL_SECONDS if role == "worker" else None,
+    )
+    adapters = configured_adapters(
+        settings,
+        bot=bot,
+        intake=intake,
+        tasks=tasks,
+        in_worker=role == "worker",
+        teams_credentials=teams_credentials,
+    )
+    transports = {adapter.platform: adapter.transport for adapter in adapters}
+    outbox = OutboxWorker(
+        database,
+        bot.view,
+        transports,
+        clock=bot.clock,
+        max_attempts=settings.outbox_max_attempts,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+    )
+    bot.on_queued.append(outbox.wake)  # a transaction that queued messages committed
+    # Without Slack or Teams (a local trial), the scheduler runs for the console: its posts
+    # wait in the outbox until a console prints them (adapters/console).
+    scheduler = Scheduler(
+        bot,
+        set(transports) or {"console"},
+        tick_seconds=settings.scheduler_tick_seconds,
+        grace=timedelta(hours=settings.digest_grace_hours),
+    )
+    workers = WorkerProcesses(settings.workers) if role == "intake" else None
+    app[TASKS], app[DATABASE], app[BOT] = tasks, database, bot
+    app[INTAKE], app[OUTBOX], app[SCHEDULER] = intake, outbox, scheduler
+    for adapter in adapters:
+        adapter.mount(app)
+    if not settings.teams_enabled:
         app.router.add_post("/api/messages", teams_not_configured)
 
-    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        database = Database(settings.database_url)
-        bot = Bot(settings, database)  # refuses a missing secret key before any write
-        revision = await upgrade(database)
-        log.info("database ready at schema revision %s", revision)
-        app[DATABASE], app[BOT] = database, bot
-        intake = Intake(
-            database,
-            bot.voter_key,
-            tasks,
-            lease=timedelta(seconds=settings.inbox_lease_seconds),
-            max_attempts=settings.inbox_max_attempts,
-            works_here=role != "intake",
-            poll_seconds=WORKER_POLL_SECONDS if role == "worker" else None,
-        )
-        app[INTAKE] = intake
-        adapters = [a for a in (slack, teams) if a is not None]
-        for adapter in adapters:
-            await adapter.start(bot, intake)
-        await intake.start()
-        transports = {name: a.transport for name, a in (("slack", slack), ("teams", teams)) if a}
-        worker = OutboxWorker(
-            bot,
-            transports,
-            max_attempts=settings.outbox_max_attempts,
-            lease=timedelta(seconds=settings.outbox_lease_seconds),
-        )
-        app[OUTBOX] = worker
-        # Without Slack or Teams (a local trial), the scheduler runs for the console: its
-        # posts wait in the outbox until a console prints them (adapters/console).
-        scheduler = Scheduler(
-            bot,
-            set(transports) or {"console"},
-            tick_seconds=settings.scheduler_tick_seconds,
-            grace=timedelta(hours=settings.digest_grace_hours),
-        )
-        app[SCHEDULER] = scheduler
-        workers = WorkerProcesses(settings.workers) if role == "intake" else None
-        if workers is not None:  # the work, the outbox and the schedules run over there
-            await workers.start()
-        else:
-            if transports:
-                worker.start()
-            scheduler.start()
-        # What start-up built lives as long as the process: keep it out of every later full
-        # garbage collection (each one stalled the loop for 100-200 ms under a burst).
-        gc.freeze()
-        yield
-        if workers is not None:
-            await workers.stop()
-        await scheduler.stop()
-        for adapter in adapters:  # stop taking work, finish what was acked, then close
-            await adapter.stop_intake()
-        try:
-            await tasks.drain(grace=SHUTDOWN_GRACE)
-        except TimeoutError:
-            log.error(
-                "shutting down with %d acknowledged events not handled; they stay in the "
-                "inbox for the next replica",
-                len(tasks),
-            )
-        await intake.stop()
-        await worker.stop()  # what is still queued waits in the outbox for any replica
-        for adapter in adapters:
-            await adapter.close()
-        await database.dispose()
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        async with opened(database, migrate=True):
+            for adapter in adapters:
+                await adapter.start()
+            await intake.start()
+            if workers is not None:  # the work, the outbox and the schedules run over there
+                await workers.start()
+            else:
+                if transports:
+                    outbox.start()
+                scheduler.start()
+            # What start-up built lives as long as the process: keep it out of every later
+            # full garbage collection (each one stalled the loop for 100-200 ms in a burst).
+            gc.freeze()
+            yield
+            if workers is not None:
+                await workers.stop()
+            await scheduler.stop()
+            for adapter in adapters:  # stop taking work, finish what was acked, then close
+                await adapter.stop_intake()
+            try:
+                await tasks.drain(grace=SHUTDOWN_GRACE)
+            except TimeoutError:
+                log.error(
+                    "shutting down with %d acknowledged events not handled; they stay in "
+                    "the inbox for the next replica",
+                    len(tasks),
+                )
+            await intake.stop()
+            await outbox.stop()  # what is still queued waits in the outbox for any replica
+            for adapter in adapters:
+                await adapter.close()
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)

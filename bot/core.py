@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,9 +30,6 @@ from storage import polls as poll_store
 from storage.engine import Database
 from storage.models import Poll, Schedule, Welcome, Workspace, utcnow
 from storage.secret import event_key, load_voter_key, seal, unseal
-
-if TYPE_CHECKING:
-    from bot.outbox import Delivery
 
 log = logging.getLogger(__name__)
 # Decides, inside the work's transaction, whether the work may run (False: already done).
@@ -191,21 +188,6 @@ class Bot:
         if queued:
             for listener in self.on_queued:
                 listener()
-
-    async def remember_post_in(
-        self, session: AsyncSession, delivery: Delivery, message_id: str
-    ) -> None:
-        """Note where a post about `subject` went (in the outbox's transaction), so any
-        replica can update it later."""
-        workspace = await workspaces.workspace_id(session, delivery.platform, delivery.workspace)
-        await deliveries.remember_post(
-            session, workspace, delivery.subject, delivery.conversation, message_id, self.clock()
-        )
-
-    async def find_post(self, actor: Actor, subject: str) -> tuple[str, str] | None:
-        async with self._in_workspace(actor) as (session, workspace):
-            found = await deliveries.find_post(session, workspace, subject)
-            return (found.conversation_id, found.message_id) if found else None
 
     @asynccontextmanager
     async def _in_workspace(self, actor: Actor) -> AsyncIterator[tuple[AsyncSession, int]]:

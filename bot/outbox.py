@@ -23,79 +23,23 @@ import random
 import socket
 import time
 from asyncio import FIRST_COMPLETED
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from bot.core import Bot
-from bot.events import Actor, system_actor
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.events import Actor
 from bot.message import Message
 from bot.message_json import from_dict
+from bot.platform import Delivery, NotDelivered, RateLimited, Transport, Undeliverable
+from storage import deliveries, workspaces
 from storage import outbox as store
+from storage.engine import Database
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 BACKOFF_BASE, BACKOFF_CAP = 2.0, 300.0  # seconds
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One outbox row, ready for a Transport."""
-
-    id: int
-    platform: str
-    workspace: str  # the platform's workspace id (Slack team, Teams tenant)
-    kind: str  # post | dm | update | home
-    conversation: str  # channel id, `user:<id>`, the subject of an update, or `home:<id>`
-    subject: str
-    message: Message | None  # None for updates and home tabs: rendered when sent (current)
-    name: str  # the channel's or person's name, where known
-    fallback_url: str  # where to answer if the bot may not post in the channel (Slack)
-    uncertain: bool
-    created_at: datetime
-    forget: bool = False  # deleted once delivered or dead: the recipient is not to be kept
-
-    @property
-    def actor(self) -> Actor:
-        return system_actor(self.platform, self.workspace)
-
-    @property
-    def user_id(self) -> str:
-        return self.conversation.removeprefix("user:").removeprefix("home:")
-
-
-class RateLimited(Exception):
-    """The platform said not now (429); nothing was delivered."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"rate limited; retry after {retry_after:g} s")
-        self.retry_after = retry_after
-
-
-class NotDelivered(Exception):
-    """The platform refused this attempt for a passing reason; nothing was delivered."""
-
-
-class Undeliverable(Exception):
-    """It can never be delivered (no such channel, the person blocked the bot): stop trying."""
-
-
-class Transport(Protocol):
-    """A platform's way to send outbox rows; raises the exceptions above."""
-
-    conversation_interval: float  # seconds between two sends to one conversation
-    workspace_rate: float  # sends per second per workspace, per replica (0: unlimited)
-
-    async def send(self, delivery: Delivery) -> str:
-        """Post or DM `delivery.message`; returns the platform's message id ("" if none)."""
-        ...
-
-    async def edit(self, delivery: Delivery, conversation: str, message_id: str, message: Message):  # type: ignore[no-untyped-def]
-        """Replace a message posted earlier."""
-        ...
-
-    async def find_sent(self, delivery: Delivery) -> str | None:
-        """The message id if an earlier, uncertain attempt did reach the platform."""
-        ...
 
 
 class Pace:
@@ -121,12 +65,22 @@ def owner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+# The current state of a subject (`poll:12`, `win:3`, `home`), as the bot shows it: Bot.view.
+View = Callable[[Actor, str], Awaitable[Message | None]]
+
+
 class OutboxWorker:
+    """Claims due rows, sends each through its platform's Transport, settles it. What it
+    needs of the core is `view` (an update or a home tab is rendered when sent, as it is
+    then); the bot wakes it (`wake`) when a transaction that queued messages commits."""
+
     def __init__(
         self,
-        bot: Bot,
+        database: Database,
+        view: View,
         transports: dict[str, Transport],
         *,
+        clock: Callable[[], datetime] = utcnow,
         max_attempts: int = 8,
         lease: timedelta = timedelta(minutes=2),
         concurrency: int = 16,
@@ -134,7 +88,9 @@ class OutboxWorker:
         workspace: str | None = None,
         owner: str | None = None,
     ) -> None:
-        self.bot = bot
+        self.database = database
+        self.view = view
+        self.clock = clock
         self.transports = transports
         self.max_attempts = max_attempts
         self.lease = lease
@@ -150,7 +106,6 @@ class OutboxWorker:
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
         self._stopping = False
-        self.bot.on_queued.append(self.wake)
         self._task = asyncio.create_task(self._loop(), name="outbox")
 
     def wake(self) -> None:
@@ -163,8 +118,6 @@ class OutboxWorker:
         if self._task is not None:
             await self._task
             self._task = None
-        if self.wake in self.bot.on_queued:
-            self.bot.on_queued.remove(self.wake)
 
     async def _loop(self) -> None:
         """Keep up to `concurrency` sends in flight: claim as slots free up, so the next
@@ -209,11 +162,11 @@ class OutboxWorker:
         for platform, transport in self.transports.items():
             if len(found) >= limit:
                 break
-            async with self.bot.database.session() as session:
+            async with self.database.session() as session:
                 claimed = await store.claim(
                     session,
                     platform,
-                    self.bot.clock(),
+                    self.clock(),
                     owner=self.owner,
                     lease=self.lease,
                     interval=timedelta(seconds=transport.conversation_interval),
@@ -245,7 +198,7 @@ class OutboxWorker:
             await self._sent(delivery, sent)
         except RateLimited as limited:
             pace.pause(limited.retry_after)
-            retry_at = self.bot.clock() + timedelta(seconds=limited.retry_after)
+            retry_at = self.clock() + timedelta(seconds=limited.retry_after)
             await self._retry(row.id, str(limited), retry_at, uncertain=False, counted=False)
         except Undeliverable as error:
             log.warning("outbox %s (%s) cannot be delivered: %s", row.id, row.kind, error)
@@ -263,30 +216,49 @@ class OutboxWorker:
     async def _send(self, transport: Transport, delivery: Delivery) -> str:
         if delivery.kind == "home":  # the person's tab as it is now, published by the transport
             person = Actor(delivery.platform, delivery.workspace, delivery.user_id, delivery.name)
-            tab = await self.bot.view(person, "home")
+            tab = await self.view(person, "home")
             return await transport.send(replace(delivery, message=tab)) if tab else ""
         if delivery.kind != "update":
             return await transport.send(delivery)
-        where = await self.bot.find_post(delivery.actor, delivery.subject)
-        current = await self.bot.view(delivery.actor, delivery.subject)
+        where = await self._find_post(delivery)
+        current = await self.view(delivery.actor, delivery.subject)
         if where is None or current is None:
             return ""  # never posted (or gone): nothing to update
         await transport.edit(delivery, where[0], where[1], current)
         return where[1]
 
     async def _sent(self, delivery: Delivery, message_id: str) -> None:
-        async with self.bot.database.session() as session:
+        async with self.database.session() as session:
             await store.settle(
                 session,
                 delivery.id,
                 self.owner,
                 status=store.SENT,
-                now=self.bot.clock(),
+                now=self.clock(),
                 message_id=message_id,
                 forget=delivery.forget,
             )
             if delivery.kind == "post" and delivery.subject and message_id:
-                await self.bot.remember_post_in(session, delivery, message_id)
+                await self._remember_post(session, delivery, message_id)
+
+    async def _remember_post(
+        self, session: AsyncSession, delivery: Delivery, message_id: str
+    ) -> None:
+        """Note where a post about `subject` went (in the settling transaction), so any
+        replica can update it later."""
+        workspace = await workspaces.workspace_id(session, delivery.platform, delivery.workspace)
+        await deliveries.remember_post(
+            session, workspace, delivery.subject, delivery.conversation, message_id, self.clock()
+        )
+
+    async def _find_post(self, delivery: Delivery) -> tuple[str, str] | None:
+        """Where the post about `delivery.subject` went: (conversation, message id)."""
+        async with self.database.session() as session:
+            workspace = await workspaces.workspace_id(
+                session, delivery.platform, delivery.workspace
+            )
+            found = await deliveries.find_post(session, workspace, delivery.subject)
+            return (found.conversation_id, found.message_id) if found else None
 
     async def _failed(
         self, row_id: int, attempts: int, error: Exception, uncertain: bool, forget: bool = False
@@ -298,7 +270,7 @@ class OutboxWorker:
             return
         delay = min(BACKOFF_BASE * 2 ** (attempts - 1), BACKOFF_CAP) * random.uniform(0.5, 1.5)
         log.info("outbox %s failed (%s); retrying in %.1f s", row_id, reason, delay)
-        retry_at = self.bot.clock() + timedelta(seconds=delay)
+        retry_at = self.clock() + timedelta(seconds=delay)
         await self._retry(row_id, reason, retry_at, uncertain=uncertain, counted=True)
 
     async def _retry(
@@ -314,9 +286,9 @@ class OutboxWorker:
         )
 
     async def _settle(self, row_id: int, status: str, **details) -> None:  # type: ignore[no-untyped-def]
-        async with self.bot.database.session() as session:
+        async with self.database.session() as session:
             await store.settle(
-                session, row_id, self.owner, status=status, now=self.bot.clock(), **details
+                session, row_id, self.owner, status=status, now=self.clock(), **details
             )
 
 

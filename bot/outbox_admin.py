@@ -5,21 +5,14 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 
-from bot.settings import Settings
 from storage import outbox
 from storage.engine import Database
-from storage.migrate import require_current
 
 
-async def show(settings: Settings, status: str | None, limit: int) -> int:
-    database = Database(settings.database_url)
-    try:
-        await require_current(database)
-        async with database.session() as session:
-            counts = await outbox.counts(session)
-            rows = await outbox.listing(session, status, limit)
-    finally:
-        await database.dispose()
+async def show(database: Database, status: str | None, limit: int) -> int:
+    async with database.session() as session:
+        counts = await outbox.counts(session)
+        rows = await outbox.listing(session, status, limit)
     summary = ", ".join(f"{counts.get(s, 0)} {s}" for s in outbox.STATUSES)
     print(f"Outbox: {summary}.")
     if not rows:
@@ -38,14 +31,9 @@ async def show(settings: Settings, status: str | None, limit: int) -> int:
     return 0
 
 
-async def retry(settings: Settings, ids: list[int] | None) -> int:
-    database = Database(settings.database_url)
-    try:
-        await require_current(database)
-        async with database.session() as session:
-            count = await outbox.retry_dead(session, ids, datetime.now(UTC))
-    finally:
-        await database.dispose()
+async def retry(database: Database, ids: list[int] | None) -> int:
+    async with database.session() as session:
+        count = await outbox.retry_dead(session, ids, datetime.now(UTC))
     print(f"{count} dead message(s) queued again; a running bot delivers them shortly.")
     missing = len(set(ids)) - count if ids else 0
     if missing:  # a typo'd id is an error for scripts, not a silent success

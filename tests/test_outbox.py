@@ -13,7 +13,8 @@ from sqlmodel import select
 
 from adapters.console.adapter import PLACE
 from bot.events import Actor, JoinScope, MemberJoinedEvent
-from bot.outbox import Delivery, NotDelivered, OutboxWorker, RateLimited, Undeliverable
+from bot.outbox import OutboxWorker
+from bot.platform import Delivery, NotDelivered, RateLimited, Undeliverable
 from storage import outbox as store
 from storage.models import OutboxMessage, Workspace
 
@@ -55,7 +56,14 @@ async def join(chat, user: str) -> None:
 
 
 def worker(bot, workspace: str, recorder: Recorder, **options) -> OutboxWorker:
-    return OutboxWorker(bot, {"console": recorder}, workspace=workspace, **options)
+    return OutboxWorker(
+        bot.database,
+        bot.view,
+        {"console": recorder},
+        clock=bot.clock,
+        workspace=workspace,
+        **options,
+    )
 
 
 async def rows(bot, workspace: str) -> list[OutboxMessage]:

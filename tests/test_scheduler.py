@@ -8,7 +8,8 @@ from sqlalchemy import update
 
 from bot.core import Bot
 from bot.message import ChannelPost, DirectMessage, Update
-from bot.outbox import Delivery, OutboxWorker
+from bot.outbox import OutboxWorker
+from bot.platform import Delivery
 from bot.scheduler import Scheduler
 from storage.models import Schedule
 from storage.workspaces import workspace_id
@@ -25,7 +26,9 @@ class Platform:
 
     def __init__(self, bot: Bot, workspace: str) -> None:
         self.sent: list[ChannelPost | DirectMessage | Update] = []
-        self.outbox = OutboxWorker(bot, {"console": self}, workspace=workspace)
+        self.outbox = OutboxWorker(
+            bot.database, bot.view, {"console": self}, clock=bot.clock, workspace=workspace
+        )
 
     async def send(self, delivery: Delivery) -> str:
         assert delivery.message is not None

@@ -346,7 +346,8 @@ async def test_a_slack_that_hangs_longer_than_the_lease_gets_one_post(database_u
             app = client.server.app
             # A second replica's worker, ready to take over a claim whose lease ran out.
             other = OutboxWorker(
-                app[BOT],
+                app[BOT].database,
+                app[BOT].view,
                 {"slack": app[OUTBOX].transports["slack"]},
                 lease=timedelta(seconds=4),
                 owner="replica-2",

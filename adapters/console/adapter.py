@@ -8,9 +8,9 @@ import getpass
 import logging
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Coroutine, Iterable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from adapters.console.render import render_outgoing
 from adapters.console.transport import ConsoleTransport
@@ -18,9 +18,6 @@ from bot.core import Bot
 from bot.events import Actor, CommandEvent, JoinScope, MemberJoinedEvent, Place
 from bot.message import Outcome
 from bot.outbox import OutboxWorker
-from bot.settings import Settings
-from storage.engine import Database
-from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
 WORKSPACE = "local"
@@ -55,7 +52,13 @@ class ConsoleSession:
         self.transport = ConsoleTransport()
         # The console delivers its own outbox right after each command, in this process, and
         # every second what `finops-bot serve`'s scheduler queued for it (`pending`).
-        self.outbox = OutboxWorker(bot, {"console": self.transport}, workspace=workspace)
+        self.outbox = OutboxWorker(
+            bot.database,
+            bot.view,
+            {"console": self.transport},
+            clock=bot.clock,
+            workspace=workspace,
+        )
         self._delivering = asyncio.Lock()  # one drain at a time: the loop's and a command's
 
     def actor(self, user: str | None = None) -> Actor:
@@ -99,24 +102,11 @@ class ConsoleSession:
         return [META_HELP]
 
 
-async def open_bot(settings: Settings, admin: str) -> tuple[Bot, Database]:
-    database = Database(settings.database_url)
-    bot = Bot(settings, database, extra_admins=frozenset({admin}))  # checks the key first
-    await upgrade(database)
-    return bot, database
-
-
-def run(settings: Settings, as_user: str | None, stdin: TextIO = sys.stdin) -> int:
-    admin = local_user()
-    with asyncio.Runner() as runner:
-        bot, database = runner.run(open_bot(settings, admin))
-        session = ConsoleSession(bot, as_user or admin)
-        try:
-            lines = _interactive(session) if stdin.isatty() else _piped(stdin)
-            runner.run(_converse(session, iter(lines)))
-        finally:
-            runner.run(database.dispose())
-    return 0
+def converse(bot: Bot, user: str, stdin: TextIO = sys.stdin) -> Coroutine[Any, Any, None]:
+    """The console session as `user`: typed lines at a terminal, or piped ones (scripts)."""
+    session = ConsoleSession(bot, user)
+    lines = _interactive(session) if stdin.isatty() else _piped(stdin)
+    return _converse(session, iter(lines))
 
 
 async def _converse(session: ConsoleSession, lines: Iterator[str]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.console.render import render_outgoing, render_update
 from bot.message import ChannelPost, DirectMessage, Message
-from bot.outbox import Delivery
+from bot.platform import Delivery
 
 
 class ConsoleTransport:

@@ -96,15 +96,26 @@ def web_client(
 
 
 class SlackAdapter:
+    """Slack over HTTP (Events API, signed requests) or Socket Mode; see bot/platform.py."""
+
+    platform = translate.PLATFORM
+
     def __init__(
-        self, settings: Settings, tasks: TaskTracker, *, clock: Callable[[], float] = time.time
+        self,
+        settings: Settings,
+        *,
+        bot: Bot,
+        intake: Intake,
+        tasks: TaskTracker,
+        connects_socket_mode: bool = True,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        self.bot = bot
+        self.intake = intake
         self.tasks = tasks
         self.clock = clock
         self.client = web_client(settings)
-        self.bot: Bot | None = None
-        self.intake: Intake | None = None
         self.responses = ResponseURLs()
         self.replies = SlackReplies(self.client, self.responses)
         self.transport = SlackTransport(
@@ -113,7 +124,8 @@ class SlackAdapter:
             settings.outbox_slack_workspace_rate,
         )
         self._socket_mode: Any = None
-        self.connects_socket_mode = True  # not in a worker process: the server has the socket
+        # False in a worker process (`finops-bot work`): the serving process has the socket.
+        self.connects_socket_mode = connects_socket_mode
         self._http: ClientSession | None = None
         self._bot_user_id: str | None = None  # from auth.test, asked once
         self._bot_user_lock = asyncio.Lock()
@@ -126,15 +138,14 @@ class SlackAdapter:
             logger=logging.getLogger("slack_bolt"),
         )
         self._listen()
+        intake.replays[translate.PLATFORM] = self._replay
 
     # -- lifecycle ---------------------------------------------------------------------------
     def mount(self, app: web.Application) -> None:
-        app.router.add_post(PATH, self.handle_http)
+        if self.settings.slack_signing_secret:  # Socket Mode alone has no HTTP endpoint
+            app.router.add_post(PATH, self.handle_http)
 
-    async def start(self, bot: Bot, intake: Intake) -> None:
-        self.bot = bot
-        self.intake = intake
-        intake.replays[translate.PLATFORM] = self._replay
+    async def start(self) -> None:
         # The outbox sends in bulk: one connection pool for all its calls.
         self._http = ClientSession(timeout=call_timeout(self.settings.outbox_lease_seconds))
         self.transport.client = web_client(
@@ -209,7 +220,6 @@ class SlackAdapter:
 
     async def store(self, body: dict[str, Any], payload: str) -> int | None:
         """Store a request before its ack (see bot/intake.py), within the intake deadline."""
-        assert self.intake is not None
         try:
             async with asyncio.timeout(self.settings.inbox_intake_seconds):
                 return await self.intake.store(
@@ -237,7 +247,6 @@ class SlackAdapter:
     async def dispatch_stored(self, request: AsyncBoltRequest, row: int) -> Any:
         """Run bolt's listeners on a stored request; its listener takes the row (`_taken`)
         and forgets it once its work is done. A request no listener took is forgotten now."""
-        assert self.intake is not None
         slot = _Row(row)
         request.context["inbox"] = slot
         try:
@@ -323,7 +332,6 @@ class SlackAdapter:
 
     async def _open_form(self, body: dict, action: dict) -> None:
         """A form's opener was clicked: the person's current form (pre-filled) as a modal."""
-        assert self.bot is not None
         event = translate.action_event(body, action)
         origin = Origin(event.actor, event.place.conversation_id, body.get("response_url", ""))
         name = event.action_id.partition(".")[0]  # `checkin.open` opens the `checkin` view
@@ -349,11 +357,10 @@ class SlackAdapter:
         self._work(row, work, name=type(event).__name__, background=background)
 
     def intake_works_here(self) -> bool:
-        return self.intake is None or self.intake.works_here
+        return self.intake.works_here
 
     def _key(self, row: int | None) -> str | None:
         """The key a stored request's answer is recorded under (bot/core.py)."""
-        assert self.intake is not None
         return self.intake.key_of(row)
 
     def _work(
@@ -366,7 +373,6 @@ class SlackAdapter:
         at_once: bool = False,
     ) -> None:
         """Work on an acked request (stored as inbox `row`), forgotten when done."""
-        assert self.intake is not None
         self.intake.work(row, work, name, background=background, at_once=at_once)
 
     async def _handle(
@@ -377,7 +383,6 @@ class SlackAdapter:
         refresh_home: bool = False,
         inbox_row: int | None = None,
     ) -> None:
-        assert self.bot is not None
         # What it sends on its own is in the outbox; the replies are ours to deliver.
         outcome = await self.bot.handle(event, inbox_key=self._key(inbox_row))
         await self.replies.deliver(outcome, origin)
@@ -433,7 +438,6 @@ class SlackAdapter:
     async def publish_home(self, actor: Actor) -> None:
         """Queue the person's home tab: the outbox publishes it (views.publish), retrying a
         failure with backoff like any send, instead of logging it and giving up."""
-        assert self.bot is not None
         if not actor.display_name:
             actor = Actor(
                 actor.platform,

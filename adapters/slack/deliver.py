@@ -19,7 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.render import escape, home_view, message_payload
 from bot.events import Actor
 from bot.message import Audience, Chart, Message, Outcome
-from bot.outbox import Delivery, NotDelivered, RateLimited, Undeliverable
+from bot.platform import Delivery, NotDelivered, RateLimited, Undeliverable
 
 log = logging.getLogger(__name__)
 NOT_POSTABLE = {"not_in_channel", "channel_not_found", "is_archived"}

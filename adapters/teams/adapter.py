@@ -108,10 +108,22 @@ def metadata_url(settings: Settings) -> str:
 
 
 class TeamsAdapter:
+    """Teams through Bot Framework (botbuilder's CloudAdapter); see bot/platform.py."""
+
+    platform = translate.PLATFORM
+
     def __init__(
-        self, settings: Settings, tasks: TaskTracker, *, credentials_factory: Any = None
+        self,
+        settings: Settings,
+        *,
+        bot: Bot,
+        intake: Intake,
+        tasks: TaskTracker,
+        credentials_factory: Any = None,
     ) -> None:
         self.settings = settings
+        self.bot = bot
+        self.intake = intake
         self.tasks = tasks
         config = BotFrameworkConfig(settings)
         self.credentials = WarmCredentialsFactory(
@@ -121,30 +133,24 @@ class TeamsAdapter:
             config, credentials_factory=self.credentials
         )
         self.cloud = CloudAdapter(authentication)
-        self.bot: Bot | None = None
-        self.intake: Intake | None = None
-        self.sender: TeamsSender | None = None
-        self.transport: TeamsTransport | None = None
+        self.sender = TeamsSender(
+            self.cloud,
+            settings.microsoft_app_id,
+            bot,
+            settings.teams_service_url_allowlist,
+            public_url=settings.public_url,
+            allow_loopback=local_trial(settings),
+        )
+        self.transport = TeamsTransport(self.sender, settings.outbox_teams_tenant_rate)
         self.names = MemberNames()  # display names Teams leaves out (membersAdded)
         self.keys_ready = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
+        intake.replays[translate.PLATFORM] = self._replay
 
     def mount(self, app: web.Application) -> None:
         app.router.add_post(PATH, self.handle_http)
 
-    async def start(self, bot: Bot, intake: Intake) -> None:
-        self.bot = bot
-        self.intake = intake
-        intake.replays[translate.PLATFORM] = self._replay
-        self.sender = TeamsSender(
-            self.cloud,
-            self.settings.microsoft_app_id,
-            bot,
-            self.settings.teams_service_url_allowlist,
-            public_url=self.settings.public_url,
-            allow_loopback=local_trial(self.settings),
-        )
-        self.transport = TeamsTransport(self.sender, self.settings.outbox_teams_tenant_rate)
+    async def start(self) -> None:
         self._background.append(asyncio.create_task(self.credentials.keep_fresh()))
         if not self.settings.microsoft_app_id:
             self.keys_ready.set()
@@ -234,7 +240,6 @@ class TeamsAdapter:
         self, identity: AuthenticateRequestResult, activity: Activity, body: dict[str, Any]
     ) -> web.Response:
         """Store the activity, answer at once, and run its turn in the background."""
-        assert self.intake is not None
         invoke = activity.type == ActivityTypes.invoke
         conversation = (body.get("conversation") or {}).get("id", "")
         delivery = f"{conversation}:{body['id']}" if body.get("id") else None
@@ -292,13 +297,11 @@ class TeamsAdapter:
 
     def _key(self, row: int | None) -> str | None:
         """The key a stored request's answer is recorded under (bot/core.py)."""
-        assert self.intake is not None
         return self.intake.key_of(row)
 
     async def _replay(self, row: int, payload: str) -> None:
         """Work a stored activity again (its replica died, or its write was late). The turn
         runs as the bot itself, as a proactive message does: the channel's token is gone."""
-        assert self.intake is not None
         activity = Activity().deserialize(json.loads(payload))
         authentication = self.cloud.bot_framework_authentication
         claims = self.cloud.create_claims_identity(self.settings.microsoft_app_id)
@@ -310,7 +313,6 @@ class TeamsAdapter:
 
     # -- turns -------------------------------------------------------------------------------
     async def _on_turn(self, turn: TurnContext, inbox_row: int | None = None) -> None:
-        assert self.bot is not None and self.sender is not None
         raw: dict[str, Any] = turn.activity.serialize()
         if turn.activity.entities:
             # botbuilder keeps a mention's `mentioned` and `text` only in the Entity's
@@ -374,7 +376,6 @@ class TeamsAdapter:
     ) -> None:
         """Action.Execute must be answered in the same turn: the reply text goes in the invoke
         response; the card update comes from the outbox."""
-        assert self.bot is not None and self.sender is not None
         event = translate.execute_event(raw)
         outcome = (
             await self.bot.handle(event, inbox_key=self._key(inbox_row))
@@ -394,14 +395,12 @@ class TeamsAdapter:
         )
 
     async def _introduce(self, turn: TurnContext, actor: Actor, raw: dict[str, Any]) -> None:
-        assert self.bot is not None and self.sender is not None
         where = translate.channel_id(raw.get("conversation", {}).get("id", ""))
         if await self.bot.first_time(actor, f"intro:{where}"):
             await self.sender.in_turn(turn, introduction())
 
     async def _remember(self, turn: TurnContext, raw: dict[str, Any], actor: Actor) -> None:
         """Refresh the stored addresses from this authenticated activity."""
-        assert self.bot is not None
         reference = json.dumps(TurnContext.get_conversation_reference(turn.activity).serialize())
         service_url = raw.get("serviceUrl", "")
         conversation = raw.get("conversation") or {}

@@ -30,7 +30,7 @@ from adapters.teams.render import activity_fields
 from bot.core import Bot
 from bot.events import Actor
 from bot.message import Audience, Message, Outcome
-from bot.outbox import Delivery, NotDelivered, RateLimited, Undeliverable
+from bot.platform import Delivery, NotDelivered, RateLimited, Undeliverable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -11,10 +11,8 @@ from pathlib import Path
 from bot.costs import watch
 from bot.costs.importer import ExportRefused, export_files, run_import
 from bot.dashboard.exports import parse_workspace
-from bot.settings import Settings
 from storage import workspaces
 from storage.engine import Database
-from storage.migrate import require_current
 
 
 def _fail(message: str, status: int = 1) -> int:
@@ -22,9 +20,8 @@ def _fail(message: str, status: int = 1) -> int:
     return status
 
 
-async def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Exit status 0 when imported, 1 when a file was refused (nothing changed), 2 for a
-    usage problem."""
+def check(args: argparse.Namespace) -> int | None:
+    """The arguments' problem, said, as an exit status (2); None when they are usable."""
     paths: list[Path] = list(args.paths)
     if args.unwatch:
         if paths or args.watch:
@@ -34,15 +31,12 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     for path in [*paths, *([args.watch] if args.watch else [])]:
         if not path.exists():
             return _fail(f"{path}: no such file or directory", 2)
-    database = Database(settings.database_url)
-    try:
-        await require_current(database)
-        return await _run(database, args, paths)
-    finally:
-        await database.dispose()
+    return None
 
 
-async def _run(database: Database, args: argparse.Namespace, paths: list[Path]) -> int:
+async def run(database: Database, args: argparse.Namespace) -> int:
+    """Exit status 0 when imported, 1 when a file was refused (nothing changed)."""
+    paths: list[Path] = list(args.paths)
     if args.unwatch:
         if await watch.remove(database, args.unwatch.resolve()):
             print(f"No longer watching {args.unwatch.resolve()}.")

@@ -26,7 +26,6 @@ from babel.numbers import get_currency_precision
 from bot.commands import DEFAULT_TIMEZONE
 from bot.features.wins import tag_names
 from bot.parsing.tokens import plain_mentions
-from bot.settings import Settings
 from storage import polls, wins, workspaces
 from storage.engine import Database
 
@@ -190,35 +189,28 @@ def parse_workspace(text: str) -> tuple[str, str]:
     return platform, external_id
 
 
-async def export(settings: Settings, kind: str, workspace: str, out: str | None) -> int:
+async def export(database: Database, kind: str, workspace: str, out: str | None) -> int:
     """`finops-bot export`: the CSV to `out` (with a byte-order mark, for spreadsheets) or to
     standard output (without). Exit code 0, or 2 for an unknown workspace."""
-    from storage.migrate import require_current
-
     platform, external_id = parse_workspace(workspace)
-    database = Database(settings.database_url)
-    try:
-        await require_current(database)
-        async with database.reading() as session:
-            workspace_id = await workspaces.find(session, platform, external_id)
-        if workspace_id is None:
-            raise UnknownWorkspace(f"no workspace {platform}:{external_id} in this database")
-        if out is None:
-            handle: TextIO = sys.stdout
-        else:  # opened only once the workspace is known: no empty file for a typo
-            try:
-                handle = await asyncio.to_thread(Path(out).open, "w", encoding="utf-8", newline="")
-            except OSError as error:
-                raise ValueError(f"cannot write {out}: {error.strerror or error}") from error
-            handle.write(BOM)
+    async with database.reading() as session:
+        workspace_id = await workspaces.find(session, platform, external_id)
+    if workspace_id is None:
+        raise UnknownWorkspace(f"no workspace {platform}:{external_id} in this database")
+    if out is None:
+        handle: TextIO = sys.stdout
+    else:  # opened only once the workspace is known: no empty file for a typo
         try:
-            async for chunk in batches(kind, database, workspace_id):
-                handle.write(chunk)
-        finally:
-            if handle is sys.stdout:
-                handle.flush()
-            else:
-                handle.close()
-        return 0
+            handle = await asyncio.to_thread(Path(out).open, "w", encoding="utf-8", newline="")
+        except OSError as error:
+            raise ValueError(f"cannot write {out}: {error.strerror or error}") from error
+        handle.write(BOM)
+    try:
+        async for chunk in batches(kind, database, workspace_id):
+            handle.write(chunk)
     finally:
-        await database.dispose()
+        if handle is sys.stdout:
+            handle.flush()
+        else:
+            handle.close()
+    return 0
