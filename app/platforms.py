@@ -46,7 +46,6 @@ def configured_adapters(
                 settings,
                 bot=bot,
                 intake=intake,
-                tasks=tasks,
                 credentials_factory=teams_credentials,
             )
         )

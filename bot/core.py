@@ -9,7 +9,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,12 +23,10 @@ from bot.message import Message, Outcome
 from bot.parsing import UsageError
 from bot.parsing.hygiene import clean
 from bot.settings import Settings
-from storage import addresses, deliveries, inbox, schedules, workspaces
-from storage import onboarding as welcome_store
+from storage import deliveries, inbox, schedules, workspaces
 from storage import outbox as outbox_store
-from storage import polls as poll_store
 from storage.engine import Database
-from storage.models import Poll, Schedule, Welcome, Workspace, utcnow
+from storage.models import utcnow
 from storage.secret import event_key, load_voter_key, seal, unseal
 
 log = logging.getLogger(__name__)
@@ -221,84 +219,6 @@ class Bot:
 
         await self._run(actor, Place(""), work, argument, claim)
         return ran
-
-    async def schedules(self) -> list[tuple[Schedule, Workspace]]:
-        async with self.database.session() as session:
-            return await schedules.all_with_workspaces(session, enabled_only=True)
-
-    async def ran_at(self, job: str, period: str) -> datetime | None:
-        """When (job, period) ran, from the run ledger; None if it has not."""
-        async with self.database.session() as session:
-            return await schedules.ran_at(session, job, period)
-
-    async def config_of(self, workspace: Workspace) -> dict[str, str]:
-        async with self.database.session() as session:
-            return await workspaces.settings(session, workspace.id or 0)
-
-    async def deadline_polls(self) -> list[tuple[Poll, Workspace]]:
-        async with self.database.session() as session:
-            return await poll_store.deadline_polls(session, self.clock())
-
-    async def welcomed_between(
-        self, start: datetime, end: datetime
-    ) -> list[tuple[Welcome, Workspace]]:
-        async with self.database.session() as session:
-            return await welcome_store.welcomed_in_window(session, start, end)
-
-    async def prune_outbox(self, keep: timedelta) -> int:
-        async with self.database.session() as session:
-            return await outbox_store.prune_sent(session, self.clock() - keep)
-
-    async def prune_events(self, keep: timedelta) -> int:
-        async with self.database.session() as session:
-            return await deliveries.prune_events(session, self.clock() - keep)
-
-    async def skip_run(self, job: str, period: str, owner: str) -> bool:
-        async with self.database.session() as session:
-            return await schedules.claim(session, job, period, owner, self.clock(), "skipped")
-
-    # -- addresses for proactive messages (stored, so any replica can use them) -------------
-    async def save_addresses(
-        self,
-        actor: Actor,
-        entries: dict[str, tuple[str, str]],
-        *,
-        refresh: frozenset[str] | None = None,
-    ) -> None:
-        """Store `key -> (reference JSON, service URL)` entries in one transaction. With
-        `refresh`, only those keys are always rewritten; the others are written when they are
-        new or their service URL changed (a 1:1 chat's address does not change, and rewriting
-        it at every message would record when each person wrote, e.g. just before a vote)."""
-        async with self._in_workspace(actor) as (session, workspace):
-            known = (
-                {}
-                if refresh is None
-                else await addresses.service_urls(session, workspace, list(entries))
-            )
-            for key, (reference, service_url) in entries.items():
-                unchanged = known.get(key[:300]) == service_url[:500]
-                if refresh is not None and key not in refresh and unchanged:
-                    continue
-                await addresses.save(session, workspace, key, reference, service_url, self.clock())
-
-    async def address(self, actor: Actor, key: str) -> str | None:
-        """The stored reference (JSON) for a conversation id or `user:<id>`."""
-        async with self._in_workspace(actor) as (session, workspace):
-            found = await addresses.find(session, workspace, key)
-            return found.reference if found else None
-
-    async def block_recipient(self, actor: Actor, user_id: str, reason: str) -> None:
-        async with self._in_workspace(actor) as (session, workspace):
-            await addresses.block(session, workspace, user_id, reason, self.clock())
-
-    async def is_blocked(self, actor: Actor, user_id: str) -> bool:
-        async with self._in_workspace(actor) as (session, workspace):
-            return await addresses.is_blocked(session, workspace, user_id)
-
-    async def first_time(self, actor: Actor, key: str) -> bool:
-        """True once per `key` ever (e.g. `intro:<team>`), across replicas and restarts."""
-        async with self.database.session() as session:
-            return await deliveries.claim_event(session, actor.platform, key, self.clock())
 
 
 # Button clicks, by the prefix of their action id.

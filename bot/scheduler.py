@@ -27,7 +27,11 @@ from bot.costs import watch
 from bot.events import Actor, system_actor
 from bot.features import agenda, checkins, digest, digest_periods, meetings, onboarding, polls
 from bot.outbox import owner_name
-from storage.models import Schedule, Workspace
+from storage import deliveries, schedules, workspaces
+from storage import onboarding as welcome_store
+from storage import outbox as outbox_store
+from storage import polls as poll_store
+from storage.models import Poll, Schedule, Welcome, Workspace
 
 log = logging.getLogger(__name__)
 SENT_KEPT = timedelta(days=7)  # delivered outbox rows are kept this long (for `finops-bot outbox`)
@@ -44,6 +48,7 @@ class Scheduler:
         grace: timedelta = timedelta(hours=6),
     ) -> None:
         self.bot = bot
+        self.database = bot.database
         self.platforms = platforms  # only what this process serves
         self.tick_seconds = tick_seconds
         self.grace = grace
@@ -104,8 +109,10 @@ class Scheduler:
         return ran
 
     async def _prune_outbox(self) -> list[str]:
-        await self.bot.prune_outbox(SENT_KEPT)
-        await self.bot.prune_events(EVENTS_KEPT)
+        now = self.bot.clock()
+        async with self.database.session() as session:
+            await outbox_store.prune_sent(session, now - SENT_KEPT)
+            await deliveries.prune_events(session, now - EVENTS_KEPT)
         return []
 
     def _failed(self, job: str, period: str) -> None:
@@ -130,7 +137,7 @@ class Scheduler:
     async def _digests(self) -> list[str]:
         now = self.bot.clock()
         ran = []
-        for schedule, workspace in await self.bot.schedules():
+        for schedule, workspace in await self._schedules():
             if workspace.platform not in self.platforms or schedule.kind != "digest":
                 continue  # this process does not serve that platform
             job = digest_periods.job_of(schedule)
@@ -149,7 +156,7 @@ class Scheduler:
             return False  # nothing due since the schedule was set
         job, period = digest_periods.job_of(schedule), times.period_key(when, due)
         if now - due > self.grace:
-            if await self.bot.skip_run(job, period, self.owner):
+            if await self._skip_run(job, period, self.owner):
                 log.info(
                     "skipped the digest due %s for %s: more than %s late",
                     period,
@@ -179,7 +186,7 @@ class Scheduler:
         not answered, then the agenda; each once per meeting, and never after it started."""
         now = self.bot.clock()
         ran = []
-        for schedule, workspace in await self.bot.schedules():
+        for schedule, workspace in await self._schedules():
             if workspace.platform not in self.platforms or schedule.kind != meetings.KIND:
                 continue
             job = f"committee:{schedule.id}"
@@ -194,7 +201,7 @@ class Scheduler:
         self, schedule: Schedule, workspace: Workspace, now: datetime
     ) -> list[str]:
         ran = []
-        config = await self.bot.config_of(workspace)
+        config = await self._config_of(workspace)
         meeting = meetings.next_meeting(schedule, config, now)
         actor = system_actor(workspace.platform, workspace.external_id)
         checkin_job = f"checkin:{schedule.id}"
@@ -202,7 +209,7 @@ class Scheduler:
             checkin_job, meeting.key, actor, checkins.ask_members, meeting.starts
         ):
             ran.append(checkin_job)
-        asked = await self.bot.ran_at(checkin_job, meeting.key)
+        asked = await self._ran_at(checkin_job, meeting.key)
         # The reminder comes as long after the check-in as planned, even when the check-in
         # went out late, and never once the agenda is due.
         remind_at = asked and max(
@@ -221,7 +228,7 @@ class Scheduler:
     async def _poll_deadlines(self) -> list[str]:
         now = self.bot.clock()
         ran = []
-        for poll, workspace in await self.bot.deadline_polls():
+        for poll, workspace in await self._deadline_polls(now):
             if workspace.platform not in self.platforms:
                 continue
             actor = system_actor(workspace.platform, workspace.external_id)
@@ -239,7 +246,7 @@ class Scheduler:
         ran = []
         for days in onboarding.FOLLOW_UP_DAYS:
             due_until = now - timedelta(days=days)
-            for welcome, workspace in await self.bot.welcomed_between(
+            for welcome, workspace in await self._welcomed_between(
                 due_until - self.grace, due_until
             ):
                 if workspace.platform not in self.platforms:
@@ -264,3 +271,32 @@ class Scheduler:
         self._failing.pop((job, period), None)
         log.info("ran %s (%s) for %s", job, period, actor.workspace_id)
         return True
+
+    # -- what is due: reads take no write lock (Database.reading) ----------------------------
+    async def _schedules(self) -> list[tuple[Schedule, Workspace]]:
+        async with self.database.reading() as session:
+            return await schedules.all_with_workspaces(session, enabled_only=True)
+
+    async def _ran_at(self, job: str, period: str) -> datetime | None:
+        """When (job, period) ran, from the run ledger; None if it has not."""
+        async with self.database.reading() as session:
+            return await schedules.ran_at(session, job, period)
+
+    async def _config_of(self, workspace: Workspace) -> dict[str, str]:
+        async with self.database.reading() as session:
+            return await workspaces.settings(session, workspace.id or 0)
+
+    async def _deadline_polls(self, now: datetime) -> list[tuple[Poll, Workspace]]:
+        async with self.database.reading() as session:
+            return await poll_store.deadline_polls(session, now)
+
+    async def _welcomed_between(
+        self, start: datetime, end: datetime
+    ) -> list[tuple[Welcome, Workspace]]:
+        async with self.database.reading() as session:
+            return await welcome_store.welcomed_in_window(session, start, end)
+
+    async def _skip_run(self, job: str, period: str, owner: str) -> bool:
+        """Record (job, period) as skipped (too late to be useful), once across replicas."""
+        async with self.database.session() as session:
+            return await schedules.claim(session, job, period, owner, self.bot.clock(), "skipped")

@@ -40,11 +40,13 @@ async def service_urls(session: AsyncSession, workspace: int, keys: list[str]) -
     return dict((await session.exec(statement)).all())
 
 
-async def find(session: AsyncSession, workspace: int, key: str) -> ConversationAddress | None:
-    statement = select(ConversationAddress).where(
-        ConversationAddress.workspace_id == workspace, ConversationAddress.key == key
+async def references(session: AsyncSession, workspace: int, keys: list[str]) -> dict[str, str]:
+    """The stored reference (JSON) of each of `keys` that is stored."""
+    statement = select(ConversationAddress.key, ConversationAddress.reference).where(
+        ConversationAddress.workspace_id == workspace,
+        col(ConversationAddress.key).in_([key[:300] for key in keys]),
     )
-    return (await session.exec(statement)).first()
+    return dict((await session.exec(statement)).all())
 
 
 async def block(

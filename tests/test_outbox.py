@@ -15,6 +15,7 @@ from adapters.console.adapter import PLACE
 from bot.events import Actor, JoinScope, MemberJoinedEvent
 from bot.outbox import OutboxWorker
 from bot.platform import Delivery, NotDelivered, RateLimited, Undeliverable
+from bot.scheduler import Scheduler
 from storage import outbox as store
 from storage.models import OutboxMessage, Workspace
 
@@ -236,8 +237,8 @@ async def test_delivered_rows_are_forgotten_after_a_week_dead_ones_are_kept(chat
     recorder.failures = [Undeliverable("user_not_found")]
     await worker(bot, chat.workspace, recorder).drain()
     clock.now += timedelta(days=6)
-    await bot.prune_outbox(timedelta(days=7))
+    await Scheduler(bot, {"console"}).tick()  # prunes delivered rows older than 7 days
     assert len(await rows(bot, chat.workspace)) == 2
     clock.now += timedelta(days=2)
-    await bot.prune_outbox(timedelta(days=7))
+    await Scheduler(bot, {"console"}).tick()  # prunes delivered rows older than 7 days
     assert [r.status for r in await rows(bot, chat.workspace)] == ["dead"]

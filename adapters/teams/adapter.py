@@ -43,12 +43,12 @@ from adapters.teams.credentials import WarmCredentialsFactory
 from adapters.teams.deliver import TeamsSender, TeamsTransport, host_allowed
 from adapters.teams.names import MemberNames
 from bot.core import Bot
+from bot.directory import Directory
 from bot.events import Actor, CommandEvent, MemberJoinedEvent, Place
 from bot.features.onboarding import introduction
 from bot.intake import Intake, NotStored
 from bot.message import Outcome
 from bot.settings import Settings
-from bot.tasks import TaskTracker
 
 log = logging.getLogger(__name__)
 PATH = "/api/messages"
@@ -118,13 +118,11 @@ class TeamsAdapter:
         *,
         bot: Bot,
         intake: Intake,
-        tasks: TaskTracker,
         credentials_factory: Any = None,
     ) -> None:
         self.settings = settings
         self.bot = bot
         self.intake = intake
-        self.tasks = tasks
         config = BotFrameworkConfig(settings)
         self.credentials = WarmCredentialsFactory(
             credentials_factory or ConfigurationServiceClientCredentialFactory(config)
@@ -133,10 +131,11 @@ class TeamsAdapter:
             config, credentials_factory=self.credentials
         )
         self.cloud = CloudAdapter(authentication)
+        self.directory = Directory(bot.database, clock=bot.clock)
         self.sender = TeamsSender(
             self.cloud,
             settings.microsoft_app_id,
-            bot,
+            self.directory,
             settings.teams_service_url_allowlist,
             public_url=settings.public_url,
             allow_loopback=local_trial(settings),
@@ -396,7 +395,7 @@ class TeamsAdapter:
 
     async def _introduce(self, turn: TurnContext, actor: Actor, raw: dict[str, Any]) -> None:
         where = translate.channel_id(raw.get("conversation", {}).get("id", ""))
-        if await self.bot.first_time(actor, f"intro:{where}"):
+        if await self.directory.first_time(actor, f"intro:{where}"):
             await self.sender.in_turn(turn, introduction())
 
     async def _remember(self, turn: TurnContext, raw: dict[str, Any], actor: Actor) -> None:
@@ -414,7 +413,7 @@ class TeamsAdapter:
         # A channel's reference follows its latest message (posts go to its thread); a 1:1
         # chat's and the tenant's are rewritten only when new or moved to another service URL.
         channel = translate.channel_id(conversation.get("id", ""))
-        await self.bot.save_addresses(
+        await self.directory.save(
             actor, entries, refresh=frozenset() if personal else frozenset({channel})
         )
 

@@ -27,7 +27,7 @@ from botbuilder.schema import (
 )
 
 from adapters.teams.render import activity_fields
-from bot.core import Bot
+from bot.directory import TENANT, Directory, user_key
 from bot.events import Actor
 from bot.message import Audience, Message, Outcome
 from bot.platform import Delivery, NotDelivered, RateLimited, Undeliverable
@@ -44,6 +44,10 @@ DEFAULT_ALLOWED_HOSTS = (
 RETRIED_STATUSES = {429, 412, 502, 504}
 MAX_ATTEMPTS = 5
 PER_CONVERSATION_INTERVAL = 1 / 7  # Teams allows 7 messages a second per conversation
+
+
+class Blocked(Exception):
+    """The person removed the bot (403 MessageWritesBlocked): write to them no more."""
 
 
 class NotAllowed(Exception):
@@ -147,7 +151,7 @@ class TeamsSender:
         self,
         adapter: Any,
         app_id: str,
-        bot: Bot,
+        directory: Directory,
         extra_hosts: tuple[str, ...],
         public_url: str = "",
         *,
@@ -155,7 +159,7 @@ class TeamsSender:
     ) -> None:
         self.adapter = adapter  # botbuilder CloudAdapter
         self.app_id = app_id
-        self.bot = bot
+        self.directory = directory  # stored addresses: any replica can reach anyone
         self.extra_hosts = extra_hosts
         # The unauthenticated local trial (no app id): the Agents Playground's connector runs on
         # this machine, so loopback service URLs are allowed, and only then.
@@ -175,6 +179,8 @@ class TeamsSender:
                     await self.in_turn(turn, reply.message)
                 else:  # Teams has no ephemeral messages: private answers go to a 1:1 chat
                     await self.direct(actor, actor.user_id, reply.message)
+            except Blocked:
+                pass  # logged by `direct`; a private answer has nowhere else to go
             except Exception:
                 log.exception("could not answer on Teams")
 
@@ -192,7 +198,34 @@ class TeamsSender:
     async def proactive(
         self, actor: Actor, conversation: str, message: Message, *, retry: bool = True
     ) -> str | None:
-        reference = await self._reference(actor, conversation)
+        return await self._continue(
+            await self._reference(actor, conversation), message, retry=retry
+        )
+
+    async def direct(
+        self, actor: Actor, user_id: str, message: Message, *, retry: bool = True
+    ) -> str | None:
+        """A message in the 1:1 chat with someone, from one lookup of what the bot knows about
+        them; `Blocked` when they removed the bot (known before, or learnt now)."""
+        reach = await self.directory.reach(actor, user_id)
+        if reach.blocked:
+            log.info("not writing to %s: they blocked the bot", user_id)
+            raise Blocked(user_id)
+        try:
+            if reach.chat is not None:
+                reference = self._checked(reach.chat, user_key(user_id))
+                return await self._continue(reference, message, retry=retry)
+            return await self._open_and_send(actor, user_id, reach.tenant, message, retry=retry)
+        except Exception as error:
+            if blocked_by_user(error):
+                await self.directory.block(actor, user_id, "MessageWritesBlocked")
+                log.info("%s blocked the bot; no more direct messages to them", user_id)
+                raise Blocked(user_id) from error
+            raise
+
+    async def _continue(
+        self, reference: ConversationReference, message: Message, *, retry: bool
+    ) -> str | None:
         sent: list[str | None] = []
 
         async def send(turn: TurnContext) -> None:
@@ -201,29 +234,11 @@ class TeamsSender:
         await self.adapter.continue_conversation(reference, send, self.app_id)
         return sent[0] if sent else None
 
-    async def direct(
-        self, actor: Actor, user_id: str, message: Message, *, retry: bool = True
-    ) -> str | None:
-        """A message in the 1:1 chat with someone; None when they blocked the bot."""
-        if await self.bot.is_blocked(actor, user_id):
-            log.info("not writing to %s: they blocked the bot", user_id)
-            return None
-        try:
-            if await self.bot.address(actor, f"user:{user_id}"):
-                return await self.proactive(actor, f"user:{user_id}", message, retry=retry)
-            return await self._open_and_send(actor, user_id, message, retry=retry)
-        except Exception as error:
-            if blocked_by_user(error):
-                await self.bot.block_recipient(actor, user_id, "MessageWritesBlocked")
-                log.info("%s blocked the bot; no more direct messages to them", user_id)
-                return None
-            raise
-
     async def _open_and_send(
-        self, actor: Actor, user_id: str, message: Message, *, retry: bool
+        self, actor: Actor, user_id: str, tenant: str | None, message: Message, *, retry: bool
     ) -> str | None:
         """A 1:1 chat with someone who may never have written to the bot (tenant + user)."""
-        service_url = await self._service_url(actor)
+        service_url = self._tenant_url(tenant)
         parameters = ConversationParameters(
             is_group=False,
             bot=ChannelAccount(id=f"28:{self.app_id}"),
@@ -237,7 +252,7 @@ class TeamsSender:
         async def send(turn: TurnContext) -> None:
             reference = TurnContext.get_conversation_reference(turn.activity)
             entry = (json.dumps(reference.serialize()), service_url)
-            await self.bot.save_addresses(actor, {f"user:{user_id}": entry})
+            await self.directory.save(actor, {user_key(user_id): entry})
             sent.append(await self.in_turn(turn, message, retry=retry))
 
         await (with_retries if retry else once)(
@@ -258,7 +273,10 @@ class TeamsSender:
         await self.adapter.continue_conversation(reference, update, self.app_id)
 
     async def _reference(self, actor: Actor, key: str) -> ConversationReference:
-        stored = await self.bot.address(actor, key)
+        return self._checked(await self.directory.address(actor, key), key)
+
+    def _checked(self, stored: str | None, key: str) -> ConversationReference:
+        """A stored reference, refused unless its service URL is on the allow-list."""
         if stored is None:
             raise LookupError(f"no conversation reference for {key}; the bot must be added there")
         reference = ConversationReference().deserialize(json.loads(stored))
@@ -268,10 +286,9 @@ class TeamsSender:
             raise NotAllowed(f"service URL {reference.service_url} is not on the allow-list")
         return reference
 
-    async def _service_url(self, actor: Actor) -> str:
-        stored = await self.bot.address(actor, "tenant")
+    def _tenant_url(self, stored: str | None) -> str:
         if stored is None:
-            raise LookupError("no service URL known for this tenant yet")
+            raise LookupError(f"no service URL known for this {TENANT} yet")
         url = json.loads(stored).get("serviceUrl", "")
         if not host_allowed(url, self.extra_hosts, loopback=self.allow_loopback):
             raise NotAllowed(f"service URL {url} is not on the allow-list")
@@ -293,12 +310,12 @@ class TeamsTransport:
         try:
             if delivery.kind == "dm":
                 sent = await self.sender.direct(actor, delivery.user_id, message, retry=False)
-                if sent is None and await self.sender.bot.is_blocked(actor, delivery.user_id):
-                    raise Undeliverable("the person blocked the bot")
             else:
                 sent = await self.sender.proactive(
                     actor, delivery.conversation, message, retry=False
                 )
+        except Blocked as error:
+            raise Undeliverable("the person blocked the bot") from error
         except (LookupError, NotAllowed) as error:
             raise Undeliverable(str(error)) from error
         except Exception as error:
