@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from urllib.parse import urlsplit
 
 from bot import catalogue
 from bot.catalogue import Capability
@@ -13,12 +12,13 @@ from bot.message import Block, Context, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.subcommands import check_typo
 from bot.parsing.tokens import plain_mentions, split_words
+from bot.parsing.url import parse_url
 from bot.wording import plural
 from storage import audit
 from storage import learn as store
 from storage.models import LearnLink
 
-MAX_URL, MAX_TITLE, SHOWN_LINKS = 500, 200, 20
+MAX_TITLE, SHOWN_LINKS = 200, 20
 _FREE_TOPIC = re.compile(r"[a-z0-9-]{1,60}")
 _QUOTES = "\"'“”„«»"
 _TIP_EPOCH = date(2024, 1, 1)  # a Monday: week 0 of the tip rotation
@@ -88,25 +88,6 @@ def resolve_topic(text: str) -> tuple[str, Capability | None]:
 def free_topic(text: str) -> str | None:
     slug = re.sub(r"[\s_]+", "-", text.strip().lower())
     return slug if _FREE_TOPIC.fullmatch(slug) else None
-
-
-def parse_url(word: str) -> str:
-    """An http(s) link with a host. Chat apps may wrap links as `<url>` or `<url|label>`."""
-    url = word.strip().removeprefix("<").removesuffix(">").split("|", 1)[0]
-    if len(url) > MAX_URL:
-        raise UsageError(f"the link is {len(url):,} characters long; the limit is {MAX_URL}")
-    try:
-        parts = urlsplit(url)
-        web = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
-    except ValueError:  # e.g. an unclosed IPv6 bracket
-        web = False
-    if not web:
-        raise UsageError(
-            f"{_shown(url)!r} is not a web link; it must start with http:// or https://"
-        )
-    if any(ch.isspace() or ord(ch) < 32 or ch in '<>"' for ch in url):
-        raise UsageError(f"{_shown(url)!r} contains characters a link cannot have")
-    return url
 
 
 def _split_link_args(words: list[str], *, need_title: bool) -> tuple[str, str, str]:
