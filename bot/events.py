@@ -27,7 +27,6 @@ class Place:
 
     conversation_id: str
     conversation_name: str = ""
-    thread_id: str | None = None
     is_direct: bool = False
     team_id: str | None = None  # Teams: the team a channel belongs to
     # Where the platform takes answers in this conversation for a while (Slack's response_url):

@@ -24,7 +24,6 @@ from bot import message as m
 CARD_VERSION = "1.5"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 MAX_TEXT = 4000
-MAX_ACTIONS = 6  # Teams shows at most six card-level actions; more go into containers
 # Teams refuses bot messages over its size limit (40 KB in older documentation, 100 KB now);
 # a chart goes inline only when this small, so a digest card stays far from it.
 MAX_DATA_URI_BASE64 = 20_000

@@ -29,7 +29,6 @@ from bot.parsing.tokens import plain_mentions
 from storage import polls, wins, workspaces
 from storage.engine import Database
 
-KINDS = ("wins", "polls")
 BOM = "\ufeff"  # lets spreadsheets (Excel) read the file as UTF-8
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 BATCH = 1000
