@@ -199,7 +199,7 @@ def _keys(cap: Capability) -> tuple[str, ...]:
     return tuple(normalise(k) for k in (cap.slug, cap.name, *cap.old_names, *cap.aliases))
 
 
-def _build_index(fold: bool) -> dict[str, Capability]:
+def _build_index(*, fold: bool) -> dict[str, Capability]:
     index: dict[str, Capability] = {}
     for cap in CAPABILITIES:
         for key in _keys(cap):

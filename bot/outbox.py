@@ -261,7 +261,7 @@ class OutboxWorker:
             return (found.conversation_id, found.message_id) if found else None
 
     async def _failed(
-        self, row_id: int, attempts: int, error: Exception, uncertain: bool, forget: bool = False
+        self, row_id: int, attempts: int, error: Exception, *, uncertain: bool, forget: bool = False
     ) -> None:
         reason = f"{type(error).__name__}: {error}"[:500]
         if attempts >= self.max_attempts:

@@ -183,7 +183,9 @@ async def list_wins(
     order_by_value: bool = False,
     avoidance: bool | None = None,
 ) -> list[WinView]:
-    statement = select(Win).where(*_filtered(workspace, start, end, tag, user_id, avoidance))
+    statement = select(Win).where(
+        *_filtered(workspace, start, end, tag=tag, user_id=user_id, avoidance=avoidance)
+    )
     if order_by_value:
         statement = statement.where(col(Win.annualised_minor) > 0, col(Win.avoidance).is_(False))
         statement = statement.order_by(col(Win.annualised_minor).desc(), col(Win.id))
@@ -197,6 +199,7 @@ def _filtered(
     workspace: int,
     start: datetime | None,
     end: datetime | None,
+    *,
     tag: str | None,
     user_id: str | None,
     avoidance: bool | None,
@@ -224,7 +227,7 @@ async def count_wins(
     avoidance: bool | None = None,
 ) -> int:
     """How many wins `list_wins` would list with no limit (a cut list says how many)."""
-    conditions = _filtered(workspace, start, end, tag, user_id, avoidance)
+    conditions = _filtered(workspace, start, end, tag=tag, user_id=user_id, avoidance=avoidance)
     return (await session.exec(select(func.count()).select_from(Win).where(*conditions))).one()
 
 
@@ -312,7 +315,7 @@ async def contributors(
             func.sum(Win.annualised_minor),
         )
         .join(Win, col(Win.id) == WinCredit.win_id)
-        .where(*_filtered(workspace, start, end, tag, None, avoidance))
+        .where(*_filtered(workspace, start, end, tag=tag, user_id=None, avoidance=avoidance))
         .group_by(WinCredit.user_id, Win.avoidance, Win.currency)
     )
     by_user: dict[str, Contributor] = {}

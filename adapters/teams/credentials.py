@@ -31,7 +31,11 @@ class WarmCredentialsFactory(ServiceClientCredentialsFactory):
         return await self.inner.is_authentication_disabled()
 
     async def create_credentials(
-        self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool
+        self,
+        app_id: str,
+        oauth_scope: str,
+        login_endpoint: str,
+        validate_authority: bool,  # noqa: FBT001 (botbuilder's signature)
     ) -> Authentication:
         key = (app_id or "", oauth_scope or "", login_endpoint or "")
         async with self._lock:

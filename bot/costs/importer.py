@@ -147,7 +147,7 @@ async def _write(
                 text("SELECT pg_advisory_xact_lock(:key)"), params={"key": _IMPORT_LOCK}
             )
         await costs.delete_deliveries(session, workspace_id, data.deliveries())
-        rows = data.batches(costs.COLUMNS, workspace_id, costs.dates_as_text(session))
+        rows = data.batches(costs.COLUMNS, workspace_id, dates_as_text=costs.dates_as_text(session))
         async with aclosing(_prefetched(rows)) as batches:
             summary.rows_stored = await costs.insert_rows(session, batches)
         for provider, part in summary.providers.items():

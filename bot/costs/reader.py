@@ -119,6 +119,7 @@ class ExportData:
         self,
         columns: Sequence[str],
         workspace_id: int | None,
+        *,
         dates_as_text: bool = False,
         size: int = FETCH_ROWS,
     ) -> Iterator[list[tuple]]:

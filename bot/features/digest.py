@@ -173,12 +173,12 @@ async def schedule_digest(req: Request, words: list[str]) -> Outcome:
         req.session,
         req.workspace_id,
         "digest",
-        weekday,
-        at,
-        timezone,
-        True,
-        req.actor.user_id,
-        req.now,
+        weekday=weekday,
+        at=at,
+        timezone=timezone,
+        enabled=True,
+        by=req.actor.user_id,
+        now=req.now,
     )
     await audit.record(
         req.session,
@@ -203,12 +203,12 @@ async def stop_digest(req: Request) -> Outcome:
         req.session,
         req.workspace_id,
         "digest",
-        current.weekday,
-        current.at,
-        current.timezone,
-        False,
-        req.actor.user_id,
-        req.now,
+        weekday=current.weekday,
+        at=current.at,
+        timezone=current.timezone,
+        enabled=False,
+        by=req.actor.user_id,
+        now=req.now,
     )
     await audit.record(req.session, req.workspace_id, req.actor.user_id, "digest.off", "digest")
     return Outcome().reply(

@@ -102,7 +102,9 @@ def parse_poll(args: str) -> PollDraft:
         raise UsageError("say when the poll closes, e.g. `closes in 3d` or `closes friday 17:00`")
     remind = None
     if "remind" in clauses:
-        remind = _reminder_lead(clauses["remind"], "closes" in clauses, "committee" in flags)
+        remind = _reminder_lead(
+            clauses["remind"], closes="closes" in clauses, committee="committee" in flags
+        )
     return PollDraft(
         question,
         options,
@@ -114,7 +116,7 @@ def parse_poll(args: str) -> PollDraft:
     )
 
 
-def _reminder_lead(words: list[str], closes: bool, committee: bool) -> timedelta:
+def _reminder_lead(words: list[str], *, closes: bool, committee: bool) -> timedelta:
     """`remind 2h`, `remind 90m`, `remind 1d`, `remind off` (zero). Only on a committee poll
     with a deadline: the lead counts back from the deadline, and reminders go to committee
     members who have not voted."""

@@ -127,7 +127,7 @@ def resolve_symbol_currency(currency: str | None, default: str) -> str:
     return currency
 
 
-def to_money(number: Decimal, negative: bool, currency: str, original: str) -> Money:
+def to_money(number: Decimal, currency: str, original: str, *, negative: bool) -> Money:
     """Check the bounds and convert to minor units of `currency`."""
     if negative:
         raise UsageError(

@@ -169,7 +169,7 @@ def _classify(words: list[str]) -> list[Kind]:
             elif word.isupper() or after_number:  # `3200 eur on disks` is euros too
                 kinds[i] = Kind.CODE
         elif kinds[i] is Kind.WORD and after_number:
-            _refuse_unknown_currency(word, i == last_word)
+            _refuse_unknown_currency(word, last=i == last_word)
         if (
             kinds[i] is Kind.WORD
             and i > 0
@@ -197,7 +197,7 @@ def _refuse_malformed_amount(word: str) -> None:
         )
 
 
-def _refuse_unknown_currency(word: str, last: bool) -> None:
+def _refuse_unknown_currency(word: str, *, last: bool) -> None:
     """`500 BTC`, `500 DEM`, `500 XYZ` (as the last word): a currency we cannot count."""
     bare = word.rstrip(".,;:!)")
     upper = bare.upper()
@@ -285,7 +285,7 @@ def _read_amount(
                 raise UsageError(f"the amount {quoted(words[at])} has two currencies")
             currency = code
     currency = money.resolve_symbol_currency(currency, default_currency)
-    amount = money.to_money(token.number, token.negative, currency, words[at])
+    amount = money.to_money(token.number, currency, words[at], negative=token.negative)
     suffix = recurrence.from_suffix(token.recurrence_suffix) if token.recurrence_suffix else None
     return amount, suffix
 
