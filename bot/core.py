@@ -205,10 +205,20 @@ class Bot:
         job: str,
         period: str,
         owner: str,
+        *,
+        prepare: Callable[[Request, Any], Awaitable[Any]] | None = None,
     ) -> bool:
         """Run scheduled work on the bot's own behalf, once per (job, period) across replicas:
         the run-ledger row, the work and its messages commit together or not at all. A replica
-        that dies mid-run leaves nothing behind, so another one runs it."""
+        that dies mid-run leaves nothing behind, so another one runs it.
+
+        `prepare(request, argument)` does the reading and drawing first, in a read-only
+        transaction that blocks no writer (a digest's chart takes up to a second); `work`
+        then gets what it returned, in the transaction that claims the run."""
+        if prepare is not None:
+            async with self.database.reading() as session:
+                request = await self._request(session, actor, Place(""), self.clock())
+                argument = await prepare(request, argument)
 
         ran = False
 

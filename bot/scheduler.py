@@ -15,17 +15,21 @@ import contextlib
 import hashlib
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import recurrence_times as times
+from bot.commands import Request
 from bot.core import Bot
 from bot.costs import watch
 from bot.events import Actor, system_actor
 from bot.features import agenda, checkins, digest, digest_periods, meetings, onboarding, polls
+from bot.message import Outcome
 from bot.outbox import owner_name
 from storage import deliveries, schedules, workspaces
 from storage import onboarding as welcome_store
@@ -164,8 +168,12 @@ class Scheduler:
                     self.grace,
                 )
             return False
+        if await self._ran_at(job, period) is not None:
+            return False  # posted already: not worth reading and drawing it again
         actor = system_actor(workspace.platform, workspace.external_id)
-        return await self._run(job, period, actor, digest.scheduled_post, due)
+        return await self._run(
+            job, period, actor, digest.scheduled_post, due, prepare=digest.prepare_scheduled
+        )
 
     async def _cost_exports(self) -> list[str]:
         """New FOCUS exports in the watched directories, every FINOPS_FOCUS_WATCH_MINUTES.
@@ -259,11 +267,23 @@ class Scheduler:
                     ran.append(job)
         return ran
 
-    async def _run(self, job: str, period: str, actor: Actor, work, argument) -> bool:  # type: ignore[no-untyped-def]
+    async def _run(
+        self,
+        job: str,
+        period: str,
+        actor: Actor,
+        work: Callable[[Request, Any], Awaitable[Outcome]],
+        argument: Any,
+        *,
+        prepare: Callable[[Request, Any], Awaitable[Any]] | None = None,
+    ) -> bool:
         """Claim, work and queue its messages in one transaction; False if already done or
         if it failed (rolled back: logged, and tried again on the next tick)."""
         try:
-            if not await self.bot.run_scheduled(actor, work, argument, job, period, self.owner):
+            ran = await self.bot.run_scheduled(
+                actor, work, argument, job, period, self.owner, prepare=prepare
+            )
+            if not ran:
                 return False
         except Exception:
             self._failed(job, period)

@@ -11,6 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import Welcome, Workspace
 from storage.upsert import insert_ignore
 
+NAMED = 50  # newcomers named in a digest; the rest are counted
+
 
 async def claim_welcome(
     session: AsyncSession, workspace: int, user_id: str, name: str, now: datetime
@@ -32,7 +34,7 @@ async def welcomed_between(
             Welcome.welcomed_at < end,
         )
         .order_by(Welcome.welcomed_at)
-        .limit(50)
+        .limit(NAMED)
     )
     return list((await session.exec(statement)).all())
 

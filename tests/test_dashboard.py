@@ -310,6 +310,7 @@ async def test_posted_digests_are_archived_and_shown(served: Served, database): 
         f"digest:test-{served.workspace}",
         "p",
         "t",
+        prepare=digest.prepare_scheduled,
     )
     assert ran and await rows(database, DigestArchive, served.workspace) == 3
     token = served.token()

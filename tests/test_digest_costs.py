@@ -12,10 +12,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from app.server import BOT, DATABASE
 from bot.costs import kpis
+from bot.costs.chart import render_png
 from bot.costs.importer import run_import
 from bot.events import system_actor
 from bot.features import digest
@@ -147,7 +149,13 @@ async def test_teams_scheduled_digest_shows_the_chart_in_its_card(
             actor = system_actor("teams", teams.tenant)
             period = uuid.uuid4().hex[:12]
             assert await bot.run_scheduled(
-                actor, digest.scheduled_post, bot.clock(), "digest:test", period, "test"
+                actor,
+                digest.scheduled_post,
+                bot.clock(),
+                "digest:test",
+                period,
+                "test",
+                prepare=digest.prepare_scheduled,
             )
             await teams.settled()
             [card] = [c for c in teams.cards() if "FinOps weekly digest" in json.dumps(c)]
@@ -165,3 +173,42 @@ async def test_teams_scheduled_digest_shows_the_chart_in_its_card(
             assert "weekly effective cloud cost" in image["altText"]
             assert validate_adaptive_card(card, card_schema) == []
             assert len(json.dumps(card)) < 28_000  # Teams' message size limit
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the one writer lock
+async def test_the_scheduled_digest_draws_its_chart_while_no_writer_waits(  # type: ignore[no-untyped-def]
+    chat, bot, database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """On SQLite one write transaction at a time runs: the chart (up to a second of drawing)
+    is drawn before the run is claimed, so no command waits for it."""
+    path, _ = twelve_weeks_of_costs(tmp_path)
+    await chat.say("config digest-channel #finops")
+    async with database.session() as session:
+        ws = await workspaces.workspace_id(session, "console", chat.workspace)
+    await run_import(database, [path], ws, scope=f"console:{chat.workspace}")
+    writer_busy: list[bool] = []
+
+    def drawing(*args):  # type: ignore[no-untyped-def]
+        writer_busy.append(database._writer.locked())  # the in-process writer lock (SQLite)
+        return render_png(*args)
+
+    monkeypatch.setattr(digest, "render_png", drawing)
+    assert await bot.run_scheduled(
+        chat.actor(),
+        digest.scheduled_post,
+        bot.clock(),
+        "digest:test",
+        uuid.uuid4().hex[:12],
+        "test",
+        prepare=digest.prepare_scheduled,
+    )
+    assert writer_busy == [False]
+    async with database.reading() as session:
+        [stored] = (
+            await session.exec(select(ChartImage).where(ChartImage.workspace_id == ws))
+        ).all()
+    assert stored.png.startswith(PNG_SIGNATURE)  # drawn outside, kept with the post
+    # The same probe sees the lock when drawing happens inside a write transaction.
+    async with database.session():
+        drawing([date(2026, 1, 5)], [Decimal(1)], [Decimal(0)], "USD")
+    assert writer_busy == [False, True]

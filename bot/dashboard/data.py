@@ -25,10 +25,10 @@ from bot.message import Block
 from bot.parsing.money import format_money, format_totals
 from bot.parsing.tokens import plain_mentions
 from bot.parsing.when import period_bounds, to_local
+from bot.period_facts import PeriodFacts
 from bot.wording import plural
 from storage import committee, digests, polls, wins, workspaces
 from storage import decisions as decision_store
-from storage import metrics as metric_store
 from storage.models import DigestArchive
 
 PERIODS = {
@@ -49,7 +49,6 @@ DIGESTS_SHOWN = 12
 CHART_MONTHS = 12
 SPARK_POINTS = 12
 FRESH = timedelta(hours=24)  # a win this recent gets the "new" ribbon
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +191,7 @@ async def gather(
     period = period if period in PERIODS else DEFAULT_PERIOD
     today = to_local(now, tz).date()
     start, end = period_bounds(period, today, tz) if period != "all" else (None, None)
+    facts = PeriodFacts(session, workspace_id, start, end, now)
     chart, rows_chart, chart_currency, other, rows = await _chart(
         session, workspace_id, today, tz, currency
     )
@@ -201,9 +201,9 @@ async def gather(
         period_label=PERIODS[period],
         timezone=tz.key,
         currency=currency,
-        totals=await _totals(session, workspace_id, start, end, now),
+        totals=await _totals(facts),
         wall=await _wall(session, workspace_id, tz, now),
-        leaders=await _leaders(session, workspace_id, start, end, currency),
+        leaders=await _leaders(facts, currency),
         chart=chart,
         chart_rows_layout=rows_chart,
         chart_currency=chart_currency,
@@ -212,7 +212,7 @@ async def gather(
         polls=await _polls(session, workspace_id, tz, now),
         seats=await _seats(session, workspace_id),
         decisions=await _decisions(session, workspace_id, tz),
-        tiles=await _tiles(session, workspace_id, lower_is_better(config)),
+        tiles=await _tiles(facts, lower_is_better(config)),
         cost_tiles=await cost_tiles(session, workspace_id, now),
         digests=await _digests(session, workspace_id, tz),
         read_at=_moment(now, tz),
@@ -271,21 +271,11 @@ async def cost_tiles(
     ]
 
 
-async def _totals(
-    session: AsyncSession,
-    workspace_id: int,
-    start: datetime | None,
-    end: datetime | None,
-    now: datetime,
-) -> Totals:
-    bounds = [start or EPOCH, end or _midnight_after(now)]
-    count, savings, avoidance = 0, {}, {}
-    for row in await wins.totals_by_interval(session, workspace_id, bounds):
-        count += row.count
-        if row.annualised:
-            (avoidance if row.avoidance else savings)[row.currency] = row.annualised
+async def _totals(facts: PeriodFacts) -> Totals:
+    counted = await facts.wins()
+    savings, avoidance = counted.savings, counted.avoidance
     return Totals(
-        count,
+        counted.count,
         format_totals(savings),
         format_totals(avoidance) if avoidance else "",
         _each(savings) or ("0",),
@@ -316,16 +306,8 @@ async def _wall(session: AsyncSession, workspace_id: int, tz: ZoneInfo, now: dat
     ]
 
 
-async def _leaders(
-    session: AsyncSession,
-    workspace_id: int,
-    start: datetime | None,
-    end: datetime | None,
-    currency: str,
-) -> list[Leader]:
-    ranked = await wins.contributors(
-        session, workspace_id, start, end, limit=LEADERS, rank_currency=currency
-    )
+async def _leaders(facts: PeriodFacts, currency: str) -> list[Leader]:
+    ranked = await facts.contributors(LEADERS, rank_currency=currency)
     return [
         Leader(
             rank,
@@ -455,12 +437,11 @@ async def _decisions(session: AsyncSession, workspace_id: int, tz: ZoneInfo) -> 
     ]
 
 
-async def _tiles(
-    session: AsyncSession, workspace_id: int, lower: frozenset[str] = frozenset()
-) -> list[Tile]:
-    """Metric tiles; for a metric in `lower` (lower is better) a fall is the good news."""
+async def _tiles(facts: PeriodFacts, lower: frozenset[str] = frozenset()) -> list[Tile]:
+    """Metric tiles (the period ends now or later, so as of now); for a metric in `lower`
+    (lower is better) a fall is the good news."""
     tiles = []
-    for series in await metric_store.latest_series(session, workspace_id, SPARK_POINTS):
+    for series in await facts.metric_trends(SPARK_POINTS):
         value = format_value(series.latest, series.unit)
         delta = series.change
         verdict = ""
@@ -542,10 +523,3 @@ def _day(moment: datetime, tz: ZoneInfo) -> str:
 def _moment(moment: datetime, tz: ZoneInfo) -> str:
     local = to_local(moment, tz)
     return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
-
-
-def _midnight_after(now: datetime) -> datetime:
-    """Midnight UTC two days on: an upper bound past every win, on a day boundary."""
-    return datetime.combine(
-        now.astimezone(UTC).date() + timedelta(days=2), datetime.min.time(), tzinfo=UTC
-    )

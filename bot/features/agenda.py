@@ -7,7 +7,7 @@ Posted to `committee-channel` before each meeting by the scheduler, and shown on
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot import channels
 from bot.commands import Request
@@ -18,13 +18,13 @@ from bot.features.wins import value_text
 from bot.message import Context, Divider, Header, Message, Outcome, Text
 from bot.parsing.money import format_totals
 from bot.parsing.when import describe
+from bot.period_facts import PeriodFacts
 from bot.wording import plural
-from storage import checkins, decisions, wins
+from storage import checkins
 from storage import committee as seats
-from storage import metrics as metric_store
-from storage import polls as poll_store
 
 MAX_WINS = 5
+OPEN_POLLS = 20
 
 
 PART_CHARS = 10_000  # one message's text: far inside Slack's 50 blocks of 3,000 and a card's size
@@ -37,12 +37,16 @@ async def build(req: Request, meeting: meetings.Meeting) -> list[Message]:
     between its lines, never cut."""
     zone = meeting.rhythm.weekly.zone
     since = meeting.previous() or meeting.starts - timedelta(days=7)
+    facts = PeriodFacts(req.session, req.workspace_id, since, None, req.now)
     sections = [
         ("Check-ins", await _checkins(req, meeting)),
-        ("Open polls", await _polls(req)),
-        (f"Wins since the last meeting ({describe(since, zone)})", await _wins(req, since)),
-        ("Metrics", await _metrics(req)),
-        ("Decisions since the last meeting", await _decisions(req, since)),
+        ("Open polls", await _polls(req, facts)),
+        (f"Wins since the last meeting ({describe(since, zone)})", await _wins(facts)),
+        ("Metrics", [trend_line(s) for s in await facts.metric_trends()]),
+        (
+            "Decisions since the last meeting",
+            [decision_line(d, req) for d in await facts.decisions()],
+        ),
     ]
     parts: list[list[tuple[str, list[str]]]] = [[]]
     used = 0
@@ -113,9 +117,9 @@ async def _checkins(req: Request, meeting: meetings.Meeting) -> list[str]:
     return lines
 
 
-async def _polls(req: Request) -> list[str]:
+async def _polls(req: Request, facts: PeriodFacts) -> list[str]:
     lines = []
-    for p in await poll_store.open_polls(req.session, req.workspace_id, req.now):
+    for p in (await facts.open_polls(OPEN_POLLS)).items:
         line = f"#{p.id} {p.question}"
         if p.closes_at:
             line += f" (closes {describe(p.closes_at, req.tz)})"
@@ -127,25 +131,14 @@ async def _polls(req: Request) -> list[str]:
     return lines
 
 
-async def _wins(req: Request, since: datetime) -> list[str]:
-    total = await wins.totals(req.session, req.workspace_id, since, req.now)
+async def _wins(facts: PeriodFacts) -> list[str]:
+    total = await facts.wins()
     if not total.count:
         return []
-    top = await wins.list_wins(
-        req.session, req.workspace_id, since, req.now, limit=MAX_WINS, order_by_value=True
-    )
+    top = await facts.top_wins(MAX_WINS)
     lines = [f"{plural(total.count, 'win')}, {format_totals(total.savings)} a year"]
     lines += [f"#{v.win.id} {v.win.text}: {value_text(v.win)}" for v in top]
     return lines
-
-
-async def _metrics(req: Request) -> list[str]:
-    return [trend_line(s) for s in await metric_store.latest_series(req.session, req.workspace_id)]
-
-
-async def _decisions(req: Request, since: datetime) -> list[str]:
-    found = await decisions.between(req.session, req.workspace_id, since)
-    return [decision_line(d, req) for d in found]
 
 
 async def agenda_command(req: Request) -> Outcome:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -25,7 +26,17 @@ from bot.features.digest_periods import EPSILON, DigestPeriod
 from bot.features.learn import weekly_tip
 from bot.features.metrics import trend_line
 from bot.features.wins import value_text
-from bot.message import Chart, Context, Divider, Fields, Header, Message, Outcome, Text
+from bot.message import (
+    Block,
+    Chart,
+    Context,
+    Divider,
+    Fields,
+    Header,
+    Message,
+    Outcome,
+    Text,
+)
 from bot.parsing import UsageError
 from bot.parsing.money import format_totals
 from bot.parsing.when import (
@@ -36,12 +47,12 @@ from bot.parsing.when import (
     parse_weekday,
     to_local,
 )
+from bot.period_facts import Listed, PeriodFacts
 from bot.wording import cut_note, plural, sparkline
-from storage import audit, cost_kpis, digests, onboarding, polls, schedules, wins
+from storage import audit, cost_kpis, digests, schedules, wins
 from storage import costs as cost_store
-from storage import decisions as decision_store
-from storage import metrics as metric_store
-from storage.models import Schedule
+from storage.metrics import MetricSeries
+from storage.models import Decision, Poll, Schedule
 
 log = logging.getLogger(__name__)
 CLOSING_SOON = timedelta(hours=48)
@@ -49,30 +60,89 @@ CHART_WEEKS = 12
 POLLS_SHOWN, DECISIONS_SHOWN = 10, 10
 
 
-async def build_digest(req: Request, period: DigestPeriod, *, chart: bool = False) -> Message:
-    """The digest of `period` (bot/features/digest_periods.py). With `chart` (a digest that
-    is posted), and when cost data exists, it carries the 12-week PNG, kept for /charts too."""
-    start, until = period.start, period.until
-    session, ws = req.session, req.workspace_id
+@dataclass(frozen=True, slots=True)
+class DigestFacts:
+    """Everything a digest shows, read in one transaction (bot/period_facts.py); drawing
+    and rendering it need no database."""
 
-    counted = await wins.totals(session, ws, start, until)
-    year = await wins.totals(session, ws, period.year_start, until)
-    top = await wins.list_wins(session, ws, start, until, limit=3, order_by_value=True)
-    people = await wins.contributors(
-        session, ws, start, until, limit=None, rank_currency=req.currency
+    period: DigestPeriod
+    counted: wins.Totals
+    year: wins.Totals
+    top: list[wins.WinView]
+    people: list[wins.Contributor]
+    open_polls: Listed[Poll]
+    metrics: list[MetricSeries]
+    decided: list[Decision]
+    newcomers: Listed[str]
+    costs: cost.CostSection | None
+    trend: ChartSeries | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChartSeries:
+    """The cost chart's figures: effective cost and the wins' savings per week."""
+
+    weeks: list[date]
+    spend: list[Decimal]
+    savings: list[Decimal]
+    currency: str
+
+    def picture(self, png: bytes = b"", token: str = "") -> Chart:
+        alt = (
+            "Chart: weekly effective cloud cost and the wins' annualised savings in "
+            f"{self.currency}, {week_label(self.weeks[0])} to {week_label(self.weeks[-1])}"
+        )
+        line = (
+            f"Cost, last {CHART_WEEKS} weeks {sparkline(self.spend)} · "
+            f"wins' savings {sparkline(self.savings)}"
+        )
+        return Chart(png=png, alt=alt, sparkline=line, token=token)
+
+    async def drawn(self) -> Chart:
+        """The chart with its PNG (110-830 ms of CPU, in a thread): never inside a write
+        transaction, where every other writer would wait for it."""
+        png = await asyncio.to_thread(
+            render_png, self.weeks, self.spend, self.savings, self.currency
+        )
+        return self.picture(png, new_token())
+
+
+async def read_digest(req: Request, period: DigestPeriod) -> DigestFacts:
+    """The figures of the digest of `period` (bot/features/digest_periods.py)."""
+    facts = PeriodFacts(req.session, req.workspace_id, period.start, period.until, req.now)
+    # Cost data is daily and arrives days late, so the cost part covers the latest seven
+    # complete days of data up to the digest's last day, whatever the digest's own bounds.
+    costs = await cost.digest_section(req, to_local(period.until - EPSILON, period.tz).date())
+    trend = (
+        await cost_chart_series(req, costs.window_start, costs.currency)
+        if costs is not None and costs.window_start is not None
+        else None
     )
-    open_polls = await polls.open_polls(session, ws, req.now, limit=POLLS_SHOWN)
-    open_total = await polls.open_count(session, ws, req.now)
-    newcomers = await onboarding.welcomed_between(session, ws, start, until)
-    newcomer_total = await onboarding.welcomed_count(session, ws, start, until)
-    series = [
-        s
-        for s in await metric_store.latest_series(session, ws, before=until)
-        if s.latest_at >= start  # a reading in this period: each shows in one digest only
-    ]
-    decided = await decision_store.between(session, ws, start, until)
-    tip = weekly_tip(to_local(until - EPSILON, period.tz).date())
+    return DigestFacts(
+        period=period,
+        counted=await facts.wins(),
+        year=await facts.wins(since=period.year_start),
+        top=await facts.top_wins(3),
+        people=await facts.contributors(None, rank_currency=req.currency),
+        open_polls=await facts.open_polls(POLLS_SHOWN),
+        metrics=await facts.metric_trends(new_only=True),
+        decided=await facts.decisions(),
+        newcomers=await facts.newcomers(),
+        costs=costs,
+        trend=trend,
+    )
 
+
+async def build_digest(req: Request, period: DigestPeriod) -> Message:
+    """The digest of `period` as a preview: the chart as its text line, no picture."""
+    facts = await read_digest(req, period)
+    return render_digest(facts, req, facts.trend.picture() if facts.trend else None)
+
+
+def render_digest(facts: DigestFacts, req: Request, chart: Chart | None) -> Message:
+    """The digest's message; `chart` is the cost chart (drawn, or its text line only)."""
+    period, counted, year = facts.period, facts.counted, facts.year
+    tip = weekly_tip(to_local(period.until - EPSILON, period.tz).date())
     title = f"{period.label()}{' (so far)' if period.running else ''}"
     fields = [
         ("Wins", f"{counted.count:,}"),
@@ -82,6 +152,7 @@ async def build_digest(req: Request, period: DigestPeriod, *, chart: bool = Fals
     if counted.avoidance or year.avoidance:
         fields.append(("Cost avoided (apart)", format_totals(counted.avoidance)))
 
+    people, decided, newcomers = facts.people, facts.decided, facts.newcomers
     sections: list[tuple[str, list[str]]] = [
         (
             "Top wins",
@@ -89,7 +160,7 @@ async def build_digest(req: Request, period: DigestPeriod, *, chart: bool = Fals
                 [
                     f"#{v.win.id} {v.win.text}: {value_text(v.win)} · "
                     + ", ".join(n for _, n in v.people)
-                    for v in top
+                    for v in facts.top
                 ],
                 counted.count,
                 "win",
@@ -107,37 +178,40 @@ async def build_digest(req: Request, period: DigestPeriod, *, chart: bool = Fals
                 "contributor",
             ),
         ),
-        ("Open polls", _cut([_poll_line(p, req) for p in open_polls], open_total, "open poll")),
-        ("Metrics", [trend_line(s) for s in series]),
+        (
+            "Open polls",
+            _cut(
+                [_poll_line(p, req) for p in facts.open_polls.items],
+                facts.open_polls.total,
+                "open poll",
+            ),
+        ),
+        ("Metrics", [trend_line(s) for s in facts.metrics]),
         (
             "Committee decisions",
             _cut(
                 [decision_line(d, req) for d in decided[:DECISIONS_SHOWN]], len(decided), "decision"
             ),
         ),
-        ("New members welcomed", [_names(newcomers, newcomer_total)] if newcomers else []),
+        (
+            "New members welcomed",
+            [_names(newcomers.items, newcomers.total)] if newcomers.items else [],
+        ),
     ]
-    blocks: list = [
+    blocks: list[Block] = [
         Header(f"FinOps weekly digest · {title}"),
         Context(period.covers()),
         Fields(tuple(fields)),
     ]
     lines = [f"FinOps weekly digest, {title}", period.covers()]
     lines += [f"{k}: {v}" for k, v in fields]
-    # Cost data is daily and arrives days late, so the cost part covers the latest seven
-    # complete days of data up to the digest's last day, whatever the digest's own bounds.
-    costs = await cost.digest_section(req, to_local(until - EPSILON, period.tz).date())
+    costs = facts.costs
     if costs is not None:
         blocks += [Divider(), Text(costs.heading), *costs.blocks]
         lines += [f"{costs.heading}:", *costs.lines]
-        trend = (
-            await cost_chart(req, costs.window_start, costs.currency, store=chart)
-            if costs.window_start is not None
-            else None
-        )
-        if trend is not None:
-            blocks.append(trend)
-            lines.append(trend.sparkline)
+        if chart is not None:
+            blocks.append(chart)
+            lines.append(chart.sparkline)
     for heading, items in sections:
         if items:
             blocks += [Divider(), Text(f"{heading}\n" + "\n".join(items))]
@@ -229,14 +303,11 @@ def _describe_schedule(schedule: Schedule | None, now: datetime) -> str:
     )
 
 
-async def cost_chart(
-    req: Request, window_start: date, currency: str, *, store: bool
-) -> Chart | None:
+async def cost_chart_series(req: Request, window_start: date, currency: str) -> ChartSeries | None:
     """Twelve seven-day buckets ending with the digest's cost window (which starts on
     `window_start`, a UTC billing day): effective cost in `currency` (the cost part's) and the
     annualised savings of the wins logged in the same days (workspace time) in that
-    currency. `store` draws the PNG and keeps it (the posted digest); otherwise only the
-    sparkline is given. None when the 12 buckets hold neither cost nor savings."""
+    currency. None when the 12 buckets hold neither cost nor savings."""
     first = window_start - timedelta(weeks=CHART_WEEKS - 1)
     by_currency = await cost_kpis.weekly_effective_by_currency(
         req.session, req.workspace_id, first, CHART_WEEKS
@@ -253,20 +324,10 @@ async def cost_chart(
             savings[row.bucket] += Decimal(row.annualised) * scale
     if not any(spend) and not any(savings):
         return None
-    alt = (
-        f"Chart: weekly effective cloud cost and the wins' annualised savings in {currency}, "
-        f"{week_label(weeks[0])} to {week_label(weeks[-1])}"
-    )
-    line = f"Cost, last {CHART_WEEKS} weeks {sparkline(spend)} · wins' savings {sparkline(savings)}"
-    if not store:
-        return Chart(png=b"", alt=alt, sparkline=line)
-    png = await asyncio.to_thread(render_png, weeks, spend, savings, currency)
-    token = new_token()
-    await cost_store.save_chart(req.session, token, req.workspace_id, png)
-    return Chart(png=png, alt=alt, sparkline=line, token=token)
+    return ChartSeries(weeks, spend, savings, currency)
 
 
-def _poll_line(p, req: Request) -> str:  # type: ignore[no-untyped-def]
+def _poll_line(p: Poll, req: Request) -> str:
     line = f"#{p.id} {p.question}"
     if p.closes_at:
         soon = " (closing soon)" if p.closes_at - req.now <= CLOSING_SOON else ""
@@ -322,15 +383,14 @@ async def digest(req: Request, args: str) -> Outcome:
             "`digest week`, `digest post`, `digest schedule` or `digest off`"
         )
     period = await digest_periods.upcoming(req)
-    message = await build_digest(req, period, chart=action == "post")
     if not action:
-        return Outcome().reply(message)
+        return Outcome().reply(await build_digest(req, period))
+    ready = await prepare(req, period)
     await req.require_committee("post the digest")
     target = channels.configured(req.config, "digest-channel") or channels.Channel(
         req.place.conversation_id, req.place.conversation_name
     )
-    await archive(req, message, period)
-    outcome = Outcome().post(message, target.id, target.name, subject="digest")
+    outcome = await publish(req, ready, target)
     where = target.where_from(req.place)
     return outcome.reply(f"Posted the digest for {period.label()} {where}.")
 
@@ -349,8 +409,46 @@ async def last_posted(req: Request) -> Outcome:
     )
 
 
-async def scheduled_post(req: Request, due: datetime) -> Outcome:
-    """The weekly digest due at `due`, posted by the scheduler to `digest-channel`."""
+@dataclass(frozen=True, slots=True)
+class ReadyDigest:
+    """A digest read, rendered and drawn, waiting to be posted."""
+
+    period: DigestPeriod
+    message: Message
+    chart: Chart | None  # the drawn chart, stored with the post for /charts/<token>.png
+
+
+async def prepare(req: Request, period: DigestPeriod) -> ReadyDigest:
+    """Read the digest of `period` and draw its chart: reads only, so the scheduler does it
+    in a read-only transaction before the one that claims the run and posts."""
+    facts = await read_digest(req, period)
+    chart = await facts.trend.drawn() if facts.trend is not None else None
+    return ReadyDigest(period, render_digest(facts, req, chart), chart)
+
+
+async def publish(
+    req: Request, ready: ReadyDigest, target: channels.Channel, *, scheduled: bool = False
+) -> Outcome:
+    """Post a prepared digest to `target`: its chart kept, the digest archived and the post
+    queued, all in the caller's transaction."""
+    if ready.chart is not None:
+        await cost_store.save_chart(
+            req.session, ready.chart.token, req.workspace_id, ready.chart.png
+        )
+    await archive(req, ready.message, ready.period, scheduled=scheduled)
+    return Outcome().post(ready.message, target.id, target.name, subject="digest")
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledDigest:
+    ready: ReadyDigest
+    target: channels.Channel
+
+
+async def prepare_scheduled(req: Request, due: datetime) -> ScheduledDigest | None:
+    """The weekly digest due at `due`, ready for `scheduled_post`; None when there is nothing
+    to post (a period under a day rolls into the next digest; no `digest-channel`). Reads
+    only: run before the run is claimed (bot/core.py `run_scheduled`)."""
     schedule = await schedules.find(req.session, req.workspace_id, "digest")
     if schedule is None:  # removed since it fell due: the seven days before `due`
         period = DigestPeriod(due - digest_periods.ROLLING, due, due, req.tz, "scheduled")
@@ -360,14 +458,19 @@ async def scheduled_post(req: Request, due: datetime) -> Outcome:
         )
     if period.end - period.start < digest_periods.MIN_SPAN:
         log.info("digest due %s rolls into the next one (its period is under a day)", due)
-        return Outcome()
+        return None
     target = channels.configured(req.config, "digest-channel")
     if target is None:
         log.warning("weekly digest due for %s but no digest-channel is set", req.actor.workspace_id)
+        return None
+    return ScheduledDigest(await prepare(req, period), target)
+
+
+async def scheduled_post(req: Request, scheduled: ScheduledDigest | None) -> Outcome:
+    """Post the prepared weekly digest to `digest-channel` (in the claim's transaction)."""
+    if scheduled is None:
         return Outcome()
-    message = await build_digest(req, period, chart=True)
-    await archive(req, message, period, scheduled=True)
-    return Outcome().post(message, target.id, target.name, subject="digest")
+    return await publish(req, scheduled.ready, scheduled.target, scheduled=True)
 
 
 async def archive(
