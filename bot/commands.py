@@ -37,6 +37,8 @@ class Request:
     now: datetime  # aware, UTC
     admins: frozenset[str]
     voter_key: bytes
+    # What the command's `prepare` step read and drew before this transaction, or None.
+    prepared: object = None
     _committee: CommitteeMember | bool | None = field(default=False)
 
     @property
@@ -81,6 +83,9 @@ class Refusal(Exception):
 
 
 Handler = Callable[[Request, str], Awaitable[Outcome]]
+# Reads (and draws) what a command will need, in a read-only transaction before the command's
+# own: heavy work there holds no write lock. Its result is `Request.prepared`.
+Preparer = Callable[[Request, str], Awaitable[object]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,7 @@ class CommandSpec:
     examples: tuple[str, ...]
     handler: Handler
     details: str = ""
+    prepare: Preparer | None = None
 
 
 COMMANDS: dict[str, CommandSpec] = {}
@@ -103,6 +109,7 @@ def command(
     usage: tuple[str, ...] | str,
     examples: tuple[str, ...] | str,
     details: str = "",
+    prepare: Preparer | None = None,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         COMMANDS[name] = CommandSpec(
@@ -112,6 +119,7 @@ def command(
             examples=(examples,) if isinstance(examples, str) else examples,
             handler=handler,
             details=details,
+            prepare=prepare,
         )
         return handler
 

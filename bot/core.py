@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import bot.features  # noqa: F401  (registers every command)
 from bot import outgoing
-from bot.commands import COMMANDS, Refusal, Request, usage_text
+from bot.commands import COMMANDS, CommandSpec, Refusal, Request, usage_text
 from bot.events import ActionEvent, Actor, CommandEvent, Event, Place
 from bot.features import checkins, decisions, home, meetings, onboarding, polls, wins
 from bot.message import Message, Outcome
@@ -88,11 +88,27 @@ class Bot:
         if spec is None:
             return Outcome().reply(unknown_command(name))
         try:
+            prepared = await self._prepare(spec, event, args)
             claim = self._once(event)
-            return await self._run(event.actor, event.place, spec.handler, args, claim, inbox_key)
+            return await self._run(
+                event.actor, event.place, spec.handler, args, claim, inbox_key, prepared=prepared
+            )
         except UsageError as error:
             target = COMMANDS.get(error.command or name, spec)
             return Outcome().reply(f"{_sentence(error.problem)}\n{usage_text(target)}")
+
+    async def _prepare(self, spec: CommandSpec, event: CommandEvent, args: str) -> object:
+        """The command's read-only first step (`CommandSpec.prepare`), in a transaction that
+        takes no write lock; None without one, or in a workspace not seen before (its row is
+        created by the command's own transaction)."""
+        if spec.prepare is None:
+            return None
+        async with self.database.reading() as session:
+            found = await workspaces.find(session, event.actor.platform, event.actor.workspace_id)
+            if found is None:
+                return None
+            request = await self._request(session, event.actor, event.place, self.clock())
+            return await spec.prepare(request, args)
 
     def _once(self, event: Event) -> Claim | None:
         """Handle a platform's retry of an event at most once (claimed in the same
@@ -120,6 +136,8 @@ class Bot:
         argument: Any,
         claim: Claim | None = None,
         inbox_key: str | None = None,
+        *,
+        prepared: object = None,
     ) -> Outcome:
         """Run `handler` in one transaction with everything it changes and everything it
         sends on its own (the outbox). When `claim` declines (already done), nothing runs
@@ -132,6 +150,7 @@ class Bot:
                 answer = await inbox.recorded_answer(session, inbox_key)
                 return outgoing.answer_from_json(unseal(self.voter_key, answer) if answer else None)
             request = await self._request(session, actor, place, now)
+            request.prepared = prepared
             outcome = await handler(request, argument)
             queued = await outgoing.enqueue(session, request.workspace_id, place, outcome, now)
             if inbox_key is not None and outcome.replies():

@@ -176,11 +176,12 @@ async def test_teams_scheduled_digest_shows_the_chart_in_its_card(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the one writer lock
-async def test_the_scheduled_digest_draws_its_chart_while_no_writer_waits(  # type: ignore[no-untyped-def]
+async def test_the_digest_draws_its_chart_while_no_writer_waits(  # type: ignore[no-untyped-def]
     chat, bot, database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     """On SQLite one write transaction at a time runs: the chart (up to a second of drawing)
-    is drawn before the run is claimed, so no command waits for it."""
+    is drawn before the scheduled run is claimed, and before `digest post`'s transaction, so
+    no other command waits for it."""
     path, _ = twelve_weeks_of_costs(tmp_path)
     await chat.say("config digest-channel #finops")
     async with database.session() as session:
@@ -202,13 +203,14 @@ async def test_the_scheduled_digest_draws_its_chart_while_no_writer_waits(  # ty
         "test",
         prepare=digest.prepare_scheduled,
     )
-    assert writer_busy == [False]
+    assert "Posted the digest for" in await chat.say("digest post")  # the command too
+    assert writer_busy == [False, False]
     async with database.reading() as session:
-        [stored] = (
+        stored = (
             await session.exec(select(ChartImage).where(ChartImage.workspace_id == ws))
         ).all()
-    assert stored.png.startswith(PNG_SIGNATURE)  # drawn outside, kept with the post
+    assert [s.png[:8] for s in stored] == [PNG_SIGNATURE] * 2  # drawn outside, kept
     # The same probe sees the lock when drawing happens inside a write transaction.
     async with database.session():
         drawing([date(2026, 1, 5)], [Decimal(1)], [Decimal(0)], "USD")
-    assert writer_busy == [False, True]
+    assert writer_busy == [False, False, True]

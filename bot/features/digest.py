@@ -335,6 +335,18 @@ def _poll_line(p: Poll, req: Request) -> str:
     return line
 
 
+async def _prepare_command(req: Request, args: str) -> ReadyDigest | None:
+    """`digest` and `digest post`, read (and, to post, drawn) before the command's own
+    transaction (bot/core.py); None for the other forms."""
+    action = args.strip().lower()
+    if action not in ("", "post"):
+        return None
+    period = await digest_periods.upcoming(req)
+    if not action:
+        return ReadyDigest(period, await build_digest(req, period), None)
+    return await prepare(req, period)
+
+
 @command(
     "digest",
     summary="The next weekly digest so far, shown only to you; `digest post` posts it.",
@@ -365,6 +377,7 @@ def _poll_line(p: Poll, req: Request) -> str:
     "digests cover. `digest schedule` (admins) posts it to `digest-channel` every week at "
     "that local time (the workspace time zone unless one is given), exactly once even with "
     "several replicas; alone it shows the next run. `digest off` stops it.",
+    prepare=_prepare_command,
 )
 async def digest(req: Request, args: str) -> Outcome:
     action, _, rest = args.strip().partition(" ")
@@ -382,10 +395,13 @@ async def digest(req: Request, args: str) -> Outcome:
             f"{args.strip()[:40]!r} is not a digest action; use `digest`, `digest last`, "
             "`digest week`, `digest post`, `digest schedule` or `digest off`"
         )
-    period = await digest_periods.upcoming(req)
+    ready = req.prepared
+    if not isinstance(ready, ReadyDigest):  # a workspace's first command: nothing prepared
+        ready = await _prepare_command(req, args)
+        assert isinstance(ready, ReadyDigest)
     if not action:
-        return Outcome().reply(await build_digest(req, period))
-    ready = await prepare(req, period)
+        return Outcome().reply(ready.message)
+    period = ready.period
     await req.require_committee("post the digest")
     target = channels.configured(req.config, "digest-channel") or channels.Channel(
         req.place.conversation_id, req.place.conversation_name
