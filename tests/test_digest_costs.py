@@ -15,10 +15,10 @@ from pathlib import Path
 from sqlmodel import select
 
 from app.server import BOT, DATABASE
-from bot.costs import kpis
 from bot.costs.importer import run_import
 from bot.events import system_actor
 from bot.features import digest
+from bot.parsing.billing import span_label
 from storage import workspaces
 from storage.models import ChartImage
 from tests.helpers import texts
@@ -89,7 +89,7 @@ async def test_slack_digest_has_the_cost_section_and_the_chart_in_its_thread(
         if "FinOps weekly digest" in texts(p.params)
     ]
     shown = texts(post.params["blocks"])
-    window = kpis.span_label(today() - timedelta(days=7), today())
+    window = span_label(today() - timedelta(days=7), today())
     assert f"Cloud cost · {window}" in shown
     assert "The latest 7 complete days of imported data" in shown
     assert f"{this_week:,.2f} USD" in shown  # the seven days' effective cost, to the cent

@@ -16,10 +16,11 @@ from datetime import datetime
 from bot.commands import Refusal, Request, command
 from bot.events import ActionEvent
 from bot.features import meetings
-from bot.features.metrics import checked_value, format_number, format_value, parse_reading
+from bot.features.metrics import checked_value, format_number, format_value
 from bot.message import Actions, Button, Context, Header, Input, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.errors import quoted
+from bot.parsing.reading import parse_reading
 from bot.parsing.tokens import parse_id, split_words, user_mention
 from bot.parsing.when import describe
 from storage import audit, checkins, metrics

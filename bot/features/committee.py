@@ -6,41 +6,10 @@ from bot.commands import Request, command
 from bot.features import agenda, meetings, roles
 from bot.message import Context, Divider, Header, Message, Outcome, Text
 from bot.parsing import UsageError
+from bot.parsing.persona import PERSONAS, parse_persona
 from bot.parsing.tokens import split_words, user_mention
 from storage import audit
 from storage import committee as store
-
-# The FinOps Framework's core personas, and words people use for them.
-PERSONAS = {
-    "practitioner": "FinOps Practitioner",
-    "engineering": "Engineering",
-    "finance": "Finance",
-    "product": "Product",
-    "procurement": "Procurement",
-    "leadership": "Leadership",
-}
-_ALIASES = {
-    "finops": "practitioner",
-    "finops-practitioner": "practitioner",
-    "central": "practitioner",
-    "engineer": "engineering",
-    "eng": "engineering",
-    "engineers": "engineering",
-    "fin": "finance",
-    "business": "product",
-    "sourcing": "procurement",
-    "executive": "leadership",
-    "exec": "leadership",
-    "leader": "leadership",
-}
-
-
-def parse_persona(word: str) -> str:
-    key = word.lower().strip(".,")
-    key = _ALIASES.get(key, key)
-    if key not in PERSONAS:
-        raise UsageError(f"{word!r} is not a persona; use one of: {', '.join(PERSONAS)}")
-    return key
 
 
 @command(

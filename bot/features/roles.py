@@ -26,7 +26,7 @@ ACTIVITIES = {
     "policy": "policy and governance",
     "education": "education and enablement",
 }
-# persona -> activity -> role; the personas are committee.PERSONAS' keys.
+# persona -> activity -> role; the personas are bot.parsing.persona.PERSONAS' keys.
 DEFAULT: dict[str, dict[str, str]] = {
     "practitioner": {
         "allocation": "R",

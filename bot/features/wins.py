@@ -8,6 +8,7 @@ from bot import catalogue, channels
 from bot.commands import Refusal, Request, command
 from bot.message import Context, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
+from bot.parsing.channel import Channel
 from bot.parsing.errors import quoted
 from bot.parsing.money import format_money, format_totals
 from bot.parsing.recurrence import Recurrence
@@ -179,7 +180,7 @@ def _announce(req: Request, view: store.WinView, draft: WinDraft) -> Outcome:
     outcome = Outcome()
     channel = channels.configured(req.config, "wins-channel")
     if channel is None:
-        channel = channels.Channel(req.place.conversation_id, req.place.conversation_name)
+        channel = Channel(req.place.conversation_id, req.place.conversation_name)
     message = celebration(view)
     outcome.post(message, channel.id, channel.name, subject=f"win:{win.id}")
     for user_id, name in view.people[1:]:
