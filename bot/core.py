@@ -89,7 +89,7 @@ class Bot:
             return Outcome().reply(unknown_command(name))
         try:
             claim = self._once(event)
-            return await self._run(event.actor, event.place, spec.handler, args, claim, inbox_key)
+            return await self._run(event.actor, event.place, spec.run, args, claim, inbox_key)
         except UsageError as error:
             target = COMMANDS.get(error.command or name, spec)
             return Outcome().reply(f"{_sentence(error.problem)}\n{usage_text(target)}")

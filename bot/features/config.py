@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.commands import DEFAULT_CURRENCY, DEFAULT_TIMEZONE, Request, command
+from bot.commands import DEFAULT_CURRENCY, DEFAULT_TIMEZONE, Request, Role, command
 from bot.events import Place
 from bot.message import Context, Fields, Header, Message, Outcome
 from bot.parsing import UsageError
@@ -129,13 +129,15 @@ KEYS: dict[str, Key] = {
     details="Keys: "
     + "; ".join(f"{k}: {v.description}" for k, v in KEYS.items())
     + ". Channels: #name or `here`.",
+    role=Role.ADMIN,
+    doing="change the configuration",
+    shows_alone=True,
 )
 async def config(req: Request, args: str) -> Outcome:
     key, _, value = args.strip().partition(" ")
     key, value = key.lower(), value.strip()
     if not key:
         return _show(req)
-    await req.require_admin("change the configuration")
     spec = KEYS.get(key)
     if spec is None:
         raise UsageError(f"{key[:40]!r} is not a setting; the keys are {', '.join(KEYS)}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.commands import Refusal, Request, command
+from bot.commands import COMMANDS, Refusal, Request, Subcommand, command
 from bot.events import ActionEvent
 from bot.message import Actions, Button, Context, Header, Message, Outcome, Text
 from bot.parsing import UsageError
@@ -49,15 +49,24 @@ MAX_NAMES = 25  # voters named per option; a big poll shows "… and 1,975 other
     "24 hours before by default, or `remind 2h`, `remind 90m`, `remind 1d`, `remind off` "
     "(committee polls with `closes` only). Anonymous polls show counts only, to everyone. "
     "`poll close` is for the creator or an admin.",
+    subcommands=(
+        Subcommand(
+            "results",
+            "A poll's results.",
+            aliases=("result",),
+            handler=lambda req, rest: _results(req, parse_id(rest.strip() or None, "poll")),
+        ),
+        Subcommand(  # the creator or an admin: a rule on the poll, checked by `_close`
+            "close",
+            "Close a poll before its deadline.",
+            handler=lambda req, rest: _close(req, parse_id(rest.strip() or None, "poll")),
+        ),
+    ),
 )
 async def poll(req: Request, args: str) -> Outcome:
-    first, _, rest = args.strip().partition(" ")
-    if first.lower() in ("results", "result"):
-        return await _results(req, parse_id(rest.strip() or None, "poll"))
-    if first.lower() == "close":
-        return await _close(req, parse_id(rest.strip() or None, "poll"))
-    check_typo("poll", args.split(), ("results", "close"))  # `poll clsoe 3`
+    check_typo("poll", args.split(), COMMANDS["poll"].subcommand_names)  # `poll clsoe 3`
     draft = parse_poll(args)
+    # Who may create it depends on what was asked (`committee`), so it is checked here.
     if draft.committee:
         await req.require_committee("create committee polls")
     closes_at = parse_deadline(draft.closes, req.now, req.tz) if draft.closes else None
