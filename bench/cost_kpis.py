@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from bot.costs import kpis  # noqa: E402
+from bot.parsing.billing import Period  # noqa: E402
 from storage import cost_kpis, money  # noqa: E402
 from storage.costs import MONEY, visible_to  # noqa: E402
 from storage.engine import Database  # noqa: E402
@@ -130,8 +131,8 @@ async def measure(url: str, groups: int, runs: int) -> dict[str, dict[str, float
     try:
         await upgrade(database)
         ws = await fill(database, groups)
-        week = kpis.Period.week_of(LAST_DAY)
-        month = kpis.Period.month_of(LAST_DAY)
+        week = Period.week_of(LAST_DAY)
+        month = Period.month_of(LAST_DAY)
         now = datetime.combine(LAST_DAY + timedelta(days=1), datetime.min.time(), UTC)
 
         async def baseline(session) -> None:  # type: ignore[no-untyped-def]

@@ -1,7 +1,9 @@
 """The command registry, and the request every command handler receives.
 
 Each feature module declares its commands with `@command(...)`; help is generated from that
-metadata, so a command's documentation lives beside its code.
+metadata, so a command's documentation lives beside its code. The metadata also declares each
+command's subcommands and who may run each (`Role`): `run` checks the role before any handler
+runs and refuses with the declared `doing`, so no handler repeats a static role check.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -66,16 +69,23 @@ class Request:
             ).first()
         return self._committee  # type: ignore[return-value]
 
-    async def require_admin(self, doing: str) -> None:
-        if not self.is_admin:
+    async def require(self, role: Role, doing: str) -> None:
+        """Refuse, saying who may `doing`, unless the person holds `role`."""
+        if role is Role.ADMIN and not self.is_admin:
             raise Refusal(f"Only an admin can {doing}. Admins are set with FINOPS_ADMINS.")
-
-    async def require_committee(self, doing: str) -> None:
-        if not self.is_admin and await self.committee_seat() is None:
+        if role is Role.COMMITTEE and not self.is_admin and await self.committee_seat() is None:
             raise Refusal(
                 f"Only steering committee members and admins can {doing}. "
                 "See `committee` for who is on it."
             )
+
+    async def require_admin(self, doing: str) -> None:
+        """For a rule that depends on what was asked, not on the (sub)command alone."""
+        await self.require(Role.ADMIN, doing)
+
+    async def require_committee(self, doing: str) -> None:
+        """For a rule that depends on what was asked, not on the (sub)command alone."""
+        await self.require(Role.COMMITTEE, doing)
 
 
 class Refusal(Exception):
@@ -88,8 +98,46 @@ Handler = Callable[[Request, str], Awaitable[Outcome]]
 Preparer = Callable[[Request, str], Awaitable[object]]
 
 
+class Role(Enum):
+    """Who may run a command or subcommand. Admins may run everything."""
+
+    ANYONE = ""
+    COMMITTEE = "committee"
+    ADMIN = "admins"
+
+    @property
+    def shown(self) -> str:
+        """`(admins)`, `(committee)` in help; nothing for anyone."""
+        return f"({self.value})" if self.value else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Subcommand:
+    """A reserved first word of a command (`win undo`, `committee add`) and who may run it.
+
+    `doing` completes the refusal: "Only an admin can {doing}." With `shows_alone`, the word
+    alone only shows something (`committee meeting`) and anyone may run that. With `handler`,
+    the dispatcher calls it with the text after the word; without, the command's own handler
+    gets the whole text (the role is still checked first)."""
+
+    name: str
+    summary: str
+    role: Role = Role.ANYONE
+    doing: str = ""
+    aliases: tuple[str, ...] = ()
+    handler: Handler | None = None
+    shows_alone: bool = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
+    """A command. `role`, `doing` and `shows_alone` are for its text when that names no
+    subcommand (`config <key> <value>` is for admins, `config` alone for anyone)."""
+
     name: str
     summary: str
     usage: tuple[str, ...]  # one line per form, e.g. "win undo <id>"
@@ -97,6 +145,33 @@ class CommandSpec:
     handler: Handler
     details: str = ""
     prepare: Preparer | None = None
+    subcommands: tuple[Subcommand, ...] = ()
+    role: Role = Role.ANYONE
+    doing: str = ""
+    shows_alone: bool = False
+
+    @property
+    def subcommand_names(self) -> tuple[str, ...]:
+        """Every reserved first word, aliases included (the typo check's candidates)."""
+        return tuple(name for sub in self.subcommands for name in sub.names)
+
+    def subcommand(self, args: str) -> tuple[Subcommand | None, str]:
+        """The subcommand `args` starts with, if any, and the text after its word."""
+        first, *rest = args.split(maxsplit=1) or [""]
+        for sub in self.subcommands:
+            if first.lower() in sub.names:
+                return sub, rest[0] if rest else ""
+        return None, args
+
+    async def run(self, req: Request, args: str) -> Outcome:
+        """Check the declared role, then call the subcommand's handler or the command's."""
+        sub, rest = self.subcommand(args)
+        rule: Subcommand | CommandSpec = sub if sub is not None else self
+        if rule.role is not Role.ANYONE and not (rule.shows_alone and not rest.strip()):
+            await req.require(rule.role, rule.doing)
+        if sub is not None and sub.handler is not None:
+            return await sub.handler(req, rest)
+        return await self.handler(req, args)
 
 
 COMMANDS: dict[str, CommandSpec] = {}
@@ -110,6 +185,10 @@ def command(
     examples: tuple[str, ...] | str,
     details: str = "",
     prepare: Preparer | None = None,
+    subcommands: tuple[Subcommand, ...] = (),
+    role: Role = Role.ANYONE,
+    doing: str = "",
+    shows_alone: bool = False,
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         COMMANDS[name] = CommandSpec(
@@ -120,6 +199,10 @@ def command(
             handler=handler,
             details=details,
             prepare=prepare,
+            subcommands=subcommands,
+            role=role,
+            doing=doing,
+            shows_alone=shows_alone,
         )
         return handler
 
@@ -130,4 +213,14 @@ def usage_text(spec: CommandSpec) -> str:
     return f"Usage: {' | '.join(spec.usage)}\nExample: {spec.examples[0]}"
 
 
-__all__ = ["COMMANDS", "CommandSpec", "Refusal", "Request", "UsageError", "command", "usage_text"]
+__all__ = [
+    "COMMANDS",
+    "CommandSpec",
+    "Refusal",
+    "Request",
+    "Role",
+    "Subcommand",
+    "UsageError",
+    "command",
+    "usage_text",
+]

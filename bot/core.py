@@ -91,7 +91,7 @@ class Bot:
             prepared = await self._prepare(spec, event, args)
             claim = self._once(event)
             return await self._run(
-                event.actor, event.place, spec.handler, args, claim, inbox_key, prepared=prepared
+                event.actor, event.place, spec.run, args, claim, inbox_key, prepared=prepared
             )
         except UsageError as error:
             target = COMMANDS.get(error.command or name, spec)

@@ -21,10 +21,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.commands import Request
 from bot.costs import kpis
-from bot.costs.kpis import TARGETS, CostReport, Kpi, Light, NoDataInPeriod, Period
+from bot.costs.kpis import TARGETS, CostReport, Kpi, Light, NoDataInPeriod
 from bot.dashboard import data as dashboard_data
 from bot.features import cost as cost_feature
 from bot.message import Audience, Fields, Reply
+from bot.parsing.billing import Period, parse_owner_tags
 from storage import cost_kpis, costs, workspaces
 from storage.engine import Database
 from storage.models import CostImport
@@ -694,7 +695,7 @@ async def test_owner_tags_setting_is_checked(chat):
     assert "Usage: config" in await chat.say("config cost-owner-tags , ,")
     assert "Usage: config" in await chat.say("config cost-owner-tags " + "x" * 129)
     assert "Only an admin" in await chat.say("config cost-owner-tags team", user="bob")
-    assert cost_feature.parse_owner_tags(' "cost center" , team,TEAM ') == "cost center, team"
+    assert parse_owner_tags(' "cost center" , team,TEAM ') == "cost center, team"
 
 
 # --- the digest section, the chart series and the dashboard tiles -----------------------------

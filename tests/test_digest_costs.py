@@ -16,11 +16,11 @@ import pytest
 from sqlmodel import select
 
 from app.server import BOT, DATABASE
-from bot.costs import kpis
 from bot.costs.chart import render_png
 from bot.costs.importer import run_import
 from bot.events import system_actor
 from bot.features import digest
+from bot.parsing.billing import span_label
 from storage import workspaces
 from storage.models import ChartImage
 from tests.helpers import texts
@@ -91,7 +91,7 @@ async def test_slack_digest_has_the_cost_section_and_the_chart_in_its_thread(
         if "FinOps weekly digest" in texts(p.params)
     ]
     shown = texts(post.params["blocks"])
-    window = kpis.span_label(today() - timedelta(days=7), today())
+    window = span_label(today() - timedelta(days=7), today())
     assert f"Cloud cost · {window}" in shown
     assert "The latest 7 complete days of imported data" in shown
     assert f"{this_week:,.2f} USD" in shown  # the seven days' effective cost, to the cent
@@ -206,9 +206,7 @@ async def test_the_digest_draws_its_chart_while_no_writer_waits(  # type: ignore
     assert "Posted the digest for" in await chat.say("digest post")  # the command too
     assert writer_busy == [False, False]
     async with database.reading() as session:
-        stored = (
-            await session.exec(select(ChartImage).where(ChartImage.workspace_id == ws))
-        ).all()
+        stored = (await session.exec(select(ChartImage).where(ChartImage.workspace_id == ws))).all()
     assert [s.png[:8] for s in stored] == [PNG_SIGNATURE] * 2  # drawn outside, kept
     # The same probe sees the lock when drawing happens inside a write transaction.
     async with database.session():

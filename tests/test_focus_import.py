@@ -26,6 +26,7 @@ from app.cli import main
 from bot.core import Bot
 from bot.costs import kpis, watch
 from bot.costs.importer import ExportRefused, export_files, run_import
+from bot.parsing.billing import Period
 from bot.scheduler import Scheduler
 from bot.settings import Settings
 from storage import money, workspaces
@@ -525,7 +526,7 @@ async def test_spec_scenarios_give_the_spec_utilisation(
         report = await kpis.build_report(
             session,
             ws,
-            kpis.Period.month_of(date(2023, 1, 1)),
+            Period.month_of(date(2023, 1, 1)),
             datetime(2023, 2, 1, tzinfo=UTC),
             owner_tags=False,
         )

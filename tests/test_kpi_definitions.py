@@ -18,11 +18,12 @@ from pathlib import Path
 
 from bot.costs import kpis
 from bot.costs.importer import run_import
+from bot.parsing.billing import Period
 from storage.engine import Database
 from tests.test_focus_import import row, workspace_id, write_csv
 
 HOUR = {"ChargePeriodStart": "2023-01-01T00:00:00Z", "ChargePeriodEnd": "2023-01-01T01:00:00Z"}
-PERIOD = kpis.Period.month_of(date(2023, 1, 1))
+PERIOD = Period.month_of(date(2023, 1, 1))
 
 
 def purchase(billed: str, listed: str) -> dict[str, str]:

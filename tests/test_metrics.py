@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from bot.features.metrics import parse_reading, trend_line
+from bot.features.metrics import trend_line
+from bot.parsing.reading import parse_reading
 from bot.wording import sparkline
 from storage.metrics import MetricSeries, latest_series
 from storage.models import Metric, Workspace

@@ -13,7 +13,8 @@ from babel.numbers import get_currency_precision
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.features.wins import SUBCOMMANDS
+import bot.features  # noqa: F401  (registers the commands)
+from bot.commands import COMMANDS
 from bot.parsing import UsageError
 from bot.parsing.money import MAX_AMOUNT, AmountToken, format_money, read_amount_token
 from bot.parsing.recurrence import Recurrence, single
@@ -22,6 +23,7 @@ from bot.parsing.tokens import Word, split_words
 from bot.parsing.when import MAX_AHEAD, parse_deadline, parse_period
 from bot.parsing.win import MAX_WIN_TEXT, parse_win
 
+SUBCOMMANDS = COMMANDS["win"].subcommand_names
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Pieces that exercise the grammar: symbols, codes, magnitudes, recurrences, quotes, mentions.

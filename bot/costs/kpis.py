@@ -16,7 +16,7 @@ from typing import Literal
 from babel.numbers import get_currency_precision
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.parsing.when import date_bounds
+from bot.parsing.billing import Period, span_label
 from storage import cost_kpis as store
 from storage.cost_kpis import CommitmentUse, Mover, WindowTotals
 
@@ -24,8 +24,6 @@ OWNER_TAGS_KEY = "cost-owner-tags"  # workspace config: the tag keys that name a
 HUNDRED = Decimal(100)
 TENTH = Decimal("0.1")
 MOVERS = 3
-WINDOW_DAYS = 7  # the digest's cost window: the latest seven complete days of data
-Unit = Literal["week", "month", "days"]
 
 
 class Light(Enum):
@@ -248,69 +246,6 @@ class Change:
             return f"{money_text} (new)" if self.amount else money_text
         sign = "+" if self.percent > 0 else ""
         return f"{money_text} ({sign}{self.percent} %)"
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """Whole UTC billing days [start, end): a Monday-Sunday week, a calendar month, or a run
-    of days (the digest's latest seven days of data), compared with as many days before."""
-
-    unit: Unit
-    start: date
-    end: date
-
-    @classmethod
-    def week_of(cls, day: date) -> Period:
-        return cls("week", *date_bounds("week", day))
-
-    @classmethod
-    def month_of(cls, day: date) -> Period:
-        return cls("month", *date_bounds("month", day))
-
-    @classmethod
-    def days_ending(cls, last: date, count: int = WINDOW_DAYS) -> Period:
-        return cls("days", last - timedelta(days=count - 1), last + timedelta(days=1))
-
-    def previous(self) -> Period:
-        if self.unit == "days":
-            return Period("days", self.start - (self.end - self.start), self.start)
-        if self.unit == "week":
-            return Period.week_of(self.start - timedelta(days=7))
-        return Period.month_of(self.start - timedelta(days=1))
-
-    @property
-    def label(self) -> str:
-        if self.unit == "days":
-            return span_label(self.start, self.end)
-        if self.unit == "week":
-            return f"week of {day_text(self.start)}"
-        return f"{self.start:%b %Y}"
-
-    @property
-    def comparison(self) -> str:
-        if self.unit == "days":
-            return f"against the {(self.end - self.start).days} days before"
-        return "week over week" if self.unit == "week" else "month over month"
-
-    @property
-    def short(self) -> str:
-        if self.unit == "days":
-            return f"vs the {(self.end - self.start).days} days before"
-        return "WoW" if self.unit == "week" else "MoM"
-
-
-def day_text(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
-
-
-def span_label(start: date, end: date) -> str:
-    """`1–24 Nov 2026` for the days [start, end)."""
-    last = end - timedelta(days=1)
-    if last == start:
-        return day_text(start)
-    if (start.year, start.month) == (last.year, last.month):
-        return f"{start.day}–{day_text(last)}"
-    return f"{start.day} {start:%b}–{day_text(last)}"
 
 
 @dataclass(frozen=True, slots=True)

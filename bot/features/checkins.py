@@ -13,14 +13,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from bot.commands import Refusal, Request, command
+from bot.commands import Refusal, Request, Role, Subcommand, command
 from bot.events import ActionEvent
 from bot.features import meetings
-from bot.features.metrics import checked_value, format_number, format_value, parse_reading
+from bot.features.metrics import checked_value, format_number, format_value
 from bot.message import Actions, Button, Context, Header, Input, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.errors import quoted
-from bot.parsing.tokens import parse_id, split_words, user_mention
+from bot.parsing.reading import parse_reading
+from bot.parsing.tokens import Word, parse_id, split_words, user_mention
 from bot.parsing.when import describe
 from storage import audit, checkins, metrics
 from storage import committee as seats
@@ -53,28 +54,60 @@ MAX_QUESTION, MAX_ANSWER = 300, 1000
     "agenda. A question with a metric records one value per meeting: its owner's answer "
     "(a committee member). Without an owner, the answers are shown side by side and the "
     "metric gets no value until an admin sets one with `checkin owner`.",
+    subcommands=(
+        Subcommand(
+            "ask",
+            "Add a question, optionally recording a metric.",
+            Role.ADMIN,
+            "ask check-in questions",
+            handler=lambda req, rest: _ask_command(req, split_words(rest)),
+        ),
+        Subcommand(
+            "owner",
+            "Set whose answer is a question's metric value.",
+            Role.ADMIN,
+            "set who answers a check-in metric",
+            handler=lambda req, rest: _owner(req, _texts(rest)),
+        ),
+        Subcommand("list", "The questions.", handler=lambda req, rest: _list_command(req, rest)),
+        Subcommand(
+            "remove",
+            "Remove a question; past answers stay.",
+            Role.ADMIN,
+            "remove check-in questions",
+            handler=lambda req, rest: _remove(req, _texts(rest)),
+        ),
+        Subcommand(
+            "answer",
+            "Answer a question for the coming meeting (committee members).",
+            handler=lambda req, rest: _answer_command(req, rest),
+        ),
+    ),
 )
 async def checkin(req: Request, args: str) -> Outcome:
     words = split_words(args)
-    action = words[0].text.lower() if words else "list"
-    rest = words[1:]
-    if action == "ask":
-        return await _ask(req, [w.text for w in rest], quoted_first=bool(rest and rest[0].quoted))
-    if action == "list":
+    if not words:
         return await _list(req)
-    if action == "remove":
-        return await _remove(req, [w.text for w in rest])
-    if action == "owner":
-        return await _owner(req, [w.text for w in rest])
-    if action == "answer":
-        return await _answer_command(req, args.strip()[len(words[0].text) :].strip())
     raise UsageError(
         f"{quoted(words[0].text)} is not a checkin action; use ask, owner, list, remove or answer"
     )
 
 
+def _texts(rest: str) -> list[str]:
+    """The words after the subcommand; an unclosed quote is refused in every form."""
+    return [w.text for w in split_words(rest)]
+
+
+async def _list_command(req: Request, rest: str) -> Outcome:
+    split_words(rest)  # anything after `list` is ignored, but an unclosed quote is refused
+    return await _list(req)
+
+
+async def _ask_command(req: Request, words: list[Word]) -> Outcome:
+    return await _ask(req, [w.text for w in words], quoted_first=bool(words and words[0].quoted))
+
+
 async def _ask(req: Request, words: list[str], *, quoted_first: bool) -> Outcome:
-    await req.require_admin("ask check-in questions")
     if not words or not quoted_first:
         raise UsageError('put the question in quotes, e.g. `checkin ask "What did you save?"`')
     text = words[0].strip()
@@ -173,7 +206,6 @@ async def _member(req: Request, word: str) -> tuple[str, str]:
 
 
 async def _owner(req: Request, words: list[str]) -> Outcome:
-    await req.require_admin("set who answers a check-in metric")
     if len(words) != 2:
         raise UsageError("give the question id and the owner, e.g. `checkin owner 2 @maria`")
     question = await _question(req, parse_id(words[0], "question"))
@@ -200,7 +232,6 @@ async def _owner(req: Request, words: list[str]) -> Outcome:
 
 
 async def _remove(req: Request, words: list[str]) -> Outcome:
-    await req.require_admin("remove check-in questions")
     if len(words) != 1:
         raise UsageError("give one question id, e.g. `checkin remove 3`")
     question_id = parse_id(words[0], "question")
@@ -238,6 +269,7 @@ async def _list(req: Request) -> Outcome:
 
 
 async def _answer_command(req: Request, rest: str) -> Outcome:
+    split_words(rest)  # an unclosed quote is refused, as in every checkin form
     words = rest.split(maxsplit=1)
     if len(words) != 2:
         raise UsageError("give the question id and your answer, e.g. `checkin answer 2 12%`")

@@ -2,45 +2,14 @@
 
 from __future__ import annotations
 
-from bot.commands import Request, command
+from bot.commands import Request, Role, Subcommand, command
 from bot.features import agenda, meetings, roles
 from bot.message import Context, Divider, Header, Message, Outcome, Text
 from bot.parsing import UsageError
-from bot.parsing.tokens import split_words, user_mention
+from bot.parsing.persona import PERSONAS, parse_persona
+from bot.parsing.tokens import UserRef, split_words, user_mention
 from storage import audit
 from storage import committee as store
-
-# The FinOps Framework's core personas, and words people use for them.
-PERSONAS = {
-    "practitioner": "FinOps Practitioner",
-    "engineering": "Engineering",
-    "finance": "Finance",
-    "product": "Product",
-    "procurement": "Procurement",
-    "leadership": "Leadership",
-}
-_ALIASES = {
-    "finops": "practitioner",
-    "finops-practitioner": "practitioner",
-    "central": "practitioner",
-    "engineer": "engineering",
-    "eng": "engineering",
-    "engineers": "engineering",
-    "fin": "finance",
-    "business": "product",
-    "sourcing": "procurement",
-    "executive": "leadership",
-    "exec": "leadership",
-    "leader": "leadership",
-}
-
-
-def parse_persona(word: str) -> str:
-    key = word.lower().strip(".,")
-    key = _ALIASES.get(key, key)
-    if key not in PERSONAS:
-        raise UsageError(f"{word!r} is not a persona; use one of: {', '.join(PERSONAS)}")
-    return key
 
 
 @command(
@@ -66,45 +35,93 @@ def parse_persona(word: str) -> str:
     "Activities: " + ", ".join(roles.ACTIVITIES) + ". Admins add members, set the meetings "
     "and change roles; members see the agenda. Before each meeting members get the check-in "
     "(`checkin`) and the agenda is posted to `committee-channel`.",
+    subcommands=(
+        Subcommand(
+            "add",
+            "Seat a member for a persona.",
+            Role.ADMIN,
+            "change the steering committee",
+            handler=lambda req, rest: _add(req, _words(rest)),
+        ),
+        Subcommand(
+            "remove",
+            "Take a member off the committee.",
+            Role.ADMIN,
+            "change the steering committee",
+            handler=lambda req, rest: _remove(req, _words(rest)),
+        ),
+        Subcommand(
+            "meeting",
+            "Show the meetings; admins set or stop them.",
+            Role.ADMIN,
+            "set the committee's meetings",
+            handler=lambda req, rest: meetings.meeting_command(req, _words(rest)),
+            shows_alone=True,
+        ),
+        Subcommand(
+            "agenda",
+            "The agenda of the next meeting.",
+            Role.COMMITTEE,
+            "see the committee's agenda",
+            handler=lambda req, rest: _agenda(req, _words(rest)),
+        ),
+        Subcommand(
+            "role",
+            "Set a persona's part in an activity.",
+            Role.ADMIN,
+            "change the committee's responsibilities",
+            handler=lambda req, rest: roles.role_command(req, _words(rest), parse_persona),
+        ),
+    ),
 )
 async def committee(req: Request, args: str) -> Outcome:
-    words = [w.text for w in split_words(args, quotes=False)]
+    words = _words(args)
     if not words:
         return await _show(req)
-    action = words[0].lower()
-    if action == "meeting":
-        return await meetings.meeting_command(req, words[1:])
-    if action == "agenda":
-        if len(words) > 1:
-            raise UsageError("`committee agenda` takes nothing more")
-        return await agenda.agenda_command(req)
-    if action == "role":
-        return await roles.role_command(req, words[1:], parse_persona)
-    if action not in ("add", "remove"):
-        raise UsageError(
-            f"{words[0][:40]!r} is not a committee action; use add, remove, meeting, agenda or role"
-        )
-    await req.require_admin("change the steering committee")
-    person = user_mention(words[1]) if len(words) > 1 else None
+    raise UsageError(
+        f"{words[0][:40]!r} is not a committee action; use add, remove, meeting, agenda or role"
+    )
+
+
+def _words(text: str) -> list[str]:
+    return [w.text for w in split_words(text, quotes=False)]
+
+
+async def _agenda(req: Request, words: list[str]) -> Outcome:
+    if words:
+        raise UsageError("`committee agenda` takes nothing more")
+    return await agenda.agenda_command(req)
+
+
+def _person(words: list[str]) -> UserRef:
+    person = user_mention(words[0]) if words else None
     if person is None:
         raise UsageError("name the person with an @mention")
-    if action == "remove":
-        if len(words) > 2:
-            raise UsageError("`committee remove` takes only the @person")
-        removed = await store.unseat(req.session, req.workspace_id, person.user_id)
-        if not removed:
-            return Outcome().reply(f"{person.name} is not on the committee.")
-        await audit.record(
-            req.session,
-            req.workspace_id,
-            req.actor.user_id,
-            "committee.remove",
-            f"user:{person.user_id}",
-        )
-        return Outcome().reply(f"Removed {person.name} from the steering committee.")
-    if len(words) != 3:
+    return person
+
+
+async def _remove(req: Request, words: list[str]) -> Outcome:
+    person = _person(words)
+    if len(words) > 1:
+        raise UsageError("`committee remove` takes only the @person")
+    removed = await store.unseat(req.session, req.workspace_id, person.user_id)
+    if not removed:
+        return Outcome().reply(f"{person.name} is not on the committee.")
+    await audit.record(
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        "committee.remove",
+        f"user:{person.user_id}",
+    )
+    return Outcome().reply(f"Removed {person.name} from the steering committee.")
+
+
+async def _add(req: Request, words: list[str]) -> Outcome:
+    person = _person(words)
+    if len(words) != 2:
         raise UsageError("give the person and one persona, e.g. `committee add @maria finance`")
-    persona = parse_persona(words[2])
+    persona = parse_persona(words[1])
     await store.seat(req.session, req.workspace_id, person.user_id, person.name, persona)
     await audit.record(
         req.session,

@@ -6,12 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot import channels
-from bot.commands import DEFAULT_CURRENCY, DEFAULT_TIMEZONE, Request, command
+from bot.commands import DEFAULT_CURRENCY, DEFAULT_TIMEZONE, Request, Role, command
 from bot.events import Place
-from bot.features.cost import parse_owner_tags
 from bot.message import Context, Fields, Header, Message, Outcome
 from bot.parsing import UsageError
+from bot.parsing.billing import parse_owner_tags
+from bot.parsing.channel import Channel, parse_channel
 from bot.parsing.money import parse_currency
 from bot.parsing.when import parse_duration, parse_timezone
 from storage import audit, workspaces
@@ -28,11 +28,11 @@ class Key:
 
 
 def _channel(value: str, place: Place) -> str:
-    return channels.parse_channel(value, place).stored()
+    return parse_channel(value, place).stored()
 
 
 def _show_channel(stored: str) -> str:
-    return channels.Channel.from_stored(stored).shown
+    return Channel.from_stored(stored).shown
 
 
 def _text(value: str, _place: Place) -> str:
@@ -129,13 +129,15 @@ KEYS: dict[str, Key] = {
     details="Keys: "
     + "; ".join(f"{k}: {v.description}" for k, v in KEYS.items())
     + ". Channels: #name or `here`.",
+    role=Role.ADMIN,
+    doing="change the configuration",
+    shows_alone=True,
 )
 async def config(req: Request, args: str) -> Outcome:
     key, _, value = args.strip().partition(" ")
     key, value = key.lower(), value.strip()
     if not key:
         return _show(req)
-    await req.require_admin("change the configuration")
     spec = KEYS.get(key)
     if spec is None:
         raise UsageError(f"{key[:40]!r} is not a setting; the keys are {', '.join(KEYS)}")

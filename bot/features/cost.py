@@ -10,7 +10,6 @@ latest seven complete days, each saying which days and how old the data is.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,61 +19,18 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import catalogue
 from bot.commands import Request, command
 from bot.costs import kpis
-from bot.costs.kpis import CostReport, NoDataInPeriod, Period, format_cost
-from bot.events import Place
+from bot.costs.kpis import CostReport, NoDataInPeriod, format_cost
 from bot.message import Block, Context, Fields, Header, Message, Outcome, Text
-from bot.parsing import UsageError
-from bot.parsing.errors import quoted
+from bot.parsing.billing import Period, day_text, parse_billing_period, span_label
 from bot.parsing.when import to_local
 from bot.wording import plural
 from storage import cost_kpis
 from storage.cost_kpis import Mover
 
-MAX_OWNER_TAGS = 10
-MAX_TAG_KEY = 128  # AWS's limit on a tag key, the longest of the three clouds
-_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 TARGETS_NOTE = (
     "Crawl/Walk/Run: the FinOps Foundation's maturity goals for allocation and commitment "
     "coverage; the bot's own targets for savings rate, utilisation, waste and freshness."
 )
-
-
-def parse_owner_tags(value: str, _place: Place | None = None) -> str:
-    """`team, cost-center` → the stored form: tag keys in priority order, without repeats."""
-    keys: list[str] = []
-    for part in value.split(","):
-        key = part.strip().strip("\"'").strip()
-        if not key:
-            continue
-        if len(key) > MAX_TAG_KEY or _CONTROL.search(key):
-            raise UsageError(f"{quoted(key)} is not a tag key (at most {MAX_TAG_KEY} characters)")
-        if key.casefold() not in (k.casefold() for k in keys):
-            keys.append(key)
-    if not keys:
-        raise UsageError("give one or more tag keys separated by commas, e.g. `team, cost-center`")
-    if len(keys) > MAX_OWNER_TAGS:
-        raise UsageError(f"give at most {MAX_OWNER_TAGS} tag keys")
-    return ", ".join(keys)
-
-
-def parse_period(args: str, today: date) -> Period:
-    spoken = " ".join(args.lower().split())
-    month = _MONTH.fullmatch(spoken)
-    if spoken == "this month":
-        return Period.month_of(today)
-    if spoken == "last month":
-        return Period.month_of(today).previous()
-    if spoken == "this week":
-        return Period.week_of(today)
-    if spoken == "last week":
-        return Period.week_of(today).previous()
-    if month and 1900 <= int(month[1]) <= 9998 and 1 <= int(month[2]) <= 12:
-        return Period.month_of(date(int(month[1]), int(month[2]), 1))
-    raise UsageError(
-        f"{quoted(args.strip())} is not a period: give this week, last week, this month, "
-        "last month or a month as YYYY-MM, e.g. `cost 2024-09`"
-    )
 
 
 def _owner_tags(req: Request) -> bool:
@@ -109,8 +65,8 @@ def no_data_text(req: Request) -> str:
 
 def gap_text(gap: NoDataInPeriod) -> str:
     return (
-        f"No cloud cost data for {gap.period.label}: the data runs from {kpis.day_text(gap.first)} "
-        f"to {kpis.day_text(gap.last)}. Try `cost {gap.last:%Y-%m}`."
+        f"No cloud cost data for {gap.period.label}: the data runs from {day_text(gap.first)} "
+        f"to {day_text(gap.last)}. Try `cost {gap.last:%Y-%m}`."
     )
 
 
@@ -139,7 +95,7 @@ def gap_text(gap: NoDataInPeriod) -> str:
 )
 async def cost(req: Request, args: str) -> Outcome:
     if args.strip():
-        period = parse_period(args, to_local(req.now, req.tz).date())
+        period = parse_billing_period(args, to_local(req.now, req.tz).date())
         span = None
     else:
         span = await kpis.data_span(req.session, req.workspace_id)
@@ -188,7 +144,7 @@ def _movers(title: str, movers: list[Mover], currency: str) -> str | None:
 def _freshness(report: CostReport) -> str:
     if report.latest_charge is None:
         return "Data freshness: n/a (no import recorded)"
-    ended = f"{kpis.day_text(report.latest_charge.date())} {report.latest_charge:%H:%M} UTC"
+    ended = f"{day_text(report.latest_charge.date())} {report.latest_charge:%H:%M} UTC"
     return f"Data freshness: the latest charge ended {ended}, {report.freshness.judged}"
 
 
@@ -243,7 +199,7 @@ def _unallocated(report: CostReport) -> str:
 
 
 def title(report: CostReport) -> str:
-    cut = f" (data for {kpis.span_label(report.start, report.end)})" if report.partial else ""
+    cut = f" (data for {span_label(report.start, report.end)})" if report.partial else ""
     return f"Cloud cost · {report.period.label}{cut}"
 
 
@@ -287,7 +243,7 @@ async def digest_section(req: Request, last_day: date) -> CostSection | None:
     if report is None:
         return None
     if isinstance(report, NoDataInPeriod):  # a gap in the data
-        line = f"No cloud cost data in the 7 days up to {kpis.day_text(last)}."
+        line = f"No cloud cost data in the 7 days up to {day_text(last)}."
         return CostSection("Cloud cost", [Text(line)], [line], None, "")
     t = report.totals
     pairs = (
@@ -301,11 +257,11 @@ async def digest_section(req: Request, last_day: date) -> CostSection | None:
     days = (report.end - report.start).days
     covered = (
         f"The latest {plural(days, 'complete day')} of imported data, "
-        f"compared with {kpis.span_label(report.previous_start, report.previous_end)}."
+        f"compared with {span_label(report.previous_start, report.previous_end)}."
     )
     movers = _movers("Top movers by service", report.movers_service[:2], report.currency)
     notes = [line for line in (covered, movers, _freshness(report)) if line]
-    heading = f"Cloud cost · {kpis.span_label(report.start, report.end)}"
+    heading = f"Cloud cost · {span_label(report.start, report.end)}"
     blocks: list[Block] = [Fields(pairs), Text("\n".join(notes))]
     lines = [*(f"{k}: {v}" for k, v in pairs), *notes]
     return CostSection(heading, blocks, lines, report.start, report.currency)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlencode
 
-from bot.commands import Request, command
+from bot.commands import Request, Role, Subcommand, command
 from bot.dashboard.links import LinkSigner
 from bot.message import Context, Message, Outcome, Text
 from bot.parsing import UsageError
@@ -29,21 +29,44 @@ from storage import audit, screens
     "screen): it never expires, the page reloads itself every two minutes and says when its "
     "figures were read. `dashboard links` lists the screen links still valid (id, when and by "
     "whom created, last used); `dashboard revoke <id>` revokes one at once.",
+    subcommands=(
+        Subcommand(
+            "screen",
+            "A screen link for a shared display; it never expires.",
+            Role.ADMIN,
+            "make a screen link",
+            handler=lambda req, rest: screen_link(req) if not rest.split() else _more(),
+        ),
+        Subcommand(
+            "links",
+            "The screen links still valid.",
+            Role.ADMIN,
+            "see the screen links",
+            handler=lambda req, rest: list_links(req) if not rest.split() else _more(),
+        ),
+        Subcommand(
+            "revoke",
+            "Revoke a screen link at once.",
+            Role.ADMIN,
+            "revoke screen links",
+            handler=lambda req, rest: _revoke(req, rest.split()),
+        ),
+    ),
 )
 async def dashboard(req: Request, args: str) -> Outcome:
-    words = args.split()
-    if not words:
+    if not args.split():
         return await private_link(req)
-    verb, rest = words[0].lower(), words[1:]
-    if verb == "screen" and not rest:
-        return await screen_link(req)
-    if verb == "links" and not rest:
-        return await list_links(req)
-    if verb == "revoke" and len(rest) == 1:
-        return await revoke_link(req, rest[0])
-    if verb == "revoke":
-        raise UsageError("give the id of the screen link, e.g. `dashboard revoke 3`")
+    return await _more()
+
+
+async def _more() -> Outcome:
     raise UsageError("`dashboard` takes nothing more, or `screen`, `links` or `revoke <id>`")
+
+
+async def _revoke(req: Request, words: list[str]) -> Outcome:
+    if len(words) != 1:
+        raise UsageError("give the id of the screen link, e.g. `dashboard revoke 3`")
+    return await revoke_link(req, words[0])
 
 
 def _signer(req: Request) -> LinkSigner:
@@ -76,7 +99,6 @@ async def private_link(req: Request) -> Outcome:
 
 
 async def screen_link(req: Request) -> Outcome:
-    await req.require_admin("make a screen link")
     row = await screens.create(
         req.session, req.workspace_id, req.actor.user_id, req.actor.name, req.now
     )
@@ -98,7 +120,6 @@ async def screen_link(req: Request) -> Outcome:
 
 
 async def list_links(req: Request) -> Outcome:
-    await req.require_admin("see the screen links")
     rows = await screens.listed(req.session, req.workspace_id)
     if not rows:
         return Outcome().reply(
@@ -116,7 +137,6 @@ async def list_links(req: Request) -> Outcome:
 
 
 async def revoke_link(req: Request, raw: str) -> Outcome:
-    await req.require_admin("revoke screen links")
     screen_id = int(raw.lstrip("#")) if raw.lstrip("#").isdigit() else None
     if screen_id is None or screen_id > 2**62:
         raise UsageError("give the id of the screen link, e.g. `dashboard revoke 3`")

@@ -7,7 +7,7 @@ stay visible.
 
 from __future__ import annotations
 
-from bot.commands import Request, command
+from bot.commands import Request, Role, command
 from bot.events import ActionEvent
 from bot.message import Context, Header, Message, Outcome, Text
 from bot.parsing import UsageError
@@ -35,9 +35,10 @@ MAX_SHOWN = 30
     ),
     details="Committee members and admins. `decide poll <id>` records a closed poll's winning "
     "option. Decisions are never edited: a new one can supersede an old one.",
+    role=Role.COMMITTEE,
+    doing="record decisions",
 )
 async def decide(req: Request, args: str) -> Outcome:
-    await req.require_committee("record decisions")
     words = split_words(args)
     text, poll_id, supersedes = "", None, None
     rest = words

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands import COMMANDS, Request, command
+from bot.commands import COMMANDS, CommandSpec, Request, Role, command
 from bot.message import Context, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 
@@ -21,6 +21,9 @@ async def help_command(req: Request, args: str) -> Outcome:
     if spec is None:
         raise UsageError(f"there is no command {name[:40]!r}; `help` lists them all")
     lines = [f"{spec.name}: {spec.summary}", "Usage:", *(f"  {u}" for u in spec.usage)]
+    who = who_may(spec)
+    if who:
+        lines += ["Subcommands:" if spec.subcommands else "Who:", *(f"  {w}" for w in who)]
     if spec.details:
         lines.append(spec.details)
     lines += ["Examples:", *(f"  {e}" for e in spec.examples)]
@@ -29,9 +32,33 @@ async def help_command(req: Request, args: str) -> Outcome:
         Text(spec.summary),
         Fields((("Usage", "\n".join(spec.usage)), ("Examples", "\n".join(spec.examples)))),
     ]
+    if who:
+        blocks.append(Text("\n".join(who)))
     # One context per paragraph: each stays within a platform's limit on one text element.
     blocks += [Context(part) for part in spec.details.split("\n\n") if part.strip()]
     return Outcome().reply(Message(text="\n".join(lines), blocks=tuple(blocks)))
+
+
+def who_may(spec: CommandSpec) -> list[str]:
+    """Each subcommand with its summary and who may run it, from the metadata:
+    `committee add — Seat a member for a persona. (admins)`; for a command without
+    subcommands, who may run it when that is not anyone."""
+    lines = [
+        f"{spec.name} {sub.name} — {sub.summary}"
+        + _shown(sub.role, f"{spec.name} {sub.name}" if sub.shows_alone else "")
+        for sub in spec.subcommands
+    ]
+    if spec.role is not Role.ANYONE:
+        form = f"{spec.name} <...>" if spec.shows_alone else spec.name
+        lines.append(form + _shown(spec.role, spec.name if spec.shows_alone else ""))
+    return lines
+
+
+def _shown(role: Role, alone: str) -> str:
+    """` (admins)`, ` (committee)`; `alone`: the form that only shows, which anyone may run."""
+    if role is Role.ANYONE:
+        return ""
+    return f" {role.shown}" + (f"; `{alone}` alone: anyone" if alone else "")
 
 
 # The order people meet the commands in; anything not listed follows alphabetically.

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from bot import catalogue
 from bot.catalogue import Capability
-from bot.commands import Request, command
+from bot.commands import COMMANDS, Request, Role, Subcommand, command
 from bot.message import Block, Context, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.subcommands import check_typo
@@ -45,18 +45,34 @@ _TIP_EPOCH = date(2024, 1, 1)  # a Monday: week 0 of the tip rotation
         "capability or for a free topic of their own (letters, digits and hyphens, e.g. "
         "kubernetes)."
     ),
+    subcommands=(
+        Subcommand(
+            "add",
+            "Add a link to a topic.",
+            Role.ADMIN,
+            "add learning links",
+            handler=lambda req, rest: _add(req, _words(rest)),
+        ),
+        Subcommand(
+            "remove",
+            "Remove a link from a topic.",
+            Role.ADMIN,
+            "remove learning links",
+            aliases=("delete",),
+            handler=lambda req, rest: _remove(req, _words(rest)),
+        ),
+    ),
 )
 async def learn(req: Request, args: str) -> Outcome:
-    words = [w.text for w in split_words(args, quotes=False)]
-    verb = words[0].lower() if words else ""
-    if verb == "add":
-        return await _add(req, words[1:])
-    if verb in ("remove", "delete"):
-        return await _remove(req, words[1:])
+    words = _words(args)
     if not words:
         return Outcome().reply(await _overview(req))
-    check_typo("learn", words, ("add", "remove", "delete"))  # `learn remvoe 3`
+    check_typo("learn", words, COMMANDS["learn"].subcommand_names)  # `learn remvoe 3`
     return Outcome().reply(await _topic(req, " ".join(words)))
+
+
+def _words(text: str) -> list[str]:
+    return [w.text for w in split_words(text, quotes=False)]
 
 
 def weekly_tip(day: date) -> Capability:
@@ -117,7 +133,6 @@ def _topic_name(slug: str, capability: Capability | None) -> str:
 
 
 async def _add(req: Request, words: list[str]) -> Outcome:
-    await req.require_admin("add learning links")
     text, url, title = _split_link_args(words, need_title=True)
     slug, capability = resolve_topic(text)
     added = await store.add_link(
@@ -133,7 +148,6 @@ async def _add(req: Request, words: list[str]) -> Outcome:
 
 
 async def _remove(req: Request, words: list[str]) -> Outcome:
-    await req.require_admin("remove learning links")
     text, url, _ = _split_link_args(words, need_title=False)
     slug, capability = resolve_topic(text)
     title = await store.remove_link(req.session, req.workspace_id, slug, url)

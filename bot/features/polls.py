@@ -6,16 +6,16 @@ output shows counts only: nobody, not even an admin with the database, can see w
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.commands import Refusal, Request, command
+from bot.commands import COMMANDS, Refusal, Request, Subcommand, command
 from bot.events import ActionEvent
 from bot.message import Actions, Button, Context, Header, Message, Outcome, Text
 from bot.parsing import UsageError
+from bot.parsing.poll import parse_poll
 from bot.parsing.subcommands import check_typo
-from bot.parsing.tokens import parse_id, plain_mentions, split_words
-from bot.parsing.when import describe, describe_duration, parse_deadline, parse_duration
+from bot.parsing.tokens import parse_id
+from bot.parsing.when import describe, describe_duration, parse_deadline
 from bot.wording import plural
 from storage import audit, committee
 from storage import polls as store
@@ -23,122 +23,7 @@ from storage.models import Poll, PollOption
 from storage.secret import voter_hash
 
 VOTE_ACTION = "poll.vote"
-MAX_QUESTION, MAX_OPTION, MIN_OPTIONS, MAX_OPTIONS = 300, 75, 2, 10
 MAX_NAMES = 25  # voters named per option; a big poll shows "… and 1,975 others"
-FLAGS = {
-    "anonymous": "anonymous",
-    "anon": "anonymous",
-    "multi": "multi",
-    "multiple": "multi",
-    "committee": "committee",
-}
-CLAUSES = {  # keywords followed by free words, up to the next flag or keyword
-    "closes": "closes",
-    "close": "closes",
-    "until": "closes",
-    "deadline": "closes",
-    "remind": "remind",
-}
-REMIND_EXAMPLE = 'e.g. `poll "Budget?" "Yes" "No" committee closes friday 17:00 remind 2h`'
-
-
-@dataclass(slots=True)
-class PollDraft:
-    question: str
-    options: list[str]
-    anonymous: bool = False
-    multi: bool = False
-    committee: bool = False
-    closes: str | None = None
-    remind: timedelta | None = None  # the reminder lead asked for; None: the default; 0: none
-
-
-def parse_poll(args: str) -> PollDraft:
-    words = split_words(args)
-    if not words or not words[0].quoted:
-        raise UsageError("start with the question in double quotes, then each option in quotes")
-    quoted = [plain_mentions(w.text) for w in words if w.quoted]
-    flags: set[str] = set()
-    clauses: dict[str, list[str]] = {}
-    clause: str | None = None
-    for word in (w for w in words if not w.quoted):
-        lowered = word.text.lower()
-        if lowered in FLAGS:
-            flags.add(FLAGS[lowered])
-            clause = None
-        elif lowered in CLAUSES:
-            clause = CLAUSES[lowered]
-            if clause in clauses:
-                raise UsageError(f"`{clause}` is given twice")
-            clauses[clause] = []
-        elif clause is not None:
-            clauses[clause].append(word.text)
-        else:
-            raise UsageError(
-                f"{word.text[:40]!r} is not understood here; put the question and "
-                "each option in double quotes"
-            )
-    if not quoted:
-        raise UsageError("put the question and each option in double quotes")
-    question, options = quoted[0], quoted[1:]
-    if not question:
-        raise UsageError("the question is empty")
-    if len(question) > MAX_QUESTION:
-        raise UsageError(
-            f"the question is {len(question):,} characters; the limit is {MAX_QUESTION}"
-        )
-    if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
-        raise UsageError(
-            f"a poll needs {MIN_OPTIONS} to {MAX_OPTIONS} options; this one has {len(options)}"
-        )
-    seen: set[str] = set()
-    for option in options:
-        if not option or len(option) > MAX_OPTION:
-            raise UsageError(f"each option must be 1 to {MAX_OPTION} characters: {option[:80]!r}")
-        if option.lower() in seen:
-            raise UsageError(f"the option {option!r} is given twice")
-        seen.add(option.lower())
-    if "closes" in clauses and not clauses["closes"]:
-        raise UsageError("say when the poll closes, e.g. `closes in 3d` or `closes friday 17:00`")
-    remind = None
-    if "remind" in clauses:
-        remind = _reminder_lead(
-            clauses["remind"], closes="closes" in clauses, committee="committee" in flags
-        )
-    return PollDraft(
-        question,
-        options,
-        "anonymous" in flags,
-        "multi" in flags,
-        "committee" in flags,
-        " ".join(clauses.get("closes", [])) or None,
-        remind,
-    )
-
-
-def _reminder_lead(words: list[str], *, closes: bool, committee: bool) -> timedelta:
-    """`remind 2h`, `remind 90m`, `remind 1d`, `remind off` (zero). Only on a committee poll
-    with a deadline: the lead counts back from the deadline, and reminders go to committee
-    members who have not voted."""
-    if not closes:
-        raise UsageError(
-            f"`remind` counts back from the deadline, so it needs `closes <when>`; {REMIND_EXAMPLE}"
-        )
-    if not committee:
-        raise UsageError(
-            "reminders go to committee members who have not voted, so `remind` needs "
-            f"`committee`; {REMIND_EXAMPLE}"
-        )
-    text = " ".join(words)
-    forms = "`remind 2h`, `remind 90m`, `remind 1d` or `remind off`"
-    if not text:
-        raise UsageError(f"say how long before the deadline to remind: {forms}")
-    if text.lower() in ("off", "no", "none"):
-        return timedelta(0)
-    try:
-        return parse_duration(text)
-    except UsageError:
-        raise UsageError(f"cannot read the reminder lead {text[:40]!r}; use {forms}") from None
 
 
 @command(
@@ -164,15 +49,24 @@ def _reminder_lead(words: list[str], *, closes: bool, committee: bool) -> timede
     "24 hours before by default, or `remind 2h`, `remind 90m`, `remind 1d`, `remind off` "
     "(committee polls with `closes` only). Anonymous polls show counts only, to everyone. "
     "`poll close` is for the creator or an admin.",
+    subcommands=(
+        Subcommand(
+            "results",
+            "A poll's results.",
+            aliases=("result",),
+            handler=lambda req, rest: _results(req, parse_id(rest.strip() or None, "poll")),
+        ),
+        Subcommand(  # the creator or an admin: a rule on the poll, checked by `_close`
+            "close",
+            "Close a poll before its deadline.",
+            handler=lambda req, rest: _close(req, parse_id(rest.strip() or None, "poll")),
+        ),
+    ),
 )
 async def poll(req: Request, args: str) -> Outcome:
-    first, _, rest = args.strip().partition(" ")
-    if first.lower() in ("results", "result"):
-        return await _results(req, parse_id(rest.strip() or None, "poll"))
-    if first.lower() == "close":
-        return await _close(req, parse_id(rest.strip() or None, "poll"))
-    check_typo("poll", args.split(), ("results", "close"))  # `poll clsoe 3`
+    check_typo("poll", args.split(), COMMANDS["poll"].subcommand_names)  # `poll clsoe 3`
     draft = parse_poll(args)
+    # Who may create it depends on what was asked (`committee`), so it is checked here.
     if draft.committee:
         await req.require_committee("create committee polls")
     closes_at = parse_deadline(draft.closes, req.now, req.tz) if draft.closes else None

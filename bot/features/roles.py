@@ -26,7 +26,7 @@ ACTIVITIES = {
     "policy": "policy and governance",
     "education": "education and enablement",
 }
-# persona -> activity -> role; the personas are committee.PERSONAS' keys.
+# persona -> activity -> role; the personas are bot.parsing.persona.PERSONAS' keys.
 DEFAULT: dict[str, dict[str, str]] = {
     "practitioner": {
         "allocation": "R",
@@ -115,8 +115,7 @@ def persona_line(row: dict[str, str]) -> str:
 
 
 async def role_command(req: Request, words: list[str], persona_of) -> Outcome:  # type: ignore[no-untyped-def]
-    """`committee role <persona> <activity> <R|A|C|I>` (admins)."""
-    await req.require_admin("change the committee's responsibilities")
+    """`committee role <persona> <activity> <R|A|C|I>` (admins, declared with `committee`)."""
     if len(words) != 3:
         raise UsageError(
             "give a persona, an activity and R, A, C or I, e.g. "

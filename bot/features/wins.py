@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import catalogue, channels
-from bot.commands import Refusal, Request, command
+from bot.commands import COMMANDS, Refusal, Request, Subcommand, command
 from bot.message import Context, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
+from bot.parsing.channel import Channel
 from bot.parsing.errors import quoted
 from bot.parsing.money import format_money, format_totals
 from bot.parsing.recurrence import Recurrence
@@ -21,7 +22,6 @@ from storage import wins as store
 from storage.models import Win
 
 AVOIDANCE_TAGS = {"avoidance", "cost-avoidance", "avoided"}
-SUBCOMMANDS = ("edit", "undo")
 MAX_PEOPLE = 10  # credited besides the author: each one is a DM
 
 
@@ -55,15 +55,14 @@ def _check_people(draft: WinDraft) -> None:
         "@mention teammates to credit them too. `win edit` and `win undo` are for the author or an "
         "admin; both update the celebration already posted."
     ),
+    subcommands=(  # the author or an admin: a rule on the win, checked by the handlers
+        Subcommand("edit", "Correct a win.", handler=lambda req, rest: _edit(req, rest.strip())),
+        Subcommand("undo", "Remove a win.", handler=lambda req, rest: _undo_command(req, rest)),
+    ),
 )
 async def win(req: Request, args: str) -> Outcome:
     words = split_words(args, quotes=False)
-    first = words[0].text.lower() if words else ""
-    if first == "undo":
-        return await _undo(req, words[1].text if len(words) > 1 else None)
-    if first == "edit":
-        return await _edit(req, args.strip()[len(words[0].text) :].strip())
-    check_typo("win", [w.text for w in words], SUBCOMMANDS)
+    check_typo("win", [w.text for w in words], COMMANDS["win"].subcommand_names)
     draft = parse_win(args, req.currency)
     _check_people(draft)
     limit = req.settings.win_rate_limit
@@ -179,7 +178,7 @@ def _announce(req: Request, view: store.WinView, draft: WinDraft) -> Outcome:
     outcome = Outcome()
     channel = channels.configured(req.config, "wins-channel")
     if channel is None:
-        channel = channels.Channel(req.place.conversation_id, req.place.conversation_name)
+        channel = Channel(req.place.conversation_id, req.place.conversation_name)
     message = celebration(view)
     outcome.post(message, channel.id, channel.name, subject=f"win:{win.id}")
     for user_id, name in view.people[1:]:
@@ -200,6 +199,11 @@ def _announce(req: Request, view: store.WinView, draft: WinDraft) -> Outcome:
     if draft.amount is None:
         note += "\nNo amount was given; add one next time, e.g. `$400/mo`."
     return outcome.reply(note)
+
+
+async def _undo_command(req: Request, rest: str) -> Outcome:
+    words = split_words(rest, quotes=False)
+    return await _undo(req, words[0].text if words else None)
 
 
 async def _undo(req: Request, word: str | None) -> Outcome:
