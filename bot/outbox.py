@@ -285,7 +285,7 @@ class OutboxWorker:
             count_attempt=counted,
         )
 
-    async def _settle(self, row_id: int, status: str, **details) -> None:  # type: ignore[no-untyped-def]
+    async def _settle(self, row_id: int, status: str, **details) -> None:
         async with self.database.session() as session:
             await store.settle(
                 session, row_id, self.owner, status=status, now=self.clock(), **details

@@ -259,7 +259,7 @@ class Scheduler:
                     ran.append(job)
         return ran
 
-    async def _run(self, job: str, period: str, actor: Actor, work, argument) -> bool:  # type: ignore[no-untyped-def]
+    async def _run(self, job: str, period: str, actor: Actor, work, argument) -> bool:
         """Claim, work and queue its messages in one transaction; False if already done or
         if it failed (rolled back: logged, and tried again on the next tick)."""
         try:

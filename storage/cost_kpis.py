@@ -127,7 +127,7 @@ async def window_totals(
     currency, rows = col(CostDay.currency), func.coalesce(func.sum(col(CostDay.row_count)), 0)
     columns = [part for pair in sums for part in pair]
     result = await session.exec(
-        select(currency, rows, *columns)  # type: ignore[call-overload]
+        select(currency, rows, *columns)
         .where(*_window(start, end, workspace_id))
         .group_by(currency)
     )
@@ -196,7 +196,7 @@ async def top_service_categories(
     """Service categories by effective cost, largest first."""
     category = col(CostDay.service_category)
     result = await session.exec(
-        select(category, *_sum(_effective))  # type: ignore[call-overload]
+        select(category, *_sum(_effective))
         .where(*_window(start, end, workspace_id), col(CostDay.currency) == currency)
         .group_by(category)
     )
@@ -247,7 +247,7 @@ async def weekly_effective(
     """Effective cost per Monday-start week from `first_monday`, oldest first (`weeks` values)."""
     end = first_monday + timedelta(days=7 * weeks)
     result = await session.exec(
-        select(_day, *_sum(_effective))  # type: ignore[call-overload]
+        select(_day, *_sum(_effective))
         .where(*_window(first_monday, end, workspace_id), col(CostDay.currency) == currency)
         .group_by(_day)
     )
@@ -306,7 +306,7 @@ async def weekly_effective_by_currency(
     end = first_monday + timedelta(days=7 * weeks)
     currency = col(CostDay.currency)
     result = await session.exec(
-        select(_day, currency, *_sum(_effective))  # type: ignore[call-overload]
+        select(_day, currency, *_sum(_effective))
         .where(*_window(first_monday, end, workspace_id))
         .group_by(_day, currency)
     )

@@ -58,7 +58,7 @@ def _same_scope(column: Any, workspace_id: int | None) -> ColumnElement[bool]:
 def dates_as_text(session: AsyncSession) -> bool:
     """Whether `insert_rows` takes dates as ISO text (SQLite, as SQLAlchemy stores them there)
     rather than `date` objects (PostgreSQL's COPY)."""
-    return session.bind.dialect.name == "sqlite"  # type: ignore[union-attr]
+    return session.bind.dialect.name == "sqlite"
 
 
 async def delete_deliveries(
@@ -68,7 +68,7 @@ async def delete_deliveries(
     clouds re-deliver a billing period whole, so a restated day leaves nothing stale and
     another account's or period's rows are untouched."""
     for provider, account, period in sorted(set(deliveries)):
-        await session.exec(  # type: ignore[call-overload]
+        await session.exec(
             delete(CostDay).where(
                 _same_scope(col(CostDay.workspace_id), workspace_id),
                 col(CostDay.provider) == provider,

@@ -56,7 +56,7 @@ async def recent(session: AsyncSession, workspace: int, limit: int = 12) -> list
     )
     shown: list[DigestArchive] = []
     seen: set[tuple[object, ...]] = set()
-    for i, week, posted, start, end, scheduled in await session.exec(statement):  # type: ignore[misc]
+    for i, week, posted, start, end, scheduled in await session.exec(statement):
         key = (
             (start, end, True)
             if scheduled

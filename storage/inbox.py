@@ -150,7 +150,7 @@ async def recorded_answer(session: AsyncSession, key: str) -> str | None:
 async def forget_answers(session: AsyncSession, before: datetime) -> int:
     """Answers recorded before `before`: their requests are long done or given up."""
     statement = delete(InboxAnswer).where(col(InboxAnswer.created_at) < before)
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return result.rowcount
 
 

@@ -47,7 +47,7 @@ async def write_revision(database: Database, message: str) -> str | None:
     """Autogenerate a migration for the models' differences; the new file's path, or None."""
     written: list[str] = []
 
-    def skip_empty(_context, _revision, directives) -> None:  # type: ignore[no-untyped-def]
+    def skip_empty(_context, _revision, directives) -> None:
         if directives[0].upgrade_ops.is_empty():
             directives[:] = []
 

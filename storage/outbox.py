@@ -119,8 +119,8 @@ async def claim(
     )
     if workspace is not None:
         statement = statement.where(Workspace.external_id == workspace)
-    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-        statement = statement.with_for_update(skip_locked=True, of=OutboxMessage)  # type: ignore[arg-type]
+    if session.bind.dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True, of=OutboxMessage)
     found = list((await session.exec(statement)).all())
     claimed = []
     for row, external_id in found:
@@ -156,7 +156,7 @@ async def settle(
             col(OutboxMessage.claimed_by) == owner,
             col(OutboxMessage.status) == SENDING,
         )
-        return (await session.exec(gone)).rowcount == 1  # type: ignore[call-overload]
+        return (await session.exec(gone)).rowcount == 1
     values: dict = {"status": status, "last_error": error[:500], "claimed_by": ""}
     if status == SENT:
         values |= {"sent_at": now, "message_id": message_id[:100], "uncertain": False}
@@ -173,7 +173,7 @@ async def settle(
         )
         .values(**values)
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return result.rowcount == 1
 
 
@@ -200,7 +200,7 @@ async def retry_dead(session: AsyncSession, ids: list[int] | None, now: datetime
     if ids is not None:
         statement = statement.where(col(OutboxMessage.id).in_(ids))
     statement = statement.values(status=PENDING, attempts=0, not_before=now, last_error="")
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return result.rowcount
 
 
@@ -224,5 +224,5 @@ async def prune_sent(session: AsyncSession, before: datetime) -> int:
     statement = delete(OutboxMessage).where(
         col(OutboxMessage.status) == SENT, col(OutboxMessage.sent_at) < before
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return result.rowcount

@@ -51,9 +51,7 @@ async def replace_choices(
     if anonymous:
         await _rewrite_anonymous(session, poll_id, voter, positions)
         return
-    await session.exec(  # type: ignore[call-overload]
-        delete(Vote).where(col(Vote.poll_id) == poll_id, col(Vote.voter) == voter)
-    )
+    await session.exec(delete(Vote).where(col(Vote.poll_id) == poll_id, col(Vote.voter) == voter))
     for position in sorted(positions):
         session.add(Vote(poll_id=poll_id, voter=voter, position=position, voter_name=voter_name))
     await session.flush()
@@ -69,10 +67,10 @@ async def _rewrite_anonymous(
     statement = select(Vote.voter, Vote.position).where(Vote.poll_id == poll_id)
     kept = {(v, p) for v, p in await session.exec(statement) if v != voter}
     rows = sorted(kept | {(voter, p) for p in positions})
-    await session.exec(delete(Vote).where(col(Vote.poll_id) == poll_id))  # type: ignore[call-overload]
+    await session.exec(delete(Vote).where(col(Vote.poll_id) == poll_id))
     if rows:
         values = [{"poll_id": poll_id, "voter": v, "position": p} for v, p in rows]
-        await session.exec(insert(Vote), params=values)  # type: ignore[call-overload]
+        await session.exec(insert(Vote), params=values)
 
 
 async def tally(session: AsyncSession, poll_id: int) -> dict[int, int]:

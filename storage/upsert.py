@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 def _insert(session: AsyncSession, model: type[SQLModel]):
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    dialect = session.bind.dialect.name
     table = model.__table__  # type: ignore[attr-defined]
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
@@ -18,8 +18,8 @@ def _insert(session: AsyncSession, model: type[SQLModel]):
 async def insert_ignore(session: AsyncSession, model: type[SQLModel], **values: Any) -> bool:
     """Insert a row unless its key exists; True when this call inserted it."""
     statement = _insert(session, model).values(**values).on_conflict_do_nothing()
-    result = await session.exec(statement)  # type: ignore[call-overload]
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    result = await session.exec(statement)
+    return result.rowcount == 1
 
 
 async def insert_or_update(
@@ -27,6 +27,4 @@ async def insert_or_update(
 ) -> None:
     statement = _insert(session, model).values(**values)
     updates = {k: v for k, v in values.items() if k not in keys}
-    await session.exec(  # type: ignore[call-overload]
-        statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
-    )
+    await session.exec(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))

@@ -39,7 +39,7 @@ async def add_win(
 async def undo(session: AsyncSession, win: Win, by: str, now: datetime) -> bool:
     """Mark a live win undone; False when it already was (a concurrent undo won). Only the
     call that flips it takes it out of the daily totals, so they never count it twice."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Win)
         .where(col(Win.id) == win.id, col(Win.undone_at).is_(None))
         .values(undone_at=now, undone_by=by)
@@ -59,7 +59,7 @@ async def replace(
 ) -> bool:
     """`win edit`: new text, amount, tags and people for a live win, its day's totals moved
     with it in the same transaction. False when it was undone meanwhile."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Win).where(col(Win.id) == win.id, col(Win.undone_at).is_(None)).values(**changes)
     )
     if result.rowcount != 1:
@@ -68,8 +68,8 @@ async def replace(
     for name, value in changes.items():
         setattr(win, name, value)
     await _count_day(session, win, +1)
-    await session.exec(delete(WinTag).where(col(WinTag.win_id) == win.id))  # type: ignore[call-overload]
-    await session.exec(delete(WinCredit).where(col(WinCredit.win_id) == win.id))  # type: ignore[call-overload]
+    await session.exec(delete(WinTag).where(col(WinTag.win_id) == win.id))
+    await session.exec(delete(WinCredit).where(col(WinCredit.win_id) == win.id))
     for tag, is_capability in tags:
         session.add(WinTag(win_id=win.id, tag=tag, capability=is_capability))
     for user_id, name in people:
@@ -96,7 +96,7 @@ async def view(session: AsyncSession, workspace: int, win_id: int) -> WinView | 
 async def _count_day(session: AsyncSession, win: Win, sign: int) -> None:
     """Add (or take away) one win in its day's totals; an atomic upsert, so replicas logging
     wins at the same moment both count."""
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    dialect = session.bind.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = {
         "workspace_id": win.workspace_id,
@@ -107,7 +107,7 @@ async def _count_day(session: AsyncSession, win: Win, sign: int) -> None:
         "annualised_minor": sign * win.annualised_minor,
     }
     statement = insert(WinDay).values(**values)
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         statement.on_conflict_do_update(
             index_elements=["workspace_id", "day", "currency", "avoidance"],
             set_={
@@ -123,7 +123,7 @@ async def lock_author(session: AsyncSession, workspace: int, author: str) -> Non
     limit's count and the insert that follows are one step, whatever the replicas do at once.
     PostgreSQL: a transaction-scoped advisory lock (other people are not held up; it works
     behind PgBouncer's transaction pooling); SQLite: BEGIN IMMEDIATE holds the write lock."""
-    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+    if session.bind.dialect.name == "postgresql":
         await session.exec(  # type: ignore[call-overload]
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             params={"key": f"finops-win-limit:{workspace}:{author}"},

@@ -44,6 +44,4 @@ async def set_setting(session: AsyncSession, workspace: int, key: str, value: st
 
 
 async def unset_setting(session: AsyncSession, workspace: int, key: str) -> None:
-    await session.exec(  # type: ignore[call-overload]
-        delete(Setting).where(Setting.workspace_id == workspace, Setting.key == key)
-    )
+    await session.exec(delete(Setting).where(Setting.workspace_id == workspace, Setting.key == key))

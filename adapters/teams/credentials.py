@@ -45,7 +45,7 @@ class WarmCredentialsFactory(ServiceClientCredentialsFactory):
                     app_id, oauth_scope, login_endpoint, validate_authority
                 )
                 if _has_token(credentials):
-                    await asyncio.to_thread(credentials.get_access_token)  # type: ignore[attr-defined]
+                    await asyncio.to_thread(credentials.get_access_token)
                 self._cache[key] = credentials
         return credentials
 

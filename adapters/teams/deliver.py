@@ -263,7 +263,7 @@ class TeamsSender:
         )
         return sent[0] if sent else None
 
-    async def edit(self, actor: Actor, conversation: str, activity_id: str, message: Message):  # type: ignore[no-untyped-def]
+    async def edit(self, actor: Actor, conversation: str, activity_id: str, message: Message):
         reference = await self._reference(actor, conversation)
 
         async def update(turn: TurnContext) -> None:

@@ -142,7 +142,7 @@ async def _write(
             "in one day and dimension, more than can be stored exactly; nothing was imported"
         )
     async with database.session() as session:
-        if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        if session.bind.dialect.name == "postgresql":
             await session.exec(  # type: ignore[call-overload]
                 text("SELECT pg_advisory_xact_lock(:key)"), params={"key": _IMPORT_LOCK}
             )

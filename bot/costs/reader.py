@@ -545,7 +545,7 @@ def _run(
             watcher.join()
 
 
-def _report(con: duckdb.DuckDBPyConnection, done: threading.Event, progress) -> None:  # type: ignore[no-untyped-def]
+def _report(con: duckdb.DuckDBPyConnection, done: threading.Event, progress) -> None:
     while not done.wait(0.25):
         percent = con.query_progress()
         if percent >= 0:

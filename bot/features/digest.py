@@ -266,7 +266,7 @@ async def cost_chart(
     return Chart(png=png, alt=alt, sparkline=line, token=token)
 
 
-def _poll_line(p, req: Request) -> str:  # type: ignore[no-untyped-def]
+def _poll_line(p, req: Request) -> str:
     line = f"#{p.id} {p.question}"
     if p.closes_at:
         soon = " (closing soon)" if p.closes_at - req.now <= CLOSING_SOON else ""
