@@ -31,7 +31,7 @@ async def welcomed_between(
             Welcome.welcomed_at >= start,
             Welcome.welcomed_at < end,
         )
-        .order_by(Welcome.welcomed_at)
+        .order_by(col(Welcome.welcomed_at))
         .limit(50)
     )
     return list((await session.exec(statement)).all())

@@ -97,18 +97,18 @@ async def claim(
     marked uncertain. Commit right after, before sending."""
     other = aliased(OutboxMessage)
     busy = exists().where(
-        other.workspace_id == OutboxMessage.workspace_id,
-        other.conversation == OutboxMessage.conversation,
-        other.id != OutboxMessage.id,
+        col(other.workspace_id) == OutboxMessage.workspace_id,
+        col(other.conversation) == OutboxMessage.conversation,
+        col(other.id) != OutboxMessage.id,
         or_(
             and_(col(other.status).in_([PENDING, SENDING]), col(other.id) < OutboxMessage.id),
-            and_(other.status == SENDING, col(other.lease_until) > now),
-            and_(other.status == SENT, col(other.sent_at) > now - interval),
+            and_(col(other.status) == SENDING, col(other.lease_until) > now),
+            and_(col(other.status) == SENT, col(other.sent_at) > now - interval),
         ),
     )
     due = or_(
-        and_(OutboxMessage.status == PENDING, col(OutboxMessage.not_before) <= now),
-        and_(OutboxMessage.status == SENDING, col(OutboxMessage.lease_until) <= now),
+        and_(col(OutboxMessage.status) == PENDING, col(OutboxMessage.not_before) <= now),
+        and_(col(OutboxMessage.status) == SENDING, col(OutboxMessage.lease_until) <= now),
     )
     statement = (
         select(OutboxMessage, Workspace.external_id)
