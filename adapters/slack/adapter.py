@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
@@ -214,7 +214,7 @@ class SlackAdapter:
             # A retry of a request already stored, or stored for a worker process: bolt's
             # own ack to a listener is this empty 200 as well.
             return web.Response(status=200)
-        headers = {"Content-Type": content_type}
+        headers: dict[str, str | Sequence[str]] = {"Content-Type": content_type}
         response = await self.dispatch_stored(AsyncBoltRequest(body=text, headers=headers), row)
         return await to_aiohttp_response(response)
 

@@ -123,8 +123,11 @@ async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
 
 def _retry_after(error: Exception) -> float | None:
     headers = getattr(getattr(error, "response", None), "headers", None) or {}
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
     try:
-        return float(headers.get("Retry-After"))
+        return float(value)
     except (TypeError, ValueError):
         return None
 
