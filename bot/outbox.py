@@ -179,6 +179,7 @@ class OutboxWorker:
     async def _deliver(self, transport: Transport, claimed: store.Claimed) -> None:
         delivery = delivery_of(claimed)
         row = claimed.row
+        assert row.id is not None  # a claimed row is a stored one
         pace = self._paces.setdefault(
             (claimed.platform, claimed.workspace), Pace(transport.workspace_rate)
         )

@@ -215,9 +215,9 @@ def read_exports(
     Several files are summed per group in DuckDB too (table `parts`, then one GROUP BY)."""
     exports = [inspect(path) for path in paths]
     keys = [k.strip().casefold() for k in owner_tags if k.strip()]
-    data = ExportData(con=duckdb.connect(config=_SETTINGS))
+    con = duckdb.connect(config=_SETTINGS)
+    data = ExportData(con=con)
     try:
-        con = data.con
         con.execute("SET TimeZone = 'UTC'")  # an offset is read as the UTC instant it names
         # Progress is tracked (for query_progress and our bar) but never printed by DuckDB.
         con.execute("SET enable_progress_bar = true")
@@ -287,7 +287,7 @@ def _summarise(con: duckdb.DuckDBPyConnection, data: ExportData) -> None:
     }
 
 
-_SETTINGS = {
+_SETTINGS: dict[str, str | bool | int | float | list[str]] = {  # duckdb.connect's config type
     "memory_limit": MEMORY_LIMIT,
     "temp_directory": str(Path(tempfile.gettempdir()) / "finops-bot-duckdb"),
 }

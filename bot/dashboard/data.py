@@ -279,7 +279,7 @@ async def _totals(
     now: datetime,
 ) -> Totals:
     bounds = [start or EPOCH, end or _midnight_after(now)]
-    count, savings, avoidance = 0, {}, {}
+    count, savings, avoidance = 0, dict[str, int](), dict[str, int]()
     for row in await wins.totals_by_interval(session, workspace_id, bounds):
         count += row.count
         if row.annualised:
