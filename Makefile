@@ -20,6 +20,7 @@ serve: $(VENV)/.installed  ## run the HTTP server on PORT (default 3978)
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: lint  ## lint, then every test on SQLite and PostgreSQL
 	$(BIN)/pytest
