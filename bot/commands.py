@@ -62,7 +62,7 @@ class Request:
                     )
                 )
             ).first()
-        return self._committee  # type: ignore[return-value]
+        return self._committee  # type: ignore[return-value]  # no longer the False "not looked up"
 
     async def require_admin(self, doing: str) -> None:
         if not self.is_admin:

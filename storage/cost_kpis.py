@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage import money
 from storage.costs import visible_to
 from storage.models import CostDay, CostImport
-from storage.select import select_columns
+from storage.typed import select_columns
 
 Dimension = Literal["service", "sub_account"]
 

@@ -90,8 +90,9 @@ async def insert_rows(session: AsyncSession, batches: AsyncIterable[Sequence[tup
         # transaction has begun there, so the rows commit or roll back with it.
         await connection.execute(text("SELECT 1"))
         raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None  # asyncpg's connection, open while the session holds it
         async for batch in batches:
-            await raw.copy_records_to_table("cost_day", records=batch, columns=COLUMNS)  # type: ignore[union-attr]
+            await raw.copy_records_to_table("cost_day", records=batch, columns=COLUMNS)
             inserted += len(batch)
         return inserted
     sql = f"INSERT INTO cost_day ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"

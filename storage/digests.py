@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import DigestArchive
-from storage.select import select_columns
+from storage.typed import select_columns
 
 
 async def archive(

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Metric
-from storage.select import select_columns
+from storage.typed import select_columns
 
 
 @dataclass(frozen=True, slots=True)

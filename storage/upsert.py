@@ -8,10 +8,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.typed import table_of
+
 
 def _insert(session: AsyncSession, model: type[SQLModel]):
     dialect = session.bind.dialect.name
-    table = model.__table__  # type: ignore[attr-defined]
+    table = table_of(model)
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Win, WinCredit, WinDay, WinTag
-from storage.select import select_columns
+from storage.typed import select_columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +127,7 @@ async def lock_author(session: AsyncSession, workspace: int, author: str) -> Non
     PostgreSQL: a transaction-scoped advisory lock (other people are not held up; it works
     behind PgBouncer's transaction pooling); SQLite: BEGIN IMMEDIATE holds the write lock."""
     if session.bind.dialect.name == "postgresql":
-        await session.exec(  # type: ignore[call-overload]
+        await session.exec(  # type: ignore[call-overload]  # exec() has no text() overload
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             params={"key": f"finops-win-limit:{workspace}:{author}"},
         )

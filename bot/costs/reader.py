@@ -255,13 +255,15 @@ def read_exports(
 
 def _summarise(con: duckdb.DuckDBPyConnection, data: ExportData) -> None:
     """What the summary and the writer need to know before any row is written."""
-    read, bad_tags, no_day, no_charge, no_provider, kept, beyond = con.execute(
+    totals = con.execute(
         "SELECT coalesce(sum(row_count), 0), coalesce(sum(bad_tags), 0), "
         "coalesce(sum(row_count) FILTER (WHERE day IS NULL), 0), "
         "coalesce(sum(row_count) FILTER (WHERE day IS NOT NULL AND charge_category = ''), 0), "
         f"coalesce(sum(no_provider) FILTER (WHERE {KEPT}), 0), count(*) FILTER (WHERE {KEPT}), "
         f"coalesce(sum(row_count) FILTER (WHERE ({KEPT}) AND ({OUT_OF_RANGE})), 0) FROM agg"
-    ).fetchone()  # type: ignore[misc]
+    ).fetchone()
+    assert totals is not None  # aggregates without GROUP BY: always one row
+    read, bad_tags, no_day, no_charge, no_provider, kept, beyond = totals
     data.rows_read, data.aggregates, data.beyond = int(read), int(kept), int(beyond)
     for reason, rows in (
         (SKIPPED_DAY, no_day),
