@@ -26,4 +26,4 @@ test: lint  ## lint, then every test on SQLite and PostgreSQL
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
