@@ -20,9 +20,10 @@ serve: $(VENV)/.installed  ## run the HTTP server on PORT (default 3978)
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: lint  ## lint, then every test on SQLite and PostgreSQL
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

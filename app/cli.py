@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -250,7 +250,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.port:  # dashboard links name the port the bot really listens on
             settings = settings.model_copy(update={"port": args.port})
         try:
-            role = "intake" if settings.workers else "all"
+            role: Literal["intake", "all"] = "intake" if settings.workers else "all"
             web.run_app(
                 create_app(settings, role=role),
                 host=settings.host,

@@ -67,7 +67,7 @@ class Request:
                     )
                 )
             ).first()
-        return self._committee  # type: ignore[return-value]
+        return self._committee  # type: ignore[return-value]  # no longer the False "not looked up"
 
     async def require(self, role: Role, doing: str) -> None:
         """Refuse, saying who may `doing`, unless the person holds `role`."""

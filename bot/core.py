@@ -66,7 +66,9 @@ class Bot:
             if isinstance(event, CommandEvent):
                 return await self._command(event, inbox_key)
             if isinstance(event, ActionEvent):
-                work = ACTIONS.get(event.action_id.partition(".")[0], _unknown_action)
+                work: Callable[[Request, Any], Awaitable[Outcome]] = ACTIONS.get(
+                    event.action_id.partition(".")[0], _unknown_action
+                )
             else:
                 work = onboarding.on_member_joined
             claim = self._once(event)

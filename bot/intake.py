@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,7 +45,7 @@ CLAIMED_AT_MOST = 32  # requests one process claims and holds at a time
 BATCH = 500  # requests per inbox transaction at most (one INSERT; SQLite's variable limit)
 SETTLE_SECONDS = 0.2  # finished rows are deleted together, this often at most
 # Works off a stored request again: (row id, what the platform sent). Spawns the work.
-Replay = Callable[[int, str], Awaitable[None]]
+Replay = Callable[[int, str], Coroutine[Any, Any, None]]  # an async def: spawned as a task
 
 
 class NotStored(Exception):

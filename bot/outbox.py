@@ -179,6 +179,7 @@ class OutboxWorker:
     async def _deliver(self, transport: Transport, claimed: store.Claimed) -> None:
         delivery = delivery_of(claimed)
         row = claimed.row
+        assert row.id is not None  # a claimed row is a stored one
         pace = self._paces.setdefault(
             (claimed.platform, claimed.workspace), Pace(transport.workspace_rate)
         )
@@ -285,7 +286,7 @@ class OutboxWorker:
             count_attempt=counted,
         )
 
-    async def _settle(self, row_id: int, status: str, **details) -> None:  # type: ignore[no-untyped-def]
+    async def _settle(self, row_id: int, status: str, **details) -> None:
         async with self.database.session() as session:
             await store.settle(
                 session, row_id, self.owner, status=status, now=self.clock(), **details

@@ -22,7 +22,10 @@ async def enqueue(
         match item:
             case ChannelPost(message=message, channel_id=channel, channel_name=name):
                 here = channel in ("", place.conversation_id)
-                payload = {"message": as_dict(message), "name": name or place.conversation_name}
+                payload: dict[str, object] = {
+                    "message": as_dict(message),
+                    "name": name or place.conversation_name,
+                }
                 if here and place.answer_url:
                     payload["fallback_url"] = place.answer_url
                 await outbox.add(

@@ -48,7 +48,7 @@ class PeriodFacts:
         time as for a week."""
         start = since or self.start or EPOCH
         bounds = [start, self.until or _midnight_after(self.now)]
-        count, savings, avoidance = 0, {}, {}
+        count, savings, avoidance = 0, dict[str, int](), dict[str, int]()
         for row in await wins.totals_by_interval(self.session, self.workspace_id, bounds):
             count += row.count
             if row.annualised:

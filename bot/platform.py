@@ -23,7 +23,9 @@ class Adapter(Protocol):
     work), `close` (after the acked work has drained)."""
 
     platform: str  # "slack", "teams": the outbox rows it sends (`transport`)
-    transport: Transport
+
+    @property
+    def transport(self) -> Transport: ...  # read-only here, so an adapter may narrow its type
 
     def mount(self, app: web.Application) -> None:
         """Add the platform's HTTP endpoint, if it has one."""

@@ -240,7 +240,8 @@ class Scheduler:
             if workspace.platform not in self.platforms:
                 continue
             actor = system_actor(workspace.platform, workspace.external_id)
-            if poll.closes_at <= now:  # type: ignore[operator]
+            assert poll.closes_at is not None  # deadline_polls picks polls with a deadline
+            if poll.closes_at <= now:
                 job, work = f"poll-close:{poll.id}", polls.close_at_deadline
             else:
                 job, work = f"poll-remind:{poll.id}", polls.remind_non_voters

@@ -67,7 +67,7 @@ async def remove(session: AsyncSession, workspace: int, question_id: int, now: d
         )
         .values(removed_at=now)
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return result.rowcount == 1
 
 

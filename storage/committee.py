@@ -34,7 +34,7 @@ async def seat(
 
 
 async def unseat(session: AsyncSession, workspace: int, user_id: str) -> bool:
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         delete(CommitteeMember).where(
             col(CommitteeMember.workspace_id) == workspace, col(CommitteeMember.user_id) == user_id
         )

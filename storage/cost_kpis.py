@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage import money
 from storage.costs import visible_to
 from storage.models import CostDay, CostImport
+from storage.typed import select_columns
 
 Dimension = Literal["service", "sub_account"]
 
@@ -127,7 +128,7 @@ async def window_totals(
     currency, rows = col(CostDay.currency), func.coalesce(func.sum(col(CostDay.row_count)), 0)
     columns = [part for pair in sums for part in pair]
     result = await session.exec(
-        select(currency, rows, *columns)  # type: ignore[call-overload]
+        select_columns(currency, rows, *columns)
         .where(*_window(start, end, workspace_id))
         .group_by(currency)
     )
@@ -169,7 +170,7 @@ async def top_movers(
     current = _sum_if(and_(_day >= start, _day < end), _effective)
     previous = _sum_if(and_(_day >= previous_start, _day < previous_end), _effective)
     result = await session.exec(
-        select(column, *current, *previous)  # type: ignore[call-overload]
+        select_columns(column, *current, *previous)
         .where(
             *_window(min(start, previous_start), max(end, previous_end), workspace_id),
             col(CostDay.currency) == currency,
@@ -196,7 +197,7 @@ async def top_service_categories(
     """Service categories by effective cost, largest first."""
     category = col(CostDay.service_category)
     result = await session.exec(
-        select(category, *_sum(_effective))  # type: ignore[call-overload]
+        select(category, *_sum(_effective))
         .where(*_window(start, end, workspace_id), col(CostDay.currency) == currency)
         .group_by(category)
     )
@@ -220,7 +221,7 @@ async def commitment_utilisation(
     used = _sum_if(status == "Used", _effective)
     unused = _sum_if(status == "Unused", _effective)
     result = await session.exec(
-        select(commitment, *used, *unused)  # type: ignore[call-overload]
+        select_columns(commitment, *used, *unused)
         .where(
             *_window(start, end, workspace_id),
             col(CostDay.currency) == currency,
@@ -247,7 +248,7 @@ async def weekly_effective(
     """Effective cost per Monday-start week from `first_monday`, oldest first (`weeks` values)."""
     end = first_monday + timedelta(days=7 * weeks)
     result = await session.exec(
-        select(_day, *_sum(_effective))  # type: ignore[call-overload]
+        select(_day, *_sum(_effective))
         .where(*_window(first_monday, end, workspace_id), col(CostDay.currency) == currency)
         .group_by(_day)
     )
@@ -306,7 +307,7 @@ async def weekly_effective_by_currency(
     end = first_monday + timedelta(days=7 * weeks)
     currency = col(CostDay.currency)
     result = await session.exec(
-        select(_day, currency, *_sum(_effective))  # type: ignore[call-overload]
+        select(_day, currency, *_sum(_effective))
         .where(*_window(first_monday, end, workspace_id))
         .group_by(_day, currency)
     )

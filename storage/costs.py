@@ -58,7 +58,7 @@ def _same_scope(column: Any, workspace_id: int | None) -> ColumnElement[bool]:
 def dates_as_text(session: AsyncSession) -> bool:
     """Whether `insert_rows` takes dates as ISO text (SQLite, as SQLAlchemy stores them there)
     rather than `date` objects (PostgreSQL's COPY)."""
-    return session.bind.dialect.name == "sqlite"  # type: ignore[union-attr]
+    return session.bind.dialect.name == "sqlite"
 
 
 async def delete_deliveries(
@@ -68,7 +68,7 @@ async def delete_deliveries(
     clouds re-deliver a billing period whole, so a restated day leaves nothing stale and
     another account's or period's rows are untouched."""
     for provider, account, period in sorted(set(deliveries)):
-        await session.exec(  # type: ignore[call-overload]
+        await session.exec(
             delete(CostDay).where(
                 _same_scope(col(CostDay.workspace_id), workspace_id),
                 col(CostDay.provider) == provider,
@@ -90,8 +90,9 @@ async def insert_rows(session: AsyncSession, batches: AsyncIterable[Sequence[tup
         # transaction has begun there, so the rows commit or roll back with it.
         await connection.execute(text("SELECT 1"))
         raw = (await connection.get_raw_connection()).driver_connection
+        assert raw is not None  # asyncpg's connection, open while the session holds it
         async for batch in batches:
-            await raw.copy_records_to_table("cost_day", records=batch, columns=COLUMNS)  # type: ignore[union-attr]
+            await raw.copy_records_to_table("cost_day", records=batch, columns=COLUMNS)
             inserted += len(batch)
         return inserted
     sql = f"INSERT INTO cost_day ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"

@@ -28,7 +28,7 @@ async def prune_events(session: AsyncSession, before: datetime) -> int:
     statement = delete(InboundEvent).where(
         col(InboundEvent.received_at) < before, col(InboundEvent.event_id).not_like("intro:%")
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return result.rowcount
 
 

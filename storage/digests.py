@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import DigestArchive
+from storage.typed import select_columns
 
 
 async def archive(
@@ -42,7 +43,7 @@ async def recent(session: AsyncSession, workspace: int, limit: int = 12) -> list
     twice the same day, or a scheduled one posted again) is listed once, by its latest post.
     The rows come without their messages (`message` is left empty)."""
     statement = (
-        select(
+        select_columns(
             DigestArchive.id,
             DigestArchive.week_start,
             DigestArchive.posted_at,
@@ -56,7 +57,7 @@ async def recent(session: AsyncSession, workspace: int, limit: int = 12) -> list
     )
     shown: list[DigestArchive] = []
     seen: set[tuple[object, ...]] = set()
-    for i, week, posted, start, end, scheduled in await session.exec(statement):  # type: ignore[misc]
+    for i, week, posted, start, end, scheduled in await session.exec(statement):
         key = (
             (start, end, True)
             if scheduled

@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.engine import Database, async_url, sqlite_file
 from storage.models import InboxAnswer, InboxItem
+from storage.typed import table_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ async def prepare(database: Database) -> None:
     make the bot's database; PostgreSQL's inbox is in it)."""
     if database.inbox_engine is not database.engine and database.dialect == "sqlite":
         async with database.inbox_engine.begin() as connection:
-            table = InboxItem.__table__  # type: ignore[attr-defined]
+            table = table_of(InboxItem)
             await connection.run_sync(table.create, checkfirst=True)
 
 
@@ -66,7 +67,7 @@ async def add(
         return []
     dialect = connection.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = InboxItem.__table__  # type: ignore[attr-defined]
+    table = table_of(InboxItem)
     rows = [
         {
             "platform": a.platform,
@@ -102,7 +103,7 @@ async def claim_expired(
     """Rows of `platforms` whose lease has run out (their process died, or they were handed
     off to a worker), oldest first, leased anew to the caller: one UPDATE ... RETURNING, so on
     SQLite the inbox's write lock is held for that statement only, never across awaits."""
-    table = InboxItem.__table__  # type: ignore[attr-defined]
+    table = table_of(InboxItem)
     due = (
         select(table.c.id)
         .where(table.c.lease_until <= now, table.c.platform.in_(list(platforms)))
@@ -124,14 +125,14 @@ async def claim_expired(
 async def remove(connection: AsyncConnection, ids: Sequence[int]) -> None:
     """The work on these rows is done (or given up): forget them."""
     if ids:
-        table = InboxItem.__table__  # type: ignore[attr-defined]
+        table = table_of(InboxItem)
         await connection.execute(delete(table).where(table.c.id.in_(list(ids))))
 
 
 async def extend(connection: AsyncConnection, ids: Sequence[int], until: datetime) -> None:
     """Keep the lease of rows still being worked on (a slow database, a long call)."""
     if ids:
-        table = InboxItem.__table__  # type: ignore[attr-defined]
+        table = table_of(InboxItem)
         statement = update(table).where(table.c.id.in_(list(ids))).values(lease_until=until)
         await connection.execute(statement)
 
@@ -150,7 +151,7 @@ async def recorded_answer(session: AsyncSession, key: str) -> str | None:
 async def forget_answers(session: AsyncSession, before: datetime) -> int:
     """Answers recorded before `before`: their requests are long done or given up."""
     statement = delete(InboxAnswer).where(col(InboxAnswer.created_at) < before)
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return result.rowcount
 
 

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Metric
+from storage.typed import select_columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +85,9 @@ async def latest_series(
         )
         .label("recency")  # 1 = newest
     )
-    ranked = select(Metric.name, Metric.unit, Metric.value, Metric.recorded_at, recency).where(
-        Metric.workspace_id == workspace_id
-    )
+    ranked = select_columns(
+        Metric.name, Metric.unit, Metric.value, Metric.recorded_at, recency
+    ).where(Metric.workspace_id == workspace_id)
     if name is not None:
         ranked = ranked.where(Metric.name == name)
     if before is not None:
@@ -99,9 +100,9 @@ async def latest_series(
     )
     rows = (await session.exec(statement)).all()
     series = []
-    for metric_name, group in groupby(rows, key=lambda row: row.name):
-        group_rows = list(group)  # oldest -> newest
-        newest = group_rows[-1]
-        values = tuple(row.value for row in group_rows)
-        series.append(MetricSeries(metric_name, newest.unit, values, newest.recorded_at))
+    for metric_name, group in groupby(rows, key=lambda row: row[0]):
+        group_rows = list(group)  # (name, unit, value, recorded_at), oldest -> newest
+        _, unit, _, recorded_at = group_rows[-1]
+        values = tuple(value for _, _, value, _ in group_rows)
+        series.append(MetricSeries(metric_name, unit, values, recorded_at))
     return series

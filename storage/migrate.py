@@ -47,7 +47,7 @@ async def write_revision(database: Database, message: str) -> str | None:
     """Autogenerate a migration for the models' differences; the new file's path, or None."""
     written: list[str] = []
 
-    def skip_empty(_context, _revision, directives) -> None:  # type: ignore[no-untyped-def]
+    def skip_empty(_context, _revision, directives) -> None:
         if directives[0].upgrade_ops.is_empty():
             directives[:] = []
 
@@ -88,8 +88,9 @@ async def require_current(database: Database) -> None:
     that does not exist is not created."""
     url = database.engine.url
     where = url.render_as_string(hide_password=True)
-    on_disk = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-    if on_disk and not await asyncio.to_thread(os.path.exists, url.database):
+    path = url.database or ""  # None when the URL names no database
+    on_disk = url.get_backend_name() == "sqlite" and path not in ("", ":memory:")
+    if on_disk and not await asyncio.to_thread(os.path.exists, path):
         raise SchemaNotCurrent(where, None)
     async with database.engine.connect() as connection:
         revision = await connection.run_sync(current_revision)

@@ -33,7 +33,7 @@ async def welcomed_between(
             Welcome.welcomed_at >= start,
             Welcome.welcomed_at < end,
         )
-        .order_by(Welcome.welcomed_at)
+        .order_by(col(Welcome.welcomed_at))
         .limit(NAMED)
     )
     return list((await session.exec(statement)).all())

@@ -97,18 +97,18 @@ async def claim(
     marked uncertain. Commit right after, before sending."""
     other = aliased(OutboxMessage)
     busy = exists().where(
-        other.workspace_id == OutboxMessage.workspace_id,
-        other.conversation == OutboxMessage.conversation,
-        other.id != OutboxMessage.id,
+        col(other.workspace_id) == OutboxMessage.workspace_id,
+        col(other.conversation) == OutboxMessage.conversation,
+        col(other.id) != OutboxMessage.id,
         or_(
             and_(col(other.status).in_([PENDING, SENDING]), col(other.id) < OutboxMessage.id),
-            and_(other.status == SENDING, col(other.lease_until) > now),
-            and_(other.status == SENT, col(other.sent_at) > now - interval),
+            and_(col(other.status) == SENDING, col(other.lease_until) > now),
+            and_(col(other.status) == SENT, col(other.sent_at) > now - interval),
         ),
     )
     due = or_(
-        and_(OutboxMessage.status == PENDING, col(OutboxMessage.not_before) <= now),
-        and_(OutboxMessage.status == SENDING, col(OutboxMessage.lease_until) <= now),
+        and_(col(OutboxMessage.status) == PENDING, col(OutboxMessage.not_before) <= now),
+        and_(col(OutboxMessage.status) == SENDING, col(OutboxMessage.lease_until) <= now),
     )
     statement = (
         select(OutboxMessage, Workspace.external_id)
@@ -119,8 +119,8 @@ async def claim(
     )
     if workspace is not None:
         statement = statement.where(Workspace.external_id == workspace)
-    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-        statement = statement.with_for_update(skip_locked=True, of=OutboxMessage)  # type: ignore[arg-type]
+    if session.bind.dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True, of=OutboxMessage)
     found = list((await session.exec(statement)).all())
     claimed = []
     for row, external_id in found:
@@ -156,7 +156,7 @@ async def settle(
             col(OutboxMessage.claimed_by) == owner,
             col(OutboxMessage.status) == SENDING,
         )
-        return (await session.exec(gone)).rowcount == 1  # type: ignore[call-overload]
+        return (await session.exec(gone)).rowcount == 1
     values: dict = {"status": status, "last_error": error[:500], "claimed_by": ""}
     if status == SENT:
         values |= {"sent_at": now, "message_id": message_id[:100], "uncertain": False}
@@ -173,7 +173,7 @@ async def settle(
         )
         .values(**values)
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return result.rowcount == 1
 
 
@@ -200,7 +200,7 @@ async def retry_dead(session: AsyncSession, ids: list[int] | None, now: datetime
     if ids is not None:
         statement = statement.where(col(OutboxMessage.id).in_(ids))
     statement = statement.values(status=PENDING, attempts=0, not_before=now, last_error="")
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return result.rowcount
 
 
@@ -224,5 +224,5 @@ async def prune_sent(session: AsyncSession, before: datetime) -> int:
     statement = delete(OutboxMessage).where(
         col(OutboxMessage.status) == SENT, col(OutboxMessage.sent_at) < before
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return result.rowcount

@@ -14,6 +14,7 @@ from storage.models import Poll, PollOption, Vote, Workspace
 async def create(session: AsyncSession, poll: Poll, labels: list[str]) -> Poll:
     session.add(poll)
     await session.flush()
+    assert poll.id is not None  # the flush assigned it
     for position, label in enumerate(labels, start=1):
         session.add(PollOption(poll_id=poll.id, position=position, label=label))
     await session.flush()
@@ -51,9 +52,7 @@ async def replace_choices(
     if anonymous:
         await _rewrite_anonymous(session, poll_id, voter, positions)
         return
-    await session.exec(  # type: ignore[call-overload]
-        delete(Vote).where(col(Vote.poll_id) == poll_id, col(Vote.voter) == voter)
-    )
+    await session.exec(delete(Vote).where(col(Vote.poll_id) == poll_id, col(Vote.voter) == voter))
     for position in sorted(positions):
         session.add(Vote(poll_id=poll_id, voter=voter, position=position, voter_name=voter_name))
     await session.flush()
@@ -69,15 +68,17 @@ async def _rewrite_anonymous(
     statement = select(Vote.voter, Vote.position).where(Vote.poll_id == poll_id)
     kept = {(v, p) for v, p in await session.exec(statement) if v != voter}
     rows = sorted(kept | {(voter, p) for p in positions})
-    await session.exec(delete(Vote).where(col(Vote.poll_id) == poll_id))  # type: ignore[call-overload]
+    await session.exec(delete(Vote).where(col(Vote.poll_id) == poll_id))
     if rows:
         values = [{"poll_id": poll_id, "voter": v, "position": p} for v, p in rows]
-        await session.exec(insert(Vote), params=values)  # type: ignore[call-overload]
+        await session.exec(insert(Vote), params=values)
 
 
 async def tally(session: AsyncSession, poll_id: int) -> dict[int, int]:
     statement = (
-        select(Vote.position, func.count()).where(Vote.poll_id == poll_id).group_by(Vote.position)
+        select(Vote.position, func.count())
+        .where(Vote.poll_id == poll_id)
+        .group_by(col(Vote.position))
     )
     return {position: n for position, n in await session.exec(statement)}
 
@@ -101,6 +102,7 @@ async def names_by_option(session: AsyncSession, poll_id: int) -> dict[int, list
     )
     names: dict[int, list[str]] = {}
     for position, name in await session.exec(statement):
+        assert name is not None  # the query keeps named votes only
         names.setdefault(position, []).append(name)
     return names
 
@@ -206,12 +208,14 @@ async def results(
     )
     tallies = {
         (poll_id, position): n
-        for poll_id, position, n in await session.exec(counts.group_by(Vote.poll_id, Vote.position))
+        for poll_id, position, n in await session.exec(
+            counts.group_by(col(Vote.poll_id), col(Vote.position))
+        )
     }
     people = (
         select(Vote.poll_id, func.count(func.distinct(Vote.voter)))
         .where(col(Vote.poll_id).in_(poll_ids))
-        .group_by(Vote.poll_id)
+        .group_by(col(Vote.poll_id))
     )
     voters = {poll_id: n for poll_id, n in await session.exec(people)}
     return options, tallies, voters
@@ -229,5 +233,6 @@ async def names_for(session: AsyncSession, poll_ids: list[int]) -> dict[tuple[in
     )
     names: dict[tuple[int, int], list[str]] = {}
     for poll_id, position, name in await session.exec(statement):
+        assert name is not None  # the query keeps named votes only
         names.setdefault((poll_id, position), []).append(name)
     return names

@@ -60,7 +60,7 @@ async def revoke(
 async def touch(session: AsyncSession, screen_id: int, now: datetime) -> None:
     """Note that the screen link was used, unless that was noted in the last few minutes."""
     await session.exec(
-        update(DashboardScreen)  # type: ignore[call-overload]
+        update(DashboardScreen)
         .where(
             col(DashboardScreen.id) == screen_id,
             or_(

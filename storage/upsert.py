@@ -8,18 +8,20 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.typed import table_of
+
 
 def _insert(session: AsyncSession, model: type[SQLModel]):
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
-    table = model.__table__  # type: ignore[attr-defined]
+    dialect = session.bind.dialect.name
+    table = table_of(model)
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 
 
 async def insert_ignore(session: AsyncSession, model: type[SQLModel], **values: Any) -> bool:
     """Insert a row unless its key exists; True when this call inserted it."""
     statement = _insert(session, model).values(**values).on_conflict_do_nothing()
-    result = await session.exec(statement)  # type: ignore[call-overload]
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    result = await session.exec(statement)
+    return result.rowcount == 1
 
 
 async def insert_or_update(
@@ -27,6 +29,4 @@ async def insert_or_update(
 ) -> None:
     statement = _insert(session, model).values(**values)
     updates = {k: v for k, v in values.items() if k not in keys}
-    await session.exec(  # type: ignore[call-overload]
-        statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
-    )
+    await session.exec(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))

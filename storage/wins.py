@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Win, WinCredit, WinDay, WinTag
+from storage.typed import select_columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,7 @@ async def add_win(
 ) -> Win:
     session.add(win)
     await session.flush()  # assigns win.id
+    assert win.id is not None
     for tag, is_capability in tags:
         session.add(WinTag(win_id=win.id, tag=tag, capability=is_capability))
     for user_id, name in people:
@@ -39,7 +41,7 @@ async def add_win(
 async def undo(session: AsyncSession, win: Win, by: str, now: datetime) -> bool:
     """Mark a live win undone; False when it already was (a concurrent undo won). Only the
     call that flips it takes it out of the daily totals, so they never count it twice."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Win)
         .where(col(Win.id) == win.id, col(Win.undone_at).is_(None))
         .values(undone_at=now, undone_by=by)
@@ -59,17 +61,18 @@ async def replace(
 ) -> bool:
     """`win edit`: new text, amount, tags and people for a live win, its day's totals moved
     with it in the same transaction. False when it was undone meanwhile."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Win).where(col(Win.id) == win.id, col(Win.undone_at).is_(None)).values(**changes)
     )
     if result.rowcount != 1:
         return False
+    assert win.id is not None  # the update found it
     await _count_day(session, win, -1)
     for name, value in changes.items():
         setattr(win, name, value)
     await _count_day(session, win, +1)
-    await session.exec(delete(WinTag).where(col(WinTag.win_id) == win.id))  # type: ignore[call-overload]
-    await session.exec(delete(WinCredit).where(col(WinCredit.win_id) == win.id))  # type: ignore[call-overload]
+    await session.exec(delete(WinTag).where(col(WinTag.win_id) == win.id))
+    await session.exec(delete(WinCredit).where(col(WinCredit.win_id) == win.id))
     for tag, is_capability in tags:
         session.add(WinTag(win_id=win.id, tag=tag, capability=is_capability))
     for user_id, name in people:
@@ -96,7 +99,7 @@ async def view(session: AsyncSession, workspace: int, win_id: int) -> WinView | 
 async def _count_day(session: AsyncSession, win: Win, sign: int) -> None:
     """Add (or take away) one win in its day's totals; an atomic upsert, so replicas logging
     wins at the same moment both count."""
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    dialect = session.bind.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = {
         "workspace_id": win.workspace_id,
@@ -107,7 +110,7 @@ async def _count_day(session: AsyncSession, win: Win, sign: int) -> None:
         "annualised_minor": sign * win.annualised_minor,
     }
     statement = insert(WinDay).values(**values)
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         statement.on_conflict_do_update(
             index_elements=["workspace_id", "day", "currency", "avoidance"],
             set_={
@@ -123,8 +126,8 @@ async def lock_author(session: AsyncSession, workspace: int, author: str) -> Non
     limit's count and the insert that follows are one step, whatever the replicas do at once.
     PostgreSQL: a transaction-scoped advisory lock (other people are not held up; it works
     behind PgBouncer's transaction pooling); SQLite: BEGIN IMMEDIATE holds the write lock."""
-    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-        await session.exec(  # type: ignore[call-overload]
+    if session.bind.dialect.name == "postgresql":
+        await session.exec(  # type: ignore[call-overload]  # exec() has no text() overload
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
             params={"key": f"finops-win-limit:{workspace}:{author}"},
         )
@@ -233,17 +236,14 @@ async def count_wins(
 
 async def _with_details(session: AsyncSession, wins: list[Win]) -> list[WinView]:
     ids = [w.id for w in wins]
-    tags: dict[int, list[str]] = defaultdict(list)
-    people: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    tags: dict[int | None, list[str]] = defaultdict(list)  # by Win.id, as `wins` holds it
+    people: dict[int | None, list[tuple[str, str]]] = defaultdict(list)
     if ids:
         for row in await session.exec(select(WinTag).where(col(WinTag.win_id).in_(ids))):
             tags[row.win_id].append(row.tag)
-        for row in await session.exec(select(WinCredit).where(col(WinCredit.win_id).in_(ids))):
-            people[row.win_id].append((row.user_id, row.user_name))
-    return [
-        WinView(w, tuple(sorted(tags[w.id])), _author_first(w, people[w.id]))  # type: ignore[index]
-        for w in wins
-    ]
+        for credit in await session.exec(select(WinCredit).where(col(WinCredit.win_id).in_(ids))):
+            people[credit.win_id].append((credit.user_id, credit.user_name))
+    return [WinView(w, tuple(sorted(tags[w.id])), _author_first(w, people[w.id])) for w in wins]
 
 
 def _author_first(win: Win, people: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -268,13 +268,15 @@ async def totals(
     statement = (
         select(Win.avoidance, Win.currency, func.count(), func.sum(Win.annualised_minor))
         .where(*_live(workspace, start, end))
-        .group_by(Win.avoidance, Win.currency)
+        .group_by(col(Win.avoidance), col(Win.currency))
     )
     if user_id is not None:
         statement = statement.join(WinCredit, col(WinCredit.win_id) == Win.id).where(
             WinCredit.user_id == user_id
         )
-    count, savings, avoidance = 0, {}, {}
+    count = 0
+    savings: dict[str, int] = {}
+    avoidance: dict[str, int] = {}
     for is_avoidance, currency, n, total in await session.exec(statement):
         count += n
         if total:
@@ -306,7 +308,7 @@ async def contributors(
     or, for `avoidance=True`, the cost they avoided."""
     # One pass over the credits: per person, kind and currency (then summed up here).
     statement = (
-        select(
+        select_columns(
             WinCredit.user_id,
             func.max(WinCredit.user_name),
             Win.avoidance,
@@ -316,7 +318,7 @@ async def contributors(
         )
         .join(Win, col(Win.id) == WinCredit.win_id)
         .where(*_filtered(workspace, start, end, tag=tag, user_id=None, avoidance=avoidance))
-        .group_by(WinCredit.user_id, Win.avoidance, Win.currency)
+        .group_by(col(WinCredit.user_id), col(Win.avoidance), col(Win.currency))
     )
     by_user: dict[str, Contributor] = {}
     counted_kind = bool(avoidance)  # savings, or with avoidance=True the cost avoided
@@ -381,14 +383,14 @@ async def totals_by_interval(
         in_edges = or_(
             *(
                 and_(
-                    Win.workspace_id == workspace,
+                    col(Win.workspace_id) == workspace,
                     col(Win.created_at) >= a,
                     col(Win.created_at) < b,
                 )
                 for a, b in ranges
             )
         )
-        edge_rows = (
+        edge_rows: tuple[Any, ...] = (
             Win.avoidance,
             Win.currency,
             literal(1).label("n"),
@@ -426,7 +428,7 @@ def _grouped(bucket: Any, columns: tuple[Any, ...], *conditions: Any) -> Any:
     """Rows bucketed by `bucket`, summed per (bucket, kind, currency). The bucket is computed
     in a subquery so that PostgreSQL groups by the column, not by a repeated expression."""
     rows = select(bucket.label("bucket"), *columns).where(*conditions).subquery()
-    return select(
+    return select_columns(
         rows.c.bucket,
         rows.c.avoidance,
         rows.c.currency,
@@ -461,7 +463,7 @@ async def export_batch(
     stays flat however many wins there are. Plain columns, not ORM objects; keyset paging on
     the (workspace, created_at) index, so every batch costs the same."""
     statement = (
-        select(
+        select_columns(
             Win.id,
             Win.created_at,
             Win.text,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import delete, select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import Setting, Workspace
@@ -44,6 +44,6 @@ async def set_setting(session: AsyncSession, workspace: int, key: str, value: st
 
 
 async def unset_setting(session: AsyncSession, workspace: int, key: str) -> None:
-    await session.exec(  # type: ignore[call-overload]
-        delete(Setting).where(Setting.workspace_id == workspace, Setting.key == key)
+    await session.exec(
+        delete(Setting).where(col(Setting.workspace_id) == workspace, col(Setting.key) == key)
     )

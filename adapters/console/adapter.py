@@ -150,7 +150,7 @@ def _interactive(session: ConsoleSession) -> Iterable[str]:
     try:
         import readline
     except ImportError:  # Windows without pyreadline
-        readline = None  # type: ignore[assignment]
+        readline = None  # type: ignore[assignment]  # the module, or None where there is none
     if readline is not None:
         with contextlib.suppress(OSError):  # no history yet
             readline.read_history_file(HISTORY)

@@ -22,7 +22,9 @@ class ConsoleTransport:
     async def send(self, delivery: Delivery) -> str:
         assert delivery.message is not None
         if delivery.kind == "dm":
-            item = DirectMessage(delivery.message, delivery.user_id, delivery.name)
+            item: DirectMessage | ChannelPost = DirectMessage(
+                delivery.message, delivery.user_id, delivery.name
+            )
             self.printed.append(render_outgoing(item))
         else:
             item = ChannelPost(delivery.message, delivery.conversation, delivery.name)

@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
@@ -214,7 +214,7 @@ class SlackAdapter:
             # A retry of a request already stored, or stored for a worker process: bolt's
             # own ack to a listener is this empty 200 as well.
             return web.Response(status=200)
-        headers = {"Content-Type": content_type}
+        headers: dict[str, str | Sequence[str]] = {"Content-Type": content_type}
         response = await self.dispatch_stored(AsyncBoltRequest(body=text, headers=headers), row)
         return await to_aiohttp_response(response)
 
@@ -281,7 +281,7 @@ class SlackAdapter:
         app = self.app
 
         @app.command("/finops")
-        async def on_command(ack, body: dict, context) -> None:  # type: ignore[no-untyped-def]
+        async def on_command(ack, body: dict, context) -> None:
             await ack()
             event = translate.command_event(body)
             origin = Origin(event.actor, body.get("channel_id", ""), body.get("response_url", ""))
@@ -289,7 +289,7 @@ class SlackAdapter:
 
         # Votes and "Record as decision" under a closed committee poll's results.
         @app.action({"action_id": re.compile(r"^(poll\.vote|decision\.from_poll)(:\d+)?$")})
-        async def on_vote(ack, body: dict, action: dict, context) -> None:  # type: ignore[no-untyped-def]
+        async def on_vote(ack, body: dict, action: dict, context) -> None:
             await ack()
             event = translate.action_event(body, action)
             origin = Origin(event.actor, event.place.conversation_id, body.get("response_url", ""))
@@ -299,32 +299,32 @@ class SlackAdapter:
             self._work(row, work, name="vote")
 
         @app.action({"action_id": re.compile(r"^checkin\.open(:\d+)?$")})
-        async def on_open_form(ack, body: dict, action: dict, context) -> None:  # type: ignore[no-untyped-def]
+        async def on_open_form(ack, body: dict, action: dict, context) -> None:
             await ack()
             # The trigger_id expires 3 s after the click: not behind the capped work queue.
             row = _taken(context)
             self._work(row, self._open_form(body, action), name="open-form", at_once=True)
 
         @app.view(FORM_SUBMISSION)
-        async def on_form(ack, body: dict, context) -> None:  # type: ignore[no-untyped-def]
+        async def on_form(ack, body: dict, context) -> None:
             await ack()  # closes the modal; the answer comes as a DM
             event = translate.view_submission_event(body)
             self._spawn(_taken(context), event, Origin(event.actor))  # no response_url: a DM
 
         @app.event("member_joined_channel")
-        async def on_member_joined(ack, body: dict, context) -> None:  # type: ignore[no-untyped-def]
+        async def on_member_joined(ack, body: dict, context) -> None:
             await ack()
             row = _taken(context)
             self._work(row, self._member_joined(body, row), name="member-joined", background=True)
 
         @app.event("team_join")
-        async def on_team_join(ack, body: dict, context) -> None:  # type: ignore[no-untyped-def]
+        async def on_team_join(ack, body: dict, context) -> None:
             await ack()
             row = _taken(context)
             self._work(row, self._team_join(body, row), name="team-join", background=True)
 
         @app.event("app_home_opened")
-        async def on_home(ack, body: dict, event: dict, context) -> None:  # type: ignore[no-untyped-def]
+        async def on_home(ack, body: dict, event: dict, context) -> None:
             await ack()
             if event.get("tab", "home") == "home":
                 actor = Actor(translate.PLATFORM, body.get("team_id", ""), event.get("user", ""))
@@ -476,7 +476,7 @@ class _AckingSocketModeHandler(AsyncSocketModeHandler):
         super().__init__(app, token)
         self.adapter = adapter
 
-    async def handle(self, client: Any, req: SocketModeRequest) -> None:  # type: ignore[override]
+    async def handle(self, client: Any, req: SocketModeRequest) -> None:
         problem = shape.socket_problem(req.type, req.payload)
         if problem is not None:
             log.warning("acked a malformed Socket Mode envelope without handling it: %s", problem)

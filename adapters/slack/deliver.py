@@ -212,7 +212,8 @@ class SlackTransport:
                 "could not check Slack history for outbox %s: %s", delivery.id, _code(error)
             )
             return None
-        for message in history.get("messages", []):
+        messages: list[dict[str, Any]] = history.get("messages", [])
+        for message in messages:
             metadata = message.get("metadata") or {}
             payload = metadata.get("event_payload") or {}
             if metadata.get("event_type") == METADATA_TYPE and str(payload.get("outbox_id")) == str(

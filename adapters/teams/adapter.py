@@ -44,7 +44,7 @@ from adapters.teams.deliver import TeamsSender, TeamsTransport, host_allowed
 from adapters.teams.names import MemberNames
 from bot.core import Bot
 from bot.directory import Directory
-from bot.events import Actor, CommandEvent, MemberJoinedEvent, Place
+from bot.events import ActionEvent, Actor, CommandEvent, MemberJoinedEvent, Place
 from bot.features.onboarding import introduction
 from bot.intake import Intake, NotStored
 from bot.message import Outcome
@@ -330,7 +330,7 @@ class TeamsAdapter:
         await self._remember(turn, raw, actor)
         kind = turn.activity.type
         if kind == ActivityTypes.message:
-            event = translate.submit_event(raw)
+            event: ActionEvent | CommandEvent | None = translate.submit_event(raw)
             if event is None:
                 command = translate.command_event(raw)
                 conversation = raw.get("conversation", {}).get("id", "")

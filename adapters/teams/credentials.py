@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TypeGuard
 
 from botframework.connector.auth import MicrosoftAppCredentials, ServiceClientCredentialsFactory
 from msrest.authentication import Authentication
@@ -45,7 +46,7 @@ class WarmCredentialsFactory(ServiceClientCredentialsFactory):
                     app_id, oauth_scope, login_endpoint, validate_authority
                 )
                 if _has_token(credentials):
-                    await asyncio.to_thread(credentials.get_access_token)  # type: ignore[attr-defined]
+                    await asyncio.to_thread(credentials.get_access_token)
                 self._cache[key] = credentials
         return credentials
 
@@ -56,10 +57,10 @@ class WarmCredentialsFactory(ServiceClientCredentialsFactory):
             for credentials in list(self._cache.values()):
                 if _has_token(credentials):
                     try:
-                        await asyncio.to_thread(credentials.get_access_token)  # type: ignore[attr-defined]
+                        await asyncio.to_thread(credentials.get_access_token)
                     except Exception:
                         log.warning("could not renew the Teams token", exc_info=True)
 
 
-def _has_token(credentials: Authentication) -> bool:
+def _has_token(credentials: Authentication) -> TypeGuard[MicrosoftAppCredentials]:
     return isinstance(credentials, MicrosoftAppCredentials) and bool(credentials.microsoft_app_id)

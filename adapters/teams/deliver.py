@@ -123,8 +123,11 @@ async def with_retries(call: Callable[[], Awaitable[T]], what: str) -> T:
 
 def _retry_after(error: Exception) -> float | None:
     headers = getattr(getattr(error, "response", None), "headers", None) or {}
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
     try:
-        return float(headers.get("Retry-After"))
+        return float(value)
     except (TypeError, ValueError):
         return None
 
@@ -263,7 +266,7 @@ class TeamsSender:
         )
         return sent[0] if sent else None
 
-    async def edit(self, actor: Actor, conversation: str, activity_id: str, message: Message):  # type: ignore[no-untyped-def]
+    async def edit(self, actor: Actor, conversation: str, activity_id: str, message: Message):
         reference = await self._reference(actor, conversation)
 
         async def update(turn: TurnContext) -> None:

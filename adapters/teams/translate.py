@@ -89,7 +89,8 @@ def action_of(data: Mapping[str, Any]) -> tuple[str, str] | None:
     if "action_id" not in data and "verb" not in data:
         return None
     action_id = str(data.get("action_id") or data.get("verb"))
-    inner = data.get("data") if isinstance(data.get("data"), Mapping) else data
+    nested = data.get("data")
+    inner = nested if isinstance(nested, Mapping) else data
     value = inner.get("value")
     if value is None and "poll_id" in inner:  # {"poll_id": "12", "option": "2"}
         value = f"{inner['poll_id']}:{inner.get('option', '')}"
@@ -127,8 +128,12 @@ def submit_event(activity: Mapping[str, Any]) -> ActionEvent | None:
 
 def execute_event(activity: Mapping[str, Any]) -> ActionEvent | None:
     """An Action.Execute click: an `adaptiveCard/action` invoke (inputs merged into `data`)."""
-    action = (activity.get("value") or {}).get("action") or {}
-    data = action.get("data") if isinstance(action.get("data"), Mapping) else {}
+    value = activity.get("value")
+    action = value.get("action") if isinstance(value, Mapping) else None
+    if not isinstance(action, Mapping):  # absent, or not an object: no action to run
+        return None
+    nested = action.get("data")
+    data = nested if isinstance(nested, Mapping) else {}
     found = action_of({"verb": action.get("verb"), "data": data})
     if not action.get("verb") or found is None:
         return None

@@ -11,7 +11,7 @@ export again replaces its deliveries instead of adding to them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -24,7 +24,7 @@ from bot.costs.kpis import OWNER_TAGS_KEY
 from bot.costs.reader import ExportData, ExportRefused, ProviderPart, read_exports
 from storage import costs
 from storage.engine import Database
-from storage.models import CostImport, Setting
+from storage.models import CostImport, Setting, utcnow
 from storage.money import MAX_UNITS
 
 EXPORT_SUFFIXES = (".csv", ".csv.gz", ".parquet")
@@ -142,8 +142,8 @@ async def _write(
             "in one day and dimension, more than can be stored exactly; nothing was imported"
         )
     async with database.session() as session:
-        if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-            await session.exec(  # type: ignore[call-overload]
+        if session.bind.dialect.name == "postgresql":
+            await session.exec(  # type: ignore[call-overload]  # exec() has no text() overload
                 text("SELECT pg_advisory_xact_lock(:key)"), params={"key": _IMPORT_LOCK}
             )
         await costs.delete_deliveries(session, workspace_id, data.deliveries())
@@ -161,13 +161,13 @@ async def _write(
                     row_count=part.rows,
                     period_end=data.period_end.get(provider) or _day_end(part.last_day),
                     source=", ".join(data.files)[:1000],
-                    **({"imported_at": now} if now else {}),
+                    imported_at=now or utcnow(),  # utcnow: the column's default
                 ),
             )
     return summary
 
 
-async def _prefetched(batches: Iterator[list[tuple]]) -> AsyncIterator[list[tuple]]:
+async def _prefetched(batches: Iterator[list[tuple]]) -> AsyncGenerator[list[tuple], None]:
     """The batches, each fetched in a thread while the caller writes the one before."""
     ahead = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
     try:

@@ -215,9 +215,9 @@ def read_exports(
     Several files are summed per group in DuckDB too (table `parts`, then one GROUP BY)."""
     exports = [inspect(path) for path in paths]
     keys = [k.strip().casefold() for k in owner_tags if k.strip()]
-    data = ExportData(con=duckdb.connect(config=_SETTINGS))
+    con = duckdb.connect(config=_SETTINGS)
+    data = ExportData(con=con)
     try:
-        con = data.con
         con.execute("SET TimeZone = 'UTC'")  # an offset is read as the UTC instant it names
         # Progress is tracked (for query_progress and our bar) but never printed by DuckDB.
         con.execute("SET enable_progress_bar = true")
@@ -255,13 +255,15 @@ def read_exports(
 
 def _summarise(con: duckdb.DuckDBPyConnection, data: ExportData) -> None:
     """What the summary and the writer need to know before any row is written."""
-    read, bad_tags, no_day, no_charge, no_provider, kept, beyond = con.execute(
+    totals = con.execute(
         "SELECT coalesce(sum(row_count), 0), coalesce(sum(bad_tags), 0), "
         "coalesce(sum(row_count) FILTER (WHERE day IS NULL), 0), "
         "coalesce(sum(row_count) FILTER (WHERE day IS NOT NULL AND charge_category = ''), 0), "
         f"coalesce(sum(no_provider) FILTER (WHERE {KEPT}), 0), count(*) FILTER (WHERE {KEPT}), "
         f"coalesce(sum(row_count) FILTER (WHERE ({KEPT}) AND ({OUT_OF_RANGE})), 0) FROM agg"
-    ).fetchone()  # type: ignore[misc]
+    ).fetchone()
+    assert totals is not None  # aggregates without GROUP BY: always one row
+    read, bad_tags, no_day, no_charge, no_provider, kept, beyond = totals
     data.rows_read, data.aggregates, data.beyond = int(read), int(kept), int(beyond)
     for reason, rows in (
         (SKIPPED_DAY, no_day),
@@ -287,7 +289,7 @@ def _summarise(con: duckdb.DuckDBPyConnection, data: ExportData) -> None:
     }
 
 
-_SETTINGS = {
+_SETTINGS: dict[str, str | bool | int | float | list[str]] = {  # duckdb.connect's config type
     "memory_limit": MEMORY_LIMIT,
     "temp_directory": str(Path(tempfile.gettempdir()) / "finops-bot-duckdb"),
 }
@@ -545,7 +547,7 @@ def _run(
             watcher.join()
 
 
-def _report(con: duckdb.DuckDBPyConnection, done: threading.Event, progress) -> None:  # type: ignore[no-untyped-def]
+def _report(con: duckdb.DuckDBPyConnection, done: threading.Event, progress) -> None:
     while not done.wait(0.25):
         percent = con.query_progress()
         if percent >= 0:

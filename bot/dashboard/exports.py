@@ -14,7 +14,7 @@ import asyncio
 import csv
 import io
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -76,7 +76,7 @@ def safe_cell(value: object) -> str:
     return text
 
 
-def encode(rows: list[tuple[object, ...]] | list[list[object]]) -> str:
+def encode(rows: Sequence[Sequence[object]]) -> str:
     """Rows as CSV text (RFC 4180: quoted as needed, CRLF line ends), every cell made safe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)

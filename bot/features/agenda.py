@@ -97,7 +97,9 @@ async def _checkins(req: Request, meeting: meetings.Meeting) -> list[str]:
     members = await seats.members(req.session, req.workspace_id)
     if not questions:
         return ['No check-in questions. Admins: `checkin ask "..."`.']
-    answers = await checkins.answers(req.session, [q.id for q in questions], meeting.key)
+    answers = await checkins.answers(
+        req.session, [q.id for q in questions if q.id is not None], meeting.key
+    )
     lines = []
     for q in questions:
         given = [a for a in answers if a.question_id == q.id]

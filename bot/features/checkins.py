@@ -252,7 +252,9 @@ async def _list(req: Request) -> Outcome:
     meeting = await meetings.upcoming(req)
     mine: dict[int, str] = {}
     if meeting is not None:
-        answers = await checkins.answers(req.session, [q.id for q in questions], meeting.key)
+        answers = await checkins.answers(
+            req.session, [q.id for q in questions if q.id is not None], meeting.key
+        )
         mine = {a.question_id: a.answer for a in answers if a.user_id == req.actor.user_id}
     lines = [
         f"#{q.id} {q.text}"
@@ -376,7 +378,9 @@ async def form(req: Request, meeting: meetings.Meeting) -> Message | None:
     questions = await checkins.questions(req.session, req.workspace_id)
     if not questions:
         return None
-    answers = await checkins.answers(req.session, [q.id for q in questions], meeting.key)
+    answers = await checkins.answers(
+        req.session, [q.id for q in questions if q.id is not None], meeting.key
+    )
     mine = {a.question_id: a.answer for a in answers if a.user_id == req.actor.user_id}
     when = describe(meeting.starts, meeting.rhythm.weekly.zone)
     blocks: list = [
@@ -435,7 +439,9 @@ async def remind_members(req: Request, starts: object) -> Outcome:
     questions = await checkins.questions(req.session, req.workspace_id)
     answered = {
         a.user_id
-        for a in await checkins.answers(req.session, [q.id for q in questions], meeting.key)
+        for a in await checkins.answers(
+            req.session, [q.id for q in questions if q.id is not None], meeting.key
+        )
     }
     outcome = Outcome()
     when = describe(meeting.starts, meeting.rhythm.weekly.zone)

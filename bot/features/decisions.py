@@ -104,7 +104,7 @@ async def _record(req: Request, text: str, poll_id: int | None, supersedes: int 
     return f"Decision #{decision.id} recorded: {text}.{replaced}"
 
 
-async def _closed_poll(req: Request, poll_id: int):  # type: ignore[no-untyped-def]
+async def _closed_poll(req: Request, poll_id: int):
     poll = await poll_store.get(req.session, req.workspace_id, poll_id)
     if poll is None:
         raise UsageError(f"there is no poll #{poll_id}")

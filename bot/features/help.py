@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.commands import COMMANDS, CommandSpec, Request, Role, command
-from bot.message import Context, Fields, Header, Message, Outcome, Text
+from bot.message import Block, Context, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 
 
@@ -27,7 +27,7 @@ async def help_command(req: Request, args: str) -> Outcome:
     if spec.details:
         lines.append(spec.details)
     lines += ["Examples:", *(f"  {e}" for e in spec.examples)]
-    blocks = [
+    blocks: list[Block] = [
         Header(f"help: {spec.name}"),
         Text(spec.summary),
         Fields((("Usage", "\n".join(spec.usage)), ("Examples", "\n".join(spec.examples)))),

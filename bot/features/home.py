@@ -48,7 +48,7 @@ async def home_view(req: Request) -> Message:
         blocks.append(Header("Polls you can vote in"))
         for p in open_polls[:5]:  # each with its vote buttons: one click votes from here
             closes = f" (closes {describe(p.closes_at, req.tz)})" if p.closes_at else ""
-            options = await polls.options(req.session, p.id)  # type: ignore[arg-type]
+            options = await polls.options(req.session, p.id)
             blocks.append(Text(f"#{p.id} {p.question}{closes}"))
             blocks.append(vote_buttons(p, options))
     else:

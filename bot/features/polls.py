@@ -131,8 +131,8 @@ async def poll_message(req: Request, p: Poll) -> Message:
         facts.append(f"closes {describe(p.closes_at, req.tz)}")
         if p.remind_at is not None:
             facts.append(f"reminder {describe_duration(p.closes_at - p.remind_at)} before")
-    elif p.closed_at or p.closes_at:
-        facts.append(f"closed {describe(p.closed_at or p.closes_at, req.tz)}")  # type: ignore[arg-type]
+    elif ended := p.closed_at or p.closes_at:
+        facts.append(f"closed {describe(ended, req.tz)}")
     participation = f"{plural(total_voters, 'voter')}"
     if p.committee:
         seats = await committee.members(req.session, req.workspace_id)
@@ -178,11 +178,13 @@ def _is_open(req: Request, p: Poll) -> bool:
 
 
 def _voter(req: Request, p: Poll, user_id: str) -> str:
-    return voter_hash(req.voter_key, p.id, user_id) if p.anonymous else user_id  # type: ignore[arg-type]
+    assert p.id is not None  # a stored poll
+    return voter_hash(req.voter_key, p.id, user_id) if p.anonymous else user_id
 
 
 async def _not_voted(req: Request, p: Poll, people: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    voted = await store.voters(req.session, p.id)  # type: ignore[arg-type]
+    assert p.id is not None  # a stored poll
+    voted = await store.voters(req.session, p.id)
     return [(uid, name) for uid, name in people if _voter(req, p, uid) not in voted]
 
 

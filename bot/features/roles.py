@@ -114,7 +114,7 @@ def persona_line(row: dict[str, str]) -> str:
     return "; ".join(parts)
 
 
-async def role_command(req: Request, words: list[str], persona_of) -> Outcome:  # type: ignore[no-untyped-def]
+async def role_command(req: Request, words: list[str], persona_of) -> Outcome:
     """`committee role <persona> <activity> <R|A|C|I>` (admins, declared with `committee`)."""
     if len(words) != 3:
         raise UsageError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypedDict
 
 from bot import catalogue, channels
 from bot.commands import COMMANDS, Refusal, Request, Subcommand, command
@@ -310,6 +311,14 @@ def _filters(req: Request, args: str) -> tuple[list[str], str | None, tuple[str,
 WINS_SHOWN = 20
 
 
+class _Filters(TypedDict):
+    """The filters `wins` hands to both list_wins and count_wins."""
+
+    tag: str | None
+    user_id: str | None
+    avoidance: bool | None
+
+
 @command(
     "wins",
     summary="List recent wins, filtered by period, category or person.",
@@ -324,7 +333,7 @@ async def wins(req: Request, args: str) -> Outcome:
     period_words, tag, person = _filters(req, args)
     period = parse_period(period_words, req.now, req.tz, "this week")
     avoidance = tag in AVOIDANCE_TAGS
-    filters = {
+    filters: _Filters = {
         "tag": None if avoidance else tag,
         "user_id": person[0] if person else None,
         "avoidance": True if avoidance else None,

@@ -105,7 +105,9 @@ def parse_win(text: str, default_currency: str, *, unchanged_text: str = "") -> 
     people: list[UserRef] = []
     for word, kind in zip(words, kinds, strict=True):
         if kind is Kind.TAG:
-            tag = TAG.fullmatch(word)[1].lower()  # type: ignore[index]
+            match = TAG.fullmatch(word)
+            assert match is not None  # the word was classified a tag by this pattern
+            tag = match[1].lower()
             if tag not in tags:
                 tags.append(tag)
         elif kind is Kind.MENTION:
