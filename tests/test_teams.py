@@ -32,6 +32,7 @@ from tests.teams_auth import (
     TEST_APP_PASSWORD,
     TEST_TENANT_ID,
     OpenIdServer,
+    StaticTokenConnections,
     StaticTokenCredentialsFactory,
     TestKeys,
     bearer,
@@ -39,6 +40,9 @@ from tests.teams_auth import (
 )
 
 ADMIN_AAD = "00000000-0000-4000-8000-00000000a11c"  # Alice in the samples
+# The Teams adapters: botbuilder (adapters/teams/) and the Microsoft 365 Agents SDK
+# (adapters/teams_agents/). A test runs on both with @pytest.mark.parametrize("sdk", TEAMS_SDKS).
+TEAMS_SDKS = ("botbuilder", "agents")
 
 
 @pytest.fixture(scope="module")
@@ -127,10 +131,15 @@ class TeamsHarness:
 
 @asynccontextmanager
 async def running_teams(
-    database_url: str, keys: TestKeys, metadata_url: str, shared_dir: Path, **settings: Any
+    database_url: str,
+    keys: TestKeys,
+    metadata_url: str,
+    shared_dir: Path,
+    sdk: str = "botbuilder",
+    **settings: Any,
 ) -> AsyncIterator[TeamsHarness]:
-    """The bot's app with Teams configured against the fake connector and token issuer;
-    `settings` adds or overrides settings (e.g. FINOPS_PUBLIC_URL)."""
+    """The bot's app with Teams configured against the fake connector and token issuer, on
+    the `sdk` adapter; `settings` adds or overrides settings (e.g. FINOPS_PUBLIC_URL)."""
     async with FakeConnector() as connector:
         configured = Settings(
             DATABASE_URL=database_url,
@@ -141,10 +150,13 @@ async def running_teams(
             MicrosoftAppTenantId=TEST_TENANT_ID,
             FINOPS_TEAMS_OPENID_METADATA_URL=metadata_url,
             FINOPS_TEAMS_SERVICE_URL_ALLOWLIST="127.0.0.1",
+            FINOPS_TEAMS_SDK=sdk,
             _env_file=None,
             **settings,
         )
-        credentials = StaticTokenCredentialsFactory()
+        credentials: Any = (
+            StaticTokenConnections() if sdk == "agents" else StaticTokenCredentialsFactory()
+        )
         async with running_bot(configured, teams_credentials=credentials) as (client, tasks):
             yield TeamsHarness(
                 client, connector, keys, tasks, shared_dir / "samples/teams", str(uuid.uuid4())
@@ -152,8 +164,12 @@ async def running_teams(
 
 
 @pytest.fixture
-async def teams(database_url: str, keys, openid, shared_dir) -> AsyncIterator[TeamsHarness]:
-    async with running_teams(database_url, keys, openid.metadata_url, shared_dir) as harness:
+async def teams(
+    database_url: str, keys, openid, shared_dir, sdk: str
+) -> AsyncIterator[TeamsHarness]:
+    async with running_teams(
+        database_url, keys, openid.metadata_url, shared_dir, sdk=sdk
+    ) as harness:
         yield harness
 
 
@@ -209,6 +225,7 @@ async def test_a_welcome_to_someone_who_blocked_the_bot_is_dead_not_retried(
     assert [(row.kind, row.last_error) for row in mine] == [("dm", "the person blocked the bot")]
 
 
+@pytest.mark.parametrize("sdk", TEAMS_SDKS)
 async def test_personal_chat_commands_are_answered_in_the_chat(teams: TeamsHarness):
     assert await teams.say("learn rightsizing", sample="message_personal.json") == 201
     replies = teams.connector.calls_to("post")
@@ -249,6 +266,7 @@ async def test_action_execute_is_answered_in_the_same_turn(teams: TeamsHarness):
     assert body["statusCode"] == 200 and "'B'" in body["value"]
 
 
+@pytest.mark.parametrize("sdk", TEAMS_SDKS)
 @pytest.mark.parametrize(
     "case",
     ["none", "malformed", "expired", "no-exp", "audience", "serviceurl", "issuer", "unknown-key"],

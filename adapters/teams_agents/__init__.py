@@ -1,0 +1,1 @@
+"""Teams on the Microsoft 365 Agents SDK (FINOPS_TEAMS_SDK=agents); see NOTES.md."""
