@@ -42,7 +42,19 @@ from tests.teams_auth import (
 ADMIN_AAD = "00000000-0000-4000-8000-00000000a11c"  # Alice in the samples
 # The Teams adapters: botbuilder (adapters/teams/) and the Microsoft 365 Agents SDK
 # (adapters/teams_agents/). A test runs on both with @pytest.mark.parametrize("sdk", TEAMS_SDKS).
-TEAMS_SDKS = ("botbuilder", "agents")
+TEAMS_SDKS = ("botbuilder", "agents")  # each test that runs the bot runs on both (`sdk`)
+
+
+@pytest.fixture(params=TEAMS_SDKS)
+def sdk(request: pytest.FixtureRequest) -> str:
+    """Every test here that runs the bot runs it on both Teams adapters (other modules that
+    import the `teams` fixture get conftest.py's `sdk`: botbuilder)."""
+    return str(request.param)
+
+
+def outbound_credentials(sdk: str) -> Any:
+    """The fixed-token outbound credentials for the `sdk` adapter (tests/teams_auth.py)."""
+    return StaticTokenConnections() if sdk == "agents" else StaticTokenCredentialsFactory()
 
 
 @pytest.fixture(scope="module")
@@ -154,9 +166,7 @@ async def running_teams(
             _env_file=None,
             **settings,
         )
-        credentials: Any = (
-            StaticTokenConnections() if sdk == "agents" else StaticTokenCredentialsFactory()
-        )
+        credentials = outbound_credentials(sdk)
         async with running_bot(configured, teams_credentials=credentials) as (client, tasks):
             yield TeamsHarness(
                 client, connector, keys, tasks, shared_dir / "samples/teams", str(uuid.uuid4())
@@ -225,7 +235,6 @@ async def test_a_welcome_to_someone_who_blocked_the_bot_is_dead_not_retried(
     assert [(row.kind, row.last_error) for row in mine] == [("dm", "the person blocked the bot")]
 
 
-@pytest.mark.parametrize("sdk", TEAMS_SDKS)
 async def test_personal_chat_commands_are_answered_in_the_chat(teams: TeamsHarness):
     assert await teams.say("learn rightsizing", sample="message_personal.json") == 201
     replies = teams.connector.calls_to("post")
@@ -266,7 +275,6 @@ async def test_action_execute_is_answered_in_the_same_turn(teams: TeamsHarness):
     assert body["statusCode"] == 200 and "'B'" in body["value"]
 
 
-@pytest.mark.parametrize("sdk", TEAMS_SDKS)
 @pytest.mark.parametrize(
     "case",
     ["none", "malformed", "expired", "no-exp", "audience", "serviceurl", "issuer", "unknown-key"],
@@ -412,7 +420,7 @@ async def test_a_person_who_blocked_the_bot_gets_no_more_direct_messages(teams: 
 
 
 async def test_activities_from_service_urls_off_the_allow_list_are_refused(
-    database_url, keys, openid, shared_dir, caplog
+    database_url, keys, openid, shared_dir, caplog, sdk
 ):
     async with FakeConnector() as connector:
         settings = Settings(
@@ -422,9 +430,10 @@ async def test_activities_from_service_urls_off_the_allow_list_are_refused(
             MicrosoftAppPassword=TEST_APP_PASSWORD,
             MicrosoftAppTenantId=TEST_TENANT_ID,
             FINOPS_TEAMS_OPENID_METADATA_URL=openid.metadata_url,
+            FINOPS_TEAMS_SDK=sdk,
             _env_file=None,
         )  # no allow-list entry for 127.0.0.1
-        credentials = StaticTokenCredentialsFactory()
+        credentials = outbound_credentials(sdk)
         async with running_bot(settings, teams_credentials=credentials) as (client, tasks):
             harness = TeamsHarness(
                 client, connector, keys, tasks, shared_dir / "samples/teams", str(uuid.uuid4())
@@ -446,7 +455,7 @@ async def test_activities_from_service_urls_off_the_allow_list_are_refused(
 
 
 async def test_without_an_app_id_traffic_is_refused_unless_explicitly_allowed(
-    database_url, shared_dir, caplog
+    database_url, shared_dir, caplog, sdk
 ):
     activity = json.loads((shared_dir / "samples/teams/message_personal.json").read_text())
     activity["text"] = "help"
@@ -455,6 +464,7 @@ async def test_without_an_app_id_traffic_is_refused_unless_explicitly_allowed(
             DATABASE_URL=database_url,
             FINOPS_SECRET_KEY=TEST_SECRET_KEY,
             FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=allow,
+            FINOPS_TEAMS_SDK=sdk,
             _env_file=None,
         )
         with caplog.at_level(logging.WARNING):
@@ -536,7 +546,7 @@ def test_member_names_are_cached_for_a_while_per_tenant_and_bounded():
 
 
 async def test_the_local_trial_sends_to_a_loopback_connector_with_no_allow_list(
-    database_url, shared_dir
+    database_url, shared_dir, sdk
 ):
     """FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=1 and no app id, as with the Agents Playground: its
     connector is on this machine, and celebrations and private answers reach it."""
@@ -545,6 +555,7 @@ async def test_the_local_trial_sends_to_a_loopback_connector_with_no_allow_list(
             DATABASE_URL=database_url,
             FINOPS_SECRET_KEY=TEST_SECRET_KEY,
             FINOPS_TEAMS_ALLOW_UNAUTHENTICATED=True,
+            FINOPS_TEAMS_SDK=sdk,
             _env_file=None,
         )  # no FINOPS_TEAMS_SERVICE_URL_ALLOWLIST
         async with running_bot(settings) as (client, tasks):

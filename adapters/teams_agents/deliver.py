@@ -148,9 +148,9 @@ class AgentsSender(TeamsSender):
         created = await (with_retries if retry else once)(
             lambda: self._create_conversation(service_url, parameters), "create_conversation"
         )
+        # As botbuilder's create-conversation turn: no `user` (the sends name no recipient).
         reference = ConversationReference(
             agent=ChannelAccount(id=f"28:{self.app_id}"),
-            user=ChannelAccount(id=user_id),
             conversation=ConversationAccount(
                 id=created.id, conversation_type="personal", tenant_id=actor.workspace_id
             ),
