@@ -82,12 +82,15 @@ class TeamsHarness:
         self.tasks, self.samples, self.tenant = tasks, samples, tenant
 
     def activity(self, sample: str, **changes: Any) -> dict[str, Any]:
-        """A shared sample, moved to this test's tenant and the fake connector."""
+        """A shared sample, moved to this test's tenant and the fake connector. A given `id`
+        is made this harness's own: the bot ignores an event id it has seen on the platform,
+        and tests on both SDKs share a database."""
         activity = copy.deepcopy(json.loads((self.samples / sample).read_text()))
         activity["serviceUrl"] = self.connector.service_url
         activity["conversation"]["tenantId"] = self.tenant
         activity.setdefault("channelData", {})["tenant"] = {"id": self.tenant}
-        activity["id"] = changes.pop("id", uuid.uuid4().hex)
+        given = changes.pop("id", None)
+        activity["id"] = f"{given}:{self.tenant[:8]}" if given else uuid.uuid4().hex
         activity.update(changes)
         return activity
 
@@ -394,10 +397,16 @@ async def test_a_name_seen_on_a_message_needs_no_lookup(teams: TeamsHarness):
 
 
 async def test_installed_in_a_team_introduces_itself_once(teams: TeamsHarness):
+    # A team of this test's own: the bot introduces itself once per team, ever (the database
+    # is shared with the other SDK's run of this test).
+    team = f"19:installed-{teams.tenant}@thread.tacv2"
     for n in range(2):
         installed = teams.activity(
             "conversationUpdate_membersAdded_bot_installed_in_team.json", id=f"f:install-{n}"
         )
+        installed["conversation"]["id"] = team
+        installed["channelData"]["team"]["id"] = team
+        installed["channelData"]["channel"]["id"] = team
         assert (await teams.post(installed)).status == 201
     intros = [
         c for c in teams.connector.calls_to("post") if "Hello from the FinOps" in json.dumps(c.json)
