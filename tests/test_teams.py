@@ -62,9 +62,15 @@ def keys() -> TestKeys:
     return TestKeys()
 
 
+@pytest.fixture(scope="module")
+def unendorsed_keys() -> TestKeys:
+    """A genuine Bot Framework key, published beside ours, but not endorsed for Teams."""
+    return TestKeys(endorsements=("skype",))
+
+
 @pytest.fixture
-def openid(keys: TestKeys) -> Iterator[OpenIdServer]:
-    with OpenIdServer(keys) as server:
+def openid(keys: TestKeys, unendorsed_keys: TestKeys) -> Iterator[OpenIdServer]:
+    with OpenIdServer(keys, unendorsed_keys) as server:
         yield server
 
 
@@ -309,6 +315,37 @@ async def test_bad_tokens_are_refused_with_401_and_change_nothing(teams: TeamsHa
     activity = teams.activity("message_channel_mention.json")
     assert (await teams.post(activity, headers)).status == 401
     assert teams.connector.calls == []
+
+
+@pytest.mark.parametrize(
+    "case", ["no serviceurl", "serviceurl without its trailing slash", "not Bearer", "unendorsed"]
+)
+async def test_tokens_short_of_the_channel_rules_are_refused_with_401(
+    teams: TeamsHarness, unendorsed_keys: TestKeys, case: str
+):
+    service_url = teams.connector.service_url
+    token = {
+        "no serviceurl": lambda: teams.token(extra={"serviceurl": None}),
+        "serviceurl without its trailing slash": lambda: mint_token(
+            teams.keys, app_id=TEST_APP_ID, service_url=service_url.rstrip("/")
+        ),
+        "not Bearer": teams.token,
+        "unendorsed": lambda: mint_token(
+            unendorsed_keys, app_id=TEST_APP_ID, service_url=service_url
+        ),
+    }[case]()
+    scheme = "Basic" if case == "not Bearer" else "Bearer"
+    headers = {"Authorization": f"{scheme} {token}", "Content-Type": "application/json"}
+    activity = teams.activity("message_personal.json", text="help")
+    assert (await teams.post(activity, headers)).status == 401
+    assert teams.connector.calls == []
+
+
+async def test_a_token_expired_within_the_five_minute_clock_skew_is_accepted(teams: TeamsHarness):
+    headers = {**bearer(teams.token(expires_in=-120)), "Content-Type": "application/json"}
+    activity = teams.activity("message_personal.json", text="help")
+    assert (await teams.post(activity, headers)).status == 201
+    assert teams.connector.calls_to("post")
 
 
 @pytest.mark.parametrize("content_type", [None, "text/plain"])
