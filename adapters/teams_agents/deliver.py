@@ -133,10 +133,9 @@ class AgentsSender(TeamsSender):
     ) -> str | None:
         """A 1:1 chat with someone who may never have written to the bot (tenant + user).
 
-        Not the SDK's `CloudAdapter.create_conversation`: with its own connector
-        (TeamsConnectorClient) it reads an `activity_id` the answer's model does not have
-        (AttributeError), and its error drops Teams' answer (the `MessageWritesBlocked` that
-        says the person removed the bot). The call is made on the SDK's connector session."""
+        Not the SDK's `CloudAdapter.create_conversation`: its error drops Teams' answer (the
+        `MessageWritesBlocked` that says the person removed the bot). The call is made on the
+        SDK's connector session, with the same factory and token."""
         service_url = self._tenant_url(tenant)
         parameters = ConversationParameters(
             is_group=False,
