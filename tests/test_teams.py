@@ -360,6 +360,26 @@ async def test_missing_or_wrong_content_type_is_400(teams: TeamsHarness, content
     assert response.status == 400
 
 
+@pytest.mark.parametrize("token", ["genuine", "none"])
+async def test_an_activity_of_the_wrong_shape_is_400_and_unauthenticated_ones_are_401(
+    teams: TeamsHarness, sdk: str, token: str, caplog: pytest.LogCaptureFixture
+):
+    activity = teams.activity("message_personal.json")
+    activity["conversation"] = "not an object"
+    headers = {"Content-Type": "application/json"}
+    if token == "genuine":
+        headers |= bearer(teams.token())
+    with caplog.at_level(logging.ERROR):
+        status = (await teams.post(activity, headers)).status
+    if token == "genuine":
+        assert status == 400
+    else:  # botbuilder reads the body first; the Agents SDK's model must not see it unsigned
+        assert status == (401 if sdk == "agents" else 400)
+    if sdk == "agents" and token == "none":
+        assert "Validation error for Activity" not in caplog.text
+    assert teams.connector.calls == []
+
+
 async def test_broken_json_is_400(teams: TeamsHarness):
     headers = {**bearer(teams.token()), "Content-Type": "application/json"}
     response = await teams.client.post("/api/messages", data=b"{not json", headers=headers)

@@ -173,29 +173,32 @@ class AgentsTeamsAdapter:
             return _error(400, "the body is not a Bot Framework activity")
         if not isinstance(body, dict):
             return _error(400, "the body is not a Bot Framework activity")
-        try:
-            activity = Activity.model_validate(body)
-        except ValidationError:
-            return _error(400, "the body is not a Bot Framework activity")
-        if not activity.type:
-            return _error(400, "the body is not a Bot Framework activity")
+        service_url = body.get("serviceUrl")
+        service_url = service_url if isinstance(service_url, str) else ""
         if self.settings.microsoft_app_id:
-            identity = await self._authenticated(request, activity)
+            # Authenticated before the SDK's Activity model sees the body: it logs every body
+            # it refuses at ERROR, with a traceback (NOTES.md), which nobody unauthenticated
+            # should be able to cause.
+            identity = await self._authenticated(request, service_url, body.get("channelId"))
             if isinstance(identity, web.Response):
                 return identity
-            if not host_allowed(
-                activity.service_url or "", self.settings.teams_service_url_allowlist
-            ):
+            if not host_allowed(service_url, self.settings.teams_service_url_allowlist):
                 # A genuine token may name any service URL; answering there would send the
                 # bot's own token to it, and storing it would redirect later messages.
                 log.warning("refused a Teams activity: its service URL is not on the allow-list")
                 return _error(403, "service URL not allowed")
         else:
             identity = ClaimsIdentity()  # the local trial: anonymous, and so are its replies
+        try:
+            activity = Activity.model_validate(body)
+        except ValidationError:
+            return _error(400, "the body is not a Bot Framework activity")
+        if not activity.type:
+            return _error(400, "the body is not a Bot Framework activity")
         return await self._take(identity, activity, body)
 
     async def _authenticated(
-        self, request: web.Request, activity: Activity
+        self, request: web.Request, service_url: str, channel: object
     ) -> ClaimsIdentity | web.Response:
         header = request.headers.get("Authorization", "")
         try:
@@ -205,11 +208,9 @@ class AgentsTeamsAdapter:
                 self.validator.validate_shape(header)
                 async with asyncio.timeout(KEYS_WAIT_SECONDS):
                     await self.keys.ready.wait()
-            return self.validator.validate(
-                header,
-                service_url=activity.service_url or "",
-                channel_id=str(activity.channel_id or ""),
-            )
+            # The endorsement names the base channel: `msteams` also for `msteams:<sub>`.
+            base_channel = str(channel).split(":", 1)[0] if isinstance(channel, str) else ""
+            return self.validator.validate(header, service_url=service_url, channel_id=base_channel)
         except Refused as refused:
             log.warning("refused a Teams activity: %s", refused)
             return _error(401, "unauthorized")
