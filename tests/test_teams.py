@@ -556,6 +556,17 @@ async def test_a_token_from_another_issuer_is_refused_before_any_key_fetch(
     assert openid.requests == fetched  # refused without botbuilder fetching another key set
 
 
+async def test_signing_keys_are_fetched_once_not_per_request_nor_per_unknown_key(
+    teams: TeamsHarness, openid: OpenIdServer
+):
+    for _ in range(3):
+        assert await teams.say("help", sample="message_personal.json") == 201
+    stranger = mint_token(TestKeys(), app_id=TEST_APP_ID, service_url=teams.connector.service_url)
+    headers = {**bearer(stranger), "Content-Type": "application/json"}
+    assert (await teams.post(teams.activity("message_personal.json"), headers)).status == 401
+    assert openid.requests == ["/.well-known/openidconfiguration", "/keys"]
+
+
 async def test_outbound_credentials_are_made_once_and_their_token_fetched_off_the_loop():
     import threading
 
