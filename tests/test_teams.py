@@ -708,3 +708,34 @@ async def test_a_channel_teams_will_not_list_is_still_answered(teams: TeamsHarne
     assert (await teams.post(activity)).status == 201
     assert [c.status for c in teams.connector.calls_to("get_channels")] == [404]
     assert "help &lt;command&gt;" in teams.texts()  # the help card was sent
+
+
+def test_the_teams_sdk_setting_is_botbuilder_unless_agents_is_asked_for():
+    from pydantic import ValidationError
+
+    assert Settings(_env_file=None).teams_sdk == "botbuilder"
+    assert Settings(FINOPS_TEAMS_SDK=" Agents ", _env_file=None).teams_sdk == "agents"
+    with pytest.raises(ValidationError):
+        Settings(FINOPS_TEAMS_SDK="teams-ai", _env_file=None)
+
+
+@pytest.mark.parametrize(
+    ("app_type", "tenant"),
+    [("SingleTenant", TEST_TENANT_ID), ("MultiTenant", "botframework.com")],
+)
+def test_the_agents_sdk_gets_the_bots_outbound_identity_from_the_bot_framework_settings(
+    app_type: str, tenant: str
+):
+    from adapters.teams_agents.adapter import connection_settings
+
+    settings = Settings(
+        MicrosoftAppId=TEST_APP_ID,
+        MicrosoftAppPassword=TEST_APP_PASSWORD,
+        MicrosoftAppType=app_type,
+        MicrosoftAppTenantId=TEST_TENANT_ID,
+        _env_file=None,
+    )
+    configuration = connection_settings(settings)
+    assert configuration.client_id == TEST_APP_ID
+    assert configuration.tenant_id == tenant
+    assert configuration.CLIENT_SECRET == TEST_APP_PASSWORD
