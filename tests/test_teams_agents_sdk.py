@@ -201,3 +201,34 @@ def test_the_activity_model_keeps_mentions_and_channel_data() -> None:
     )
     assert dumped["entities"] == sample["entities"]
     assert dumped["channelData"] == sample["channelData"]
+
+
+def test_stored_conversation_references_read_the_same_in_both_sdks() -> None:
+    """bot/directory.py keeps references as JSON: what one adapter stored, the other reads, so
+    switching FINOPS_TEAMS_SDK keeps every address."""
+    from botbuilder.core import TurnContext as BotbuilderTurn
+    from botbuilder.schema import Activity as BotbuilderActivity
+    from botbuilder.schema import ConversationReference as BotbuilderReference
+
+    from adapters.teams_agents.deliver import reference_json
+
+    sample = json.loads(shared_path("samples/teams/message_channel_mention.json").read_text())
+    by_botbuilder = BotbuilderTurn.get_conversation_reference(
+        BotbuilderActivity().deserialize(sample)
+    ).serialize()
+    by_agents = reference_json(Activity.model_validate(sample).get_conversation_reference())
+
+    read = ConversationReference.model_validate(by_botbuilder)
+    assert (read.service_url, read.agent.id, read.conversation.id, read.activity_id) == (
+        sample["serviceUrl"],
+        sample["recipient"]["id"],
+        sample["conversation"]["id"],
+        sample["id"],
+    )
+    back = BotbuilderReference().deserialize(by_agents)
+    assert (back.service_url, back.bot.id, back.conversation.id, back.activity_id) == (
+        sample["serviceUrl"],
+        sample["recipient"]["id"],
+        sample["conversation"]["id"],
+        sample["id"],
+    )
