@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlmodel import col, select
@@ -286,7 +287,17 @@ async def test_action_execute_is_answered_in_the_same_turn(teams: TeamsHarness):
 
 @pytest.mark.parametrize(
     "case",
-    ["none", "malformed", "expired", "no-exp", "audience", "serviceurl", "issuer", "unknown-key"],
+    [
+        "none",
+        "malformed",
+        "expired",
+        "no-exp",
+        "audience",
+        "serviceurl",
+        "issuer",
+        "unknown-key",
+        "hs256",
+    ],
 )
 async def test_bad_tokens_are_refused_with_401_and_change_nothing(teams: TeamsHarness, case):
     headers = {"Content-Type": "application/json"}
@@ -312,6 +323,10 @@ async def test_bad_tokens_are_refused_with_401_and_change_nothing(teams: TeamsHa
         headers |= bearer(
             mint_token(TestKeys(), app_id=TEST_APP_ID, service_url=teams.connector.service_url)
         )
+    elif case == "hs256":  # the right claims and key id, "signed" with a shared secret
+        claims = jwt.decode(teams.token(), options={"verify_signature": False})
+        forged = jwt.encode(claims, "x" * 32, algorithm="HS256", headers={"kid": teams.keys.kid})
+        headers |= bearer(forged)
     activity = teams.activity("message_channel_mention.json")
     assert (await teams.post(activity, headers)).status == 401
     assert teams.connector.calls == []
