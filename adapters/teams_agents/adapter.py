@@ -36,7 +36,7 @@ from microsoft_agents.hosting.core.authorization import AuthTypes, Connections
 from pydantic import ValidationError
 
 from adapters.teams import translate
-from adapters.teams.deliver import TeamsTransport, host_allowed
+from adapters.teams.sending import TeamsTransport, host_allowed
 from adapters.teams_agents.auth import ChannelKeys, ChannelTokenValidator, Refused
 from adapters.teams_agents.deliver import AgentsSender, reference_json
 from adapters.teams_agents.names import AgentsMemberNames

@@ -1,8 +1,8 @@
-"""Sending to Teams through the Microsoft 365 Agents SDK: the rules of adapters/teams/deliver.py
+"""Sending to Teams through the Microsoft 365 Agents SDK: the rules of adapters/teams/sending.py
 (allow-listed service URLs, pacing, retries on 429/412/502/504, private answers in a 1:1 chat,
 blocked people remembered, the outbox's error classes), on the Agents SDK's connector.
 
-`TeamsSender`'s SDK-free logic (which reply goes where, the directory, blocking) is inherited;
+`TeamsSenderBase`'s SDK-free logic (which reply goes where, the directory, blocking) is inherited;
 what touches the SDK is overridden. The SDK raises `aiohttp.ClientResponseError` for a refused
 call; `mapped` turns it into `ConnectorError`, shaped like botbuilder's errors (`.response`
 with `status_code`, `text` and `headers`), so the shared classification (`status_of`,
@@ -30,8 +30,8 @@ from microsoft_agents.activity import (
 from microsoft_agents.hosting.core import ChannelServiceClientFactoryBase, TurnContext
 from microsoft_agents.hosting.core.authorization import AuthenticationConstants, ClaimsIdentity
 
-from adapters.teams.deliver import NotAllowed, TeamsSender, host_allowed, once, with_retries
 from adapters.teams.render import activity_fields
+from adapters.teams.sending import NotAllowed, TeamsSenderBase, host_allowed, once, with_retries
 from bot.directory import Directory, user_key
 from bot.events import Actor
 from bot.message import Message
@@ -64,7 +64,7 @@ async def mapped(call: Awaitable[T]) -> T:
         raise ConnectorError(answer) from error
 
 
-class AgentsSender(TeamsSender):
+class AgentsSender(TeamsSenderBase):
     def __init__(
         self,
         adapter: Any,

@@ -2,7 +2,7 @@
 SDK's connector: the turn's `TeamsConnectorClient` has `get_conversation_member` (a
 TeamsChannelAccount) and `fetch_channel_list` (`GET v3/teams/{team}/conversations`), both async,
 so nothing runs in a thread here. The cache, the fallback and the General channel's name are
-the botbuilder adapter's."""
+shared with the botbuilder adapter (adapters/teams/name_cache.py)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from typing import Any
 from microsoft_agents.hosting.core import TurnContext
 from microsoft_agents.hosting.core.connector import ConnectorClientBase
 
-from adapters.teams.names import FALLBACK, GENERAL, LOOKUP_SECONDS, MemberNames
+from adapters.teams.name_cache import FALLBACK, GENERAL, LOOKUP_SECONDS, NameCache
 
 log = logging.getLogger(__name__)
 
 
-class AgentsMemberNames(MemberNames):
-    async def name_of(self, turn: TurnContext, tenant: str, member_id: str) -> str:  # type: ignore[override]
+class AgentsMemberNames(NameCache):
+    async def name_of(self, turn: TurnContext, tenant: str, member_id: str) -> str:
         """The person's display name: cached, else asked of Teams, else FALLBACK."""
         name = self.cached(tenant, member_id)
         if name is not None:
@@ -39,9 +39,7 @@ class AgentsMemberNames(MemberNames):
         self.remember(tenant, member_id, name)
         return name
 
-    async def channel_name(  # type: ignore[override]
-        self, turn: TurnContext, tenant: str, team: str, channel: str
-    ) -> str:
+    async def channel_name(self, turn: TurnContext, tenant: str, team: str, channel: str) -> str:
         """A team channel's name: cached, else from the team's channel list, else ""."""
         key = "channel:" + channel
         name = self.cached(tenant, key)
