@@ -29,7 +29,7 @@ from microsoft_agents.hosting.aiohttp import CloudAdapter
 from microsoft_agents.hosting.core import RestChannelServiceClientFactory, TurnContext
 from microsoft_agents.hosting.core.authorization import AuthenticationConstants
 
-from tests.fakes.bot_framework import MESSAGE_WRITES_BLOCKED, FakeConnector
+from tests.fakes.bot_framework import BLOCKED_BY_USER, MESSAGE_WRITES_BLOCKED, FakeConnector
 from tests.helpers import shared_path
 from tests.teams_auth import (
     TEST_APP_ID,
@@ -232,3 +232,45 @@ def test_stored_conversation_references_read_the_same_in_both_sdks() -> None:
         sample["conversation"]["id"],
         sample["id"],
     )
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (429, None, "RateLimited"),
+        (412, None, "NotDelivered"),
+        (404, None, "Undeliverable"),
+        (403, BLOCKED_BY_USER, "blocked"),
+        (403, MESSAGE_WRITES_BLOCKED, "blocked"),
+        (502, None, "ConnectorError"),  # may have arrived: the outbox decides
+    ],
+)
+async def test_connector_refusals_are_classified_as_the_botbuilder_adapters_are(
+    connector: FakeConnector, status: int, body: Any, expected: str
+) -> None:
+    """adapters/teams_agents/deliver.py's `mapped` gives the SDK's ClientResponseError the
+    shape adapters/teams/sending.py reads: status, Teams' body, Retry-After."""
+    from adapters.teams.sending import _classified, blocked_by_user, status_of
+    from adapters.teams_agents.deliver import ConnectorError, mapped
+    from bot.platform import RateLimited
+
+    adapter = cloud_adapter()
+    adapter.on_turn_error = None
+    connector.fail_next("post", status=status, retry_after=3, body=body)
+
+    async def send(context: TurnContext) -> None:
+        await mapped(context.send_activity("hello"))
+
+    continuation = reference(connector).get_continuation_activity()
+    with pytest.raises(ConnectorError) as raised:
+        await adapter.continue_conversation(TEST_APP_ID, continuation, send)
+    error = raised.value
+    assert status_of(error) == status
+    if expected == "blocked":
+        assert blocked_by_user(error)
+    else:
+        assert not blocked_by_user(error)
+        classified = _classified(error)
+        assert type(classified).__name__ == expected
+        if isinstance(classified, RateLimited):
+            assert classified.retry_after == 3
