@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import itertools
 import json
 import logging
@@ -63,15 +64,16 @@ def keys() -> TestKeys:
     return TestKeys()
 
 
-@pytest.fixture(scope="module")
+@functools.cache
 def unendorsed_keys() -> TestKeys:
-    """A genuine Bot Framework key, published beside ours, but not endorsed for Teams."""
+    """A genuine Bot Framework key, published beside ours, but not endorsed for Teams. (Not a
+    fixture: the modules that import `openid` need nothing more.)"""
     return TestKeys(endorsements=("skype",))
 
 
 @pytest.fixture
-def openid(keys: TestKeys, unendorsed_keys: TestKeys) -> Iterator[OpenIdServer]:
-    with OpenIdServer(keys, unendorsed_keys) as server:
+def openid(keys: TestKeys) -> Iterator[OpenIdServer]:
+    with OpenIdServer(keys, unendorsed_keys()) as server:
         yield server
 
 
@@ -336,7 +338,7 @@ async def test_bad_tokens_are_refused_with_401_and_change_nothing(teams: TeamsHa
     "case", ["no serviceurl", "serviceurl without its trailing slash", "not Bearer", "unendorsed"]
 )
 async def test_tokens_short_of_the_channel_rules_are_refused_with_401(
-    teams: TeamsHarness, unendorsed_keys: TestKeys, case: str
+    teams: TeamsHarness, case: str
 ):
     service_url = teams.connector.service_url
     token = {
@@ -346,7 +348,7 @@ async def test_tokens_short_of_the_channel_rules_are_refused_with_401(
         ),
         "not Bearer": teams.token,
         "unendorsed": lambda: mint_token(
-            unendorsed_keys, app_id=TEST_APP_ID, service_url=service_url
+            unendorsed_keys(), app_id=TEST_APP_ID, service_url=service_url
         ),
     }[case]()
     scheme = "Basic" if case == "not Bearer" else "Bearer"

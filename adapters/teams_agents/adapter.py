@@ -311,7 +311,7 @@ class AgentsTeamsAdapter:
             place = await self._named_place(turn, event.place, actor.workspace_id)
             event = dataclasses.replace(event, place=place)
             outcome = await self.bot.handle(event, inbox_key=self._key(inbox_row))
-            await self.sender.deliver(outcome, actor, turn)  # type: ignore[arg-type]
+            await self.sender.deliver(outcome, actor, turn)
         elif kind == ActivityTypes.invoke and turn.activity.name == "adaptiveCard/action":
             await self._execute(turn, raw, actor, inbox_row)
         elif kind == ActivityTypes.conversation_update:

@@ -93,7 +93,7 @@ class AgentsSender(TeamsSenderBase):
             return ClaimsIdentity()
         return self.adapter.create_claims_identity(self.app_id)
 
-    async def in_turn(  # type: ignore[override]
+    async def in_turn(
         self, turn: TurnContext, message: Message, *, retry: bool = True
     ) -> str | None:
         conversation = turn.activity.conversation.id
@@ -104,7 +104,7 @@ class AgentsSender(TeamsSenderBase):
         )
         return getattr(response, "id", None) or None
 
-    async def _continue(  # type: ignore[override]
+    async def _continue(
         self, reference: ConversationReference, message: Message, *, retry: bool
     ) -> str | None:
         sent: list[str | None] = []
@@ -128,7 +128,7 @@ class AgentsSender(TeamsSenderBase):
             AuthenticationConstants.AGENTS_SDK_SCOPE,
         )
 
-    async def _open_and_send(  # type: ignore[override]
+    async def _open_and_send(
         self, actor: Actor, user_id: str, tenant: str | None, message: Message, *, retry: bool
     ) -> str | None:
         """A 1:1 chat with someone who may never have written to the bot (tenant + user).
@@ -183,7 +183,7 @@ class AgentsSender(TeamsSenderBase):
         finally:
             await connector.close()
 
-    async def edit(  # type: ignore[override]
+    async def edit(
         self, actor: Actor, conversation: str, activity_id: str, message: Message
     ) -> None:
         reference = await self._reference(actor, conversation)
@@ -195,7 +195,7 @@ class AgentsSender(TeamsSenderBase):
 
         await self._proactive(reference, update)
 
-    def _checked(self, stored: str | None, key: str) -> ConversationReference:  # type: ignore[override]
+    def _checked(self, stored: str | None, key: str) -> ConversationReference:
         """A stored reference (botbuilder's or ours: the same JSON), refused unless its
         service URL is on the allow-list."""
         if stored is None:
