@@ -9,6 +9,8 @@ import itertools
 import json
 import logging
 import re
+import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -582,6 +584,26 @@ async def test_signing_keys_are_fetched_once_not_per_request_nor_per_unknown_key
     headers = {**bearer(stranger), "Content-Type": "application/json"}
     assert (await teams.post(teams.activity("message_personal.json"), headers)).status == 401
     assert openid.requests == ["/.well-known/openidconfiguration", "/keys"]
+
+
+async def test_while_the_signing_keys_cannot_be_fetched_junk_is_still_refused_at_once(
+    database_url, keys, shared_dir, sdk
+):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/.well-known/openidconfiguration"
+    async with running_teams(database_url, keys, closed, shared_dir, sdk=sdk) as teams:
+        headers = {**bearer("not.a.jwt"), "Content-Type": "application/json"}
+        started = time.monotonic()
+        assert (await teams.post(teams.activity("message_personal.json"), headers)).status == 401
+        assert time.monotonic() - started < 5  # not held back waiting for the keys
+        assert teams.connector.calls == []
+
+
+async def test_an_audience_list_naming_the_bot_is_refused(teams: TeamsHarness):
+    token = teams.token(audience=[TEST_APP_ID, "someone-else"])
+    headers = {**bearer(token), "Content-Type": "application/json"}
+    assert (await teams.post(teams.activity("message_personal.json"), headers)).status == 401
 
 
 async def test_outbound_credentials_are_made_once_and_their_token_fetched_off_the_loop():

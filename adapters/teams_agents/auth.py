@@ -10,7 +10,7 @@ validates here, with PyJWT (what the SDK uses), the same rules botbuilder applie
   has an `exp`: checked before any key is looked up;
 - signed (RS256) by a key from the OpenID metadata's key set, endorsed for the activity's
   channel (`msteams`);
-- `aud` is our app id; `exp` and `nbf` hold with 5 minutes of clock skew;
+- `aud` is our app id (one string, not a list); `exp` and `nbf` hold with 5 minutes of skew;
 - the `serviceurl` claim is exactly the activity's `serviceUrl`.
 
 Keys are fetched at start-up and twice a day in the background (aiohttp, never blocking the
@@ -180,6 +180,8 @@ class ChannelTokenValidator:
             )
         except jwt.PyJWTError as error:
             raise Refused(type(error).__name__) from error
+        if not isinstance(claims.get("aud"), str):  # PyJWT accepts a list naming us too
+            raise Refused("the audience is not a single app id")
         if claims.get(AuthenticationConstants.SERVICE_URL_CLAIM) != service_url:
             raise Refused("the token is for another service URL")
         return ClaimsIdentity(claims, authentication_type="Bearer", security_token=token)
