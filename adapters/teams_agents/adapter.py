@@ -107,6 +107,8 @@ class AgentsTeamsAdapter:
         self.settings = settings
         self.bot = bot
         self.intake = intake
+        if settings.log_level != "DEBUG":  # the SDK logs every send and token request at INFO
+            logging.getLogger("microsoft_agents").setLevel(logging.WARNING)
         self.factory: ChannelServiceClientFactoryBase = RestChannelServiceClientFactory(
             connections or default_connections(settings)
         )
