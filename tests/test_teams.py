@@ -778,3 +778,21 @@ def test_the_agents_sdk_gets_the_bots_outbound_identity_from_the_bot_framework_s
     assert configuration.client_id == TEST_APP_ID
     assert configuration.tenant_id == tenant
     assert configuration.CLIENT_SECRET == TEST_APP_PASSWORD
+    # In production the SDK's MSAL connection manager holds it (built without any network).
+    from adapters.teams_agents.adapter import default_connections
+
+    held = default_connections(settings).get_default_connection().configuration
+    assert (held.client_id, held.tenant_id) == (TEST_APP_ID, tenant)
+
+
+def test_a_managed_identity_bot_asks_msal_for_its_user_assigned_identity():
+    from microsoft_agents.hosting.core.authorization import AuthTypes
+
+    from adapters.teams_agents.adapter import connection_settings
+
+    settings = Settings(
+        MicrosoftAppId=TEST_APP_ID, MicrosoftAppType="UserAssignedMSI", _env_file=None
+    )
+    configuration = connection_settings(settings)
+    assert configuration.AUTH_TYPE is AuthTypes.user_managed_identity
+    assert configuration.client_id == TEST_APP_ID
