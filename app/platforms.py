@@ -24,7 +24,9 @@ def configured_adapters(
     """Slack when its token is set, Teams when its app id is (or the local trial is on).
     Each SDK is imported only when its platform is used. `in_worker`: a `finops-bot work`
     process, which never opens Slack's Socket Mode (the serving process holds it).
-    `teams_credentials` replaces botbuilder's outbound token source (tests: a fake)."""
+    Teams runs on botbuilder, or on the Microsoft 365 Agents SDK with FINOPS_TEAMS_SDK=agents.
+    `teams_credentials` replaces the outbound token source (tests: a fake): botbuilder's
+    credentials factory, or the Agents SDK's `Connections`."""
     adapters: list[Adapter] = []
     if settings.slack_enabled:
         from adapters.slack.adapter import SlackAdapter
@@ -38,7 +40,13 @@ def configured_adapters(
                 connects_socket_mode=not in_worker,
             )
         )
-    if settings.teams_enabled:
+    if settings.teams_enabled and settings.teams_sdk == "agents":
+        from adapters.teams_agents.adapter import AgentsTeamsAdapter
+
+        adapters.append(
+            AgentsTeamsAdapter(settings, bot=bot, intake=intake, connections=teams_credentials)
+        )
+    elif settings.teams_enabled:
         from adapters.teams.adapter import TeamsAdapter
 
         adapters.append(

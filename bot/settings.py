@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     # Where Bot Framework publishes its token-signing keys; empty means Microsoft's public
     # cloud. Only tests (and sovereign clouds) set it.
     teams_openid_metadata_url: str = Field("", validation_alias="FINOPS_TEAMS_OPENID_METADATA_URL")
+    # Which Microsoft SDK runs Teams: botbuilder (the Bot Framework SDK, archived) or agents
+    # (the Microsoft 365 Agents SDK; unfinished, see adapters/teams_agents/NOTES.md).
+    teams_sdk: Literal["botbuilder", "agents"] = Field(
+        "botbuilder", validation_alias="FINOPS_TEAMS_SDK"
+    )
 
     @field_validator("teams_service_url_allowlist", mode="before")
     @classmethod
@@ -97,6 +102,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(part.strip().lower() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("teams_sdk", mode="before")
+    @classmethod
+    def _teams_sdk(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("microsoft_app_type")
     @classmethod

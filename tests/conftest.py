@@ -141,3 +141,10 @@ def chat(bot: Bot, workspace: str) -> Chat:
 def shared_dir() -> Path:
     """`../shared` beside the repository: reference samples. A user's clone has none."""
     return shared_path()
+
+
+@pytest.fixture
+def sdk() -> str:
+    """Which Teams adapter the `teams` harness (tests/test_teams.py) runs: botbuilder unless a
+    test says `@pytest.mark.parametrize("sdk", TEAMS_SDKS)` to run on both SDKs."""
+    return "botbuilder"

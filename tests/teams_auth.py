@@ -341,3 +341,59 @@ class StaticTokenCredentialsFactory(ServiceClientCredentialsFactory):
         return StaticTokenCredentials(
             app_id, self.token, tenant_id=self.tenant_id, oauth_scope=oauth_scope
         )
+
+
+class StaticTokenProvider:
+    """An Agents SDK `AccessTokenProviderBase` that never calls MSAL: every token is `token`.
+    (The SDK's MsalAuth would need Microsoft Entra, as botbuilder's credentials do.)"""
+
+    def __init__(self, app_id: str = TEST_APP_ID, token: str = TEST_OUTBOUND_TOKEN) -> None:
+        from microsoft_agents.hosting.core import AgentAuthConfiguration
+
+        self._configuration = AgentAuthConfiguration(client_id=app_id, tenant_id=TEST_TENANT_ID)
+        self.token = token
+        self.requests: list[tuple[str, tuple[str, ...]]] = []  # (resource, scopes) asked
+
+    @property
+    def configuration(self) -> Any:
+        return self._configuration
+
+    async def get_access_token(
+        self, resource_url: str, scopes: list[str], force_refresh: bool = False
+    ) -> str:
+        self.requests.append((resource_url, tuple(scopes or ())))
+        return self.token
+
+    def get_token_credential(self) -> Any:
+        raise NotImplementedError("not used by the Teams adapter")
+
+
+class StaticTokenConnections:
+    """Pass as the Agents SDK adapter's `connections` (app/platforms.py's `teams_credentials`):
+    the SDK's `Connections` with one SERVICE_CONNECTION, a `StaticTokenProvider`. Everything
+    else on the outbound path (RestChannelServiceClientFactory, TeamsConnectorClient, aiohttp)
+    stays real."""
+
+    def __init__(self, app_id: str = TEST_APP_ID, token: str = TEST_OUTBOUND_TOKEN) -> None:
+        self.provider = StaticTokenProvider(app_id, token)
+
+    def get_connection(self, connection_name: str | None) -> StaticTokenProvider:
+        if connection_name not in (None, "", "SERVICE_CONNECTION"):
+            raise ValueError(f"No connection found for '{connection_name}'.")
+        return self.provider
+
+    def get_default_connection(self) -> StaticTokenProvider:
+        return self.provider
+
+    def get_token_provider(self, claims_identity: Any, service_url: str) -> StaticTokenProvider:
+        if not claims_identity or not service_url:  # as the SDK's ConnectionManager
+            raise ValueError("Claims identity and Service URL are required.")
+        return self.provider
+
+    def get_token_provider_from_activity(
+        self, claims_identity: Any, activity: Any
+    ) -> StaticTokenProvider:
+        return self.get_token_provider(claims_identity, activity.service_url)
+
+    def get_default_connection_configuration(self) -> Any:
+        return self.provider.configuration

@@ -26,7 +26,7 @@ from storage.secret import voter_hash
 from tests.helpers import number
 from tests.test_scheduler import Platform, replica
 from tests.test_slack import SlackHarness, slack  # noqa: F401  (fixture)
-from tests.test_teams import ADMIN_AAD, TeamsHarness, keys, openid, teams  # noqa: F401
+from tests.test_teams import ADMIN_AAD, TeamsHarness, keys, openid, sdk, teams  # noqa: F401
 
 POLL_ID = r"Poll #(\d+) is up"
 LABELS = ("Alpha", "Bravo", "Charlie", "Delta")

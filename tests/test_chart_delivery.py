@@ -44,7 +44,7 @@ from storage import outbox as outbox_store
 from tests.helpers import TEST_SECRET_KEY, running_bot, texts
 from tests.schema_validation import validate_adaptive_card
 from tests.test_slack import SlackHarness, slack  # noqa: F401  (the running app + fake Slack)
-from tests.test_teams import TeamsHarness, keys, openid, running_teams  # noqa: F401
+from tests.test_teams import TeamsHarness, keys, openid, running_teams, sdk  # noqa: F401
 
 WEEKS = [date(2026, 9, 7) + timedelta(weeks=i) for i in range(12)]
 COST = [Decimal("41250.18") + Decimal(1375 * (i % 5)) - Decimal(610 * (i % 3)) for i in range(12)]
@@ -306,12 +306,19 @@ def teams_factory(
     keys,  # noqa: F811
     openid,  # noqa: F811
     shared_dir,
+    sdk: str,  # noqa: F811
 ) -> Callable[[str], AbstractAsyncContextManager[TeamsHarness]]:
-    """A running Teams bot (as tests/test_teams.py's), with FINOPS_PUBLIC_URL as given."""
+    """A running Teams bot (as tests/test_teams.py's, on each SDK), with FINOPS_PUBLIC_URL as
+    given."""
 
     def start(public_url: str) -> AbstractAsyncContextManager[TeamsHarness]:
         return running_teams(
-            database_url, keys, openid.metadata_url, shared_dir, FINOPS_PUBLIC_URL=public_url
+            database_url,
+            keys,
+            openid.metadata_url,
+            shared_dir,
+            sdk=sdk,
+            FINOPS_PUBLIC_URL=public_url,
         )
 
     return start

@@ -28,7 +28,7 @@ from tests.test_checkins_slack import (
     Replica,
     replica_of,
 )
-from tests.test_teams import ADMIN_AAD, TeamsHarness, keys, openid, teams  # noqa: F401
+from tests.test_teams import ADMIN_AAD, TeamsHarness, keys, openid, sdk, teams  # noqa: F401
 
 GENERAL = "19:general-synthetic@thread.tacv2"  # the channel of the shared samples
 ALICE = {"id": "29:1user-alice-synthetic", "aadObjectId": ADMIN_AAD, "name": "Alice"}

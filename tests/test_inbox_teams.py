@@ -10,7 +10,7 @@ import asyncio
 import re
 
 from tests.test_inbox import _held
-from tests.test_teams import TeamsHarness, keys, openid, teams  # noqa: F401  (fixtures)
+from tests.test_teams import TeamsHarness, keys, openid, sdk, teams  # noqa: F401  (fixtures)
 
 
 def _answers(harness: TeamsHarness, pattern: str) -> int:

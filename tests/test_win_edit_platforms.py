@@ -8,7 +8,7 @@ import re
 
 from tests.helpers import texts
 from tests.test_slack import SlackHarness, slack  # noqa: F401  (fixture)
-from tests.test_teams import TeamsHarness, keys, openid, teams  # noqa: F401  (fixtures)
+from tests.test_teams import TeamsHarness, keys, openid, sdk, teams  # noqa: F401  (fixtures)
 
 
 async def test_slack_edit_and_undo_update_the_posted_celebration(slack: SlackHarness):  # noqa: F811

@@ -18,48 +18,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 
 from botbuilder.core import BotAdapter, TurnContext
 from botframework.connector.teams import TeamsConnectorClient
 
+from adapters.teams.name_cache import (  # noqa: F401  (re-exported)
+    FALLBACK,
+    GENERAL,
+    LOOKUP_SECONDS,
+    MAX_ENTRIES,
+    TTL_SECONDS,
+    NameCache,
+)
+
 log = logging.getLogger(__name__)
-FALLBACK = "newcomer"
-GENERAL = "General"  # the team's first channel, which Teams lists without a name
-TTL_SECONDS = 6 * 3600  # people rename themselves rarely; a day-old name is still fine
-MAX_ENTRIES = 10_000
-LOOKUP_SECONDS = 5.0
 
 
-class MemberNames:
-    def __init__(
-        self,
-        *,
-        ttl: float = TTL_SECONDS,
-        max_entries: int = MAX_ENTRIES,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self.clock = clock
-        self._names: OrderedDict[tuple[str, str], tuple[float, str]] = OrderedDict()
-
-    def remember(self, tenant: str, member_id: str, name: str) -> None:
-        if not member_id or not name or name == member_id:
-            return
-        key = (tenant, member_id)
-        self._names[key] = (self.clock() + self.ttl, name)
-        self._names.move_to_end(key)
-        while len(self._names) > self.max_entries:
-            self._names.popitem(last=False)
-
-    def cached(self, tenant: str, member_id: str) -> str | None:
-        found = self._names.get((tenant, member_id))
-        if found is None or found[0] < self.clock():
-            return None
-        return found[1]
+class MemberNames(NameCache):
+    """The cache, filled from Teams through botbuilder's connector clients."""
 
     async def name_of(self, turn: TurnContext, tenant: str, member_id: str) -> str:
         """The person's display name: cached, else asked of Teams, else FALLBACK."""
