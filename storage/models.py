@@ -105,6 +105,16 @@ class WinCredit(SQLModel, table=True):
     user_name: str = Field(max_length=200)
 
 
+class WinScope(SQLModel, table=True):
+    """What part of the bill a win touched (bot/parsing/scope.py): one row per term. Terms of
+    different dimensions all apply; values of one dimension are alternatives."""
+
+    __tablename__ = "win_scope"
+    win_id: int = Field(foreign_key="win.id", primary_key=True, ondelete="CASCADE")
+    dimension: str = Field(primary_key=True, max_length=20)
+    value: str = Field(primary_key=True, max_length=200)
+
+
 class AuditEntry(SQLModel, table=True):
     """Who changed what: undone wins, closed polls, configuration, committee, links."""
 

@@ -6,11 +6,13 @@ from datetime import timedelta
 
 from bot import catalogue, channels
 from bot.commands import Refusal, Request, command
+from bot.features import win_checks
 from bot.message import Context, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.errors import quoted
 from bot.parsing.money import format_money, format_totals
 from bot.parsing.recurrence import Recurrence
+from bot.parsing.scope import scope_text, split_scope
 from bot.parsing.subcommands import check_typo
 from bot.parsing.tokens import channels_as_tags, parse_id, split_words, user_mention
 from bot.parsing.when import parse_period
@@ -21,7 +23,7 @@ from storage import wins as store
 from storage.models import Win
 
 AVOIDANCE_TAGS = {"avoidance", "cost-avoidance", "avoided"}
-SUBCOMMANDS = ("edit", "undo")
+SUBCOMMANDS = ("edit", "undo", "scope", "verify")
 MAX_PEOPLE = 10  # credited besides the author: each one is a DM
 
 
@@ -39,12 +41,17 @@ def _check_people(draft: WinDraft) -> None:
         "win <what was done> [amount] [recurrence] [#category ...] [@person ...]",
         "win edit <id> <what was done> [amount] [recurrence] [#category ...] [@person ...]",
         "win undo <id>",
+        "win scope <id> [<dimension>:<value> ...|none]",
+        "win verify <id>",
     ),
     examples=(
         "win Rightsized 40 dev VMs $3,200/mo #rightsizing @jane",
         "win Deleted idle disks 1.5k USD one-time",
         "win edit 12 Rightsized 40 dev VMs $3,400/mo #rightsizing",
         "win undo 12",
+        'win Rightsized the data lake $3,200/mo #rightsizing on service:"Amazon EC2"',
+        "win scope 12 region:eu-west-1 account:data-platform",
+        "win verify 12",
     ),
     details=(
         "Amounts: $3,200, 3.2k, USD 3200, 3200 EUR, €1.5k, £900, 1.2m (workspace currency "
@@ -53,7 +60,12 @@ def _check_people(draft: WinDraft) -> None:
         "(#usage-optimization, #rightsizing, #commitments, #tagging ...) or any free tag; "
         "#avoidance marks cost avoidance, reported apart from savings. You are always credited; "
         "@mention teammates to credit them too. `win edit` and `win undo` are for the author or an "
-        "admin; both update the celebration already posted."
+        "admin; both update the celebration already posted.\n\n"
+        "Scope: end a win with `on <dimension>:<value> ...` (or set it later with `win scope`, "
+        "author or admin) to say what part of the bill it touched: service, account, region, "
+        "category or provider, as the imported FOCUS data names them (quotes around values "
+        "with spaces; dimensions differ: all apply; one dimension twice: either value).\n\n"
+        + win_checks.METHOD
     ),
 )
 async def win(req: Request, args: str) -> Outcome:
@@ -63,9 +75,15 @@ async def win(req: Request, args: str) -> Outcome:
         return await _undo(req, words[1].text if len(words) > 1 else None)
     if first == "edit":
         return await _edit(req, args.strip()[len(words[0].text) :].strip())
+    if first == "scope":
+        return await win_checks.scope_command(req, args.strip()[len(words[0].text) :])
+    if first == "verify":
+        return await win_checks.verify_command(req, args.strip()[len(words[0].text) :])
     check_typo("win", [w.text for w in words], SUBCOMMANDS)
-    draft = parse_win(args, req.currency)
+    text, scope = split_scope(args)
+    draft = parse_win(text, req.currency)
     _check_people(draft)
+    scope = await win_checks.resolve(req, scope) if scope else ()
     limit = req.settings.win_rate_limit
     hour_ago = req.now - timedelta(hours=1)
     await store.lock_author(req.session, req.workspace_id, req.actor.user_id)  # count + insert
@@ -82,7 +100,15 @@ async def win(req: Request, args: str) -> Outcome:
             f"the next one is accepted from {shown} ({req.tz})."
         )
     saved = await _store(req, draft)
-    return _announce(req, saved, draft)
+    if scope:
+        await win_checks.save(req, saved.win.id or 0, scope)
+    outcome = _announce(req, saved, draft)
+    if scope:
+        outcome.reply(
+            f"Scoped to {scope_text(scope)}: `win verify {saved.win.id}` checks it against the "
+            "bill once imported data covers 30 days after today."
+        )
+    return outcome
 
 
 def _tags(draft: WinDraft) -> list[tuple[str, bool]]:

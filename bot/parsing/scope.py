@@ -51,8 +51,8 @@ def split_scope(text: str) -> tuple[str, tuple[Term, ...]]:
     return text[: found.start()].rstrip(), parse_scope(text[found.end() :])
 
 
-# One term: a word, a colon, then a value in straight or curly quotes, or up to a space.
-_TERM = re.compile(r'(\S+?):(?:"([^"]*)"|“([^”]*)”|(\S*))')
+# One term: a word, a colon, then a value in double, curly or single quotes, or up to a space.
+_TERM = re.compile(r'(\S+?):(?:"([^"]*)"|“([^”]*)”|\'([^\']*)\'|(\S*))')
 
 
 def parse_scope(text: str) -> tuple[Term, ...]:
@@ -79,7 +79,7 @@ def parse_scope(text: str) -> tuple[Term, ...]:
             )
         name = match[1].lower()
         value = next(v for v in match.groups()[1:] if v is not None).strip()
-        if match[4] and match[4][0] in '"“':
+        if match[5] and match[5][0] in '"“\'':
             raise UsageError(f"the quote in {quoted(word)} is never closed")
         if not value:
             raise UsageError(f"{quoted(word)} has no value, e.g. `{name}:{_example(name)}`")
