@@ -127,3 +127,7 @@ async def test_a_scope_matching_no_imported_cost_is_refused_and_nothing_is_logge
     assert "or an admin can scope it" in await chat.say(
         f"win scope {fleet} service:S3", user="U_SOMEONE_ELSE"
     )
+    edited = await chat.say(f'win edit {fleet} $3,100/mo on service:"amazon ec2"')
+    assert 'scoped to service:"Amazon EC2"' in edited
+    assert 'is scoped to service:"Amazon EC2"' in await chat.say(f"win scope {fleet}")
+    assert "has no scope now" in await chat.say(f"win scope {fleet} none")

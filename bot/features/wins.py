@@ -270,8 +270,10 @@ async def _edit(req: Request, args: str) -> Outcome:
     rest = args.strip()[len(words[0].text) :].strip()
     if not rest:
         raise UsageError(f"give the corrected win, e.g. `win edit {win_id} Deleted disks $400/mo`")
+    rest, scope = split_scope(rest)
     draft = parse_win(rest, req.currency, unchanged_text=found.text)
     _check_people(draft)
+    scope = await win_checks.resolve(req, scope) if scope else ()
     tags = _tags(draft)
     people = _people((found.author_id, found.author_name), draft)
     avoidance = any(t in AVOIDANCE_TAGS for t in draft.tags)
@@ -297,9 +299,13 @@ async def _edit(req: Request, args: str) -> Outcome:
     await audit.record(
         req.session, req.workspace_id, req.actor.user_id, "win.edit", f"win:{win_id}", before
     )
+    if scope:  # a new scope replaces the old; an edit without one keeps it
+        await win_checks.save(req, win_id, scope)
     note = f"Edited win #{win_id}: {found.text}"
     if value := value_text(found):
         note += f" ({value})"
+    if scope:
+        note += f", scoped to {scope_text(scope)}"
     return Outcome().update(f"win:{win_id}").reply(note + ". The celebration is updated.")
 
 

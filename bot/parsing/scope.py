@@ -79,7 +79,7 @@ def parse_scope(text: str) -> tuple[Term, ...]:
             )
         name = match[1].lower()
         value = next(v for v in match.groups()[1:] if v is not None).strip()
-        if match[5] and match[5][0] in '"“\'':
+        if match[5] and match[5][0] in "\"“'":
             raise UsageError(f"the quote in {quoted(word)} is never closed")
         if not value:
             raise UsageError(f"{quoted(word)} has no value, e.g. `{name}:{_example(name)}`")
