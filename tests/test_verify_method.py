@@ -104,3 +104,11 @@ def test_a_scope_it_cannot_read_is_refused_with_the_dimensions_it_knows(
 ) -> None:
     with pytest.raises(UsageError, match=problem):
         parse_scope(text)
+
+
+def test_what_follows_the_scope_stays_in_the_win_line() -> None:
+    text, scope = split_scope("Rightsized $3,200/mo on service:EC2 region:eu-west-1 @jane #tag")
+    assert text == "Rightsized $3,200/mo @jane #tag"
+    assert scope == (Term("service", "EC2"), Term("region", "eu-west-1"))
+    with pytest.raises(UsageError, match="'regoin:eu' is not dimension:value"):
+        split_scope("Rightsized $3,200/mo on service:EC2 regoin:eu")

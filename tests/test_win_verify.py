@@ -5,16 +5,23 @@ the data does not cover day 30. Through the console, on SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from sqlmodel import col, select
+
+from bot import message_json
 from bot.costs.importer import run_import
+from bot.scheduler import Scheduler
 from storage import workspaces
+from storage.models import OutboxMessage, WinCheck
 from tests.test_focus_import import row, write_csv
 
+ADMIN = "ada"  # tests/conftest.py: the console user
 WIN_DAY = date(2026, 6, 1)
 DROP = Decimal(100)  # a day, on Amazon EC2, from the win's day on
 KNOWN_MONTHLY = DROP * Decimal("30.4")
@@ -131,3 +138,71 @@ async def test_a_scope_matching_no_imported_cost_is_refused_and_nothing_is_logge
     assert 'scoped to service:"Amazon EC2"' in edited
     assert 'is scoped to service:"Amazon EC2"' in await chat.say(f"win scope {fleet}")
     assert "has no scope now" in await chat.say(f"win scope {fleet} none")
+
+
+async def test_the_scheduler_checks_each_due_win_once_and_updates_its_celebration(  # type: ignore[no-untyped-def]
+    chat, bot, database, clock, tmp_path: Path
+):
+    clock.now = datetime.combine(WIN_DAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=10)
+    await imported(chat, database, bill(tmp_path, WIN_DAY + timedelta(days=5)))
+    fleet = logged(
+        await chat.say('win Rightsized the EC2 fleet $3,040/mo on service:"Amazon EC2" @jane')
+    )
+    flat = logged(await chat.say('win Tuned the databases $500/mo on service:"Amazon RDS"'))
+    scheduler = Scheduler(bot, {"console"})
+    job = f"win-checks:{await workspace_row(chat, database)}"
+    await scheduler.tick()
+    assert await checks_recorded(database, fleet) == []  # day 30 is not in the data yet
+
+    await imported(chat, database, bill(tmp_path, WIN_DAY + timedelta(days=35)))  # re-delivered
+    assert job in await scheduler.tick()
+    assert await checks_recorded(database, fleet) == [(30, "seen")]
+    assert await checks_recorded(database, flat) == [(30, "not seen")]
+    await Scheduler(bot, {"console"}).tick()  # another replica: finds nothing new to record
+    assert job not in await scheduler.tick()  # and then nothing changed: not even a read
+
+    celebration = await bot.view(chat.actor(), f"win:{fleet}")
+    assert celebration is not None
+    assert re.search(
+        r"realised [\d,.]+ USD/mo ± [\d,.]+ USD at day 30 \(\d+ % of the claim\)",
+        message_json.dumps(celebration),
+    )
+    flat_card = await bot.view(chat.actor(), f"win:{flat}")
+    assert flat_card is not None and "not seen in the bill at day 30" in message_json.dumps(
+        flat_card
+    )
+    rows = await outbox_rows(database, await workspace_row(chat, database))
+    assert sorted(r for r in rows if r[0] == "update") == sorted(
+        [("update", f"win:{fleet}", ""), ("update", f"win:{flat}", "")]
+    )
+    told = sorted(r[1] for r in rows if r[0] == "dm" and "is in the bill" in r[2])
+    assert told == sorted([f"user:{ADMIN}", "user:jane"])  # the people credited, once each
+
+
+async def workspace_row(chat, database) -> int:  # type: ignore[no-untyped-def]
+    async with database.reading() as session:
+        found = await workspaces.find(session, "console", chat.workspace)
+    assert found is not None
+    return found
+
+
+async def checks_recorded(database, win_id: int) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+    async with database.reading() as session:
+        rows = await session.exec(
+            select(WinCheck).where(WinCheck.win_id == win_id).order_by(col(WinCheck.checkpoint))
+        )
+        return [(r.checkpoint, r.verdict) for r in rows.all()]
+
+
+async def outbox_rows(database, workspace_id: int) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    async with database.reading() as session:
+        rows = await session.exec(
+            select(OutboxMessage).where(OutboxMessage.workspace_id == workspace_id)
+        )
+        found = []
+        for r in rows.all():
+            if r.kind == "update":
+                found.append((r.kind, r.subject, ""))
+            elif r.kind == "dm":
+                found.append((r.kind, r.conversation, json.loads(r.payload)["message"]["text"]))
+        return found

@@ -10,6 +10,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from babel.numbers import get_currency_precision
 
 from bot.commands import Refusal, Request
+from bot.costs import checks
+from bot.costs.checks import pick_currency
 from bot.costs.kpis import day_text, money, span_label
 from bot.costs.verify import (
     CHECKPOINTS,
@@ -20,7 +22,7 @@ from bot.costs.verify import (
     baseline_window,
     measure,
 )
-from bot.message import Outcome
+from bot.message import Message, Outcome
 from bot.parsing import UsageError
 from bot.parsing.errors import quoted
 from bot.parsing.money import format_money
@@ -29,7 +31,7 @@ from bot.parsing.scope import EXAMPLE, Term, parse_scope, scope_text
 from bot.parsing.tokens import parse_id
 from storage import audit, cost_kpis, cost_scope
 from storage import wins as store
-from storage.models import Win
+from storage.models import Win, WinCheck
 
 METHOD = (
     "Verified savings: the scope's mean daily effective cost over the 30 days before the win "
@@ -128,8 +130,9 @@ async def verify_command(req: Request, args: str) -> Outcome:
     series = await cost_scope.daily_effective(
         req.session, req.workspace_id, [(t.dimension, t.value) for t in terms], first, last
     )
-    currency = win.currency if win.currency in series or not series else _largest(series)
-    daily = {day: money(nanos) for day, nanos in series.get(currency, {}).items()}
+    amounts = {c: {d: money(n) for d, n in days.items()} for c, days in series.items()}
+    currency = pick_currency(win, amounts)
+    daily = amounts.get(currency, {})
     checks = [measure(daily, span, win_day, c) for c in CHECKPOINTS]
     lines = [f"{head} ({_claim_text(win)} claimed), scope {scope_text(terms)}:"]
     baseline = next((m for m in checks if m.verdict not in (Verdict.WAITING,)), None)
@@ -187,13 +190,59 @@ def _money(amount: Decimal, currency: str) -> str:
     return format_money(minor, currency)
 
 
-def _largest(series: dict[str, dict[date, int]]) -> str:
-    return max(series, key=lambda c: (sum(series[c].values()), c))
-
-
 async def _win(req: Request, word: str | None) -> Win:
     win_id = parse_id(word, "win")
     found = await store.get(req.session, req.workspace_id, win_id)
     if found is None or found.undone_at is not None:
         raise UsageError(f"there is no win #{win_id}")
     return found
+
+
+# -- scheduled: every due check, once, on any replica ------------------------------------------
+async def prepare_due(req: Request, _argument: object) -> list[checks.Check]:
+    """Read and measure the workspace's due checks (a read-only transaction)."""
+    return await checks.due(req.session, req.workspace_id)
+
+
+async def post_due(req: Request, due: list[checks.Check]) -> Outcome:
+    """Record the measured checks; for each this replica recorded first, update the posted
+    celebration, and tell the people credited when the savings are seen in the bill."""
+    outcome = Outcome()
+    for check in due:
+        win_id = check.win.id or 0
+        row = check.row()
+        if not await cost_scope.record_check(req.session, row):
+            continue  # another replica recorded it, and told everyone
+        if check.measurement.verdict is Verdict.NO_BASELINE:
+            continue  # nothing to show: `win verify` explains why
+        outcome.update(f"win:{win_id}")
+        if check.measurement.verdict is not Verdict.SEEN:
+            continue
+        view = await store.view(req.session, req.workspace_id, win_id)
+        told = Message(
+            text=f"Your FinOps win #{win_id} is in the bill: {verified_text(row, check.win)}. "
+            f"`win verify {win_id}` shows the figures."
+        )
+        for user_id, name in view.people if view else ():
+            outcome.dm(told, user_id, name)
+    return outcome
+
+
+def verified_text(check: WinCheck, win: Win) -> str:
+    """`realised 2,950 USD/mo at day 30 (92 % of the claim)`, or why it was not seen."""
+    realised, band = Decimal(check.realised_monthly), Decimal(check.band)
+    amount = f"{_money(realised, check.currency)}/mo ± {_money(band, check.currency)}"
+    if check.verdict != Verdict.SEEN.value:
+        if check.verdict == Verdict.NO_BASELINE.value:
+            return f"not verifiable at day {check.checkpoint}: too little data before the win"
+        return f"not seen in the bill at day {check.checkpoint} (realised {amount})"
+    claimed = _claimed_monthly(win)
+    share = ""
+    if check.currency == win.currency and claimed > 0:
+        share = f" ({realised / claimed * 100:.0f} % of the claim)"
+    return f"realised {amount} at day {check.checkpoint}{share}"
+
+
+async def latest_check(req: Request, win_id: int) -> WinCheck | None:
+    found = (await cost_scope.checks_of(req.session, [win_id])).get(win_id, {})
+    return found[max(found)] if found else None

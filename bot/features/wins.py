@@ -20,7 +20,7 @@ from bot.parsing.win import BROADCASTS, WinDraft, parse_win
 from bot.wording import plural
 from storage import audit
 from storage import wins as store
-from storage.models import Win
+from storage.models import Win, WinCheck
 
 AVOIDANCE_TAGS = {"avoidance", "cost-avoidance", "avoided"}
 SUBCOMMANDS = ("edit", "undo", "scope", "verify")
@@ -170,7 +170,7 @@ def tag_names(tags: tuple[str, ...]) -> str:
     return ", ".join(shown)
 
 
-def celebration(view: store.WinView) -> Message:
+def celebration(view: store.WinView, check: WinCheck | None = None) -> Message:
     win = view.win
     if win.undone_at is not None:  # the post stays, visibly withdrawn
         return Message(
@@ -188,6 +188,8 @@ def celebration(view: store.WinView) -> Message:
     if view.tags:
         fields.append(("Category", tag_names(view.tags)))
     fields.append(("Credited", ", ".join(name for _, name in view.people)))
+    if check is not None and check.verdict != "no baseline":
+        fields.append(("Verified", win_checks.verified_text(check, win)))
     text = f"New FinOps win #{win.id}: {win.text}" + (f" ({value})" if value else "")
     return Message(
         text=text,
@@ -312,7 +314,7 @@ async def _edit(req: Request, args: str) -> Outcome:
 async def current_message(req: Request, win_id: int) -> Message | None:
     """The celebration as it should look now (edited, or withdrawn), for in-place updates."""
     found = await store.view(req.session, req.workspace_id, win_id)
-    return celebration(found) if found else None
+    return celebration(found, await win_checks.latest_check(req, win_id)) if found else None
 
 
 def _filters(req: Request, args: str) -> tuple[list[str], str | None, tuple[str, str] | None]:

@@ -42,13 +42,27 @@ class Term:
 
 
 def split_scope(text: str) -> tuple[str, tuple[Term, ...]]:
-    """A win line without its trailing `on <dimension>:<value> …`, and that scope (empty when
-    the line has none). `Saved on storage` has none: `on` must be followed by a dimension."""
+    """A win line without its `on <dimension>:<value> …`, and that scope (empty when the line
+    has none). `Saved on storage` has none: `on` must be followed by a dimension. The scope
+    runs until the first word that is not a term: what follows (`@jane`, `#tag`) stays in the
+    line."""
     starts = list(_START.finditer(text))
     if not starts:
         return text, ()
     found = starts[-1]  # the last `on <dimension>:` starts the scope
-    return text[: found.start()].rstrip(), parse_scope(text[found.end() :])
+    at = found.end()
+    while at < len(text):
+        while at < len(text) and text[at].isspace():
+            at += 1
+        term = _TERM.match(text, at)
+        if term is None or term[1].lower() not in (*DIMENSIONS, *NOT_KEPT):
+            break
+        at = term.end()
+    rest = text[at:].strip()
+    if rest and ":" in rest.split(None, 1)[0] and not rest.startswith("<"):
+        parse_scope(rest.split(None, 1)[0])  # `regoin:eu-west-1`: refused, with the dimensions
+    kept = f"{text[: found.start()].rstrip()} {rest}".strip()
+    return kept, parse_scope(text[found.end() : at])
 
 
 # One term: a word, a colon, then a value in double, curly or single quotes, or up to a space.
