@@ -28,10 +28,19 @@ from bot.commands import Request
 from bot.core import Bot
 from bot.costs import watch
 from bot.events import Actor, system_actor
-from bot.features import agenda, checkins, digest, digest_periods, meetings, onboarding, polls
+from bot.features import (
+    agenda,
+    checkins,
+    digest,
+    digest_periods,
+    meetings,
+    onboarding,
+    polls,
+    win_checks,
+)
 from bot.message import Outcome
 from bot.outbox import owner_name
-from storage import deliveries, schedules, workspaces
+from storage import cost_kpis, cost_scope, deliveries, schedules, workspaces
 from storage import onboarding as welcome_store
 from storage import outbox as outbox_store
 from storage import polls as poll_store
@@ -102,6 +111,7 @@ class Scheduler:
                 self._follow_ups,
                 self._committee_meetings,
                 self._cost_exports,
+                self._win_checks,  # after the imports: a new day of data makes checks due
                 self._prune_outbox,
             ):
                 name = step.__name__.lstrip("_")
@@ -188,6 +198,40 @@ class Scheduler:
         directory = Path(extra) if extra else None  # made absolute by Settings
         summaries = await watch.scan(self.bot.database, directory)
         return [f"focus-import:{s.scope}" for s in summaries]
+
+    async def _win_checks(self) -> list[str]:
+        """Wins whose savings the imported data can now check (bot/costs/checks.py), once
+        each: read and measured without the write lock, recorded with the celebration's
+        update and the DMs in one short transaction per workspace (at most 500 checks; the
+        next tick takes the rest). Keyed by what changes the answer (the last day of data,
+        the scoped wins, the checks recorded), so an unchanged workspace costs three counts."""
+        ran = []
+        for workspace in await self._scoped_workspaces():
+            if workspace.platform not in self.platforms or workspace.id is None:
+                continue
+            state = await self._check_state(workspace.id)
+            if state is None:
+                continue  # no cost data
+            job = f"win-checks:{workspace.id}"
+            actor = system_actor(workspace.platform, workspace.external_id)
+            if await self._ran_at(job, state) is None and await self._run(
+                job, state, actor, win_checks.post_due, None, prepare=win_checks.prepare_due
+            ):
+                ran.append(job)
+        return ran
+
+    async def _scoped_workspaces(self) -> list[Workspace]:
+        async with self.database.reading() as session:
+            return await cost_scope.workspaces_with_scopes(session)
+
+    async def _check_state(self, workspace_id: int) -> str | None:
+        async with self.database.reading() as session:
+            span = await cost_kpis.day_span(session, workspace_id)
+            if span is None:
+                return None
+            scoped = await cost_scope.scoped_count(session, workspace_id)
+            recorded = await cost_scope.check_count(session, workspace_id)
+        return f"{span[1]}:{scoped}:{recorded}"
 
     async def _committee_meetings(self) -> list[str]:
         """Before each meeting: the check-in to every member, one reminder to those who have

@@ -105,6 +105,35 @@ class WinCredit(SQLModel, table=True):
     user_name: str = Field(max_length=200)
 
 
+class WinScope(SQLModel, table=True):
+    """What part of the bill a win touched (bot/parsing/scope.py): one row per term. Terms of
+    different dimensions all apply; values of one dimension are alternatives."""
+
+    __tablename__ = "win_scope"
+    win_id: int = Field(foreign_key="win.id", primary_key=True, ondelete="CASCADE")
+    dimension: str = Field(primary_key=True, max_length=20)
+    value: str = Field(primary_key=True, max_length=200)
+
+
+class WinCheck(SQLModel, table=True):
+    """A win checked against the bill at a checkpoint (30, 60 or 90 days after it; the method
+    is bot/costs/verify.py). Written once per (win, checkpoint): the insert that wins a race
+    between replicas is the one that updates the celebration and sends the DMs. Amounts are
+    decimal text in the currency's major units, exact at any size."""
+
+    __tablename__ = "win_check"
+    win_id: int = Field(foreign_key="win.id", primary_key=True, ondelete="CASCADE")
+    checkpoint: int = Field(primary_key=True)
+    verdict: str = Field(max_length=20)  # seen | not seen | no baseline
+    currency: str = Field(max_length=30)
+    baseline_days: int
+    baseline_daily: str = Field(max_length=60)
+    after_daily: str = Field(max_length=60)
+    realised_monthly: str = Field(max_length=60)
+    band: str = Field(max_length=60)
+    checked_at: datetime = Field(default_factory=utcnow)
+
+
 class AuditEntry(SQLModel, table=True):
     """Who changed what: undone wins, closed polls, configuration, committee, links."""
 

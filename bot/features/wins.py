@@ -7,12 +7,14 @@ from typing import TypedDict
 
 from bot import catalogue, channels
 from bot.commands import COMMANDS, Refusal, Request, Subcommand, command
+from bot.features import win_checks
 from bot.message import Context, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.channel import Channel
 from bot.parsing.errors import quoted
 from bot.parsing.money import format_money, format_totals
 from bot.parsing.recurrence import Recurrence
+from bot.parsing.scope import scope_text, split_scope
 from bot.parsing.subcommands import check_typo
 from bot.parsing.tokens import channels_as_tags, parse_id, split_words, user_mention
 from bot.parsing.when import parse_period
@@ -20,7 +22,7 @@ from bot.parsing.win import BROADCASTS, WinDraft, parse_win
 from bot.wording import plural
 from storage import audit
 from storage import wins as store
-from storage.models import Win
+from storage.models import Win, WinCheck
 
 AVOIDANCE_TAGS = {"avoidance", "cost-avoidance", "avoided"}
 MAX_PEOPLE = 10  # credited besides the author: each one is a DM
@@ -40,12 +42,17 @@ def _check_people(draft: WinDraft) -> None:
         "win <what was done> [amount] [recurrence] [#category ...] [@person ...]",
         "win edit <id> <what was done> [amount] [recurrence] [#category ...] [@person ...]",
         "win undo <id>",
+        "win scope <id> [<dimension>:<value> ...|none]",
+        "win verify <id>",
     ),
     examples=(
         "win Rightsized 40 dev VMs $3,200/mo #rightsizing @jane",
         "win Deleted idle disks 1.5k USD one-time",
         "win edit 12 Rightsized 40 dev VMs $3,400/mo #rightsizing",
         "win undo 12",
+        'win Rightsized the data lake $3,200/mo #rightsizing on service:"Amazon EC2"',
+        "win scope 12 region:eu-west-1 account:data-platform",
+        "win verify 12",
     ),
     details=(
         "Amounts: $3,200, 3.2k, USD 3200, 3200 EUR, €1.5k, £900, 1.2m (workspace currency "
@@ -54,18 +61,35 @@ def _check_people(draft: WinDraft) -> None:
         "(#usage-optimization, #rightsizing, #commitments, #tagging ...) or any free tag; "
         "#avoidance marks cost avoidance, reported apart from savings. You are always credited; "
         "@mention teammates to credit them too. `win edit` and `win undo` are for the author or an "
-        "admin; both update the celebration already posted."
+        "admin; both update the celebration already posted.\n\n"
+        "Scope: end a win with `on <dimension>:<value> ...` (or set it later with `win scope`, "
+        "author or admin) to say what part of the bill it touched: service, account, region, "
+        "category or provider, as the imported FOCUS data names them (quotes around values "
+        "with spaces; dimensions differ: all apply; one dimension twice: either value).\n\n"
+        + win_checks.METHOD
     ),
     subcommands=(  # the author or an admin: a rule on the win, checked by the handlers
         Subcommand("edit", "Correct a win.", handler=lambda req, rest: _edit(req, rest.strip())),
         Subcommand("undo", "Remove a win.", handler=lambda req, rest: _undo_command(req, rest)),
+        Subcommand(
+            "scope",
+            "Say what part of the bill a win touched (the author or an admin).",
+            handler=win_checks.scope_command,
+        ),
+        Subcommand(
+            "verify",
+            "Check a win's savings against the imported bill.",
+            handler=win_checks.verify_command,
+        ),
     ),
 )
 async def win(req: Request, args: str) -> Outcome:
     words = split_words(args, quotes=False)
     check_typo("win", [w.text for w in words], COMMANDS["win"].subcommand_names)
-    draft = parse_win(args, req.currency)
+    text, scope = split_scope(args)
+    draft = parse_win(text, req.currency)
     _check_people(draft)
+    scope = await win_checks.resolve(req, scope) if scope else ()
     limit = req.settings.win_rate_limit
     hour_ago = req.now - timedelta(hours=1)
     await store.lock_author(req.session, req.workspace_id, req.actor.user_id)  # count + insert
@@ -82,7 +106,15 @@ async def win(req: Request, args: str) -> Outcome:
             f"the next one is accepted from {shown} ({req.tz})."
         )
     saved = await _store(req, draft)
-    return _announce(req, saved, draft)
+    if scope:
+        await win_checks.save(req, saved.win.id or 0, scope)
+    outcome = _announce(req, saved, draft)
+    if scope:
+        outcome.reply(
+            f"Scoped to {scope_text(scope)}: `win verify {saved.win.id}` checks it against the "
+            "bill once imported data covers 30 days after today."
+        )
+    return outcome
 
 
 def _tags(draft: WinDraft) -> list[tuple[str, bool]]:
@@ -144,7 +176,7 @@ def tag_names(tags: tuple[str, ...]) -> str:
     return ", ".join(shown)
 
 
-def celebration(view: store.WinView) -> Message:
+def celebration(view: store.WinView, check: WinCheck | None = None) -> Message:
     win = view.win
     if win.undone_at is not None:  # the post stays, visibly withdrawn
         return Message(
@@ -162,6 +194,8 @@ def celebration(view: store.WinView) -> Message:
     if view.tags:
         fields.append(("Category", tag_names(view.tags)))
     fields.append(("Credited", ", ".join(name for _, name in view.people)))
+    if check is not None and check.verdict != "no baseline":
+        fields.append(("Verified", win_checks.verified_text(check, win)))
     text = f"New FinOps win #{win.id}: {win.text}" + (f" ({value})" if value else "")
     return Message(
         text=text,
@@ -249,8 +283,10 @@ async def _edit(req: Request, args: str) -> Outcome:
     rest = args.strip()[len(words[0].text) :].strip()
     if not rest:
         raise UsageError(f"give the corrected win, e.g. `win edit {win_id} Deleted disks $400/mo`")
+    rest, scope = split_scope(rest)
     draft = parse_win(rest, req.currency, unchanged_text=found.text)
     _check_people(draft)
+    scope = await win_checks.resolve(req, scope) if scope else ()
     tags = _tags(draft)
     people = _people((found.author_id, found.author_name), draft)
     avoidance = any(t in AVOIDANCE_TAGS for t in draft.tags)
@@ -276,16 +312,20 @@ async def _edit(req: Request, args: str) -> Outcome:
     await audit.record(
         req.session, req.workspace_id, req.actor.user_id, "win.edit", f"win:{win_id}", before
     )
+    if scope:  # a new scope replaces the old; an edit without one keeps it
+        await win_checks.save(req, win_id, scope)
     note = f"Edited win #{win_id}: {found.text}"
     if value := value_text(found):
         note += f" ({value})"
+    if scope:
+        note += f", scoped to {scope_text(scope)}"
     return Outcome().update(f"win:{win_id}").reply(note + ". The celebration is updated.")
 
 
 async def current_message(req: Request, win_id: int) -> Message | None:
     """The celebration as it should look now (edited, or withdrawn), for in-place updates."""
     found = await store.view(req.session, req.workspace_id, win_id)
-    return celebration(found) if found else None
+    return celebration(found, await win_checks.latest_check(req, win_id)) if found else None
 
 
 def _filters(req: Request, args: str) -> tuple[list[str], str | None, tuple[str, str] | None]:

@@ -1,0 +1,116 @@
+"""Did a win's savings reach the bill? The measurement, from a scope's daily effective cost.
+
+The method (also in `help win` and the README):
+- **Baseline**: the scope's mean daily effective cost over the 30 days before the win's day
+  (the day it was logged, or the start it gives), the win's own day left out of both sides.
+- **After**: the mean over 30 days ending 30, 60 or 90 days after it (days 1-30, 31-60,
+  61-90). A checkpoint waits until imported data covers its last day (exports lag).
+- **Realised monthly savings** = (baseline mean - after mean) x 30.4, in the data's currency.
+- **Band**: 1.96 standard errors of that difference, from the baseline's day-to-day
+  variation (the after days are assumed to vary as much), so 95 % of the time noise alone
+  stays inside it. A realised figure inside its band is "not seen in the bill".
+- A day inside the data's span with no cost in the scope counts as zero: a service switched
+  off costs nothing. Growth in usage elsewhere in the scope hides savings; the check cannot
+  tell the two apart, so it says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import Enum
+
+DAYS = 30  # each window's length
+CHECKPOINTS = (30, 60, 90)  # days after the win a check looks at
+DAYS_PER_MONTH = Decimal("30.4")
+Z95 = Decimal("1.96")
+MIN_BASELINE_DAYS = 14  # fewer days of data before the win: no baseline worth the name
+
+
+class Verdict(Enum):
+    SEEN = "seen"  # realised savings above the band
+    NOT_SEEN = "not seen"  # inside the band (or cost rose)
+    WAITING = "waiting"  # the data does not cover the checkpoint yet
+    NO_BASELINE = "no baseline"  # too few days of data before the win
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    first: date
+    last: date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def dates(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range(self.days)]
+
+
+def baseline_window(win_day: date) -> Window:
+    return Window(win_day - timedelta(days=DAYS), win_day - timedelta(days=1))
+
+
+def after_window(win_day: date, checkpoint: int) -> Window:
+    return Window(
+        win_day + timedelta(days=checkpoint - DAYS + 1), win_day + timedelta(days=checkpoint)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    checkpoint: int
+    verdict: Verdict
+    baseline: Window
+    after: Window
+    baseline_days: int = 0  # days of data in the baseline
+    baseline_mean: Decimal = Decimal(0)  # per day, in the data's currency
+    after_mean: Decimal = Decimal(0)
+    realised_monthly: Decimal = Decimal(0)
+    band: Decimal = Decimal(0)  # ± around realised_monthly
+
+
+def measure(
+    daily: dict[date, Decimal], span: tuple[date, date], win_day: date, checkpoint: int
+) -> Measurement:
+    """The check at `checkpoint` days after `win_day`, from the scope's daily effective cost
+    (`daily`, days without cost absent) and the days the data covers (`span`, inclusive)."""
+    before, after = baseline_window(win_day), after_window(win_day, checkpoint)
+    if span[1] < after.last:
+        return Measurement(checkpoint, Verdict.WAITING, before, after)
+    covered = [d for d in before.dates() if span[0] <= d <= span[1]]
+    if len(covered) < MIN_BASELINE_DAYS:
+        return Measurement(checkpoint, Verdict.NO_BASELINE, before, after, len(covered))
+    base = [daily.get(d, Decimal(0)) for d in covered]
+    later = [daily.get(d, Decimal(0)) for d in after.dates()]
+    base_mean = sum(base, Decimal(0)) / len(base)
+    after_mean = sum(later, Decimal(0)) / len(later)
+    realised = (base_mean - after_mean) * DAYS_PER_MONTH
+    spread = _stdev(base, base_mean)
+    band = Z95 * spread * Decimal(math.sqrt(1 / len(base) + 1 / len(later))) * DAYS_PER_MONTH
+    verdict = Verdict.SEEN if realised > band else Verdict.NOT_SEEN
+    return Measurement(
+        checkpoint,
+        verdict,
+        before,
+        after,
+        len(base),
+        base_mean,
+        after_mean,
+        realised,
+        band,
+    )
+
+
+def due_checkpoints(win_day: date, last_data_day: date) -> list[int]:
+    """The checkpoints the data now covers."""
+    return [c for c in CHECKPOINTS if after_window(win_day, c).last <= last_data_day]
+
+
+def _stdev(values: list[Decimal], mean: Decimal) -> Decimal:
+    if len(values) < 2:
+        return Decimal(0)
+    variance = sum(((v - mean) ** 2 for v in values), Decimal(0)) / (len(values) - 1)
+    return variance.sqrt()
