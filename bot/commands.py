@@ -163,12 +163,17 @@ class CommandSpec:
                 return sub, rest[0] if rest else ""
         return None, args
 
-    async def run(self, req: Request, args: str) -> Outcome:
-        """Check the declared role, then call the subcommand's handler or the command's."""
+    async def authorise(self, req: Request, args: str) -> None:
+        """Refuse (Refusal) when the declared role of what `args` asks for is not the asker's."""
         sub, rest = self.subcommand(args)
         rule: Subcommand | CommandSpec = sub if sub is not None else self
         if rule.role is not Role.ANYONE and not (rule.shows_alone and not rest.strip()):
             await req.require(rule.role, rule.doing)
+
+    async def run(self, req: Request, args: str) -> Outcome:
+        """Check the declared role, then call the subcommand's handler or the command's."""
+        await self.authorise(req, args)
+        sub, rest = self.subcommand(args)
         if sub is not None and sub.handler is not None:
             return await sub.handler(req, rest)
         return await self.handler(req, args)

@@ -110,6 +110,7 @@ class Bot:
             if found is None:
                 return None
             request = await self._request(session, event.actor, event.place, self.clock())
+            await spec.authorise(request, args)  # no work for someone who will be refused
             return await spec.prepare(request, args)
 
     def _once(self, event: Event) -> Claim | None:

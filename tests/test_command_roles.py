@@ -50,6 +50,9 @@ def test_the_declarations_are_todays_rules() -> None:
         ("dashboard", "revoke", Role.ADMIN, "revoke screen links"),
         ("learn", "add", Role.ADMIN, "add learning links"),
         ("learn", "remove", Role.ADMIN, "remove learning links"),
+        ("digest", "post", Role.COMMITTEE, "post the digest"),
+        ("digest", "schedule", Role.ADMIN, "schedule the weekly digest"),
+        ("digest", "off", Role.ADMIN, "stop the weekly digest"),
         ("config", "", Role.ADMIN, "change the configuration"),
         ("decide", "", Role.COMMITTEE, "record decisions"),
     }

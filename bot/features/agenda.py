@@ -144,7 +144,6 @@ async def _wins(facts: PeriodFacts) -> list[str]:
 
 
 async def agenda_command(req: Request) -> Outcome:
-    await req.require_committee("see the committee's agenda")
     meeting = await meetings.require_upcoming(req)
     outcome = Outcome()
     for part in await build(req, meeting):

@@ -17,7 +17,7 @@ from babel.numbers import get_currency_precision
 
 from bot import catalogue, channels, message_json
 from bot import recurrence_times as times
-from bot.commands import Request, command
+from bot.commands import Request, Role, Subcommand, command
 from bot.costs.chart import new_token, render_png, week_label
 from bot.costs.kpis import money
 from bot.features import cost, digest_periods
@@ -237,7 +237,6 @@ async def schedule_digest(req: Request, words: list[str]) -> Outcome:
     current = await schedules.find(req.session, req.workspace_id, "digest")
     if not words:
         return Outcome().reply(_describe_schedule(current, req.now))
-    await req.require_admin("schedule the weekly digest")
     if len(words) not in (2, 3):
         raise UsageError("give a weekday and a time, e.g. `digest schedule monday 09:00`")
     weekday = parse_weekday(words[0])
@@ -269,7 +268,6 @@ async def schedule_digest(req: Request, words: list[str]) -> Outcome:
 
 
 async def stop_digest(req: Request) -> Outcome:
-    await req.require_admin("stop the weekly digest")
     current = await schedules.find(req.session, req.workspace_id, "digest")
     if current is None or not current.enabled:
         return Outcome().reply("The weekly digest is not scheduled.")
@@ -378,6 +376,26 @@ async def _prepare_command(req: Request, args: str) -> ReadyDigest | None:
     "that local time (the workspace time zone unless one is given), exactly once even with "
     "several replicas; alone it shows the next run. `digest off` stops it.",
     prepare=_prepare_command,
+    subcommands=(
+        Subcommand("last", "Show the last digest posted."),
+        Subcommand("week", "Show this calendar week's digest."),
+        Subcommand(
+            "post",
+            "Post the digest now.",
+            role=Role.COMMITTEE,
+            doing="post the digest",
+        ),
+        Subcommand(
+            "schedule",
+            "Post the digest every week at a local time.",
+            role=Role.ADMIN,
+            doing="schedule the weekly digest",
+            shows_alone=True,
+        ),
+        Subcommand(
+            "off", "Stop the weekly digest.", role=Role.ADMIN, doing="stop the weekly digest"
+        ),
+    ),
 )
 async def digest(req: Request, args: str) -> Outcome:
     action, _, rest = args.strip().partition(" ")
@@ -402,7 +420,6 @@ async def digest(req: Request, args: str) -> Outcome:
     if not action:
         return Outcome().reply(ready.message)
     period = ready.period
-    await req.require_committee("post the digest")
     target = channels.configured(req.config, "digest-channel") or channels.Channel(
         req.place.conversation_id, req.place.conversation_name
     )
