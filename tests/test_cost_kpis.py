@@ -535,7 +535,7 @@ async def test_weekly_series_freshness_and_days(database: Database):
                 row(monday, effective="70", currency="EUR"),
             ],
         )
-        weeks, values = await cost_feature.chart_series(
+        weeks, values = await kpis.chart_series(
             session, ws, "USD", monday + timedelta(days=14), weeks=3
         )
         assert weeks == [monday, monday + timedelta(days=7), monday + timedelta(days=14)]

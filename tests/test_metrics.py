@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlmodel import select
 
-from bot.features.metrics import trend_line
+from bot.metric_text import trend_line
 from bot.parsing.reading import parse_reading
 from bot.wording import sparkline
 from storage.metrics import MetricSeries, latest_series

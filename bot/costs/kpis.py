@@ -437,3 +437,18 @@ def _freshness(latest_charge: datetime | None, now: datetime) -> Kpi:
     delay = max(now - latest_charge, timedelta(0))
     days = Decimal(delay // timedelta(seconds=1)) / Decimal(86_400)
     return Kpi("freshness", tenths(days), "days")
+
+
+async def chart_series(
+    session: AsyncSession,
+    workspace_id: int,
+    currency: str,
+    last_monday: date,
+    weeks: int = 12,
+) -> tuple[list[date], list[Decimal]]:
+    """Effective cost per Monday-Sunday week (UTC billing days) in `currency`, oldest first,
+    the last week starting on `last_monday`: (each week's Monday, its cost in major units)."""
+    first = last_monday - timedelta(days=7 * (weeks - 1))
+    totals = await store.weekly_effective(session, workspace_id, first, weeks, currency)
+    mondays = [first + timedelta(days=7 * i) for i in range(weeks)]
+    return mondays, [money(nanos) for nanos in totals]

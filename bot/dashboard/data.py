@@ -17,15 +17,14 @@ from bot import message_json
 from bot.commands import DEFAULT_CURRENCY, DEFAULT_TIMEZONE
 from bot.costs import kpis
 from bot.dashboard.chart import Chart, Rows, monthly_bars, monthly_rows
-from bot.features.committee import PERSONAS
-from bot.features.cost import chart_series as cost_chart_series
-from bot.features.metrics import change_text, format_value, lower_is_better
-from bot.features.wins import tag_names, value_text
 from bot.message import Block
+from bot.metric_text import change_text, format_value, lower_is_better
 from bot.parsing.money import format_money, format_totals
+from bot.parsing.persona import PERSONAS
 from bot.parsing.tokens import plain_mentions
 from bot.parsing.when import period_bounds, to_local
 from bot.period_facts import PeriodFacts
+from bot.win_text import tag_names, value_text
 from bot.wording import plural
 from storage import committee, digests, polls, wins, workspaces
 from storage import decisions as decision_store
@@ -250,7 +249,7 @@ async def cost_tiles(
     trend = "MoM n/a" if report.previous is None else f"{arrow}MoM {change.shown(report.currency)}"
     # The trend ends with the last whole week of data: a week in progress would look like a drop.
     last_monday = report.end - timedelta(days=report.end.weekday() + 7)
-    _, weekly = await cost_chart_series(session, workspace_id, report.currency, last_monday)
+    _, weekly = await kpis.chart_series(session, workspace_id, report.currency, last_monday)
     cost_name = "Cloud cost, " + (
         kpis.span_label(report.start, report.end) if report.partial else report.period.label
     )

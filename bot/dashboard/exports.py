@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 from babel.numbers import get_currency_precision
 
 from bot.commands import DEFAULT_TIMEZONE
-from bot.features.wins import tag_names
 from bot.parsing.tokens import plain_mentions
+from bot.win_text import tag_names
 from storage import polls, wins, workspaces
 from storage.engine import Database
 

@@ -13,12 +13,12 @@ from bot import channels
 from bot.commands import Request
 from bot.features import meetings, polls
 from bot.features.decisions import decision_line
-from bot.features.metrics import trend_line
-from bot.features.wins import value_text
 from bot.message import Context, Divider, Header, Message, Outcome, Text
+from bot.metric_text import trend_line
 from bot.parsing.money import format_totals
 from bot.parsing.when import describe
 from bot.period_facts import PeriodFacts
+from bot.win_text import value_text
 from bot.wording import plural
 from storage import checkins
 from storage import committee as seats

@@ -16,8 +16,9 @@ from datetime import datetime
 from bot.commands import Refusal, Request, Role, Subcommand, command
 from bot.events import ActionEvent
 from bot.features import meetings
-from bot.features.metrics import checked_value, format_number, format_value
+from bot.features.metrics import checked_value
 from bot.message import Actions, Button, Context, Header, Input, Message, Outcome, Text
+from bot.metric_text import format_number, format_value
 from bot.parsing import UsageError
 from bot.parsing.errors import quoted
 from bot.parsing.reading import parse_reading

@@ -11,10 +11,7 @@ latest seven complete days, each saying which days and how old the data is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
-from decimal import Decimal
-
-from sqlmodel.ext.asyncio.session import AsyncSession
+from datetime import date
 
 from bot import catalogue
 from bot.commands import Request, command
@@ -24,7 +21,6 @@ from bot.message import Block, Context, Fields, Header, Message, Outcome, Text
 from bot.parsing.billing import Period, day_text, parse_billing_period, span_label
 from bot.parsing.when import to_local
 from bot.wording import plural
-from storage import cost_kpis
 from storage.cost_kpis import Mover
 
 TARGETS_NOTE = (
@@ -278,18 +274,3 @@ class CostSection:
     lines: list[str]
     window_start: date | None
     currency: str
-
-
-async def chart_series(
-    session: AsyncSession,
-    workspace_id: int,
-    currency: str,
-    last_monday: date,
-    weeks: int = 12,
-) -> tuple[list[date], list[Decimal]]:
-    """Effective cost per Monday-Sunday week (UTC billing days) in `currency`, oldest first,
-    the last week starting on `last_monday`: (each week's Monday, its cost in major units)."""
-    first = last_monday - timedelta(days=7 * (weeks - 1))
-    totals = await cost_kpis.weekly_effective(session, workspace_id, first, weeks, currency)
-    mondays = [first + timedelta(days=7 * i) for i in range(weeks)]
-    return mondays, [kpis.money(nanos) for nanos in totals]

@@ -24,8 +24,6 @@ from bot.features import cost, digest_periods
 from bot.features.decisions import decision_line
 from bot.features.digest_periods import EPSILON, DigestPeriod
 from bot.features.learn import weekly_tip
-from bot.features.metrics import trend_line
-from bot.features.wins import value_text
 from bot.message import (
     Block,
     Chart,
@@ -37,6 +35,7 @@ from bot.message import (
     Outcome,
     Text,
 )
+from bot.metric_text import trend_line
 from bot.parsing import UsageError
 from bot.parsing.money import format_totals
 from bot.parsing.when import (
@@ -48,6 +47,7 @@ from bot.parsing.when import (
     to_local,
 )
 from bot.period_facts import Listed, PeriodFacts
+from bot.win_text import value_text
 from bot.wording import cut_note, plural, sparkline
 from storage import audit, cost_kpis, digests, schedules, wins
 from storage import costs as cost_store

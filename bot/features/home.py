@@ -8,10 +8,10 @@ from bot.commands import Request
 from bot.features.config import KEYS
 from bot.features.learn import weekly_tip
 from bot.features.polls import vote_buttons
-from bot.features.wins import value_text
 from bot.message import Context, Divider, Fields, Header, Message, Text
 from bot.parsing.money import format_totals
 from bot.parsing.when import describe, period_bounds, to_local
+from bot.win_text import value_text
 from bot.wording import plural
 from storage import polls, wins
 

@@ -12,13 +12,13 @@ from bot.message import Context, Fields, Header, Message, Outcome, Text
 from bot.parsing import UsageError
 from bot.parsing.channel import Channel
 from bot.parsing.errors import quoted
-from bot.parsing.money import format_money, format_totals
-from bot.parsing.recurrence import Recurrence
+from bot.parsing.money import format_totals
 from bot.parsing.scope import scope_text, split_scope
 from bot.parsing.subcommands import check_typo
 from bot.parsing.tokens import channels_as_tags, parse_id, split_words, user_mention
 from bot.parsing.when import parse_period
 from bot.parsing.win import BROADCASTS, WinDraft, parse_win
+from bot.win_text import tag_names, value_text
 from bot.wording import plural
 from storage import audit
 from storage import wins as store
@@ -155,25 +155,6 @@ async def _store(req: Request, draft: WinDraft) -> store.WinView:
     )
     saved = await store.add_win(req.session, row, tags, people)
     return store.WinView(saved, tuple(t for t, _ in tags), tuple(people))
-
-
-def value_text(win: Win) -> str:
-    """`3,200 USD/mo (38,400 USD a year)`; empty when the win has no amount."""
-    if not win.amount_minor:
-        return ""
-    recurrence = Recurrence(win.recurrence)
-    shown = format_money(win.amount_minor, win.currency)
-    if recurrence is Recurrence.MONTHLY:
-        return f"{shown}/mo ({format_money(win.annualised_minor, win.currency)} a year)"
-    return shown + ("/yr" if recurrence is Recurrence.ANNUAL else " one-time")
-
-
-def tag_names(tags: tuple[str, ...]) -> str:
-    shown = []
-    for tag in tags:
-        capability = catalogue.capability_for_tag(tag)
-        shown.append(capability.name if capability else f"#{tag}")
-    return ", ".join(shown)
 
 
 def celebration(view: store.WinView, check: WinCheck | None = None) -> Message:
