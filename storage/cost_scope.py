@@ -10,13 +10,14 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import money
 from storage.costs import visible_to
-from storage.models import CostDay, Win, WinCheck, WinScope, Workspace
-from storage.upsert import insert_ignore
+from storage.models import CostDay, Win, WinCheck, WinCredit, WinScope, Workspace
+from storage.typed import table_of
 
 # A scope's dimension word (bot/parsing/scope.py) -> the aggregate's column.
 COLUMNS: dict[str, Any] = {
@@ -133,9 +134,36 @@ async def checks_of(session: AsyncSession, win_ids: list[int]) -> dict[int, dict
     return dict(found)
 
 
-async def record_check(session: AsyncSession, check: WinCheck) -> bool:
-    """Store a check unless it is there already (another replica's): True when this did."""
-    return await insert_ignore(session, WinCheck, **check.model_dump())
+async def record_checks(session: AsyncSession, checks: list[WinCheck]) -> set[tuple[int, int]]:
+    """Store the checks not recorded yet (another replica may have), in one statement: the
+    (win id, checkpoint) of those this call stored."""
+    if not checks:
+        return set()
+    table = table_of(WinCheck)
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(table)
+        .values([c.model_dump() for c in checks])
+        .on_conflict_do_nothing()
+        .returning(table.c.win_id, table.c.checkpoint)
+    )
+    result = await session.exec(statement)
+    return {(int(w), int(c)) for w, c in result.all()}
+
+
+async def credited(session: AsyncSession, win_ids: list[int]) -> dict[int, list[Term]]:
+    """The people credited with each win: win id -> [(user id, name)], in id order."""
+    found: dict[int, list[Term]] = defaultdict(list)
+    for start in range(0, len(win_ids), 500):  # bound the IN list
+        result = await session.exec(
+            select(WinCredit.win_id, WinCredit.user_id, WinCredit.user_name)
+            .where(col(WinCredit.win_id).in_(win_ids[start : start + 500]))
+            .order_by(col(WinCredit.win_id), col(WinCredit.user_id))
+        )
+        for win_id, user_id, name in result.all():
+            found[win_id].append((user_id, name))
+    return dict(found)
 
 
 async def check_count(session: AsyncSession, workspace_id: int) -> int:

@@ -9,7 +9,7 @@ last day and it has not been recorded yet.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date
 from decimal import Decimal
 from itertools import product
@@ -38,6 +38,7 @@ class Check:
     terms: tuple[Term, ...]
     currency: str
     measurement: Measurement
+    people: tuple[Term, ...] = ()  # those credited (user id, name): told when it is seen
 
     def row(self) -> WinCheck:
         m = self.measurement
@@ -88,7 +89,14 @@ async def due(session: AsyncSession, workspace_id: int, *, limit: int = AT_MOST)
             checks.append(
                 Check(win, terms, currency, measure(daily, span, _day_of(win), checkpoint))
             )
-    return checks
+    seen = [c.win.id or 0 for c in checks if c.measurement.verdict is Verdict.SEEN]
+    people = await cost_scope.credited(session, seen)
+    return [
+        replace(c, people=tuple(people.get(c.win.id or 0, ())))
+        if c.measurement.verdict is Verdict.SEEN
+        else c
+        for c in checks
+    ]
 
 
 def _series(
