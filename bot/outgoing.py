@@ -18,6 +18,10 @@ async def enqueue(
 ) -> int:
     """Queue every post, direct message and update of `outcome`; returns how many."""
     queued = outcome.queued()
+    # Which updates are already waiting, in one query before anything is added: a query per
+    # update would flush the rows added so far each time (a scheduled run updates hundreds).
+    subjects = [item.subject for item in queued if isinstance(item, Update)]
+    waiting = await outbox.waiting_updates(session, workspace, subjects) if subjects else set()
     for item in queued:
         match item:
             case ChannelPost(message=message, channel_id=channel, channel_name=name):
@@ -49,8 +53,9 @@ async def enqueue(
                     json.dumps(payload, ensure_ascii=False),
                     now,
                 )
-            case Update(subject=subject):
-                await outbox.add_update(session, workspace, subject, now)
+            case Update(subject=subject) if subject not in waiting:
+                waiting.add(subject)  # once per subject: the row renders the state when sent
+                await outbox.add(session, workspace, "update", subject, "", now, subject=subject)
     return len(queued)
 
 

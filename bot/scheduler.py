@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot import recurrence_times as times
 from bot.commands import Request
 from bot.core import Bot
-from bot.costs import watch
+from bot.costs import checks, watch
 from bot.events import Actor, system_actor
 from bot.features import (
     agenda,
@@ -201,24 +201,30 @@ class Scheduler:
 
     async def _win_checks(self) -> list[str]:
         """Wins whose savings the imported data can now check (bot/costs/checks.py), once
-        each: read and measured without the write lock, recorded with the celebration's
-        update and the DMs in one short transaction per workspace (at most 500 checks; the
-        next tick takes the rest). Keyed by what changes the answer (the last day of data,
-        the scoped wins, the checks recorded), so an unchanged workspace costs three counts."""
+        each: all due checks read and measured in one read-only transaction, then recorded,
+        with the celebrations' updates and the DMs, in short transactions of at most 200
+        checks. Keyed by what changes the answer (the last day of data, the scoped wins, the
+        checks recorded), so an unchanged workspace costs three counts a tick."""
         ran = []
         for workspace in await self._scoped_workspaces():
             if workspace.platform not in self.platforms or workspace.id is None:
                 continue
             state = await self._check_state(workspace.id)
-            if state is None:
-                continue  # no cost data
             job = f"win-checks:{workspace.id}"
+            if state is None or await self._ran_at(job, f"{state}:0") is not None:
+                continue  # no cost data, or nothing changed since the last run
             actor = system_actor(workspace.platform, workspace.external_id)
-            if await self._ran_at(job, state) is None and await self._run(
-                job, state, actor, win_checks.post_due, None, prepare=win_checks.prepare_due
-            ):
-                ran.append(job)
-        return ran
+            due = await self._due_checks(actor)
+            chunks = [due[i : i + checks.AT_MOST] for i in range(0, len(due), checks.AT_MOST)]
+            for n, chunk in enumerate(chunks or [[]]):
+                if await self._run(job, f"{state}:{n}", actor, win_checks.post_due, chunk):
+                    ran.append(job)
+        return sorted(set(ran))
+
+    async def _due_checks(self, actor: Actor) -> list[checks.Check]:
+        async with self.database.reading() as session:
+            ws = await workspaces.find(session, actor.platform, actor.workspace_id)
+            return await checks.due(session, ws) if ws is not None else []
 
     async def _scoped_workspaces(self) -> list[Workspace]:
         async with self.database.reading() as session:

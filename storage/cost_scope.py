@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage import money
 from storage.costs import visible_to
 from storage.models import CostDay, Win, WinCheck, WinCredit, WinScope, Workspace
-from storage.typed import table_of
+from storage.typed import select_columns, table_of
 
 # A scope's dimension word (bot/parsing/scope.py) -> the aggregate's column.
 COLUMNS: dict[str, Any] = {
@@ -91,13 +91,14 @@ async def grouped_daily(
     series of every scope on these dimensions at once, for checking many wins in one read."""
     day, currency = col(CostDay.day), col(CostDay.currency)
     columns = [COLUMNS[d] for d in dimensions]
-    result = await session.exec(
-        select(
-            day, currency, *columns, *money.sums(CostDay.effective_units, CostDay.effective_nanos)
-        )  # type: ignore[call-overload]
+    effective = money.sums(CostDay.effective_units, CostDay.effective_nanos)
+    statement = (
+        select_columns(day, currency, *columns, *effective)
         .where(day >= first, day <= last, visible_to(workspace_id))
         .group_by(day, currency, *columns)
     )
+    # Core, not the ORM: hundreds of thousands of plain rows, no objects to build.
+    result = await (await session.connection()).execute(statement)
     return [(*row[:-2], money.join(row[-2], row[-1])) for row in result.all()]
 
 

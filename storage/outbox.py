@@ -70,6 +70,22 @@ async def add_update(session: AsyncSession, workspace: int, subject: str, now: d
         await add(session, workspace, "update", subject, "", now, subject=subject)
 
 
+async def waiting_updates(session: AsyncSession, workspace: int, subjects: list[str]) -> set[str]:
+    """The subjects among these with an update already waiting (`add_update`'s test for many
+    at once: a scheduled run may update hundreds of posts)."""
+    waiting: set[str] = set()
+    for start in range(0, len(subjects), 500):  # bound the IN list
+        found = await session.exec(
+            select(OutboxMessage.conversation).where(
+                OutboxMessage.workspace_id == workspace,
+                col(OutboxMessage.conversation).in_(subjects[start : start + 500]),
+                OutboxMessage.status == PENDING,
+            )
+        )
+        waiting.update(found.all())
+    return waiting
+
+
 async def _waiting(session: AsyncSession, workspace: int, conversation: str) -> bool:
     """Is a row for `conversation` still pending (it renders the state when it is sent)?"""
     waiting = select(OutboxMessage.id).where(

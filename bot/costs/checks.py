@@ -29,7 +29,7 @@ from storage import cost_kpis, cost_scope
 from storage.cost_scope import Term
 from storage.models import Win, WinCheck
 
-AT_MOST = 500  # checks measured per run: each run's write stays short
+AT_MOST = 200  # checks recorded per write transaction: each stays short
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +55,9 @@ class Check:
         )
 
 
-async def due(session: AsyncSession, workspace_id: int, *, limit: int = AT_MOST) -> list[Check]:
+async def due(session: AsyncSession, workspace_id: int) -> list[Check]:
     """The workspace's checks that imported data now covers and that are not recorded yet,
-    measured; at most `limit`, oldest wins first."""
+    measured, oldest wins first."""
     span = await cost_kpis.day_span(session, workspace_id)
     if span is None:
         return []
@@ -68,7 +68,6 @@ async def due(session: AsyncSession, workspace_id: int, *, limit: int = AT_MOST)
         for checkpoint in due_checkpoints(_day_of(win), span[1]):
             if checkpoint not in done.get(win.id or 0, {}):
                 wanted.append((win, terms, checkpoint))
-    wanted = wanted[:limit]
     by_dimensions: dict[tuple[str, ...], list[tuple[Win, tuple[Term, ...], int]]] = defaultdict(
         list
     )
@@ -79,11 +78,16 @@ async def due(session: AsyncSession, workspace_id: int, *, limit: int = AT_MOST)
         first = min(baseline_window(_day_of(w)).first for w, _, _ in items)
         last = max(after_window(_day_of(w), c).last for w, _, c in items)
         rows = await cost_scope.grouped_daily(session, workspace_id, dimensions, first, last)
-        index: dict[tuple[str, ...], list[tuple[date, str, int]]] = defaultdict(list)
+        # (the dimensions' values) -> currency -> day -> cost: a scope reads only its days.
+        index: dict[tuple[str, ...], dict[str, dict[date, Decimal]]] = defaultdict(
+            lambda: defaultdict(dict)
+        )
         for day, currency, *values, nanos in rows:
-            index[tuple(values)].append((day, currency, nanos))
+            index[tuple(values)][currency][day] = money(nanos)
         for win, terms, checkpoint in items:
-            series = _series(index, dimensions, terms)
+            days = [*baseline_window(_day_of(win)).dates()]
+            days += after_window(_day_of(win), checkpoint).dates()
+            series = _series(index, dimensions, terms, days)
             currency = pick_currency(win, series)
             daily = series.get(currency, {})
             checks.append(
@@ -100,19 +104,22 @@ async def due(session: AsyncSession, workspace_id: int, *, limit: int = AT_MOST)
 
 
 def _series(
-    index: dict[tuple[str, ...], list[tuple[date, str, int]]],
+    index: dict[tuple[str, ...], dict[str, dict[date, Decimal]]],
     dimensions: tuple[str, ...],
     terms: tuple[Term, ...],
+    days: list[date],
 ) -> dict[str, dict[date, Decimal]]:
-    """A scope's daily effective cost per currency: the sum over every combination of its
-    values (values of one dimension are alternatives)."""
+    """A scope's daily effective cost per currency on `days`: the sum over every combination
+    of its values (values of one dimension are alternatives)."""
     choices = [[v for d, v in terms if d == dimension] for dimension in dimensions]
     series: dict[str, dict[date, Decimal]] = defaultdict(dict)
     for combination in product(*choices):
-        for day, currency, nanos in index.get(tuple(combination), ()):
-            days = series[currency]
-            days[day] = days.get(day, Decimal(0)) + money(nanos)
-    return dict(series)
+        for currency, costs in index.get(tuple(combination), {}).items():
+            into = series[currency]
+            for day in days:
+                if day in costs:
+                    into[day] = into.get(day, Decimal(0)) + costs[day]
+    return {currency: days_ for currency, days_ in series.items() if days_}
 
 
 def pick_currency(win: Win, series: dict[str, dict[date, Decimal]]) -> str:

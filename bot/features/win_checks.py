@@ -199,16 +199,12 @@ async def _win(req: Request, word: str | None) -> Win:
     return found
 
 
-# -- scheduled: every due check, once, on any replica ------------------------------------------
-async def prepare_due(req: Request, _argument: object) -> list[checks.Check]:
-    """Read and measure the workspace's due checks (a read-only transaction)."""
-    return await checks.due(req.session, req.workspace_id)
-
-
+# -- scheduled (bot/scheduler.py): every due check, once, on any replica -----------------------
 async def post_due(req: Request, due: list[checks.Check]) -> Outcome:
     """Record the measured checks in one statement; for each this replica recorded first,
     update the posted celebration, and tell the people credited when the savings are seen
-    in the bill. Reads nothing: `prepare_due` did, so this transaction stays short."""
+    in the bill. Reads nothing (the scheduler measured them before, bot/costs/checks.py), so
+    this transaction stays short."""
     outcome = Outcome()
     stored = await cost_scope.record_checks(req.session, [c.row() for c in due])
     for check in due:
