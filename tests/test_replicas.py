@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import pytest
 from sqlmodel import func, select
 
 from bot.core import Bot
@@ -31,6 +32,8 @@ from storage.engine import Database
 from storage.models import OutboxMessage, Workspace
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import TEST_SECRET_KEY
+
+pytestmark = pytest.mark.slow  # real `finops-bot serve` processes
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "UADMIN"
