@@ -3,7 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: console serve test lint clean
+# `make test` runs the tests in this many processes (pytest-xdist): most tests wait on HTTP,
+# PostgreSQL or child processes, so more workers than cores still help.
+TEST_WORKERS ?= 4
+
+.PHONY: console serve test test-fast lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +27,10 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 
 test: lint  ## lint, then every test on SQLite and PostgreSQL
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
+
+test-fast: $(VENV)/.installed  ## the inner loop: SQLite only, no real processes, browser or node
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not slow and not postgresql"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

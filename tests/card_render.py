@@ -9,6 +9,7 @@ reason; under CI=true that fails instead.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import re
@@ -83,17 +84,23 @@ def install() -> Path:
         _missing("node and npm are needed to run Microsoft's Adaptive Cards renderer")
     assert node is not None and npm is not None
     wanted = hashlib.sha256(LOCK.read_bytes()).hexdigest()
-    if not STAMP.exists() or STAMP.read_text().strip() != wanted:
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=FOLDER,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        if done.returncode != 0:
-            pytest.fail(f"npm ci in {FOLDER} failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
-        STAMP.write_text(wanted)
+    # pytest-xdist workers may get here at once: one installs (holding a lock on the lock file),
+    # the others wait for it and then find the stamp.
+    with LOCK.open("rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        if not STAMP.exists() or STAMP.read_text().strip() != wanted:
+            done = subprocess.run(
+                [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+                cwd=FOLDER,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if done.returncode != 0:
+                pytest.fail(
+                    f"npm ci in {FOLDER} failed:\n{done.stdout}\n{done.stderr}", pytrace=False
+                )
+            STAMP.write_text(wanted)
     return Path(node)
 
 

@@ -33,6 +33,18 @@ from tests.helpers import (
 ADMIN = "ada"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that runs on PostgreSQL `postgresql`, so that `-m "not postgresql"`
+    selects the SQLite side only: the "postgresql" case of a fixture parametrized over both
+    (`database_url` and the modules' own) and every test of `postgresql_url`."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params.values() if callspec is not None else ()
+        on_postgresql = any(isinstance(p, str) and p == "postgresql" for p in params)
+        if on_postgresql or "postgresql_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgresql)
+
+
 @pytest.fixture(scope="session")
 def postgresql_url() -> Iterator[str]:
     try:

@@ -69,7 +69,9 @@ async def rows(database: Database, model: type[SQLModel], workspace: str) -> int
 
 
 async def create_postgres_database() -> str:
-    name = f"finops_test_{uuid.uuid4().hex[:10]}"
+    # Unique per session; under pytest-xdist each worker's session has its own, named after it.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    name = f"finops_test_{worker}{'_' if worker else ''}{uuid.uuid4().hex[:10]}"
     admin = create_async_engine(async_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as connection:

@@ -18,6 +18,8 @@ import pytest
 from storage.migrate import head_revision
 from tests.helpers import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
 
+pytestmark = pytest.mark.slow  # the `finops-bot` command as real processes
+
 BOT = [sys.executable, "-m", "app.cli"]
 
 

@@ -262,6 +262,7 @@ def export(args: list[str], url: str, cwd: Path) -> subprocess.CompletedProcess[
     )
 
 
+@pytest.mark.slow  # `finops-bot export` as a real process
 async def test_cli_export(chat, workspace: str, settings: Settings, tmp_path: Path):
     await chat.say("win =cmd|'/c calc'!A0 cleanup $5")
     poll = number(r"Poll #(\d+)", await chat.say('poll "Anonymous?" "Yes" "No" anonymous'))
@@ -426,6 +427,7 @@ async def test_the_export_pages_through_wins_logged_at_the_same_moment(
     assert [row["description"] for row in table] == [f"Same moment {n}" for n in range(5)]
 
 
+@pytest.mark.slow  # `finops-bot serve` and `console` as real processes
 def test_serve_without_credentials_serves_the_dashboard(tmp_path: Path):
     """`finops-bot serve` as a person starts it after the Quick start: no Slack, no Teams."""
     import socket

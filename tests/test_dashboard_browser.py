@@ -18,6 +18,8 @@ from bot.dashboard.links import LinkSigner
 from bot.settings import Settings
 from tests.helpers import IN_CI, running_bot
 
+pytestmark = pytest.mark.slow  # a real Chromium
+
 CHROMIUM = Path("/usr/bin/chromium")
 XSS = "<script>alert('xss')</script> Cleaned up buckets"
 

@@ -28,6 +28,8 @@ from tests.fakes.slack_api import FakeSlack
 from tests.slack_signing import event_body, sign, slash_command_body
 from tests.test_replicas import Replica, in_workspace, replicas
 
+pytestmark = pytest.mark.slow  # real `finops-bot serve` processes
+
 SIGNING_SECRET = "replica-test-signing-secret"  # what tests.test_replicas gives its replicas
 COMMANDS, JOINS = 10, 5
 FAST = {"FINOPS_INBOX_LEASE_SECONDS": "2", "FINOPS_OUTBOX_LEASE_SECONDS": "3"}

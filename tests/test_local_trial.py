@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
@@ -19,6 +20,8 @@ from storage.engine import Database
 from storage.models import Poll
 from tests.helpers import TEST_SECRET_KEY
 from tests.test_replicas import Replica
+
+pytestmark = pytest.mark.slow  # real `finops-bot serve` and console processes
 
 PLATFORM_VARIABLES = ("SLACK_", "MICROSOFT", "FINOPS_TEAMS")
 

@@ -13,6 +13,8 @@ import pytest
 
 from tests.helpers import IN_CI
 
+pytestmark = pytest.mark.slow  # docs/pictures.py in its own process, with Chromium and node
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "docs" / "pictures.py"
 # Each picture's size in device pixels: the wall's viewports (the phone's first three screens),

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
+import pytest
 from sqlmodel import func, select
 
 from bot.core import Bot
@@ -31,6 +32,8 @@ from storage.engine import Database
 from storage.models import OutboxMessage, Workspace
 from tests.fakes.slack_api import FakeSlack
 from tests.helpers import TEST_SECRET_KEY
+
+pytestmark = pytest.mark.slow  # real `finops-bot serve` processes
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "UADMIN"
@@ -115,8 +118,10 @@ async def replicas(
         await asyncio.gather(*(r.ready() for r in started))
         yield started
     finally:
-        for replica in started:
-            replica.stop()
+        # Stopped from threads, all at once: `stop` blocks until the process exits, and a
+        # replica shutting down still talks to the fakes (and proxies) on this event loop, so
+        # blocking the loop would hold its shutdown until `stop` gives up and kills it.
+        await asyncio.gather(*(asyncio.to_thread(replica.stop) for replica in started))
 
 
 async def in_workspace(database_url: str, team: str, *commands: str) -> Bot:

@@ -30,6 +30,8 @@ from bot.message import (
 )
 from tests.card_render import Rendered, install, normal, render, urls_in
 
+pytestmark = pytest.mark.slow  # node, with Microsoft's renderer
+
 PLACEHOLDER = re.compile(r"<[^<>\s][^<>]*>")
 
 EVERY_KIND_OF_ANSWER = [
