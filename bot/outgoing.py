@@ -22,6 +22,7 @@ async def enqueue(
     # update would flush the rows added so far each time (a scheduled run updates hundreds).
     subjects = [item.subject for item in queued if isinstance(item, Update)]
     waiting = await outbox.waiting_updates(session, workspace, subjects) if subjects else set()
+    rows: list[outbox.Queued] = []
     for item in queued:
         match item:
             case ChannelPost(message=message, channel_id=channel, channel_name=name):
@@ -32,30 +33,19 @@ async def enqueue(
                 }
                 if here and place.answer_url:
                     payload["fallback_url"] = place.answer_url
-                await outbox.add(
-                    session,
-                    workspace,
-                    "post",
-                    channel or place.conversation_id,
-                    json.dumps(payload, ensure_ascii=False),
-                    now,
-                    subject=item.subject,
-                )
+                text = json.dumps(payload, ensure_ascii=False)
+                where = channel or place.conversation_id
+                rows.append(outbox.Queued("post", where, text, item.subject))
             case DirectMessage(message=message, user_id=user, user_name=name, forget=forget):
                 payload = {"message": as_dict(message), "name": name}
                 if forget:
                     payload["forget"] = True
-                await outbox.add(
-                    session,
-                    workspace,
-                    "dm",
-                    f"user:{user}",
-                    json.dumps(payload, ensure_ascii=False),
-                    now,
-                )
+                text = json.dumps(payload, ensure_ascii=False)
+                rows.append(outbox.Queued("dm", f"user:{user}", text))
             case Update(subject=subject) if subject not in waiting:
                 waiting.add(subject)  # once per subject: the row renders the state when sent
-                await outbox.add(session, workspace, "update", subject, "", now, subject=subject)
+                rows.append(outbox.Queued("update", subject, subject=subject))
+    await outbox.add(session, workspace, rows, now)
     return len(queued)
 
 

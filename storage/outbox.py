@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, func, or_, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,26 +29,33 @@ class Claimed:
     workspace: str  # the platform's id for the workspace (Slack team, Teams tenant)
 
 
-async def add(
-    session: AsyncSession,
-    workspace: int,
-    kind: str,
-    conversation: str,
-    payload: str,
-    now: datetime,
-    subject: str = "",
-) -> None:
-    session.add(
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A message to queue: its kind (post | dm | update), pacing key, payload and subject."""
+
+    kind: str
+    conversation: str
+    payload: str = ""
+    subject: str = ""
+
+
+async def add(session: AsyncSession, workspace: int, rows: list[Queued], now: datetime) -> None:
+    """Queue `rows` in one INSERT (a scheduled run may queue hundreds)."""
+    if not rows:
+        return
+    values = [  # through the model, so every column gets its default
         OutboxMessage(
             workspace_id=workspace,
-            kind=kind,
-            conversation=conversation[:300],
-            subject=subject,
-            payload=payload,
+            kind=row.kind,
+            conversation=row.conversation[:300],
+            subject=row.subject,
+            payload=row.payload,
             not_before=now,
             created_at=now,
-        )
-    )
+        ).model_dump(exclude={"id"})
+        for row in rows
+    ]
+    await session.exec(insert(OutboxMessage), params=values)
 
 
 async def add_home(
@@ -59,20 +66,13 @@ async def add_home(
     conversation = f"home:{user_id}"
     if await _waiting(session, workspace, conversation):
         return False
-    await add(session, workspace, "home", conversation, payload, now, subject="home")
+    await add(session, workspace, [Queued("home", conversation, payload, "home")], now)
     return True
 
 
-async def add_update(session: AsyncSession, workspace: int, subject: str, now: datetime) -> None:
-    """Ask for an in-place update of `subject`, unless one is already waiting: the waiting one
-    renders the state as it is when sent, so a burst of votes costs one edit."""
-    if not await _waiting(session, workspace, subject):
-        await add(session, workspace, "update", subject, "", now, subject=subject)
-
-
 async def waiting_updates(session: AsyncSession, workspace: int, subjects: list[str]) -> set[str]:
-    """The subjects among these with an update already waiting (`add_update`'s test for many
-    at once: a scheduled run may update hundreds of posts)."""
+    """The subjects among these with an update already waiting (one query for many: a scheduled
+    run may update hundreds of posts; the waiting row renders the state as it is when sent)."""
     waiting: set[str] = set()
     for start in range(0, len(subjects), 500):  # bound the IN list
         found = await session.exec(

@@ -201,16 +201,23 @@ async def _win(req: Request, word: str | None) -> Win:
 
 # -- scheduled (bot/scheduler.py): every due check, once, on any replica -----------------------
 async def post_due(req: Request, due: list[checks.Check]) -> Outcome:
-    """Record the measured checks in one statement; for each this replica recorded first,
-    update the posted celebration, and tell the people credited when the savings are seen
-    in the bill. Reads nothing (the scheduler measured them before, bot/costs/checks.py), so
-    this transaction stays short."""
+    """Record the measured checks in one statement; for each win with a check this replica
+    recorded first, update the posted celebration and, about its latest check, tell the people
+    credited when the savings are seen in the bill. Reads nothing (the scheduler measured
+    them before, bot/costs/checks.py), so this transaction stays short."""
     outcome = Outcome()
     stored = await cost_scope.record_checks(req.session, [c.row() for c in due])
+    latest: dict[int, checks.Check] = {}  # a backlog (days 30, 60 and 90 at once): the last
     for check in due:
         win_id = check.win.id or 0
         if (win_id, check.measurement.checkpoint) not in stored:
             continue  # another replica recorded it, and told everyone
+        if (
+            win_id not in latest
+            or check.measurement.checkpoint > latest[win_id].measurement.checkpoint
+        ):
+            latest[win_id] = check
+    for win_id, check in latest.items():
         if check.measurement.verdict is Verdict.NO_BASELINE:
             continue  # nothing to show: `win verify` explains why
         outcome.update(f"win:{win_id}")
