@@ -135,21 +135,18 @@ async def checks_of(session: AsyncSession, win_ids: list[int]) -> dict[int, dict
     return dict(found)
 
 
-async def record_checks(session: AsyncSession, checks: list[WinCheck]) -> set[tuple[int, int]]:
-    """Store the checks not recorded yet (another replica may have), in one statement: the
-    (win id, checkpoint) of those this call stored."""
+async def record_checks(
+    session: AsyncSession, checks: list[dict[str, Any]]
+) -> set[tuple[int, int]]:
+    """Store the checks (`win_check` rows as dicts) not recorded yet (another replica may
+    have), in one executemany: the (win id, checkpoint) of those this call stored."""
     if not checks:
         return set()
     table = table_of(WinCheck)
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(table)
-        .values([c.model_dump() for c in checks])
-        .on_conflict_do_nothing()
-        .returning(table.c.win_id, table.c.checkpoint)
-    )
-    result = await session.exec(statement)
+    statement = insert(table).on_conflict_do_nothing().returning(table.c.win_id, table.c.checkpoint)
+    result = await (await session.connection()).execute(statement, checks)
     return {(int(w), int(c)) for w, c in result.all()}
 
 

@@ -8,8 +8,10 @@ until its pacing interval has passed since the last send, whichever replica sent
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, insert, or_, update
 from sqlalchemy.orm import aliased
@@ -43,19 +45,28 @@ async def add(session: AsyncSession, workspace: int, rows: list[Queued], now: da
     """Queue `rows` in one INSERT (a scheduled run may queue hundreds)."""
     if not rows:
         return
-    values = [  # through the model, so every column gets its default
-        OutboxMessage(
-            workspace_id=workspace,
-            kind=row.kind,
-            conversation=row.conversation[:300],
-            subject=row.subject,
-            payload=row.payload,
-            not_before=now,
-            created_at=now,
-        ).model_dump(exclude={"id"})
+    template = _defaults()
+    values = [
+        {
+            **template,
+            "workspace_id": workspace,
+            "kind": row.kind,
+            "conversation": row.conversation[:300],
+            "subject": row.subject,
+            "payload": row.payload,
+            "not_before": now,
+            "created_at": now,
+        }
         for row in rows
     ]
     await session.exec(insert(OutboxMessage), params=values)
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    """An outbox row's column defaults, from the model (read once)."""
+    blank = OutboxMessage(workspace_id=0, kind="", conversation="")
+    return blank.model_dump(exclude={"id"})
 
 
 async def add_home(

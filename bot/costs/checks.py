@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import product
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -40,19 +41,21 @@ class Check:
     measurement: Measurement
     people: tuple[Term, ...] = ()  # those credited (user id, name): told when it is seen
 
-    def row(self) -> WinCheck:
+    def row(self, now: datetime) -> dict[str, Any]:
+        """The `win_check` row (a dict: thousands are written at once)."""
         m = self.measurement
-        return WinCheck(
-            win_id=self.win.id or 0,
-            checkpoint=m.checkpoint,
-            verdict=m.verdict.value,
-            currency=self.currency,
-            baseline_days=m.baseline_days,
-            baseline_daily=str(m.baseline_mean),
-            after_daily=str(m.after_mean),
-            realised_monthly=str(m.realised_monthly),
-            band=str(m.band),
-        )
+        return {
+            "win_id": self.win.id or 0,
+            "checkpoint": m.checkpoint,
+            "verdict": m.verdict.value,
+            "currency": self.currency,
+            "baseline_days": m.baseline_days,
+            "baseline_daily": str(m.baseline_mean),
+            "after_daily": str(m.after_mean),
+            "realised_monthly": str(m.realised_monthly),
+            "band": str(m.band),
+            "checked_at": now,
+        }
 
 
 async def due(session: AsyncSession, workspace_id: int) -> list[Check]:

@@ -206,7 +206,7 @@ async def post_due(req: Request, due: list[checks.Check]) -> Outcome:
     credited when the savings are seen in the bill. Reads nothing (the scheduler measured
     them before, bot/costs/checks.py), so this transaction stays short."""
     outcome = Outcome()
-    stored = await cost_scope.record_checks(req.session, [c.row() for c in due])
+    stored = await cost_scope.record_checks(req.session, [c.row(req.now) for c in due])
     latest: dict[int, checks.Check] = {}  # a backlog (days 30, 60 and 90 at once): the last
     for check in due:
         win_id = check.win.id or 0
@@ -225,7 +225,8 @@ async def post_due(req: Request, due: list[checks.Check]) -> Outcome:
             continue
         told = Message(
             text=f"Your FinOps win #{win_id} is in the bill: "
-            f"{verified_text(check.row(), check.win)}. `win verify {win_id}` shows the figures."
+            f"{verified_text(WinCheck(**check.row(req.now)), check.win)}. "
+            f"`win verify {win_id}` shows the figures."
         )
         for user_id, name in check.people:
             outcome.dm(told, user_id, name)
