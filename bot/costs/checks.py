@@ -9,6 +9,7 @@ last day and it has not been recorded yet.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -17,7 +18,6 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.costs.kpis import money
 from bot.costs.verify import (
     Measurement,
     Verdict,
@@ -26,7 +26,7 @@ from bot.costs.verify import (
     due_checkpoints,
     measure,
 )
-from storage import cost_kpis, cost_scope
+from storage import cost_kpis, cost_scope, money
 from storage.cost_scope import Term
 from storage.models import Win, WinCheck
 
@@ -82,20 +82,19 @@ async def due(session: AsyncSession, workspace_id: int) -> list[Check]:
         last = max(after_window(_day_of(w), c).last for w, _, c in items)
         rows = await cost_scope.grouped_daily(session, workspace_id, dimensions, first, last)
         # (the dimensions' values) -> currency -> day -> cost: a scope reads only its days.
-        index: dict[tuple[str, ...], dict[str, dict[date, Decimal]]] = defaultdict(
+        index: dict[tuple[str, ...], dict[str, dict[date, int]]] = defaultdict(
             lambda: defaultdict(dict)
         )
         for day, currency, *values, nanos in rows:
-            index[tuple(values)][currency][day] = money(nanos)
+            index[tuple(values)][currency][day] = nanos
         for win, terms, checkpoint in items:
             days = [*baseline_window(_day_of(win)).dates()]
             days += after_window(_day_of(win), checkpoint).dates()
             series = _series(index, dimensions, terms, days)
             currency = pick_currency(win, series)
             daily = series.get(currency, {})
-            checks.append(
-                Check(win, terms, currency, measure(daily, span, _day_of(win), checkpoint))
-            )
+            measured = measure(daily, span, _day_of(win), checkpoint, scale=money.NANO)
+            checks.append(Check(win, terms, currency, measured))
     seen = [c.win.id or 0 for c in checks if c.measurement.verdict is Verdict.SEEN]
     people = await cost_scope.credited(session, seen)
     return [
@@ -107,25 +106,25 @@ async def due(session: AsyncSession, workspace_id: int) -> list[Check]:
 
 
 def _series(
-    index: dict[tuple[str, ...], dict[str, dict[date, Decimal]]],
+    index: dict[tuple[str, ...], dict[str, dict[date, int]]],
     dimensions: tuple[str, ...],
     terms: tuple[Term, ...],
     days: list[date],
-) -> dict[str, dict[date, Decimal]]:
+) -> dict[str, dict[date, int]]:
     """A scope's daily effective cost per currency on `days`: the sum over every combination
     of its values (values of one dimension are alternatives)."""
     choices = [[v for d, v in terms if d == dimension] for dimension in dimensions]
-    series: dict[str, dict[date, Decimal]] = defaultdict(dict)
+    series: dict[str, dict[date, int]] = defaultdict(dict)
     for combination in product(*choices):
         for currency, costs in index.get(tuple(combination), {}).items():
             into = series[currency]
             for day in days:
                 if day in costs:
-                    into[day] = into.get(day, Decimal(0)) + costs[day]
+                    into[day] = into.get(day, 0) + costs[day]
     return {currency: days_ for currency, days_ in series.items() if days_}
 
 
-def pick_currency(win: Win, series: dict[str, dict[date, Decimal]]) -> str:
+def pick_currency(win: Win, series: Mapping[str, Mapping[date, int | Decimal]]) -> str:
     """The currency a win is checked in: its own when the scope has cost in it, else the
     one with the most cost (totals are never converted)."""
     if win.currency in series or not series:

@@ -16,7 +16,9 @@ The method (also in `help win` and the README):
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -45,8 +47,13 @@ class Window:
     def days(self) -> int:
         return (self.last - self.first).days + 1
 
-    def dates(self) -> list[date]:
-        return [self.first + timedelta(days=i) for i in range(self.days)]
+    def dates(self) -> tuple[date, ...]:
+        return _dates(self.first, self.days)
+
+
+@functools.lru_cache(maxsize=8192)  # each win's windows are read several times
+def _dates(first: date, days: int) -> tuple[date, ...]:
+    return tuple(first + timedelta(days=i) for i in range(days))
 
 
 def baseline_window(win_day: date) -> Window:
@@ -73,22 +80,31 @@ class Measurement:
 
 
 def measure(
-    daily: dict[date, Decimal], span: tuple[date, date], win_day: date, checkpoint: int
+    daily: Mapping[date, int | Decimal],
+    span: tuple[date, date],
+    win_day: date,
+    checkpoint: int,
+    *,
+    scale: int = 1,
 ) -> Measurement:
     """The check at `checkpoint` days after `win_day`, from the scope's daily effective cost
-    (`daily`, days without cost absent) and the days the data covers (`span`, inclusive)."""
+    (`daily`, days without cost absent; in 1/`scale` of the currency's unit, e.g. billionths
+    with `scale` 10^9) and the days the data covers (`span`, inclusive). Sums are exact (the
+    means and the realised figure are exact fractions, then decimals); only the band, an
+    estimate, is computed in floating point."""
     before, after = baseline_window(win_day), after_window(win_day, checkpoint)
     if span[1] < after.last:
         return Measurement(checkpoint, Verdict.WAITING, before, after)
     covered = [d for d in before.dates() if span[0] <= d <= span[1]]
     if len(covered) < MIN_BASELINE_DAYS:
         return Measurement(checkpoint, Verdict.NO_BASELINE, before, after, len(covered))
-    base = [daily.get(d, Decimal(0)) for d in covered]
-    later = [daily.get(d, Decimal(0)) for d in after.dates()]
-    base_mean = sum(base, Decimal(0)) / len(base)
-    after_mean = sum(later, Decimal(0)) / len(later)
+    base = [daily.get(d, 0) for d in covered]
+    later = [daily.get(d, 0) for d in after.dates()]
+    unit = Decimal(scale)
+    base_mean = Decimal(sum(base)) / len(base) / unit
+    after_mean = Decimal(sum(later)) / len(later) / unit
     realised = (base_mean - after_mean) * DAYS_PER_MONTH
-    spread = _stdev(base, base_mean)
+    spread = Decimal(_stdev([float(v) for v in base])) / unit
     band = Z95 * spread * Decimal(math.sqrt(1 / len(base) + 1 / len(later))) * DAYS_PER_MONTH
     verdict = Verdict.SEEN if realised > band else Verdict.NOT_SEEN
     return Measurement(
@@ -109,8 +125,8 @@ def due_checkpoints(win_day: date, last_data_day: date) -> list[int]:
     return [c for c in CHECKPOINTS if after_window(win_day, c).last <= last_data_day]
 
 
-def _stdev(values: list[Decimal], mean: Decimal) -> Decimal:
+def _stdev(values: list[float]) -> float:
     if len(values) < 2:
-        return Decimal(0)
-    variance = sum(((v - mean) ** 2 for v in values), Decimal(0)) / (len(values) - 1)
-    return variance.sqrt()
+        return 0.0
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
