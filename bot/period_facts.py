@@ -16,10 +16,10 @@ from typing import Generic, TypeVar
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import decisions, onboarding, polls, wins
+from storage import cost_scope, decisions, onboarding, polls, wins
 from storage import metrics as metric_store
 from storage.metrics import MetricSeries
-from storage.models import Decision, Poll
+from storage.models import Decision, Poll, Win, WinCheck
 from storage.wins import Contributor, Totals, WinView
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -100,6 +100,12 @@ class PeriodFacts:
         if new_only and self.start is not None:
             series = [s for s in series if s.latest_at >= self.start]
         return series
+
+    async def checks(self) -> list[tuple[Win, WinCheck]]:
+        """Wins checked against the bill in the period (bot/costs/checks.py), oldest first."""
+        return await cost_scope.checks_between(
+            self.session, self.workspace_id, self.start, self.until
+        )
 
     async def newcomers(self) -> Listed[str]:
         """The people welcomed in the period, in order (the first 50 named)."""

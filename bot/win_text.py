@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, Decimal
+
+from babel.numbers import get_currency_precision
+
 from bot import catalogue
+from bot.costs.verify import Verdict
 from bot.parsing.money import format_money
 from bot.parsing.recurrence import Recurrence
-from storage.models import Win
+from storage.models import Win, WinCheck
 
 
 def value_text(win: Win) -> str:
@@ -25,3 +30,32 @@ def tag_names(tags: tuple[str, ...]) -> str:
         capability = catalogue.capability_for_tag(tag)
         shown.append(capability.name if capability else f"#{tag}")
     return ", ".join(shown)
+
+
+def claimed_monthly(win: Win) -> Decimal:
+    """The win's claimed saving a month, in major units of its currency."""
+    scale = Decimal(10) ** -get_currency_precision(win.currency)
+    return Decimal(win.annualised_minor) * scale / 12
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    if not currency:
+        return f"{amount:,.2f}"
+    places = get_currency_precision(currency)
+    minor = int((amount * Decimal(10) ** places).quantize(Decimal(1), ROUND_HALF_EVEN))
+    return format_money(minor, currency)
+
+
+def verified_text(check: WinCheck, win: Win) -> str:
+    """`realised 2,950 USD/mo at day 30 (92 % of the claim)`, or why it was not seen."""
+    realised, band = Decimal(check.realised_monthly), Decimal(check.band)
+    amount = f"{money_text(realised, check.currency)}/mo ± {money_text(band, check.currency)}"
+    if check.verdict != Verdict.SEEN.value:
+        if check.verdict == Verdict.NO_BASELINE.value:
+            return f"not verifiable at day {check.checkpoint}: too little data before the win"
+        return f"not seen in the bill at day {check.checkpoint} (realised {amount})"
+    claimed = claimed_monthly(win)
+    share = ""
+    if check.currency == win.currency and claimed > 0:
+        share = f" ({realised / claimed * 100:.0f} % of the claim)"
+    return f"realised {amount} at day {check.checkpoint}{share}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_
@@ -195,3 +195,59 @@ async def scoped_count(session: AsyncSession, workspace_id: int) -> int:
         .where(Win.workspace_id == workspace_id)
     )
     return result.one()
+
+
+async def latest_checks(session: AsyncSession, win_ids: list[int]) -> dict[int, WinCheck]:
+    """Each win's latest check (its highest checkpoint), for the wins that have one."""
+    return {
+        win_id: by_checkpoint[max(by_checkpoint)]
+        for win_id, by_checkpoint in (await checks_of(session, win_ids)).items()
+    }
+
+
+async def checks_between(
+    session: AsyncSession, workspace_id: int, start: datetime | None, until: datetime | None
+) -> list[tuple[Win, WinCheck]]:
+    """The checks recorded in [start, until) for live wins of the workspace, oldest first."""
+    statement = (
+        select(Win, WinCheck)
+        .join(WinCheck, col(WinCheck.win_id) == Win.id)
+        .where(Win.workspace_id == workspace_id, col(Win.undone_at).is_(None))
+        .order_by(col(WinCheck.checked_at), col(WinCheck.win_id), col(WinCheck.checkpoint))
+    )
+    if start is not None:
+        statement = statement.where(col(WinCheck.checked_at) >= start)
+    if until is not None:
+        statement = statement.where(col(WinCheck.checked_at) < until)
+    return [(win, check) for win, check in (await session.exec(statement)).all()]
+
+
+async def verified_by_person(
+    session: AsyncSession, workspace_id: int, start: datetime | None, end: datetime | None
+) -> list[tuple[str, str, str, str]]:
+    """(user id, name, currency, realised monthly as decimal text) for every person credited
+    with a live win logged in [start, end) whose latest check saw its savings in the bill."""
+    latest = (
+        select(WinCheck.win_id, func.max(WinCheck.checkpoint).label("checkpoint"))
+        .group_by(col(WinCheck.win_id))
+        .subquery()
+    )
+    statement = (
+        select(WinCredit.user_id, WinCredit.user_name, WinCheck.currency, WinCheck.realised_monthly)
+        .join(Win, col(Win.id) == WinCredit.win_id)
+        .join(latest, latest.c.win_id == Win.id)
+        .join(
+            WinCheck,
+            and_(col(WinCheck.win_id) == Win.id, col(WinCheck.checkpoint) == latest.c.checkpoint),
+        )
+        .where(
+            Win.workspace_id == workspace_id,
+            col(Win.undone_at).is_(None),
+            WinCheck.verdict == "seen",
+        )
+    )
+    if start is not None:
+        statement = statement.where(col(Win.created_at) >= start)
+    if end is not None:
+        statement = statement.where(col(Win.created_at) < end)
+    return [tuple(row) for row in (await session.exec(statement)).all()]  # type: ignore[misc]

@@ -178,6 +178,23 @@ async def test_the_scheduler_checks_each_due_win_once_and_updates_its_celebratio
     told = sorted(r[1] for r in rows if r[0] == "dm" and "is in the bill" in r[2])
     assert told == sorted([f"user:{ADMIN}", "user:jane"])  # the people credited, once each
 
+    # Claimed beside verified wherever wins are shown; the verified ones ranked apart.
+    listed = await chat.say("wins all")
+    claimed_and_verified = (
+        rf"#{fleet} Rightsized.*3,040 USD/mo.* · verified: realised [\d,.]+ USD/mo"
+    )
+    assert re.search(claimed_and_verified, listed)
+    assert f"#{flat} " in listed and "verified: not seen in the bill at day 30" in listed
+    ranked = await chat.say("leaderboard verified all")
+    assert "verified savings" in ranked and "1 verified win" in ranked
+    assert "jane: " in ranked and ranked.count("realised") == 2  # the two credited, not flat
+    assert "Savings checked against the bill" in await chat.say("digest")
+    await chat.say("committee meeting thursday 15:00 weekly UTC")
+    agenda = await chat.say("committee agenda")
+    assert "Wins whose savings were not seen in the bill" in agenda
+    not_seen = agenda.split("Wins whose savings were not seen in the bill")[1].split("Metrics")[0]
+    assert f"#{flat} Tuned the databases" in not_seen and f"#{fleet} " not in not_seen
+
 
 async def workspace_row(chat, database) -> int:  # type: ignore[no-untyped-def]
     async with database.reading() as session:

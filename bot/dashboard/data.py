@@ -24,11 +24,11 @@ from bot.parsing.persona import PERSONAS
 from bot.parsing.tokens import plain_mentions
 from bot.parsing.when import period_bounds, to_local
 from bot.period_facts import PeriodFacts
-from bot.win_text import tag_names, value_text
+from bot.win_text import tag_names, value_text, verified_text
 from bot.wording import plural
-from storage import committee, digests, polls, wins, workspaces
+from storage import committee, cost_scope, digests, polls, wins, workspaces
 from storage import decisions as decision_store
-from storage.models import DigestArchive
+from storage.models import DigestArchive, Win, WinCheck
 
 PERIODS = {
     "week": "This week",
@@ -61,6 +61,7 @@ class WinCard:
     when: str  # local date, "25 Nov 2026"
     iso: str  # for <time datetime>
     fresh: bool
+    verified: str = ""  # "realised 2,950.00 USD/mo ± ... at day 30 (92 % of the claim)", or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +290,7 @@ def _each(totals: dict[str, int]) -> tuple[str, ...]:
 
 async def _wall(session: AsyncSession, workspace_id: int, tz: ZoneInfo, now: datetime):
     latest = await wins.list_wins(session, workspace_id, None, None, limit=WALL_SIZE)
+    checked = await cost_scope.latest_checks(session, [v.win.id or 0 for v in latest])
     return [
         WinCard(
             id=v.win.id or 0,
@@ -300,9 +302,16 @@ async def _wall(session: AsyncSession, workspace_id: int, tz: ZoneInfo, now: dat
             when=_day(v.win.created_at, tz),
             iso=v.win.created_at.isoformat(),
             fresh=now - v.win.created_at <= FRESH,
+            verified=_verified(checked.get(v.win.id or 0), v.win),
         )
         for v in latest
     ]
+
+
+def _verified(check: WinCheck | None, win: Win) -> str:
+    if check is None or check.verdict == "no baseline":
+        return ""
+    return verified_text(check, win)
 
 
 async def _leaders(facts: PeriodFacts, currency: str) -> list[Leader]:

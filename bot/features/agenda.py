@@ -18,7 +18,7 @@ from bot.metric_text import trend_line
 from bot.parsing.money import format_totals
 from bot.parsing.when import describe
 from bot.period_facts import PeriodFacts
-from bot.win_text import value_text
+from bot.win_text import value_text, verified_text
 from bot.wording import plural
 from storage import checkins
 from storage import committee as seats
@@ -48,6 +48,8 @@ async def build(req: Request, meeting: meetings.Meeting) -> list[Message]:
             [decision_line(d, req) for d in await facts.decisions()],
         ),
     ]
+    if not_seen := await _not_seen(facts):  # only when there is something to discuss
+        sections.insert(3, ("Wins whose savings were not seen in the bill", not_seen))
     parts: list[list[tuple[str, list[str]]]] = [[]]
     used = 0
     for heading, items in sections:
@@ -131,6 +133,15 @@ async def _polls(req: Request, facts: PeriodFacts) -> list[str]:
                 line += f" · not voted: {', '.join(name for _, name in missing)}"
         lines.append(line)
     return lines
+
+
+async def _not_seen(facts: PeriodFacts) -> list[str]:
+    """Checks since the last meeting that did not find the claimed savings: for discussion."""
+    return [
+        f"#{win.id} {win.text} ({value_text(win)}): {verified_text(check, win)}"
+        for win, check in await facts.checks()
+        if check.verdict == "not seen"
+    ]
 
 
 async def _wins(facts: PeriodFacts) -> list[str]:

@@ -47,17 +47,17 @@ from bot.parsing.when import (
     to_local,
 )
 from bot.period_facts import Listed, PeriodFacts
-from bot.win_text import value_text
+from bot.win_text import value_text, verified_text
 from bot.wording import cut_note, plural, sparkline
 from storage import audit, cost_kpis, digests, schedules, wins
 from storage import costs as cost_store
 from storage.metrics import MetricSeries
-from storage.models import Decision, Poll, Schedule
+from storage.models import Decision, Poll, Schedule, Win, WinCheck
 
 log = logging.getLogger(__name__)
 CLOSING_SOON = timedelta(hours=48)
 CHART_WEEKS = 12
-POLLS_SHOWN, DECISIONS_SHOWN = 10, 10
+POLLS_SHOWN, DECISIONS_SHOWN, CHECKS_SHOWN = 10, 10, 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,7 @@ class DigestFacts:
     metrics: list[MetricSeries]
     decided: list[Decision]
     newcomers: Listed[str]
+    checked: list[tuple[Win, WinCheck]]  # wins checked against the bill in the period
     costs: cost.CostSection | None
     trend: ChartSeries | None
 
@@ -128,6 +129,7 @@ async def read_digest(req: Request, period: DigestPeriod) -> DigestFacts:
         metrics=await facts.metric_trends(new_only=True),
         decided=await facts.decisions(),
         newcomers=await facts.newcomers(),
+        checked=await facts.checks(),
         costs=costs,
         trend=trend,
     )
@@ -184,6 +186,18 @@ def render_digest(facts: DigestFacts, req: Request, chart: Chart | None) -> Mess
                 [_poll_line(p, req) for p in facts.open_polls.items],
                 facts.open_polls.total,
                 "open poll",
+            ),
+        ),
+        (
+            "Savings checked against the bill",
+            _cut(
+                [
+                    f"#{win.id} {win.text}: {verified_text(check, win)}"
+                    for win, check in facts.checked[:CHECKS_SHOWN]
+                    if check.verdict != "no baseline"
+                ],
+                len(facts.checked),
+                "check",
             ),
         ),
         ("Metrics", [trend_line(s) for s in facts.metrics]),

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import difflib
 from datetime import UTC, date, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
-
-from babel.numbers import get_currency_precision
 
 from bot.commands import Refusal, Request
 from bot.costs import checks
@@ -30,6 +27,7 @@ from bot.parsing.money import format_money
 from bot.parsing.recurrence import Recurrence
 from bot.parsing.scope import EXAMPLE, Term, parse_scope, scope_text
 from bot.parsing.tokens import parse_id
+from bot.win_text import claimed_monthly, money_text, verified_text
 from storage import audit, cost_kpis, cost_scope
 from storage import wins as store
 from storage.models import Win, WinCheck
@@ -140,7 +138,7 @@ async def verify_command(req: Request, args: str) -> Outcome:
     if baseline is not None and baseline.verdict is not Verdict.NO_BASELINE:
         window = baseline.baseline
         lines.append(
-            f"Baseline: {_money(baseline.baseline_mean, currency)} a day over "
+            f"Baseline: {money_text(baseline.baseline_mean, currency)} a day over "
             f"{baseline.baseline_days} days ({_days(window)})."
         )
     lines += [_check_line(m, win, currency, span[1]) for m in checks]
@@ -160,35 +158,23 @@ def _check_line(m: Measurement, win: Win, currency: str, last_day: date) -> str:
             f"{label}: no baseline: only {m.baseline_days} days of data in the 30 before "
             "the win (14 needed)."
         )
-    realised = f"{_money(m.realised_monthly, currency)}/mo ± {_money(m.band, currency)}"
+    realised = f"{money_text(m.realised_monthly, currency)}/mo ± {money_text(m.band, currency)}"
     share = ""
-    claimed = _claimed_monthly(win)
+    claimed = claimed_monthly(win)
     if currency == win.currency and claimed > 0:
         share = f", {m.realised_monthly / claimed * 100:.0f} % of the claim"
     seen = "seen in the bill" if m.verdict is Verdict.SEEN else "not seen in the bill"
-    return f"{label}: {_money(m.after_mean, currency)} a day; realised {realised}{share}: {seen}."
+    return (
+        f"{label}: {money_text(m.after_mean, currency)} a day; realised {realised}{share}: {seen}."
+    )
 
 
 def _days(window: Window) -> str:
     return span_label(window.first, window.last + timedelta(days=1))
 
 
-def _claimed_monthly(win: Win) -> Decimal:
-    """The win's claimed saving a month, in major units of its currency."""
-    scale = Decimal(10) ** -get_currency_precision(win.currency)
-    return Decimal(win.annualised_minor) * scale / 12
-
-
 def _claim_text(win: Win) -> str:
     return f"{format_money(win.annualised_minor // 12, win.currency)}/mo"
-
-
-def _money(amount: Decimal, currency: str) -> str:
-    if not currency:
-        return f"{amount:,.2f}"
-    places = get_currency_precision(currency)
-    minor = int((amount * Decimal(10) ** places).quantize(Decimal(1), ROUND_HALF_EVEN))
-    return format_money(minor, currency)
 
 
 async def _win(req: Request, word: str | None) -> Win:
@@ -231,21 +217,6 @@ async def post_due(req: Request, due: list[checks.Check]) -> Outcome:
         for user_id, name in check.people:
             outcome.dm(told, user_id, name)
     return outcome
-
-
-def verified_text(check: WinCheck, win: Win) -> str:
-    """`realised 2,950 USD/mo at day 30 (92 % of the claim)`, or why it was not seen."""
-    realised, band = Decimal(check.realised_monthly), Decimal(check.band)
-    amount = f"{_money(realised, check.currency)}/mo ± {_money(band, check.currency)}"
-    if check.verdict != Verdict.SEEN.value:
-        if check.verdict == Verdict.NO_BASELINE.value:
-            return f"not verifiable at day {check.checkpoint}: too little data before the win"
-        return f"not seen in the bill at day {check.checkpoint} (realised {amount})"
-    claimed = _claimed_monthly(win)
-    share = ""
-    if check.currency == win.currency and claimed > 0:
-        share = f" ({realised / claimed * 100:.0f} % of the claim)"
-    return f"realised {amount} at day {check.checkpoint}{share}"
 
 
 async def latest_check(req: Request, win_id: int) -> WinCheck | None:

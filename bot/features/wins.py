@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TypedDict
 
 from bot import catalogue, channels
@@ -18,9 +19,9 @@ from bot.parsing.subcommands import check_typo
 from bot.parsing.tokens import channels_as_tags, parse_id, split_words, user_mention
 from bot.parsing.when import parse_period
 from bot.parsing.win import BROADCASTS, WinDraft, parse_win
-from bot.win_text import tag_names, value_text
+from bot.win_text import money_text, tag_names, value_text, verified_text
 from bot.wording import plural
-from storage import audit
+from storage import audit, cost_scope
 from storage import wins as store
 from storage.models import Win, WinCheck
 
@@ -176,7 +177,7 @@ def celebration(view: store.WinView, check: WinCheck | None = None) -> Message:
         fields.append(("Category", tag_names(view.tags)))
     fields.append(("Credited", ", ".join(name for _, name in view.people)))
     if check is not None and check.verdict != "no baseline":
-        fields.append(("Verified", win_checks.verified_text(check, win)))
+        fields.append(("Verified", verified_text(check, win)))
     text = f"New FinOps win #{win.id}: {win.text}" + (f" ({value})" if value else "")
     return Message(
         text=text,
@@ -330,6 +331,7 @@ def _filters(req: Request, args: str) -> tuple[list[str], str | None, tuple[str,
 
 
 WINS_SHOWN = 20
+LEADERS_SHOWN = 10  # `leaderboard verified`
 
 
 class _Filters(TypedDict):
@@ -372,10 +374,14 @@ async def wins(req: Request, args: str) -> Outcome:
     totals = await store.totals(req.session, req.workspace_id, period.start, period.end)
     blocks: list = [Header(title)]
     lines = []
+    checked = await cost_scope.latest_checks(req.session, [v.win.id or 0 for v in listed])
     for view in listed:
         line = f"#{view.win.id} {view.win.text}"
         if value := value_text(view.win):
             line += f": {value}" + (" (avoidance)" if view.win.avoidance else "")
+        check = checked.get(view.win.id or 0)
+        if check is not None and check.verdict != "no baseline":  # claimed beside verified
+            line += f" · verified: {verified_text(check, view.win)}"
         line += " · " + ", ".join(name for _, name in view.people)
         lines.append(line)
         blocks.append(Text(line))
@@ -401,17 +407,33 @@ async def wins(req: Request, args: str) -> Outcome:
 @command(
     "leaderboard",
     summary="Who has been credited with the most wins, and their annualised savings.",
-    usage="leaderboard [this month|this quarter|this year|all] [#category|#avoidance]",
-    examples=("leaderboard", "leaderboard this quarter", "leaderboard all #avoidance"),
+    usage=(
+        "leaderboard [this month|this quarter|this year|all] [#category|#avoidance]",
+        "leaderboard verified [this month|this quarter|this year|all]",
+    ),
+    examples=(
+        "leaderboard",
+        "leaderboard this quarter",
+        "leaderboard all #avoidance",
+        "leaderboard verified this year",
+    ),
     details="Ranked by wins credited (activity first), then by savings in the workspace "
     "currency. `#category` counts that category's wins only; `#avoidance` counts cost-avoidance "
-    "wins and shows the cost they avoided.",
+    "wins and shows the cost they avoided. `leaderboard verified` ranks by the savings the bill "
+    "confirmed instead (each win's latest check, `win verify`), in the workspace currency "
+    "first; claimed and verified savings are never added together.",
 )
 async def leaderboard(req: Request, args: str) -> Outcome:
-    period_words, tag, person = _filters(req, args)
+    words = args.split()
+    verified = bool(words) and words[0].lower() == "verified"
+    period_words, tag, person = _filters(req, " ".join(words[1:]) if verified else args)
     if person is not None:
         raise UsageError("the leaderboard ranks everyone; `wins @person` lists one person's")
     period = parse_period(period_words, req.now, req.tz, "this month")
+    if verified:
+        if tag:
+            raise UsageError("`leaderboard verified` ranks every win checked against the bill")
+        return await _verified_leaderboard(req, period.name, period.start, period.end)
     avoidance = tag in AVOIDANCE_TAGS
     ranked = await store.contributors(
         req.session,
@@ -438,5 +460,41 @@ async def leaderboard(req: Request, args: str) -> Outcome:
         Message(
             text=title + "\n" + "\n".join(lines),
             blocks=(Header(title), Text("\n".join(lines))),
+        )
+    )
+
+
+async def _verified_leaderboard(
+    req: Request, period_name: str, start: datetime | None, end: datetime | None
+) -> Outcome:
+    """People ranked by the savings the bill confirmed (each win's latest check, when it saw
+    them), per currency, never added to what was claimed."""
+    rows = await cost_scope.verified_by_person(req.session, req.workspace_id, start, end)
+    title = f"Leaderboard {period_name}, verified savings"
+    if not rows:
+        return Outcome().reply(
+            f"{title}: no win's savings have been seen in the bill yet. Scope a win "
+            "(`win scope <id> service:...`) and it is checked once imported data covers day 30."
+        )
+    people: dict[str, tuple[str, dict[str, Decimal], int]] = {}
+    for user_id, name, currency, realised in rows:
+        shown, sums, count = people.get(user_id, (name, {}, 0))
+        sums[currency] = sums.get(currency, Decimal(0)) + Decimal(realised)
+        people[user_id] = (max(shown, name), sums, count + 1)
+    ranked = sorted(
+        people.values(), key=lambda p: (-p[1].get(req.currency, Decimal(0)), -p[2], p[0].lower())
+    )
+    medals = ["🥇", "🥈", "🥉"]
+    lines = [
+        f"{medals[i] if i < 3 else f'{i + 1}.'} {name}: "
+        + " + ".join(f"{money_text(v, c)}/mo" for c, v in sorted(sums.items()))
+        + f" realised, {plural(count, 'verified win')}"
+        for i, (name, sums, count) in enumerate(ranked[:LEADERS_SHOWN])
+    ]
+    note = "Realised monthly savings from each win's latest check (`win verify <id>`)."
+    return Outcome().reply(
+        Message(
+            text=title + "\n" + "\n".join(lines) + "\n" + note,
+            blocks=(Header(title), Text("\n".join(lines)), Context(note)),
         )
     )
