@@ -14,12 +14,16 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
+from app.server import BOT
 from bot import message_json
 from bot.costs.importer import run_import
 from bot.scheduler import Scheduler
 from storage import workspaces
 from storage.models import OutboxMessage, WinCheck
+from tests.helpers import texts
+from tests.test_digest_costs import import_for
 from tests.test_focus_import import row, write_csv
+from tests.test_slack import SlackHarness, slack  # noqa: F401  (the fixture)
 
 ADMIN = "ada"  # tests/conftest.py: the console user
 WIN_DAY = date(2026, 6, 1)
@@ -63,9 +67,9 @@ async def imported(chat, database, path: Path) -> None:  # type: ignore[no-untyp
 
 
 def logged(reply: str) -> int:
-    match = re.search(r"Logged win #(\d+)", reply)
+    match = re.search(r"Logged win #(\d+)|`win verify (\d+)`", reply)
     assert match, reply
-    return int(match[1])
+    return int(match[1] or match[2])
 
 
 def realised(reply: str, checkpoint: int) -> tuple[Decimal, Decimal, str]:
@@ -223,3 +227,45 @@ async def outbox_rows(database, workspace_id: int) -> list[tuple[str, str, str]]
             elif r.kind == "dm":
                 found.append((r.kind, r.conversation, json.loads(r.payload)["message"]["text"]))
         return found
+
+
+async def test_on_slack_the_check_updates_the_celebration_and_dms_once(  # type: ignore[no-untyped-def]
+    slack: SlackHarness,  # noqa: F811
+    tmp_path: Path,
+):
+    """Over real HTTP against the fake Slack: the celebration is edited in place with the
+    verified figure, the person credited gets one DM, the agenda lists the win not seen once,
+    and a second tick (or replica) sends nothing more."""
+    bot = slack.client.server.app[BOT]
+    bot.clock = lambda: (
+        datetime.combine(WIN_DAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=10)
+    )
+    await import_for(slack.client, "slack", slack.team, bill(tmp_path, WIN_DAY + timedelta(days=5)))
+    await slack.command("config wins-channel <#C42|wins>")
+    fleet = logged(
+        (await slack.command('win Rightsized the EC2 fleet $3,040/mo on service:"Amazon EC2"'))[
+            "text"
+        ]
+    )
+    flat = logged(
+        (await slack.command('win Tuned the databases $500/mo on service:"Amazon RDS"'))["text"]
+    )
+    await import_for(
+        slack.client, "slack", slack.team, bill(tmp_path, WIN_DAY + timedelta(days=35))
+    )
+    for _ in range(3):  # the checks, then nothing new: once however often it ticks
+        await Scheduler(bot, {"slack"}).tick()
+        await slack.settled()
+    edits = [c for c in slack.fake.calls_to("chat.update") if "Verified" in texts(c.params)]
+    assert len([e for e in edits if f"#{fleet}" in texts(e.params)]) == 1
+    assert re.search(r"realised [\d,.]+ USD/mo ± [\d,.]+ USD at day 30", texts(edits[0].params))
+    assert len([e for e in edits if f"#{flat}" in texts(e.params)]) == 1
+    told = [
+        c for c in slack.fake.calls_to("chat.postMessage") if "is in the bill" in texts(c.params)
+    ]
+    assert len(told) == 1 and f"win #{fleet}" in texts(told[0].params)
+    await slack.command("committee meeting thursday 15:00 weekly UTC")
+    agenda = (await slack.command("committee agenda"))["text"]
+    assert agenda.count("Wins whose savings were not seen in the bill") == 1
+    section = agenda.split("Wins whose savings were not seen in the bill:")[1].split("Metrics:")[0]
+    assert section.count(f"#{flat} Tuned the databases") == 1 and f"#{fleet} " not in section
