@@ -24,6 +24,7 @@ from tests.helpers import texts
 from tests.test_digest_costs import import_for
 from tests.test_focus_import import row, write_csv
 from tests.test_slack import SlackHarness, slack  # noqa: F401  (the fixture)
+from tests.test_teams import TeamsHarness, keys, openid, sdk, teams  # noqa: F401  (fixtures)
 
 ADMIN = "ada"  # tests/conftest.py: the console user
 WIN_DAY = date(2026, 6, 1)
@@ -269,3 +270,32 @@ async def test_on_slack_the_check_updates_the_celebration_and_dms_once(  # type:
     assert agenda.count("Wins whose savings were not seen in the bill") == 1
     section = agenda.split("Wins whose savings were not seen in the bill:")[1].split("Metrics:")[0]
     assert section.count(f"#{flat} Tuned the databases") == 1 and f"#{fleet} " not in section
+
+
+async def test_on_teams_the_check_updates_the_card_in_place_and_dms_once(  # type: ignore[no-untyped-def]
+    teams: TeamsHarness,  # noqa: F811
+    tmp_path: Path,
+):
+    """Over real HTTP against the fake Bot Framework connector, on both Teams SDKs."""
+    bot = teams.client.server.app[BOT]
+    bot.clock = lambda: (
+        datetime.combine(WIN_DAY, datetime.min.time(), tzinfo=UTC) + timedelta(hours=10)
+    )
+    await import_for(
+        teams.client, "teams", teams.tenant, bill(tmp_path, WIN_DAY + timedelta(days=5))
+    )
+    assert await teams.say('win Rightsized the EC2 fleet $3,040/mo on service:"Amazon EC2"') == 201
+    fleet = logged(teams.texts())
+    channel = "19:general-synthetic@thread.tacv2"
+    [card_id] = [a["id"] for a in teams.connector.sent(channel) if a.get("attachments")]
+    await import_for(
+        teams.client, "teams", teams.tenant, bill(tmp_path, WIN_DAY + timedelta(days=35))
+    )
+    for _ in range(3):  # the check, then nothing new
+        await Scheduler(bot, {"teams"}).tick()
+        await teams.settled()
+    updates = teams.connector.calls_to("update")
+    assert [u.activity_id for u in updates] == [card_id]  # the celebration, once, in place
+    assert re.search(r"realised [\d,.]+ USD/mo ± [\d,.]+ USD at day 30", texts(updates[0].json))
+    told = [c for c in teams.connector.calls if "is in the bill" in texts(c.json)]
+    assert len(told) == 1 and f"win #{fleet}" in texts(told[0].json)
