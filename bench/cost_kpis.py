@@ -148,7 +148,7 @@ async def measure(url: str, groups: int, runs: int) -> dict[str, dict[str, float
             report = await kpis.build_report(session, ws, week, now, owner_tags=True)
             assert isinstance(report, kpis.CostReport)
             first = week.start - timedelta(weeks=11)
-            await cost_kpis.weekly_effective_by_currency(session, ws, first, 12)
+            await cost_kpis.weekly_effective_by_currency(session, ws, first, weeks=12)
 
         async def cost_month(session) -> None:  # type: ignore[no-untyped-def]
             report = await kpis.build_report(session, ws, month, now, owner_tags=True)

@@ -124,7 +124,7 @@ class Bot:
         key = event_key(self.voter_key, platform, event.event_id)
 
         async def claim(session: AsyncSession, now: datetime) -> bool:
-            if await deliveries.claim_event(session, platform, key, now):
+            if await deliveries.claim_event(session, platform, key, now=now):
                 return True
             log.info("ignored a repeated %s event", platform)
             return False
@@ -158,7 +158,7 @@ class Bot:
             queued = await outgoing.enqueue(session, request.workspace_id, place, outcome, now)
             if inbox_key is not None and outcome.replies():
                 answer = seal(self.voter_key, outgoing.answer_json(outcome))
-                await inbox.record_answer(session, inbox_key, answer, now)
+                await inbox.record_answer(session, inbox_key, answer, now=now)
         if queued:
             for listener in self.on_queued:
                 listener()
@@ -203,7 +203,7 @@ class Bot:
         payload = json.dumps({"name": actor.display_name}, ensure_ascii=False)
         async with self._in_workspace(actor) as (session, workspace):
             queued = await outbox_store.add_home(
-                session, workspace, actor.user_id, payload, self.clock()
+                session, workspace, actor.user_id, payload=payload, now=self.clock()
             )
         if queued:
             for listener in self.on_queued:
@@ -246,7 +246,7 @@ class Bot:
 
         async def claim(session: AsyncSession, now: datetime) -> bool:
             nonlocal ran
-            ran = await schedules.claim(session, job, period, owner, now)
+            ran = await schedules.claim(session, job, period, owner=owner, now=now)
             return ran
 
         await self._run(actor, Place(""), work, argument, claim)

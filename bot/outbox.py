@@ -249,7 +249,12 @@ class OutboxWorker:
         replica can update it later."""
         workspace = await workspaces.workspace_id(session, delivery.platform, delivery.workspace)
         await deliveries.remember_post(
-            session, workspace, delivery.subject, delivery.conversation, message_id, self.clock()
+            session,
+            workspace,
+            delivery.subject,
+            conversation_id=delivery.conversation,
+            message_id=message_id,
+            now=self.clock(),
         )
 
     async def _find_post(self, delivery: Delivery) -> tuple[str, str] | None:

@@ -32,9 +32,9 @@ async def enqueue(
                     session,
                     workspace,
                     "post",
-                    channel or place.conversation_id,
-                    json.dumps(payload, ensure_ascii=False),
-                    now,
+                    conversation=channel or place.conversation_id,
+                    payload=json.dumps(payload, ensure_ascii=False),
+                    now=now,
                     subject=item.subject,
                 )
             case DirectMessage(message=message, user_id=user, user_name=name, forget=forget):
@@ -45,12 +45,12 @@ async def enqueue(
                     session,
                     workspace,
                     "dm",
-                    f"user:{user}",
-                    json.dumps(payload, ensure_ascii=False),
-                    now,
+                    conversation=f"user:{user}",
+                    payload=json.dumps(payload, ensure_ascii=False),
+                    now=now,
                 )
             case Update(subject=subject):
-                await outbox.add_update(session, workspace, subject, now)
+                await outbox.add_update(session, workspace, subject, now=now)
     return len(queued)
 
 

@@ -364,4 +364,6 @@ class Scheduler:
     async def _skip_run(self, job: str, period: str, owner: str) -> bool:
         """Record (job, period) as skipped (too late to be useful), once across replicas."""
         async with self.database.session() as session:
-            return await schedules.claim(session, job, period, owner, self.bot.clock(), "skipped")
+            return await schedules.claim(
+                session, job, period, owner=owner, now=self.bot.clock(), outcome="skipped"
+            )

@@ -50,7 +50,7 @@ def _matches(terms: Sequence[Term]) -> ColumnElement[bool]:
 
 
 async def daily_effective(
-    session: AsyncSession, workspace_id: int, terms: Sequence[Term], first: date, last: date
+    session: AsyncSession, workspace_id: int, terms: Sequence[Term], *, first: date, last: date
 ) -> dict[str, dict[date, int]]:
     """Effective cost per currency and UTC day over [first, last] (inclusive) of the rows the
     scope matches, in billionths; days without any are absent."""
@@ -84,7 +84,12 @@ async def set_scope(session: AsyncSession, win_id: int, terms: Sequence[Term]) -
 
 
 async def grouped_daily(
-    session: AsyncSession, workspace_id: int, dimensions: tuple[str, ...], first: date, last: date
+    session: AsyncSession,
+    workspace_id: int,
+    dimensions: tuple[str, ...],
+    *,
+    first: date,
+    last: date,
 ) -> list[tuple[Any, ...]]:
     """(day, currency, value of each dimension ..., effective nanos) over [first, last]: the
     series of every scope on these dimensions at once, for checking many wins in one read."""

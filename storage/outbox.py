@@ -33,6 +33,7 @@ async def add(
     session: AsyncSession,
     workspace: int,
     kind: str,
+    *,
     conversation: str,
     payload: str,
     now: datetime,
@@ -52,22 +53,32 @@ async def add(
 
 
 async def add_home(
-    session: AsyncSession, workspace: int, user_id: str, payload: str, now: datetime
+    session: AsyncSession, workspace: int, user_id: str, *, payload: str, now: datetime
 ) -> bool:
     """Ask for a person's home tab to be published, unless a request is already waiting (it
     renders the tab as it is when sent). False when one was waiting."""
     conversation = f"home:{user_id}"
     if await _waiting(session, workspace, conversation):
         return False
-    await add(session, workspace, "home", conversation, payload, now, subject="home")
+    await add(
+        session,
+        workspace,
+        "home",
+        conversation=conversation,
+        payload=payload,
+        now=now,
+        subject="home",
+    )
     return True
 
 
-async def add_update(session: AsyncSession, workspace: int, subject: str, now: datetime) -> None:
+async def add_update(session: AsyncSession, workspace: int, subject: str, *, now: datetime) -> None:
     """Ask for an in-place update of `subject`, unless one is already waiting: the waiting one
     renders the state as it is when sent, so a burst of votes costs one edit."""
     if not await _waiting(session, workspace, subject):
-        await add(session, workspace, "update", subject, "", now, subject=subject)
+        await add(
+            session, workspace, "update", conversation=subject, payload="", now=now, subject=subject
+        )
 
 
 async def _waiting(session: AsyncSession, workspace: int, conversation: str) -> bool:

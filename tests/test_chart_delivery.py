@@ -82,7 +82,7 @@ async def queue_post(
     async def work(req: Request, _argument: Any) -> Outcome:
         for block in message.blocks:
             if store and isinstance(block, Chart) and block.token:
-                await costs.save_chart(req.session, block.token, req.workspace_id, block.png)
+                await costs.save_chart(req.session, block.token, req.workspace_id, png=block.png)
         return Outcome().post(message, channel, "finops")
 
     bot = client.server.app[BOT]
@@ -425,7 +425,7 @@ async def stored(client: TestClient, png: bytes) -> str:
     token = new_token()
     async with client.server.app[DATABASE].session() as session:
         workspace = await workspaces.workspace_id(session, "console", f"ws-{uuid.uuid4().hex}")
-        await costs.save_chart(session, token, workspace, png)
+        await costs.save_chart(session, token, workspace, png=png)
     return token
 
 

@@ -92,7 +92,7 @@ def row(
 async def put(session: AsyncSession, workspace_id: int | None, rows: Iterable[dict]) -> None:
     """Add rows (each call a part of the month's data: nothing is replaced)."""
     rows = [{"billing_period": r["day"].replace(day=1), **r} for r in rows]
-    await costs.replace_deliveries(session, workspace_id, (), rows)
+    await costs.replace_deliveries(session, workspace_id, (), rows=rows)
 
 
 async def new_workspace(session: AsyncSession) -> int:
@@ -237,7 +237,7 @@ async def test_window_totals_every_formula_and_scope(database: Database):
         tax = tax_row(date(2024, 9, 30))
         await put(session, None, [tax])
 
-        totals = await cost_kpis.window_totals(session, ws, SEP, OCT)
+        totals = await cost_kpis.window_totals(session, ws, start=SEP, end=OCT)
         assert set(totals) == {"USD", "EUR"}
         usd = totals["USD"]
         for name, amount in EXPECTED.items():
@@ -246,10 +246,10 @@ async def test_window_totals_every_formula_and_scope(database: Database):
         assert totals["EUR"].effective == nanos("12.34")
 
         # the installation alone sees its own rows only
-        installation = await cost_kpis.window_totals(session, None, SEP, OCT)
+        installation = await cost_kpis.window_totals(session, None, start=SEP, end=OCT)
         assert set(installation) == {"USD"} and installation["USD"].effective == nanos("10")
         # the other workspace sees the installation's tax and its own row, none of ours
-        theirs = await cost_kpis.window_totals(session, other, SEP, OCT)
+        theirs = await cost_kpis.window_totals(session, other, start=SEP, end=OCT)
         assert theirs["USD"].effective == nanos("5010")
 
 
@@ -328,7 +328,9 @@ async def test_spec_commitment_example_utilisation_and_waste(database: Database)
         report = await kpis.build_report(
             session, ws, Period.month_of(d), datetime.now(UTC), owner_tags=True
         )
-        uses = await cost_kpis.commitment_utilisation(session, ws, d, d + timedelta(days=1), "USD")
+        uses = await cost_kpis.commitment_utilisation(
+            session, ws, start=d, end=d + timedelta(days=1), currency="USD"
+        )
     assert isinstance(report, CostReport)
     assert report.utilisation.value == Decimal("75.0") and report.waste.value == Decimal("25.0")
     assert report.utilisation.light is Light.BELOW and report.waste.light is Light.BELOW
@@ -476,10 +478,25 @@ async def test_top_movers_by_service_and_sub_account(database: Database):
             ],
         )
         by_service = await cost_kpis.top_movers(
-            session, ws, "service", SEP, OCT, date(2024, 8, 1), SEP, "USD"
+            session,
+            ws,
+            "service",
+            start=SEP,
+            end=OCT,
+            previous_start=date(2024, 8, 1),
+            previous_end=SEP,
+            currency="USD",
         )
         by_account = await cost_kpis.top_movers(
-            session, ws, "sub_account", SEP, OCT, date(2024, 8, 1), SEP, "USD", limit=5
+            session,
+            ws,
+            "sub_account",
+            start=SEP,
+            end=OCT,
+            previous_start=date(2024, 8, 1),
+            previous_end=SEP,
+            currency="USD",
+            limit=5,
         )
     assert [(m.name, m.current, m.previous) for m in by_service] == [
         ("S3", nanos("20"), nanos("80")),
@@ -826,6 +843,13 @@ async def test_a_change_that_rounds_to_nothing_is_no_mover(database: Database):
         ws = await new_workspace(session)
         await put(session, ws, [row(date(2024, 9, 10), effective="0.001", service="Tiny")])
         movers = await cost_kpis.top_movers(
-            session, ws, "service", SEP, OCT, date(2024, 8, 1), SEP, "USD"
+            session,
+            ws,
+            "service",
+            start=SEP,
+            end=OCT,
+            previous_start=date(2024, 8, 1),
+            previous_end=SEP,
+            currency="USD",
         )
     assert movers == []

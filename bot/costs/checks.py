@@ -77,7 +77,9 @@ async def due(session: AsyncSession, workspace_id: int, *, limit: int = AT_MOST)
     for dimensions, items in by_dimensions.items():
         first = min(baseline_window(_day_of(w)).first for w, _, _ in items)
         last = max(after_window(_day_of(w), c).last for w, _, c in items)
-        rows = await cost_scope.grouped_daily(session, workspace_id, dimensions, first, last)
+        rows = await cost_scope.grouped_daily(
+            session, workspace_id, dimensions, first=first, last=last
+        )
         index: dict[tuple[str, ...], list[tuple[date, str, int]]] = defaultdict(list)
         for day, currency, *values, nanos in rows:
             index[tuple(values)].append((day, currency, nanos))

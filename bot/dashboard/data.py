@@ -288,7 +288,7 @@ def _each(totals: dict[str, int]) -> tuple[str, ...]:
 
 
 async def _wall(session: AsyncSession, workspace_id: int, tz: ZoneInfo, now: datetime):
-    latest = await wins.list_wins(session, workspace_id, None, None, limit=WALL_SIZE)
+    latest = await wins.list_wins(session, workspace_id, start=None, end=None, limit=WALL_SIZE)
     return [
         WinCard(
             id=v.win.id or 0,
@@ -360,8 +360,8 @@ async def _chart(
 async def _polls(
     session: AsyncSession, workspace_id: int, tz: ZoneInfo, now: datetime
 ) -> list[PollResult]:
-    latest = await polls.open_polls(session, workspace_id, now, OPEN_POLLS_SHOWN)
-    latest += await polls.latest_closed(session, workspace_id, now, CLOSED_POLLS_SHOWN)
+    latest = await polls.open_polls(session, workspace_id, now, limit=OPEN_POLLS_SHOWN)
+    latest += await polls.latest_closed(session, workspace_id, now, limit=CLOSED_POLLS_SHOWN)
     ids = [p.id for p in latest if p.id is not None]
     options, tallies, voters = await polls.results(session, ids)
     names = await polls.names_for(session, [p.id for p in latest if p.id and not p.anonymous])

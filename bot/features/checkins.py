@@ -118,10 +118,21 @@ async def _ask(req: Request, words: list[str], *, quoted_first: bool) -> Outcome
     if len(await checkins.questions(req.session, req.workspace_id)) >= MAX_QUESTIONS:
         raise UsageError(f"there are already {MAX_QUESTIONS} questions; remove one first")
     question = await checkins.ask(
-        req.session, req.workspace_id, text, metric, req.actor.user_id, req.now, owner, unit
+        req.session,
+        req.workspace_id,
+        text,
+        metric=metric,
+        by=req.actor.user_id,
+        now=req.now,
+        owner=owner,
+        unit=unit,
     )
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "checkin.ask", f"q:{question.id}"
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="checkin.ask",
+        subject=f"q:{question.id}",
     )
     return Outcome().reply(f"Check-in question #{question.id} added: {text}{_tied(question)}")
 
@@ -218,12 +229,16 @@ async def _owner(req: Request, words: list[str]) -> Outcome:
     owner = await _member(req, words[1])
     await checkins.set_owner(req.session, question, owner)
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "checkin.owner", f"q:{question.id}"
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="checkin.owner",
+        subject=f"q:{question.id}",
     )
     # The new owner may have answered the coming meeting already: that answer is the value.
     meeting = await meetings.upcoming(req)
     answer = (
-        await checkins.answer_of(req.session, question.id or 0, meeting.key, owner[0])
+        await checkins.answer_of(req.session, question.id or 0, meeting.key, user_id=owner[0])
         if meeting
         else None
     )
@@ -236,10 +251,14 @@ async def _remove(req: Request, words: list[str]) -> Outcome:
     if len(words) != 1:
         raise UsageError("give one question id, e.g. `checkin remove 3`")
     question_id = parse_id(words[0], "question")
-    if not await checkins.remove(req.session, req.workspace_id, question_id, req.now):
+    if not await checkins.remove(req.session, req.workspace_id, question_id, now=req.now):
         raise UsageError(f"there is no check-in question #{question_id}")
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "checkin.remove", f"q:{question_id}"
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="checkin.remove",
+        subject=f"q:{question_id}",
     )
     return Outcome().reply(f"Removed check-in question #{question_id}; past answers stay.")
 
@@ -353,11 +372,11 @@ async def record_answer(
         req.session,
         question.id or 0,
         meeting.key,
-        req.actor.user_id,
-        req.actor.name,
-        shown,
-        req.now,
-        metric_id,
+        user_id=req.actor.user_id,
+        user_name=req.actor.name,
+        text=shown,
+        now=req.now,
+        metric_id=metric_id,
     )
     return shown
 

@@ -98,7 +98,11 @@ async def _record(req: Request, text: str, poll_id: int | None, supersedes: int 
         ),
     )
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "decision.add", f"decision:{decision.id}"
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="decision.add",
+        subject=f"decision:{decision.id}",
     )
     replaced = f" It supersedes #{supersedes}." if supersedes else ""
     return f"Decision #{decision.id} recorded: {text}.{replaced}"
@@ -144,7 +148,7 @@ async def _poll_outcome(req: Request, poll_id: int) -> str:
 )
 async def decisions(req: Request, args: str) -> Outcome:
     period = parse_period(args.split(), req.now, req.tz, "this quarter")
-    found = await store.between(req.session, req.workspace_id, period.start, period.end)
+    found = await store.between(req.session, req.workspace_id, start=period.start, end=period.end)
     if not found:
         return Outcome().reply(
             f'No decisions recorded {period.name}. Committee members: `decide "..."`.'

@@ -147,9 +147,9 @@ async def meeting_command(req: Request, words: list[str]) -> Outcome:
         req.session,
         req.workspace_id,
         req.actor.user_id,
-        "committee.meeting",
-        KIND,
-        f"{weekday} {at} {cadence} {timezone}",
+        action="committee.meeting",
+        subject=KIND,
+        detail=f"{weekday} {at} {cadence} {timezone}",
     )
     return await _show(req)
 
@@ -172,7 +172,11 @@ async def _off(req: Request) -> Outcome:
         anchor=current.anchor,
     )
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "committee.meeting.off", KIND
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="committee.meeting.off",
+        subject=KIND,
     )
     return Outcome().reply("Committee meetings are off: no more check-ins or agendas.")
 

@@ -241,7 +241,9 @@ async def cast_vote(req: Request, poll_id: int, position: int) -> Outcome:
         updated = {position}
         verb = "Your vote is" if not current else "Changed your vote to"
     name = None if p.anonymous else req.actor.name
-    await store.replace_choices(req.session, poll_id, voter, updated, name, anonymous=p.anonymous)
+    await store.replace_choices(
+        req.session, poll_id, voter, positions=updated, voter_name=name, anonymous=p.anonymous
+    )
     outcome = Outcome().reply(f"{verb} {chosen.label!r} in poll #{poll_id}.")
     return outcome.update(f"poll:{poll_id}")
 
@@ -311,7 +313,11 @@ async def _close(req: Request, poll_id: int) -> Outcome:
     p.closed_at = req.now if p.closes_at is None or p.closes_at > req.now else p.closes_at
     req.session.add(p)
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "poll.close", f"poll:{poll_id}"
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="poll.close",
+        subject=f"poll:{poll_id}",
     )
     outcome = _results_posted(await poll_message(req, p), p)
     return outcome.reply(f"Closed poll #{poll_id}; the results are posted.")

@@ -94,7 +94,12 @@ async def scope_command(req: Request, args: str) -> Outcome:
     await save(req, win.id or 0, terms)
     shown = scope_text(terms) or "none"
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "win.scope", f"win:{win.id}", shown
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="win.scope",
+        subject=f"win:{win.id}",
+        detail=shown,
     )
     if not terms:
         return Outcome().reply(f"Win #{win.id} has no scope now.")
@@ -129,7 +134,11 @@ async def verify_command(req: Request, args: str) -> Outcome:
     win_day = win.created_at.astimezone(UTC).date()
     first, last = baseline_window(win_day).first, after_window(win_day, CHECKPOINTS[-1]).last
     series = await cost_scope.daily_effective(
-        req.session, req.workspace_id, [(t.dimension, t.value) for t in terms], first, last
+        req.session,
+        req.workspace_id,
+        [(t.dimension, t.value) for t in terms],
+        first=first,
+        last=last,
     )
     amounts = {c: {d: money(n) for d, n in days.items()} for c, days in series.items()}
     currency = pick_currency(win, amounts)

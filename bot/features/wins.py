@@ -94,11 +94,11 @@ async def win(req: Request, args: str) -> Outcome:
     hour_ago = req.now - timedelta(hours=1)
     await store.lock_author(req.session, req.workspace_id, req.actor.user_id)  # count + insert
     if (
-        await store.recent_count(req.session, req.workspace_id, req.actor.user_id, hour_ago)
+        await store.recent_count(req.session, req.workspace_id, req.actor.user_id, since=hour_ago)
         >= limit
     ):
         at = await store.next_allowed(
-            req.session, req.workspace_id, req.actor.user_id, hour_ago, limit
+            req.session, req.workspace_id, req.actor.user_id, since=hour_ago, limit=limit
         )
         shown = (at + timedelta(seconds=59)).astimezone(req.tz).strftime("%H:%M")  # not before
         raise Refusal(
@@ -153,7 +153,7 @@ async def _store(req: Request, draft: WinDraft) -> store.WinView:
         conversation_id=req.place.conversation_id,
         created_at=req.now,
     )
-    saved = await store.add_win(req.session, row, tags, people)
+    saved = await store.add_win(req.session, row, tags=tags, people=people)
     return store.WinView(saved, tuple(t for t, _ in tags), tuple(people))
 
 
@@ -233,10 +233,15 @@ async def _undo(req: Request, word: str | None) -> Outcome:
         raise Refusal(
             f"Only the author of win #{win_id} ({found.author_name}) or an admin can undo it."
         )
-    if not await store.undo(req.session, found, req.actor.user_id, req.now):
+    if not await store.undo(req.session, found, req.actor.user_id, now=req.now):
         return Outcome().reply(f"Win #{win_id} was already undone.")
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "win.undo", f"win:{win_id}", found.text
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="win.undo",
+        subject=f"win:{win_id}",
+        detail=found.text,
     )
     return (
         Outcome()
@@ -288,10 +293,15 @@ async def _edit(req: Request, args: str) -> Outcome:
         "avoidance": avoidance,
     }
     before = f"{found.text} ({value_text(found) or 'no amount'})"
-    if not await store.replace(req.session, found, changes, tags, people):
+    if not await store.replace(req.session, found, changes, tags=tags, people=people):
         raise Refusal(f"Win #{win_id} was undone meanwhile; nothing was changed.")
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "win.edit", f"win:{win_id}", before
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="win.edit",
+        subject=f"win:{win_id}",
+        detail=before,
     )
     if scope:  # a new scope replaces the old; an edit without one keeps it
         await win_checks.save(req, win_id, scope)
@@ -360,7 +370,12 @@ async def wins(req: Request, args: str) -> Outcome:
         "avoidance": True if avoidance else None,
     }
     listed = await store.list_wins(
-        req.session, req.workspace_id, period.start, period.end, limit=WINS_SHOWN, **filters
+        req.session,
+        req.workspace_id,
+        start=period.start,
+        end=period.end,
+        limit=WINS_SHOWN,
+        **filters,
     )
     title = (
         f"Wins {period.name}"
@@ -369,7 +384,7 @@ async def wins(req: Request, args: str) -> Outcome:
     )
     if not listed:
         return Outcome().reply(f"{title}: none yet. Log one with `win <what you did> <amount>`.")
-    totals = await store.totals(req.session, req.workspace_id, period.start, period.end)
+    totals = await store.totals(req.session, req.workspace_id, start=period.start, end=period.end)
     blocks: list = [Header(title)]
     lines = []
     for view in listed:
@@ -381,7 +396,7 @@ async def wins(req: Request, args: str) -> Outcome:
         blocks.append(Text(line))
     if len(listed) == WINS_SHOWN:
         total = await store.count_wins(
-            req.session, req.workspace_id, period.start, period.end, **filters
+            req.session, req.workspace_id, start=period.start, end=period.end, **filters
         )
         if total > WINS_SHOWN:
             shown = f"The latest {WINS_SHOWN} of {total:,} wins; narrow the period or filter."
@@ -416,8 +431,8 @@ async def leaderboard(req: Request, args: str) -> Outcome:
     ranked = await store.contributors(
         req.session,
         req.workspace_id,
-        period.start,
-        period.end,
+        start=period.start,
+        end=period.end,
         rank_currency=req.currency,
         tag=None if avoidance else tag,
         avoidance=True if avoidance else None,
