@@ -225,7 +225,7 @@ class OutboxWorker:
         current = await self.view(delivery.actor, delivery.subject)
         if where is None or current is None:
             return ""  # never posted (or gone): nothing to update
-        await transport.edit(delivery, where[0], where[1], current)
+        await transport.edit(delivery, where[0], where[1], message=current)
         return where[1]
 
     async def _sent(self, delivery: Delivery, message_id: str) -> None:

@@ -14,7 +14,7 @@ from storage import outbox
 
 
 async def enqueue(
-    session: AsyncSession, workspace: int, place: Place, outcome: Outcome, now: datetime
+    session: AsyncSession, workspace: int, place: Place, *, outcome: Outcome, now: datetime
 ) -> int:
     """Queue every post, direct message and update of `outcome`; returns how many."""
     queued = outcome.queued()

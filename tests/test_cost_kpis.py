@@ -260,7 +260,9 @@ async def test_report_kpis_against_hand_computed_values(database: Database):
         await put(session, ws, [tax_row(date(2024, 9, 30))])
         await put(session, ws, [row(date(2024, 8, 5), effective="200", billed="250")])
         now = datetime(2024, 10, 2, 12, tzinfo=UTC)
-        report = await kpis.build_report(session, ws, Period.month_of(SEP), now, owner_tags=True)
+        report = await kpis.build_report(
+            session, ws, Period.month_of(SEP), now=now, owner_tags=True
+        )
 
     assert isinstance(report, CostReport)
     assert report.currency == "USD" and report.others == {"EUR": nanos("12.34")}
@@ -291,7 +293,7 @@ async def test_allocation_without_owner_tags_is_the_tagged_share(database: Datab
         ws = await new_workspace(session)
         await put(session, ws, september())
         report = await kpis.build_report(
-            session, ws, Period.month_of(SEP), datetime.now(UTC), owner_tags=False
+            session, ws, Period.month_of(SEP), now=datetime.now(UTC), owner_tags=False
         )
     assert isinstance(report, CostReport)
     assert report.untagged.value == Decimal("16.7")  # 50 / 300, usage rows only
@@ -326,7 +328,7 @@ async def test_spec_commitment_example_utilisation_and_waste(database: Database)
             ],
         )
         report = await kpis.build_report(
-            session, ws, Period.month_of(d), datetime.now(UTC), owner_tags=True
+            session, ws, Period.month_of(d), now=datetime.now(UTC), owner_tags=True
         )
         uses = await cost_kpis.commitment_utilisation(
             session, ws, start=d, end=d + timedelta(days=1), currency="USD"
@@ -350,7 +352,7 @@ async def test_zero_denominators_are_not_applicable(database: Database):
             ],
         )
         report = await kpis.build_report(
-            session, ws, Period.month_of(SEP), datetime.now(UTC), owner_tags=True
+            session, ws, Period.month_of(SEP), now=datetime.now(UTC), owner_tags=True
         )
     assert isinstance(report, CostReport)
     for kpi in (report.esr, report.coverage, report.utilisation, report.waste):
@@ -448,7 +450,7 @@ async def test_the_currency_most_rows_are_in_is_reported(database: Database):
             ],
         )
         report = await kpis.build_report(
-            session, ws, Period.month_of(SEP), datetime.now(UTC), owner_tags=False
+            session, ws, Period.month_of(SEP), now=datetime.now(UTC), owner_tags=False
         )
     assert isinstance(report, CostReport) and report.currency == "EUR"
     assert report.others == {"USD": nanos("100"), "": nanos("5")}
@@ -526,7 +528,7 @@ async def test_month_to_date_is_compared_with_as_many_days(database: Database):
         )
         now = datetime(2026, 11, 25, 10, tzinfo=UTC)
         report = await kpis.build_report(
-            session, ws, Period.month_of(now.date()), now, owner_tags=False
+            session, ws, Period.month_of(now.date()), now=now, owner_tags=False
         )
     assert isinstance(report, CostReport) and report.partial
     assert (report.start, report.end) == (date(2026, 11, 1), date(2026, 11, 25))
@@ -553,7 +555,7 @@ async def test_weekly_series_freshness_and_days(database: Database):
             ],
         )
         weeks, values = await kpis.chart_series(
-            session, ws, "USD", monday + timedelta(days=14), weeks=3
+            session, ws, "USD", last_monday=monday + timedelta(days=14), weeks=3
         )
         assert weeks == [monday, monday + timedelta(days=7), monday + timedelta(days=14)]
         assert values == [Decimal("5"), Decimal("4"), Decimal("5")]
@@ -585,7 +587,7 @@ async def test_weekly_series_freshness_and_days(database: Database):
             session,
             ws,
             Period.week_of(monday),
-            datetime(2024, 9, 24, 12, tzinfo=UTC),
+            now=datetime(2024, 9, 24, 12, tzinfo=UTC),
             owner_tags=False,
         )
     assert isinstance(report, CostReport)

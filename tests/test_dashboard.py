@@ -307,9 +307,9 @@ async def test_posted_digests_are_archived_and_shown(served: Served, database): 
         session.actor(),
         digest.scheduled_post,
         served.bot.clock(),
-        f"digest:test-{served.workspace}",
-        "p",
-        "t",
+        job=f"digest:test-{served.workspace}",
+        period="p",
+        owner="t",
         prepare=digest.prepare_scheduled,
     )
     assert ran and await rows(database, DigestArchive, served.workspace) == 3

@@ -527,7 +527,7 @@ async def test_spec_scenarios_give_the_spec_utilisation(
             session,
             ws,
             Period.month_of(date(2023, 1, 1)),
-            datetime(2023, 2, 1, tzinfo=UTC),
+            now=datetime(2023, 2, 1, tzinfo=UTC),
             owner_tags=False,
         )
     assert isinstance(report, kpis.CostReport)

@@ -272,7 +272,7 @@ class TeamsTransport:
         self, delivery: Delivery, conversation: str, message_id: str, message: Message
     ) -> None:
         try:
-            await self.sender.edit(delivery.actor, conversation, message_id, message)
+            await self.sender.edit(delivery.actor, conversation, message_id, message=message)
         except (LookupError, NotAllowed) as error:
             raise Undeliverable(str(error)) from error
         except Exception as error:

@@ -88,7 +88,9 @@ async def due(session: AsyncSession, workspace_id: int, *, limit: int = AT_MOST)
             currency = pick_currency(win, series)
             daily = series.get(currency, {})
             checks.append(
-                Check(win, terms, currency, measure(daily, span, _day_of(win), checkpoint))
+                Check(
+                    win, terms, currency, measure(daily, span, _day_of(win), checkpoint=checkpoint)
+                )
             )
     return checks
 

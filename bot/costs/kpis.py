@@ -92,7 +92,7 @@ def _at_least(crawl: int, walk: int, run: int) -> Targets:
     )
 
 
-def _at_most(crawl: int, walk: int, run: int, unit: str = "%") -> Targets:
+def _at_most(crawl: int, walk: int, run: int, *, unit: str = "%") -> Targets:
     return Targets(
         Bound("<=", Decimal(crawl)), Bound("<=", Decimal(walk)), Bound("<=", Decimal(run)), unit
     )
@@ -323,8 +323,8 @@ async def build_report(
     session: AsyncSession,
     workspace_id: int | None,
     period: Period,
-    now: datetime,
     *,
+    now: datetime,
     owner_tags: bool,
     currency: str = "",
     span: Span | None = None,
@@ -443,6 +443,7 @@ async def chart_series(
     session: AsyncSession,
     workspace_id: int,
     currency: str,
+    *,
     last_monday: date,
     weeks: int = 12,
 ) -> tuple[list[date], list[Decimal]]:

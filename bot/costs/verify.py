@@ -73,7 +73,7 @@ class Measurement:
 
 
 def measure(
-    daily: dict[date, Decimal], span: tuple[date, date], win_day: date, checkpoint: int
+    daily: dict[date, Decimal], span: tuple[date, date], win_day: date, *, checkpoint: int
 ) -> Measurement:
     """The check at `checkpoint` days after `win_day`, from the scope's daily effective cost
     (`daily`, days without cost absent) and the days the data covers (`span`, inclusive)."""

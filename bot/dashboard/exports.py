@@ -188,7 +188,7 @@ def parse_workspace(text: str) -> tuple[str, str]:
     return platform, external_id
 
 
-async def export(database: Database, kind: str, workspace: str, out: str | None) -> int:
+async def export(database: Database, kind: str, workspace: str, *, out: str | None) -> int:
     """`finops-bot export`: the CSV to `out` (with a byte-order mark, for spreadsheets) or to
     standard output (without). Exit code 0, or 2 for an unknown workspace."""
     platform, external_id = parse_workspace(workspace)

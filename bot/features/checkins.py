@@ -243,7 +243,7 @@ async def _owner(req: Request, words: list[str]) -> Outcome:
         else None
     )
     if meeting is not None and answer is not None:
-        await record_answer(_as(req, owner[0], owner[1]), meeting, question, answer.answer)
+        await record_answer(_as(req, owner[0], owner[1]), meeting, question, text=answer.answer)
     return Outcome().reply(f"Check-in question #{question.id}:{_tied(question)}")
 
 
@@ -299,7 +299,7 @@ async def _answer_command(req: Request, rest: str) -> Outcome:
     meeting = await meetings.require_upcoming(req)
     await _require_member(req)
     question = await _question(req, question_id)
-    shown = await record_answer(req, meeting, question, words[1])
+    shown = await record_answer(req, meeting, question, text=words[1])
     return Outcome().reply(
         f"Recorded your answer to #{question_id} for the meeting on "
         f"{describe(meeting.starts, meeting.rhythm.weekly.zone)}: {shown}. "
@@ -329,7 +329,7 @@ async def on_action(req: Request, event: ActionEvent) -> Outcome:
     recorded = []
     for key, text in given:
         question = await _question(req, parse_id(key.removeprefix("q"), "question"))
-        await record_answer(req, meeting, question, text)
+        await record_answer(req, meeting, question, text=text)
         recorded.append(f"#{question.id}")
     return Outcome().reply(
         f"Thanks! Recorded your answers to {', '.join(recorded)}; you can change them until "
@@ -348,7 +348,7 @@ def _started_before(key: str, meeting: meetings.Meeting) -> bool:
 
 
 async def record_answer(
-    req: Request, meeting: meetings.Meeting, question: CheckinQuestion, text: str
+    req: Request, meeting: meetings.Meeting, question: CheckinQuestion, *, text: str
 ) -> str:
     """Store (or change) one answer. On a metric question every answer is read as a value of
     the metric (in its unit), and the owner's is recorded: the meeting's one value, corrected

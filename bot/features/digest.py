@@ -102,7 +102,7 @@ class ChartSeries:
         """The chart with its PNG (110-830 ms of CPU, in a thread): never inside a write
         transaction, where every other writer would wait for it."""
         png = await asyncio.to_thread(
-            render_png, self.weeks, self.spend, self.savings, self.currency
+            render_png, self.weeks, self.spend, self.savings, currency=self.currency
         )
         return self.picture(png, new_token())
 
@@ -471,7 +471,7 @@ async def publish(
             req.session, ready.chart.token, req.workspace_id, png=ready.chart.png
         )
     await archive(req, ready.message, ready.period, scheduled=scheduled)
-    return Outcome().post(ready.message, target.id, target.name, subject="digest")
+    return Outcome().post(ready.message, target.id, channel_name=target.name, subject="digest")
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,7 +489,7 @@ async def prepare_scheduled(req: Request, due: datetime) -> ScheduledDigest | No
         period = DigestPeriod(due - digest_periods.ROLLING, due, due, req.tz, "scheduled")
     else:
         period = await digest_periods.scheduled(
-            req.session, req.workspace_id, schedule, due, req.tz
+            req.session, req.workspace_id, schedule, due=due, tz=req.tz
         )
     if period.end - period.start < digest_periods.MIN_SPAN:
         log.info("digest due %s rolls into the next one (its period is under a day)", due)

@@ -52,7 +52,11 @@ class Meeting:
 
 def rhythm_of(schedule: Schedule) -> times.Meetings:
     return times.meetings(
-        schedule.weekday, schedule.at, schedule.timezone, schedule.cadence, schedule.anchor
+        schedule.weekday,
+        schedule.at,
+        schedule.timezone,
+        cadence=schedule.cadence,
+        anchor=schedule.anchor,
     )
 
 
@@ -128,7 +132,7 @@ async def meeting_command(req: Request, words: list[str]) -> Outcome:
             cadence = word.lower()
         else:
             timezone = parse_timezone(word).key
-    rhythm = times.meetings(weekday, at, timezone, "weekly", None)
+    rhythm = times.meetings(weekday, at, timezone, cadence="weekly", anchor=None)
     first = times.next_meeting(rhythm, req.now)
     await schedules.save(
         req.session,

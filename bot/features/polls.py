@@ -97,7 +97,7 @@ async def poll(req: Request, args: str) -> Outcome:
     outcome = Outcome().post(
         message,
         req.place.conversation_id,
-        req.place.conversation_name,
+        channel_name=req.place.conversation_name,
         subject=f"poll:{created.id}",
     )
     return outcome.reply(f"Poll #{created.id} is up. Votes: buttons, or `vote {created.id} <n>`.")
@@ -276,7 +276,7 @@ def _results_posted(message: Message, p: Poll) -> Outcome:
         message = Message(message.text, (*message.blocks, Actions((record,))))
     outcome = Outcome().update(f"poll:{p.id}")
     return outcome.post(
-        message, p.conversation_id, p.conversation_name, subject=f"poll-results:{p.id}"
+        message, p.conversation_id, channel_name=p.conversation_name, subject=f"poll-results:{p.id}"
     )
 
 

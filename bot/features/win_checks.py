@@ -143,7 +143,7 @@ async def verify_command(req: Request, args: str) -> Outcome:
     amounts = {c: {d: money(n) for d, n in days.items()} for c, days in series.items()}
     currency = pick_currency(win, amounts)
     daily = amounts.get(currency, {})
-    checks = [measure(daily, span, win_day, c) for c in CHECKPOINTS]
+    checks = [measure(daily, span, win_day, checkpoint=c) for c in CHECKPOINTS]
     lines = [f"{head} ({_claim_text(win)} claimed), scope {scope_text(terms)}:"]
     baseline = next((m for m in checks if m.verdict not in (Verdict.WAITING,)), None)
     if baseline is not None and baseline.verdict is not Verdict.NO_BASELINE:
@@ -152,12 +152,12 @@ async def verify_command(req: Request, args: str) -> Outcome:
             f"Baseline: {_money(baseline.baseline_mean, currency)} a day over "
             f"{baseline.baseline_days} days ({_days(window)})."
         )
-    lines += [_check_line(m, win, currency, span[1]) for m in checks]
+    lines += [_check_line(m, win, currency, last_day=span[1]) for m in checks]
     lines.append(METHOD)
     return Outcome().reply("\n".join(lines))
 
 
-def _check_line(m: Measurement, win: Win, currency: str, last_day: date) -> str:
+def _check_line(m: Measurement, win: Win, currency: str, *, last_day: date) -> str:
     label = f"Day {m.checkpoint} ({_days(m.after)})"
     if m.verdict is Verdict.WAITING:
         return (

@@ -196,7 +196,7 @@ def _announce(req: Request, view: store.WinView, draft: WinDraft) -> Outcome:
     if channel is None:
         channel = Channel(req.place.conversation_id, req.place.conversation_name)
     message = celebration(view)
-    outcome.post(message, channel.id, channel.name, subject=f"win:{win.id}")
+    outcome.post(message, channel.id, channel_name=channel.name, subject=f"win:{win.id}")
     for user_id, name in view.people[1:]:
         outcome.dm(
             Message(
@@ -362,7 +362,7 @@ class _Filters(TypedDict):
 )
 async def wins(req: Request, args: str) -> Outcome:
     period_words, tag, person = _filters(req, args)
-    period = parse_period(period_words, req.now, req.tz, "this week")
+    period = parse_period(period_words, req.now, req.tz, default="this week")
     avoidance = tag in AVOIDANCE_TAGS
     filters: _Filters = {
         "tag": None if avoidance else tag,
@@ -426,7 +426,7 @@ async def leaderboard(req: Request, args: str) -> Outcome:
     period_words, tag, person = _filters(req, args)
     if person is not None:
         raise UsageError("the leaderboard ranks everyone; `wins @person` lists one person's")
-    period = parse_period(period_words, req.now, req.tz, "this month")
+    period = parse_period(period_words, req.now, req.tz, default="this month")
     avoidance = tag in AVOIDANCE_TAGS
     ranked = await store.contributors(
         req.session,
