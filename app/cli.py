@@ -326,11 +326,12 @@ def _outbox(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _with_database(
-    settings: Settings, command: Callable[..., Awaitable[int]], *args: Any
+    settings: Settings, command: Callable[..., Awaitable[int]], *args: Any, **kwargs: Any
 ) -> int:
-    """Run `command(database, *args)` on the settings' database (its schema must be current)."""
+    """Run `command(database, *args, **kwargs)` on the settings' database (its schema must be
+    current)."""
     async with open_database(settings) as database:
-        return await command(database, *args)
+        return await command(database, *args, **kwargs)
 
 
 async def _db_upgrade(settings: Settings) -> int:
@@ -347,7 +348,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         return asyncio.run(
-            _with_database(settings, exports.export, args.kind, args.workspace, args.out)
+            _with_database(settings, exports.export, args.kind, args.workspace, out=args.out)
         )
     except (ValueError, exports.UnknownWorkspace) as error:
         print(f"finops-bot: {error}", file=sys.stderr)
@@ -389,7 +390,11 @@ async def _schedule_list(settings: Settings) -> int:
     now = datetime.now(UTC)
     for schedule, workspace in rows:
         rhythm = times.meetings(
-            schedule.weekday, schedule.at, schedule.timezone, schedule.cadence, schedule.anchor
+            schedule.weekday,
+            schedule.at,
+            schedule.timezone,
+            cadence=schedule.cadence,
+            anchor=schedule.anchor,
         )
         upcoming = times.next_meeting(rhythm, now)
         when = describe(upcoming, ZoneInfo(schedule.timezone))

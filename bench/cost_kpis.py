@@ -145,13 +145,13 @@ async def measure(url: str, groups: int, runs: int) -> dict[str, dict[str, float
         async def digest(session) -> None:  # type: ignore[no-untyped-def]
             # What the digest reads: the week's report (digest_section) and the chart's
             # 12 weeks (bot/features/digest.py cost_chart).
-            report = await kpis.build_report(session, ws, week, now, owner_tags=True)
+            report = await kpis.build_report(session, ws, week, now=now, owner_tags=True)
             assert isinstance(report, kpis.CostReport)
             first = week.start - timedelta(weeks=11)
-            await cost_kpis.weekly_effective_by_currency(session, ws, first, 12)
+            await cost_kpis.weekly_effective_by_currency(session, ws, first, weeks=12)
 
         async def cost_month(session) -> None:  # type: ignore[no-untyped-def]
-            report = await kpis.build_report(session, ws, month, now, owner_tags=True)
+            report = await kpis.build_report(session, ws, month, now=now, owner_tags=True)
             assert isinstance(report, kpis.CostReport)
 
         results = {}

@@ -72,7 +72,9 @@ class Bot:
             else:
                 work = onboarding.on_member_joined
             claim = self._once(event)
-            return await self._run(event.actor, event.place, work, event, claim, inbox_key)
+            return await self._run(
+                event.actor, event.place, work, argument=event, claim=claim, inbox_key=inbox_key
+            )
         except UsageError as error:
             return Outcome().reply(_sentence(error.problem))
         except Refusal as refusal:
@@ -93,7 +95,13 @@ class Bot:
             prepared = await self._prepare(spec, event, args)
             claim = self._once(event)
             return await self._run(
-                event.actor, event.place, spec.run, args, claim, inbox_key, prepared=prepared
+                event.actor,
+                event.place,
+                spec.run,
+                argument=args,
+                claim=claim,
+                inbox_key=inbox_key,
+                prepared=prepared,
             )
         except UsageError as error:
             target = COMMANDS.get(error.command or name, spec)
@@ -109,7 +117,7 @@ class Bot:
             found = await workspaces.find(session, event.actor.platform, event.actor.workspace_id)
             if found is None:
                 return None
-            request = await self._request(session, event.actor, event.place, self.clock())
+            request = await self._request(session, event.actor, event.place, now=self.clock())
             await spec.authorise(request, args)  # no work for someone who will be refused
             return await spec.prepare(request, args)
 
@@ -124,7 +132,7 @@ class Bot:
         key = event_key(self.voter_key, platform, event.event_id)
 
         async def claim(session: AsyncSession, now: datetime) -> bool:
-            if await deliveries.claim_event(session, platform, key, now):
+            if await deliveries.claim_event(session, platform, key, now=now):
                 return True
             log.info("ignored a repeated %s event", platform)
             return False
@@ -136,10 +144,10 @@ class Bot:
         actor: Actor,
         place: Place,
         handler: Callable[[Request, Any], Awaitable[Outcome]],
+        *,
         argument: Any,
         claim: Claim | None = None,
         inbox_key: str | None = None,
-        *,
         prepared: object = None,
     ) -> Outcome:
         """Run `handler` in one transaction with everything it changes and everything it
@@ -152,20 +160,22 @@ class Bot:
                     return Outcome()
                 answer = await inbox.recorded_answer(session, inbox_key)
                 return outgoing.answer_from_json(unseal(self.voter_key, answer) if answer else None)
-            request = await self._request(session, actor, place, now)
+            request = await self._request(session, actor, place, now=now)
             request.prepared = prepared
             outcome = await handler(request, argument)
-            queued = await outgoing.enqueue(session, request.workspace_id, place, outcome, now)
+            queued = await outgoing.enqueue(
+                session, request.workspace_id, place, outcome=outcome, now=now
+            )
             if inbox_key is not None and outcome.replies():
                 answer = seal(self.voter_key, outgoing.answer_json(outcome))
-                await inbox.record_answer(session, inbox_key, answer, now)
+                await inbox.record_answer(session, inbox_key, answer, now=now)
         if queued:
             for listener in self.on_queued:
                 listener()
         return outcome
 
     async def _request(
-        self, session: AsyncSession, actor: Actor, place: Place, now: datetime
+        self, session: AsyncSession, actor: Actor, place: Place, *, now: datetime
     ) -> Request:
         workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
         return Request(
@@ -185,7 +195,7 @@ class Bot:
         in-place updates), `home` (the person's home tab) or `checkin` (their check-in form
         for the next meeting, pre-filled; None when there is nothing to ask)."""
         async with self.database.session() as session:
-            request = await self._request(session, actor, Place(""), self.clock())
+            request = await self._request(session, actor, Place(""), now=self.clock())
             kind, _, key = name.partition(":")
             if kind == "poll" and key.isdigit():
                 return await polls.current_message(request, int(key))
@@ -203,7 +213,7 @@ class Bot:
         payload = json.dumps({"name": actor.display_name}, ensure_ascii=False)
         async with self._in_workspace(actor) as (session, workspace):
             queued = await outbox_store.add_home(
-                session, workspace, actor.user_id, payload, self.clock()
+                session, workspace, actor.user_id, payload=payload, now=self.clock()
             )
         if queued:
             for listener in self.on_queued:
@@ -224,10 +234,10 @@ class Bot:
         actor: Actor,
         work: Callable[[Request, Any], Awaitable[Outcome]],
         argument: Any,
+        *,
         job: str,
         period: str,
         owner: str,
-        *,
         prepare: Callable[[Request, Any], Awaitable[Any]] | None = None,
     ) -> bool:
         """Run scheduled work on the bot's own behalf, once per (job, period) across replicas:
@@ -239,17 +249,17 @@ class Bot:
         then gets what it returned, in the transaction that claims the run."""
         if prepare is not None:
             async with self.database.reading() as session:
-                request = await self._request(session, actor, Place(""), self.clock())
+                request = await self._request(session, actor, Place(""), now=self.clock())
                 argument = await prepare(request, argument)
 
         ran = False
 
         async def claim(session: AsyncSession, now: datetime) -> bool:
             nonlocal ran
-            ran = await schedules.claim(session, job, period, owner, now)
+            ran = await schedules.claim(session, job, period, owner=owner, now=now)
             return ran
 
-        await self._run(actor, Place(""), work, argument, claim)
+        await self._run(actor, Place(""), work, argument=argument, claim=claim)
         return ran
 
 

@@ -61,7 +61,14 @@ class Directory:
                 unchanged = known.get(key[:300]) == service_url[:500]
                 if refresh is not None and key not in refresh and unchanged:
                     continue
-                await addresses.save(session, workspace, key, reference, service_url, self.clock())
+                await addresses.save(
+                    session,
+                    workspace,
+                    key,
+                    reference=reference,
+                    service_url=service_url,
+                    now=self.clock(),
+                )
 
     async def reach(self, actor: Actor, user_id: str) -> Reach:
         """Whether `user_id` blocked the bot, their 1:1 chat and the tenant's entry, at once."""
@@ -87,9 +94,9 @@ class Directory:
     async def block(self, actor: Actor, user_id: str, reason: str) -> None:
         async with self.database.session() as session:
             workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
-            await addresses.block(session, workspace, user_id, reason, self.clock())
+            await addresses.block(session, workspace, user_id, reason=reason, now=self.clock())
 
     async def first_time(self, actor: Actor, key: str) -> bool:
         """True once per `key` ever (e.g. `intro:<team>`), across replicas and restarts."""
         async with self.database.session() as session:
-            return await deliveries.claim_event(session, actor.platform, key, self.clock())
+            return await deliveries.claim_event(session, actor.platform, key, now=self.clock())

@@ -286,7 +286,7 @@ class Intake:
             return 0
         async with self.database.inbox_write() as connection:
             rows: list[InboxItem] = await inbox.claim_expired(
-                connection, sorted(self.replays), self.clock(), self.lease, limit=room
+                connection, sorted(self.replays), self.clock(), lease=self.lease, limit=room
             )
         claimed = 0
         for row in rows:

@@ -151,7 +151,7 @@ class Outcome:
         self.items.append(Reply(message, audience))
         return self
 
-    def post(self, message: Message, channel_id: str, channel_name: str = "", subject: str = ""):
+    def post(self, message: Message, channel_id: str, *, channel_name: str = "", subject: str = ""):
         self.items.append(ChannelPost(message, channel_id, channel_name, subject))
         return self
 

@@ -225,7 +225,7 @@ class OutboxWorker:
         current = await self.view(delivery.actor, delivery.subject)
         if where is None or current is None:
             return ""  # never posted (or gone): nothing to update
-        await transport.edit(delivery, where[0], where[1], current)
+        await transport.edit(delivery, where[0], where[1], message=current)
         return where[1]
 
     async def _sent(self, delivery: Delivery, message_id: str) -> None:
@@ -249,7 +249,12 @@ class OutboxWorker:
         replica can update it later."""
         workspace = await workspaces.workspace_id(session, delivery.platform, delivery.workspace)
         await deliveries.remember_post(
-            session, workspace, delivery.subject, delivery.conversation, message_id, self.clock()
+            session,
+            workspace,
+            delivery.subject,
+            conversation_id=delivery.conversation,
+            message_id=message_id,
+            now=self.clock(),
         )
 
     async def _find_post(self, delivery: Delivery) -> tuple[str, str] | None:

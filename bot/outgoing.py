@@ -14,7 +14,7 @@ from storage import outbox
 
 
 async def enqueue(
-    session: AsyncSession, workspace: int, place: Place, outcome: Outcome, now: datetime
+    session: AsyncSession, workspace: int, place: Place, *, outcome: Outcome, now: datetime
 ) -> int:
     """Queue every post, direct message and update of `outcome`; returns how many."""
     queued = outcome.queued()
@@ -45,7 +45,7 @@ async def enqueue(
             case Update(subject=subject) if subject not in waiting:
                 waiting.add(subject)  # once per subject: the row renders the state when sent
                 rows.append(outbox.Queued("update", subject, subject=subject))
-    await outbox.add(session, workspace, rows, now)
+    await outbox.add(session, workspace, rows, now=now)
     return len(queued)
 
 

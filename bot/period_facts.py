@@ -60,8 +60,8 @@ class PeriodFacts:
         return await wins.list_wins(
             self.session,
             self.workspace_id,
-            self.start,
-            self.until,
+            start=self.start,
+            end=self.until,
             limit=limit,
             order_by_value=True,
         )
@@ -71,8 +71,8 @@ class PeriodFacts:
         return await wins.contributors(
             self.session,
             self.workspace_id,
-            self.start,
-            self.until,
+            start=self.start,
+            end=self.until,
             limit=limit,
             rank_currency=rank_currency,
         )
@@ -89,7 +89,9 @@ class PeriodFacts:
 
     async def decisions(self) -> list[Decision]:
         """Decisions recorded in the period, oldest first."""
-        return await decisions.between(self.session, self.workspace_id, self.start, self.until)
+        return await decisions.between(
+            self.session, self.workspace_id, start=self.start, end=self.until
+        )
 
     async def metric_trends(self, points: int = 8, *, new_only: bool = False) -> list[MetricSeries]:
         """Each metric's last `points` values as of the period's end, by name; `new_only`
@@ -104,17 +106,21 @@ class PeriodFacts:
     async def checks(self) -> list[tuple[Win, WinCheck]]:
         """Wins checked against the bill in the period (bot/costs/checks.py), oldest first."""
         return await cost_scope.checks_between(
-            self.session, self.workspace_id, self.start, self.until
+            self.session, self.workspace_id, start=self.start, until=self.until
         )
 
     async def newcomers(self) -> Listed[str]:
         """The people welcomed in the period, in order (the first 50 named)."""
         start, until = self.start or EPOCH, self.until or self.now
-        names = await onboarding.welcomed_between(self.session, self.workspace_id, start, until)
+        names = await onboarding.welcomed_between(
+            self.session, self.workspace_id, start=start, end=until
+        )
         total = (
             len(names)
             if len(names) < onboarding.NAMED
-            else await onboarding.welcomed_count(self.session, self.workspace_id, start, until)
+            else await onboarding.welcomed_count(
+                self.session, self.workspace_id, start=start, end=until
+            )
         )
         return Listed(names, total)
 

@@ -91,7 +91,7 @@ class Transport(Protocol):
         ...
 
     async def edit(
-        self, delivery: Delivery, conversation: str, message_id: str, message: Message
+        self, delivery: Delivery, conversation: str, message_id: str, *, message: Message
     ) -> None:
         """Replace a message posted earlier."""
         ...

@@ -110,7 +110,9 @@ class Meetings:
         return True
 
 
-def meetings(weekday: int, at: str, timezone: str, cadence: str, anchor: date | None) -> Meetings:
+def meetings(
+    weekday: int, at: str, timezone: str, *, cadence: str, anchor: date | None
+) -> Meetings:
     return Meetings(weekly(weekday, at, timezone), cadence, anchor)
 
 

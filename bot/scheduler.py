@@ -182,7 +182,12 @@ class Scheduler:
             return False  # posted already: not worth reading and drawing it again
         actor = system_actor(workspace.platform, workspace.external_id)
         return await self._run(
-            job, period, actor, digest.scheduled_post, due, prepare=digest.prepare_scheduled
+            job,
+            period,
+            actor,
+            work=digest.scheduled_post,
+            argument=due,
+            prepare=digest.prepare_scheduled,
         )
 
     async def _cost_exports(self) -> list[str]:
@@ -217,7 +222,9 @@ class Scheduler:
             due = await self._due_checks(actor)
             chunks = [due[i : i + checks.AT_MOST] for i in range(0, len(due), checks.AT_MOST)]
             for n, chunk in enumerate(chunks or [[]]):
-                if await self._run(job, f"{state}:{n}", actor, win_checks.post_due, chunk):
+                if await self._run(
+                    job, f"{state}:{n}", actor, work=win_checks.post_due, argument=chunk
+                ):
                     ran.append(job)
         return sorted(set(ran))
 
@@ -264,7 +271,7 @@ class Scheduler:
         actor = system_actor(workspace.platform, workspace.external_id)
         checkin_job = f"checkin:{schedule.id}"
         if now >= meeting.checkin_at and await self._run(
-            checkin_job, meeting.key, actor, checkins.ask_members, meeting.starts
+            checkin_job, meeting.key, actor, work=checkins.ask_members, argument=meeting.starts
         ):
             ran.append(checkin_job)
         asked = await self._ran_at(checkin_job, meeting.key)
@@ -275,11 +282,13 @@ class Scheduler:
         )
         if remind_at and remind_at <= now < meeting.agenda_at:
             job = f"checkin-remind:{schedule.id}"
-            if await self._run(job, meeting.key, actor, checkins.remind_members, meeting.starts):
+            if await self._run(
+                job, meeting.key, actor, work=checkins.remind_members, argument=meeting.starts
+            ):
                 ran.append(job)
         if now >= meeting.agenda_at:
             job = f"agenda:{schedule.id}"
-            if await self._run(job, meeting.key, actor, agenda.post, meeting.starts):
+            if await self._run(job, meeting.key, actor, work=agenda.post, argument=meeting.starts):
                 ran.append(job)
         return ran
 
@@ -295,7 +304,7 @@ class Scheduler:
                 job, work = f"poll-close:{poll.id}", polls.close_at_deadline
             else:
                 job, work = f"poll-remind:{poll.id}", polls.remind_non_voters
-            if await self._run(job, "once", actor, work, poll.id):
+            if await self._run(job, "once", actor, work=work, argument=poll.id):
                 ran.append(job)
         return ran
 
@@ -314,7 +323,7 @@ class Scheduler:
                 job = f"follow-up-{days}:{workspace.id}:{person}"
                 actor = system_actor(workspace.platform, workspace.external_id)
                 who = (welcome.user_id, welcome.user_name, days)
-                if await self._run(job, "once", actor, onboarding.follow_up, who):
+                if await self._run(job, "once", actor, work=onboarding.follow_up, argument=who):
                     ran.append(job)
         return ran
 
@@ -323,16 +332,16 @@ class Scheduler:
         job: str,
         period: str,
         actor: Actor,
+        *,
         work: Callable[[Request, Any], Awaitable[Outcome]],
         argument: Any,
-        *,
         prepare: Callable[[Request, Any], Awaitable[Any]] | None = None,
     ) -> bool:
         """Claim, work and queue its messages in one transaction; False if already done or
         if it failed (rolled back: logged, and tried again on the next tick)."""
         try:
             ran = await self.bot.run_scheduled(
-                actor, work, argument, job, period, self.owner, prepare=prepare
+                actor, work, argument, job=job, period=period, owner=self.owner, prepare=prepare
             )
             if not ran:
                 return False
@@ -370,4 +379,6 @@ class Scheduler:
     async def _skip_run(self, job: str, period: str, owner: str) -> bool:
         """Record (job, period) as skipped (too late to be useful), once across replicas."""
         async with self.database.session() as session:
-            return await schedules.claim(session, job, period, owner, self.bot.clock(), "skipped")
+            return await schedules.claim(
+                session, job, period, owner=owner, now=self.bot.clock(), outcome="skipped"
+            )

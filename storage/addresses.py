@@ -15,6 +15,7 @@ async def save(
     session: AsyncSession,
     workspace: int,
     key: str,
+    *,
     reference: str,
     service_url: str,
     now: datetime,
@@ -50,7 +51,7 @@ async def references(session: AsyncSession, workspace: int, keys: list[str]) -> 
 
 
 async def block(
-    session: AsyncSession, workspace: int, user_id: str, reason: str, now: datetime
+    session: AsyncSession, workspace: int, user_id: str, *, reason: str, now: datetime
 ) -> None:
     await insert_ignore(
         session,

@@ -11,6 +11,7 @@ async def record(
     session: AsyncSession,
     workspace: int,
     actor_id: str,
+    *,
     action: str,
     subject: str,
     detail: str = "",

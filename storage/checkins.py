@@ -16,6 +16,7 @@ async def ask(
     session: AsyncSession,
     workspace: int,
     text: str,
+    *,
     metric: str | None,
     by: str,
     now: datetime,
@@ -57,7 +58,7 @@ async def questions(session: AsyncSession, workspace: int) -> list[CheckinQuesti
     return list((await session.exec(statement)).all())
 
 
-async def remove(session: AsyncSession, workspace: int, question_id: int, now: datetime) -> bool:
+async def remove(session: AsyncSession, workspace: int, question_id: int, *, now: datetime) -> bool:
     statement = (
         update(CheckinQuestion)
         .where(
@@ -75,6 +76,7 @@ async def answer(
     session: AsyncSession,
     question_id: int,
     meeting: str,
+    *,
     user_id: str,
     user_name: str,
     text: str,
@@ -96,7 +98,7 @@ async def answer(
 
 
 async def answer_of(
-    session: AsyncSession, question_id: int, meeting: str, user_id: str
+    session: AsyncSession, question_id: int, meeting: str, *, user_id: str
 ) -> CheckinAnswer | None:
     statement = select(CheckinAnswer).where(
         CheckinAnswer.question_id == question_id,

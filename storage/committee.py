@@ -20,7 +20,7 @@ async def members(session: AsyncSession, workspace: int) -> list[CommitteeMember
 
 
 async def seat(
-    session: AsyncSession, workspace: int, user_id: str, name: str, persona: str
+    session: AsyncSession, workspace: int, user_id: str, *, name: str, persona: str
 ) -> None:
     await insert_or_update(
         session,

@@ -90,7 +90,7 @@ class WindowTotals:
 
 
 async def window_totals(
-    session: AsyncSession, workspace_id: int | None, start: date, end: date
+    session: AsyncSession, workspace_id: int | None, *, start: date, end: date
 ) -> dict[str, WindowTotals]:
     """Every KPI's numerator and denominator per currency over [start, end), in one query."""
     status = col(CostDay.commitment_status)
@@ -158,6 +158,7 @@ async def top_movers(
     session: AsyncSession,
     workspace_id: int | None,
     dimension: Dimension,
+    *,
     start: date,
     end: date,
     previous_start: date,
@@ -189,6 +190,7 @@ async def top_movers(
 async def top_service_categories(
     session: AsyncSession,
     workspace_id: int | None,
+    *,
     start: date,
     end: date,
     currency: str,
@@ -213,7 +215,7 @@ class CommitmentUse:
 
 
 async def commitment_utilisation(
-    session: AsyncSession, workspace_id: int | None, start: date, end: date, currency: str
+    session: AsyncSession, workspace_id: int | None, *, start: date, end: date, currency: str
 ) -> list[CommitmentUse]:
     """Used and unused effective cost per CommitmentDiscountId, the least used first."""
     commitment = col(CostDay.commitment_id)
@@ -242,6 +244,7 @@ async def weekly_effective(
     session: AsyncSession,
     workspace_id: int | None,
     first_monday: date,
+    *,
     weeks: int,
     currency: str,
 ) -> list[int]:
@@ -300,7 +303,7 @@ async def _edge_day(
 
 
 async def weekly_effective_by_currency(
-    session: AsyncSession, workspace_id: int | None, first_monday: date, weeks: int
+    session: AsyncSession, workspace_id: int | None, first_monday: date, *, weeks: int
 ) -> dict[str, list[int]]:
     """Effective cost per Monday-start week from `first_monday`, per currency, oldest first:
     the digest's chart, whose currency is the one with the most cost, in one query."""

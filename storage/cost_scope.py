@@ -51,7 +51,7 @@ def _matches(terms: Sequence[Term]) -> ColumnElement[bool]:
 
 
 async def daily_effective(
-    session: AsyncSession, workspace_id: int, terms: Sequence[Term], first: date, last: date
+    session: AsyncSession, workspace_id: int, terms: Sequence[Term], *, first: date, last: date
 ) -> dict[str, dict[date, int]]:
     """Effective cost per currency and UTC day over [first, last] (inclusive) of the rows the
     scope matches, in billionths; days without any are absent."""
@@ -85,7 +85,12 @@ async def set_scope(session: AsyncSession, win_id: int, terms: Sequence[Term]) -
 
 
 async def grouped_daily(
-    session: AsyncSession, workspace_id: int, dimensions: tuple[str, ...], first: date, last: date
+    session: AsyncSession,
+    workspace_id: int,
+    dimensions: tuple[str, ...],
+    *,
+    first: date,
+    last: date,
 ) -> list[tuple[Any, ...]]:
     """(day, currency, value of each dimension ..., effective nanos) over [first, last]: the
     series of every scope on these dimensions at once, for checking many wins in one read."""
@@ -206,7 +211,7 @@ async def latest_checks(session: AsyncSession, win_ids: list[int]) -> dict[int, 
 
 
 async def checks_between(
-    session: AsyncSession, workspace_id: int, start: datetime | None, until: datetime | None
+    session: AsyncSession, workspace_id: int, *, start: datetime | None, until: datetime | None
 ) -> list[tuple[Win, WinCheck]]:
     """The checks recorded in [start, until) for live wins of the workspace, oldest first."""
     statement = (
@@ -223,7 +228,7 @@ async def checks_between(
 
 
 async def verified_by_person(
-    session: AsyncSession, workspace_id: int, start: datetime | None, end: datetime | None
+    session: AsyncSession, workspace_id: int, *, start: datetime | None, end: datetime | None
 ) -> list[tuple[str, str, str, str]]:
     """(user id, name, currency, realised monthly as decimal text) for every person credited
     with a live win logged in [start, end) whose latest check saw its savings in the bill."""

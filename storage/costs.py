@@ -106,6 +106,7 @@ async def replace_deliveries(
     session: AsyncSession,
     workspace_id: int | None,
     deliveries: Iterable[tuple[str, str, date]],
+    *,
     rows: Iterable[Mapping[str, Any]],
 ) -> int:
     """Delete what this scope holds for each (provider, billing account, billing period) the
@@ -137,7 +138,7 @@ async def record_import(session: AsyncSession, entry: CostImport) -> None:
     await session.flush()
 
 
-async def save_chart(session: AsyncSession, token: str, workspace_id: int, png: bytes) -> None:
+async def save_chart(session: AsyncSession, token: str, workspace_id: int, *, png: bytes) -> None:
     session.add(ChartImage(token=token, workspace_id=workspace_id, png=png))
     await session.flush()
 

@@ -34,7 +34,7 @@ async def get(
 
 
 async def between(
-    session: AsyncSession, workspace: int, start: datetime | None, end: datetime | None = None
+    session: AsyncSession, workspace: int, *, start: datetime | None, end: datetime | None = None
 ) -> list[Decision]:
     """Decisions recorded in [start, end), oldest first."""
     statement = select(Decision).where(Decision.workspace_id == workspace)

@@ -12,7 +12,9 @@ from storage.models import InboundEvent, PostedMessage
 from storage.upsert import insert_ignore, insert_or_update
 
 
-async def claim_event(session: AsyncSession, platform: str, event_id: str, now: datetime) -> bool:
+async def claim_event(
+    session: AsyncSession, platform: str, event_id: str, *, now: datetime
+) -> bool:
     """True for the first delivery of `event_id`. Inside the work's transaction, a retry that
     races the first delivery waits for it and then sees the row (PostgreSQL unique index,
     SQLite's write lock); if the work fails, the claim rolls back with it and a retry may run."""
@@ -36,6 +38,7 @@ async def remember_post(
     session: AsyncSession,
     workspace: int,
     subject: str,
+    *,
     conversation_id: str,
     message_id: str,
     now: datetime,

@@ -58,7 +58,7 @@ async def prepare(database: Database) -> None:
 
 
 async def add(
-    connection: AsyncConnection, arrivals: Sequence[Arrival], now: datetime, lease: timedelta
+    connection: AsyncConnection, arrivals: Sequence[Arrival], now: datetime, *, lease: timedelta
 ) -> list[int | None]:
     """Store each arrival, leased to this process until `now + lease`, in one statement; its
     row id, or None when a request with the same key is already here (a platform's retry of
@@ -97,6 +97,7 @@ async def claim_expired(
     connection: AsyncConnection,
     platforms: Sequence[str],
     now: datetime,
+    *,
     lease: timedelta,
     limit: int,
 ) -> list[InboxItem]:
@@ -137,7 +138,7 @@ async def extend(connection: AsyncConnection, ids: Sequence[int], until: datetim
         await connection.execute(statement)
 
 
-async def record_answer(session: AsyncSession, key: str, answer: str, now: datetime) -> None:
+async def record_answer(session: AsyncSession, key: str, answer: str, *, now: datetime) -> None:
     """Keep the bot's answer to a stored request, in the work's own transaction."""
     session.add(InboxAnswer(key=key, answer=answer, created_at=now))
 
@@ -193,7 +194,7 @@ class _EngineWriter:
         self, arrivals: Sequence[Arrival], now: datetime, lease: timedelta
     ) -> list[int | None]:
         async with self.database.inbox_write() as connection:
-            return await add(connection, arrivals, now, lease)
+            return await add(connection, arrivals, now, lease=lease)
 
     async def close(self) -> None:
         pass

@@ -16,6 +16,7 @@ async def add_link(
     session: AsyncSession,
     workspace: int,
     topic: str,
+    *,
     url: str,
     title: str,
     added_by: str,
@@ -35,7 +36,7 @@ async def add_link(
     )
 
 
-async def remove_link(session: AsyncSession, workspace: int, topic: str, url: str) -> str | None:
+async def remove_link(session: AsyncSession, workspace: int, topic: str, *, url: str) -> str | None:
     """Delete one link; returns its title, or None when there was no such link."""
     # Select then delete (not DELETE ... RETURNING): older SQLite builds lack RETURNING.
     statement = select(LearnLink).where(
@@ -49,7 +50,7 @@ async def remove_link(session: AsyncSession, workspace: int, topic: str, url: st
 
 
 async def links_for(
-    session: AsyncSession, workspace: int, topic: str, limit: int = 20
+    session: AsyncSession, workspace: int, topic: str, *, limit: int = 20
 ) -> list[LearnLink]:
     statement = (
         select(LearnLink)

@@ -15,7 +15,7 @@ NAMED = 50  # newcomers named in a digest; the rest are counted
 
 
 async def claim_welcome(
-    session: AsyncSession, workspace: int, user_id: str, name: str, now: datetime
+    session: AsyncSession, workspace: int, user_id: str, *, name: str, now: datetime
 ) -> bool:
     """True the first time only: a retried or duplicated join does not welcome twice."""
     return await insert_ignore(
@@ -24,7 +24,7 @@ async def claim_welcome(
 
 
 async def welcomed_between(
-    session: AsyncSession, workspace: int, start: datetime, end: datetime
+    session: AsyncSession, workspace: int, *, start: datetime, end: datetime
 ) -> list[str]:
     statement = (
         select(Welcome.user_name)
@@ -40,7 +40,7 @@ async def welcomed_between(
 
 
 async def welcomed_count(
-    session: AsyncSession, workspace: int, start: datetime, end: datetime
+    session: AsyncSession, workspace: int, *, start: datetime, end: datetime
 ) -> int:
     statement = select(func.count()).where(
         Welcome.workspace_id == workspace, Welcome.welcomed_at >= start, Welcome.welcomed_at < end

@@ -41,7 +41,7 @@ class Queued:
     subject: str = ""
 
 
-async def add(session: AsyncSession, workspace: int, rows: list[Queued], now: datetime) -> None:
+async def add(session: AsyncSession, workspace: int, rows: list[Queued], *, now: datetime) -> None:
     """Queue `rows` in one INSERT (a scheduled run may queue hundreds)."""
     if not rows:
         return
@@ -70,14 +70,14 @@ def _defaults() -> dict[str, Any]:
 
 
 async def add_home(
-    session: AsyncSession, workspace: int, user_id: str, payload: str, now: datetime
+    session: AsyncSession, workspace: int, user_id: str, *, payload: str, now: datetime
 ) -> bool:
     """Ask for a person's home tab to be published, unless a request is already waiting (it
     renders the tab as it is when sent). False when one was waiting."""
     conversation = f"home:{user_id}"
     if await _waiting(session, workspace, conversation):
         return False
-    await add(session, workspace, [Queued("home", conversation, payload, "home")], now)
+    await add(session, workspace, [Queued("home", conversation, payload, "home")], now=now)
     return True
 
 

@@ -44,13 +44,13 @@ async def replace_choices(
     session: AsyncSession,
     poll_id: int,
     voter: str,
+    *,
     positions: set[int],
     voter_name: str | None,
-    *,
     anonymous: bool = False,
 ) -> None:
     if anonymous:
-        await _rewrite_anonymous(session, poll_id, voter, positions)
+        await _rewrite_anonymous(session, poll_id, voter, positions=positions)
         return
     await session.exec(delete(Vote).where(col(Vote.poll_id) == poll_id, col(Vote.voter) == voter))
     for position in sorted(positions):
@@ -59,7 +59,7 @@ async def replace_choices(
 
 
 async def _rewrite_anonymous(
-    session: AsyncSession, poll_id: int, voter: str, positions: set[int]
+    session: AsyncSession, poll_id: int, voter: str, *, positions: set[int]
 ) -> None:
     """An anonymous vote rewrites every vote row of its poll, in the order of the voters'
     keyed hashes: all rows then carry this transaction's id (PostgreSQL `xmin`) and an
@@ -115,7 +115,7 @@ def _open(workspace: int, now: datetime):
     )
 
 
-async def open_polls(session: AsyncSession, workspace: int, now: datetime, limit: int = 20):
+async def open_polls(session: AsyncSession, workspace: int, now: datetime, *, limit: int = 20):
     statement = (
         select(Poll)
         .where(*_open(workspace, now))
@@ -159,7 +159,7 @@ async def latest(session: AsyncSession, workspace: int, limit: int = 6) -> list[
 
 
 async def latest_closed(
-    session: AsyncSession, workspace: int, now: datetime, limit: int = 4
+    session: AsyncSession, workspace: int, now: datetime, *, limit: int = 4
 ) -> list[Poll]:
     """The newest polls that are no longer open (closed, or past their deadline)."""
     statement = (
@@ -177,7 +177,7 @@ async def latest_closed(
     return list((await session.exec(statement)).all())
 
 
-async def after(session: AsyncSession, workspace: int, after_id: int, limit: int = 200):
+async def after(session: AsyncSession, workspace: int, after_id: int, *, limit: int = 200):
     """Polls with an id above `after_id`, oldest first (the CSV export pages through them)."""
     statement = (
         select(Poll)

@@ -15,6 +15,7 @@ async def assign(
     session: AsyncSession,
     workspace: int,
     persona: str,
+    *,
     activity: str,
     role: str,
     by: str,

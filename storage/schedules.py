@@ -63,7 +63,13 @@ async def all_with_workspaces(
 
 
 async def claim(
-    session: AsyncSession, job: str, period: str, owner: str, now: datetime, outcome: str = "done"
+    session: AsyncSession,
+    job: str,
+    period: str,
+    *,
+    owner: str,
+    now: datetime,
+    outcome: str = "done",
 ) -> bool:
     """Claim (job, period) inside the transaction that does the work: the first claimant
     wins; a concurrent one waits for it (PostgreSQL's unique index, SQLite's write lock) and

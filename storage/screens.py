@@ -16,7 +16,7 @@ USE_GRANULARITY = timedelta(minutes=5)
 
 
 async def create(
-    session: AsyncSession, workspace: int, user_id: str, user_name: str, now: datetime
+    session: AsyncSession, workspace: int, user_id: str, *, user_name: str, now: datetime
 ) -> DashboardScreen:
     row = DashboardScreen(
         workspace_id=workspace, created_at=now, created_by=user_id, created_by_name=user_name
@@ -44,7 +44,7 @@ async def get(session: AsyncSession, workspace: int, screen_id: int) -> Dashboar
 
 
 async def revoke(
-    session: AsyncSession, workspace: int, screen_id: int, user_id: str, now: datetime
+    session: AsyncSession, workspace: int, screen_id: int, *, user_id: str, now: datetime
 ) -> DashboardScreen | None:
     """Revoke a screen link of the workspace; None when it has none by that id."""
     row = await get(session, workspace, screen_id)

@@ -24,7 +24,7 @@ class WinView:
 
 
 async def add_win(
-    session: AsyncSession, win: Win, tags: list[tuple[str, bool]], people: list[tuple[str, str]]
+    session: AsyncSession, win: Win, *, tags: list[tuple[str, bool]], people: list[tuple[str, str]]
 ) -> Win:
     session.add(win)
     await session.flush()  # assigns win.id
@@ -38,7 +38,7 @@ async def add_win(
     return win
 
 
-async def undo(session: AsyncSession, win: Win, by: str, now: datetime) -> bool:
+async def undo(session: AsyncSession, win: Win, by: str, *, now: datetime) -> bool:
     """Mark a live win undone; False when it already was (a concurrent undo won). Only the
     call that flips it takes it out of the daily totals, so they never count it twice."""
     result = await session.exec(
@@ -56,6 +56,7 @@ async def replace(
     session: AsyncSession,
     win: Win,
     changes: dict[str, Any],
+    *,
     tags: list[tuple[str, bool]],
     people: list[tuple[str, str]],
 ) -> bool:
@@ -133,7 +134,9 @@ async def lock_author(session: AsyncSession, workspace: int, author: str) -> Non
         )
 
 
-async def recent_count(session: AsyncSession, workspace: int, author: str, since: datetime) -> int:
+async def recent_count(
+    session: AsyncSession, workspace: int, author: str, *, since: datetime
+) -> int:
     statement = select(func.count()).where(
         Win.workspace_id == workspace, Win.author_id == author, Win.created_at >= since
     )
@@ -141,7 +144,7 @@ async def recent_count(session: AsyncSession, workspace: int, author: str, since
 
 
 async def next_allowed(
-    session: AsyncSession, workspace: int, author: str, since: datetime, limit: int
+    session: AsyncSession, workspace: int, author: str, *, since: datetime, limit: int
 ) -> datetime:
     """When the oldest win that fills the hourly limit leaves the window (`since` + 1 hour
     later): the moment the next win is accepted."""
@@ -177,9 +180,9 @@ def _live(workspace: int, start: datetime | None, end: datetime | None):
 async def list_wins(
     session: AsyncSession,
     workspace: int,
+    *,
     start: datetime | None,
     end: datetime | None,
-    *,
     tag: str | None = None,
     user_id: str | None = None,
     limit: int = 20,
@@ -222,9 +225,9 @@ def _filtered(
 async def count_wins(
     session: AsyncSession,
     workspace: int,
+    *,
     start: datetime | None,
     end: datetime | None,
-    *,
     tag: str | None = None,
     user_id: str | None = None,
     avoidance: bool | None = None,
@@ -260,6 +263,7 @@ class Totals:
 async def totals(
     session: AsyncSession,
     workspace: int,
+    *,
     start: datetime | None,
     end: datetime | None,
     user_id: str | None = None,
@@ -295,11 +299,11 @@ class Contributor:
 async def contributors(
     session: AsyncSession,
     workspace: int,
+    *,
     start: datetime | None,
     end: datetime | None,
     limit: int | None = 10,
     rank_currency: str = "USD",
-    *,
     tag: str | None = None,
     avoidance: bool | None = None,
 ) -> list[Contributor]:
@@ -456,6 +460,7 @@ async def export_batch(
     session: AsyncSession,
     workspace: int,
     after: tuple[datetime, int] | None,
+    *,
     limit: int = 1000,
 ) -> list[ExportedWin]:
     """Live wins logged after `after` (the last one of the previous batch: its time and id),

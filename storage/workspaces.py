@@ -37,7 +37,7 @@ async def settings(session: AsyncSession, workspace: int) -> dict[str, str]:
     return {row.key: row.value for row in rows}
 
 
-async def set_setting(session: AsyncSession, workspace: int, key: str, value: str) -> None:
+async def set_setting(session: AsyncSession, workspace: int, key: str, *, value: str) -> None:
     await insert_or_update(
         session, Setting, ("workspace_id", "key"), workspace_id=workspace, key=key, value=value
     )

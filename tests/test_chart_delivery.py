@@ -57,7 +57,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def png() -> bytes:
-    return render_png(WEEKS, COST, SAVINGS, "USD")
+    return render_png(WEEKS, COST, SAVINGS, currency="USD")
 
 
 def a_chart(png: bytes, token: str | None = None) -> Chart:
@@ -82,12 +82,12 @@ async def queue_post(
     async def work(req: Request, _argument: Any) -> Outcome:
         for block in message.blocks:
             if store and isinstance(block, Chart) and block.token:
-                await costs.save_chart(req.session, block.token, req.workspace_id, block.png)
-        return Outcome().post(message, channel, "finops")
+                await costs.save_chart(req.session, block.token, req.workspace_id, png=block.png)
+        return Outcome().post(message, channel, channel_name="finops")
 
     bot = client.server.app[BOT]
     period = uuid.uuid4().hex[:20]
-    assert await bot.run_scheduled(actor, work, None, "chart-test", period, "test")
+    assert await bot.run_scheduled(actor, work, None, job="chart-test", period=period, owner="test")
 
 
 # -- the chart itself -----------------------------------------------------------------------------
@@ -107,13 +107,13 @@ def test_the_png_is_small_deterministic_and_800_by_360(png: bytes):
     width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
     assert (width, height) == (800, 360)
     assert len(png) < 40_000, len(png)
-    assert render_png(WEEKS, COST, SAVINGS, "USD") == png  # same input, same bytes
-    assert render_png(WEEKS, COST, SAVINGS, "EUR") != png
+    assert render_png(WEEKS, COST, SAVINGS, currency="USD") == png  # same input, same bytes
+    assert render_png(WEEKS, COST, SAVINGS, currency="EUR") != png
     assert b"tEXt" not in png and b"tIME" not in png  # no software name, no timestamp
 
 
 def test_the_chart_draws_twelve_weeks_of_cost_and_savings():
-    figure = draw(WEEKS, COST, SAVINGS, "USD")
+    figure = draw(WEEKS, COST, SAVINGS, currency="USD")
     axes = figure.axes[0]
     assert axes.get_title(loc="left") == "Last 12 weeks"
     labels = [label.get_text() for label in axes.get_xticklabels()]
@@ -127,9 +127,9 @@ def test_the_chart_draws_twelve_weeks_of_cost_and_savings():
 
 
 def test_savings_far_from_the_cost_scale_get_their_own_axis():
-    shared = draw(WEEKS, COST, SAVINGS, "USD")  # 52,800 beside ~45,000: one scale
+    shared = draw(WEEKS, COST, SAVINGS, currency="USD")  # 52,800 beside ~45,000: one scale
     assert len(shared.axes) == 1 and shared.axes[0].get_ylabel() == "Amount (USD)"
-    apart = draw(WEEKS, [c * 100 for c in COST], SAVINGS, "USD")
+    apart = draw(WEEKS, [c * 100 for c in COST], SAVINGS, currency="USD")
     assert len(apart.axes) == 2
     assert [ax.get_ylabel() for ax in apart.axes] == [
         "Effective cost (USD)",
@@ -139,7 +139,7 @@ def test_savings_far_from_the_cost_scale_get_their_own_axis():
 
 def test_mismatched_series_are_refused():
     with pytest.raises(ValueError):
-        render_png(WEEKS, COST[:-1], SAVINGS, "USD")
+        render_png(WEEKS, COST[:-1], SAVINGS, currency="USD")
 
 
 def test_tokens_are_random_and_fit_the_route():
@@ -197,14 +197,14 @@ def test_teams_picks_the_hosted_copy_an_inline_copy_or_none(png: bytes):
 def test_the_digest_archive_page_shows_the_hosted_picture_and_the_sparkline(png: bytes):
     chart = Chart(png=png, alt='Cost & "savings" <chart>', sparkline="Cost ▁▅█", token="k" * 32)
     page = DigestPage("Slack · T1", "Week of 07 Sep 2026", "Mon 7 Sep 2026 09:00", (chart,))
-    html = digest_page(page, "signed", "/finops", "tomorrow")
+    html = digest_page(page, "signed", "/finops", expires="tomorrow")
     assert (
         f'<img src="/finops/charts/{"k" * 32}.png" '
         'alt="Cost &amp; &#34;savings&#34; &lt;chart&gt;"' in html
     )
     assert "Cost ▁▅█" in html
     untokened = DigestPage(page.workspace, page.week, page.posted, (a_chart(png, token=""),))
-    html = digest_page(untokened, "signed", "", "tomorrow")
+    html = digest_page(untokened, "signed", "", expires="tomorrow")
     assert "<img" not in html and sparkline(COST) in html
 
 
@@ -245,7 +245,9 @@ async def test_a_direct_message_uploads_into_the_dm_channel(
 
     bot = slack.client.server.app[BOT]
     actor = system_actor("slack", slack.team)
-    assert await bot.run_scheduled(actor, work, None, "chart-test", uuid.uuid4().hex[:20], "t")
+    assert await bot.run_scheduled(
+        actor, work, None, job="chart-test", period=uuid.uuid4().hex[:20], owner="t"
+    )
     await slack.settled()
     [(channel, ts)] = list(slack.fake.messages)
     assert channel == "DU77"  # the user id posts in the DM; the upload needs the DM's id
@@ -425,7 +427,7 @@ async def stored(client: TestClient, png: bytes) -> str:
     token = new_token()
     async with client.server.app[DATABASE].session() as session:
         workspace = await workspaces.workspace_id(session, "console", f"ws-{uuid.uuid4().hex}")
-        await costs.save_chart(session, token, workspace, png)
+        await costs.save_chart(session, token, workspace, png=png)
     return token
 
 

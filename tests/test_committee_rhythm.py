@@ -69,12 +69,12 @@ async def test_meeting_command_shows_cadence_next_meeting_and_who_is_expected(ch
 
 def test_biweekly_and_monthly_rhythms():
     start = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
-    biweekly = times.meetings(1, "15:00", "UTC", "biweekly", date(2026, 12, 1))
+    biweekly = times.meetings(1, "15:00", "UTC", cadence="biweekly", anchor=date(2026, 12, 1))
     first = times.next_meeting(biweekly, start)
     second = times.next_meeting(biweekly, first + timedelta(minutes=1))
     assert (first.date(), second.date()) == (date(2026, 12, 1), date(2026, 12, 15))
     assert times.previous_meeting(biweekly, second) == first
-    monthly = times.meetings(1, "15:00", "Europe/Paris", "monthly", None)
+    monthly = times.meetings(1, "15:00", "Europe/Paris", cadence="monthly", anchor=None)
     runs = [times.next_meeting(monthly, start)]
     for _ in range(3):
         runs.append(times.next_meeting(monthly, runs[-1] + timedelta(minutes=1)))

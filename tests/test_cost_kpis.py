@@ -92,7 +92,7 @@ def row(
 async def put(session: AsyncSession, workspace_id: int | None, rows: Iterable[dict]) -> None:
     """Add rows (each call a part of the month's data: nothing is replaced)."""
     rows = [{"billing_period": r["day"].replace(day=1), **r} for r in rows]
-    await costs.replace_deliveries(session, workspace_id, (), rows)
+    await costs.replace_deliveries(session, workspace_id, (), rows=rows)
 
 
 async def new_workspace(session: AsyncSession) -> int:
@@ -237,7 +237,7 @@ async def test_window_totals_every_formula_and_scope(database: Database):
         tax = tax_row(date(2024, 9, 30))
         await put(session, None, [tax])
 
-        totals = await cost_kpis.window_totals(session, ws, SEP, OCT)
+        totals = await cost_kpis.window_totals(session, ws, start=SEP, end=OCT)
         assert set(totals) == {"USD", "EUR"}
         usd = totals["USD"]
         for name, amount in EXPECTED.items():
@@ -246,10 +246,10 @@ async def test_window_totals_every_formula_and_scope(database: Database):
         assert totals["EUR"].effective == nanos("12.34")
 
         # the installation alone sees its own rows only
-        installation = await cost_kpis.window_totals(session, None, SEP, OCT)
+        installation = await cost_kpis.window_totals(session, None, start=SEP, end=OCT)
         assert set(installation) == {"USD"} and installation["USD"].effective == nanos("10")
         # the other workspace sees the installation's tax and its own row, none of ours
-        theirs = await cost_kpis.window_totals(session, other, SEP, OCT)
+        theirs = await cost_kpis.window_totals(session, other, start=SEP, end=OCT)
         assert theirs["USD"].effective == nanos("5010")
 
 
@@ -260,7 +260,9 @@ async def test_report_kpis_against_hand_computed_values(database: Database):
         await put(session, ws, [tax_row(date(2024, 9, 30))])
         await put(session, ws, [row(date(2024, 8, 5), effective="200", billed="250")])
         now = datetime(2024, 10, 2, 12, tzinfo=UTC)
-        report = await kpis.build_report(session, ws, Period.month_of(SEP), now, owner_tags=True)
+        report = await kpis.build_report(
+            session, ws, Period.month_of(SEP), now=now, owner_tags=True
+        )
 
     assert isinstance(report, CostReport)
     assert report.currency == "USD" and report.others == {"EUR": nanos("12.34")}
@@ -291,7 +293,7 @@ async def test_allocation_without_owner_tags_is_the_tagged_share(database: Datab
         ws = await new_workspace(session)
         await put(session, ws, september())
         report = await kpis.build_report(
-            session, ws, Period.month_of(SEP), datetime.now(UTC), owner_tags=False
+            session, ws, Period.month_of(SEP), now=datetime.now(UTC), owner_tags=False
         )
     assert isinstance(report, CostReport)
     assert report.untagged.value == Decimal("16.7")  # 50 / 300, usage rows only
@@ -326,9 +328,11 @@ async def test_spec_commitment_example_utilisation_and_waste(database: Database)
             ],
         )
         report = await kpis.build_report(
-            session, ws, Period.month_of(d), datetime.now(UTC), owner_tags=True
+            session, ws, Period.month_of(d), now=datetime.now(UTC), owner_tags=True
         )
-        uses = await cost_kpis.commitment_utilisation(session, ws, d, d + timedelta(days=1), "USD")
+        uses = await cost_kpis.commitment_utilisation(
+            session, ws, start=d, end=d + timedelta(days=1), currency="USD"
+        )
     assert isinstance(report, CostReport)
     assert report.utilisation.value == Decimal("75.0") and report.waste.value == Decimal("25.0")
     assert report.utilisation.light is Light.BELOW and report.waste.light is Light.BELOW
@@ -348,7 +352,7 @@ async def test_zero_denominators_are_not_applicable(database: Database):
             ],
         )
         report = await kpis.build_report(
-            session, ws, Period.month_of(SEP), datetime.now(UTC), owner_tags=True
+            session, ws, Period.month_of(SEP), now=datetime.now(UTC), owner_tags=True
         )
     assert isinstance(report, CostReport)
     for kpi in (report.esr, report.coverage, report.utilisation, report.waste):
@@ -446,7 +450,7 @@ async def test_the_currency_most_rows_are_in_is_reported(database: Database):
             ],
         )
         report = await kpis.build_report(
-            session, ws, Period.month_of(SEP), datetime.now(UTC), owner_tags=False
+            session, ws, Period.month_of(SEP), now=datetime.now(UTC), owner_tags=False
         )
     assert isinstance(report, CostReport) and report.currency == "EUR"
     assert report.others == {"USD": nanos("100"), "": nanos("5")}
@@ -476,10 +480,25 @@ async def test_top_movers_by_service_and_sub_account(database: Database):
             ],
         )
         by_service = await cost_kpis.top_movers(
-            session, ws, "service", SEP, OCT, date(2024, 8, 1), SEP, "USD"
+            session,
+            ws,
+            "service",
+            start=SEP,
+            end=OCT,
+            previous_start=date(2024, 8, 1),
+            previous_end=SEP,
+            currency="USD",
         )
         by_account = await cost_kpis.top_movers(
-            session, ws, "sub_account", SEP, OCT, date(2024, 8, 1), SEP, "USD", limit=5
+            session,
+            ws,
+            "sub_account",
+            start=SEP,
+            end=OCT,
+            previous_start=date(2024, 8, 1),
+            previous_end=SEP,
+            currency="USD",
+            limit=5,
         )
     assert [(m.name, m.current, m.previous) for m in by_service] == [
         ("S3", nanos("20"), nanos("80")),
@@ -509,7 +528,7 @@ async def test_month_to_date_is_compared_with_as_many_days(database: Database):
         )
         now = datetime(2026, 11, 25, 10, tzinfo=UTC)
         report = await kpis.build_report(
-            session, ws, Period.month_of(now.date()), now, owner_tags=False
+            session, ws, Period.month_of(now.date()), now=now, owner_tags=False
         )
     assert isinstance(report, CostReport) and report.partial
     assert (report.start, report.end) == (date(2026, 11, 1), date(2026, 11, 25))
@@ -536,7 +555,7 @@ async def test_weekly_series_freshness_and_days(database: Database):
             ],
         )
         weeks, values = await kpis.chart_series(
-            session, ws, "USD", monday + timedelta(days=14), weeks=3
+            session, ws, "USD", last_monday=monday + timedelta(days=14), weeks=3
         )
         assert weeks == [monday, monday + timedelta(days=7), monday + timedelta(days=14)]
         assert values == [Decimal("5"), Decimal("4"), Decimal("5")]
@@ -568,7 +587,7 @@ async def test_weekly_series_freshness_and_days(database: Database):
             session,
             ws,
             Period.week_of(monday),
-            datetime(2024, 9, 24, 12, tzinfo=UTC),
+            now=datetime(2024, 9, 24, 12, tzinfo=UTC),
             owner_tags=False,
         )
     assert isinstance(report, CostReport)
@@ -826,6 +845,13 @@ async def test_a_change_that_rounds_to_nothing_is_no_mover(database: Database):
         ws = await new_workspace(session)
         await put(session, ws, [row(date(2024, 9, 10), effective="0.001", service="Tiny")])
         movers = await cost_kpis.top_movers(
-            session, ws, "service", SEP, OCT, date(2024, 8, 1), SEP, "USD"
+            session,
+            ws,
+            "service",
+            start=SEP,
+            end=OCT,
+            previous_start=date(2024, 8, 1),
+            previous_end=SEP,
+            currency="USD",
         )
     assert movers == []

@@ -308,9 +308,9 @@ async def test_posted_digests_are_archived_and_shown(served: Served, database): 
         session.actor(),
         digest.scheduled_post,
         served.bot.clock(),
-        f"digest:test-{served.workspace}",
-        "p",
-        "t",
+        job=f"digest:test-{served.workspace}",
+        period="p",
+        owner="t",
         prepare=digest.prepare_scheduled,
     )
     assert ran and await rows(database, DigestArchive, served.workspace) == 3
@@ -360,7 +360,7 @@ async def test_daily_totals_are_exact_across_time_zones_and_undo(chat, clock, da
         ws = await find(session, "console", workspace)
         rolled = await wins.totals_by_interval(session, ws, bounds)
         for index in range(3):
-            direct = await wins.totals(session, ws, bounds[index], bounds[index + 1])
+            direct = await wins.totals(session, ws, start=bounds[index], end=bounds[index + 1])
             mine = [r for r in rolled if r.bucket == index]
             assert sum(r.count for r in mine) == direct.count
             assert {r.currency: r.annualised for r in mine if not r.avoidance} == direct.savings

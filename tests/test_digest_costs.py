@@ -152,9 +152,9 @@ async def test_teams_scheduled_digest_shows_the_chart_in_its_card(
                 actor,
                 digest.scheduled_post,
                 bot.clock(),
-                "digest:test",
-                period,
-                "test",
+                job="digest:test",
+                period=period,
+                owner="test",
                 prepare=digest.prepare_scheduled,
             )
             await teams.settled()
@@ -189,18 +189,18 @@ async def test_the_digest_draws_its_chart_while_no_writer_waits(  # type: ignore
     await run_import(database, [path], ws, scope=f"console:{chat.workspace}")
     writer_busy: list[bool] = []
 
-    def drawing(*args):  # type: ignore[no-untyped-def]
+    def drawing(*args, **kwargs):  # type: ignore[no-untyped-def]
         writer_busy.append(database._writer.locked())  # the in-process writer lock (SQLite)
-        return render_png(*args)
+        return render_png(*args, **kwargs)
 
     monkeypatch.setattr(digest, "render_png", drawing)
     assert await bot.run_scheduled(
         chat.actor(),
         digest.scheduled_post,
         bot.clock(),
-        "digest:test",
-        uuid.uuid4().hex[:12],
-        "test",
+        job="digest:test",
+        period=uuid.uuid4().hex[:12],
+        owner="test",
         prepare=digest.prepare_scheduled,
     )
     assert "Posted the digest for" in await chat.say("digest post")  # the command too
@@ -210,5 +210,5 @@ async def test_the_digest_draws_its_chart_while_no_writer_waits(  # type: ignore
     assert [s.png[:8] for s in stored] == [PNG_SIGNATURE] * 2  # drawn outside, kept
     # The same probe sees the lock when drawing happens inside a write transaction.
     async with database.session():
-        drawing([date(2026, 1, 5)], [Decimal(1)], [Decimal(0)], "USD")
+        drawing([date(2026, 1, 5)], [Decimal(1)], [Decimal(0)], currency="USD")
     assert writer_busy == [False, False, True]

@@ -337,7 +337,7 @@ async def test_real_export_oddities_are_tolerated(
 ) -> None:
     ws = await workspace_id(database, workspace)
     async with database.session() as session:
-        await workspaces.set_setting(session, ws, "cost-owner-tags", "team, cost-center")
+        await workspaces.set_setting(session, ws, "cost-owner-tags", value="team, cost-center")
     header = [h.lower() if h == "BilledCost" else h for h in HEADER]  # header case varies
     rows = [
         row(),
@@ -527,7 +527,7 @@ async def test_spec_scenarios_give_the_spec_utilisation(
             session,
             ws,
             Period.month_of(date(2023, 1, 1)),
-            datetime(2023, 2, 1, tzinfo=UTC),
+            now=datetime(2023, 2, 1, tzinfo=UTC),
             owner_tags=False,
         )
     assert isinstance(report, kpis.CostReport)
@@ -637,7 +637,7 @@ async def test_parquet_tags_as_map_or_struct_are_read_like_json(
 ) -> None:
     ws = await workspace_id(database, workspace)
     async with database.session() as session:
-        await workspaces.set_setting(session, ws, "cost-owner-tags", "team")
+        await workspaces.set_setting(session, ws, "cost-owner-tags", value="team")
     rows = [row(), row()]
     table = pa.table({h: [r[h] for r in rows] for h in HEADER if h != "Tags"})
     if shape == "map":

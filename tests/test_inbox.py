@@ -44,7 +44,7 @@ async def _stored(database: Database, arrival: Arrival, at: datetime) -> int:
     """A row as a replica that then died would have left it."""
     await inbox.prepare(database)
     async with database.inbox_write() as connection:
-        [row] = await inbox.add(connection, [arrival], at, LEASE)
+        [row] = await inbox.add(connection, [arrival], at, lease=LEASE)
     assert row is not None
     return row
 
@@ -286,8 +286,8 @@ async def test_recorded_answers_are_pruned_once_no_replay_can_need_them(database
     now = datetime.now(UTC)
     old, fresh = uuid.uuid4().hex, uuid.uuid4().hex
     async with database.session() as session:
-        await inbox.record_answer(session, old, "sealed answer", now - timedelta(hours=2))
-        await inbox.record_answer(session, fresh, "sealed answer", now)
+        await inbox.record_answer(session, old, "sealed answer", now=now - timedelta(hours=2))
+        await inbox.record_answer(session, fresh, "sealed answer", now=now)
     async with _intake(database) as intake:
         await intake._prune_answers()
     async with database.reading() as session:

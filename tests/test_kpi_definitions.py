@@ -47,7 +47,7 @@ async def report_of(database: Database, name: str, path: Path) -> kpis.CostRepor
     await run_import(database, [path], ws)
     async with database.reading() as session:
         report = await kpis.build_report(
-            session, ws, PERIOD, datetime(2023, 2, 1, tzinfo=UTC), owner_tags=False
+            session, ws, PERIOD, now=datetime(2023, 2, 1, tzinfo=UTC), owner_tags=False
         )
     assert isinstance(report, kpis.CostReport)
     return report

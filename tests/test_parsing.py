@@ -522,14 +522,14 @@ def test_parse_timezone_errors(name: str) -> None:
     ],
 )
 def test_period_bounds(words: list[str], name: str, start: datetime, end: datetime) -> None:
-    period = parse_period(words, NOW, PARIS, "this month")
+    period = parse_period(words, NOW, PARIS, default="this month")
     assert period == Period(name, start, end)
     assert period.start is not None
     assert period.start <= NOW or name.startswith("last")
 
 
 def test_week_starts_monday_midnight_local() -> None:
-    period = parse_period(["this", "week"], NOW, PARIS, "this week")
+    period = parse_period(["this", "week"], NOW, PARIS, default="this week")
     assert period.start is not None and period.end is not None
     local_start, local_end = to_local(period.start, PARIS), to_local(period.end, PARIS)
     assert (local_start.weekday(), local_start.hour, local_start.minute) == (0, 0, 0)
@@ -540,13 +540,13 @@ def test_week_starts_monday_midnight_local() -> None:
 def test_week_boundary_follows_the_workspace_clock() -> None:
     sunday_late = utc(2026, 3, 29, 21, 30)  # Sunday 23:30 CEST: still the week of the 23rd
     monday_early = utc(2026, 3, 29, 22, 30)  # Monday 00:30 CEST: a new week
-    assert parse_period(["week"], sunday_late, PARIS, "").start == utc(2026, 3, 22, 23)
-    assert parse_period(["week"], monday_early, PARIS, "").start == utc(2026, 3, 29, 22)
+    assert parse_period(["week"], sunday_late, PARIS, default="").start == utc(2026, 3, 22, 23)
+    assert parse_period(["week"], monday_early, PARIS, default="").start == utc(2026, 3, 29, 22)
 
 
 @pytest.mark.parametrize(("words"), [["all"], ["ALL"], ["all", "time"], ["ever"]])
 def test_period_all(words: list[str]) -> None:
-    assert parse_period(words, NOW, PARIS, "this week") == Period("all time", None, None)
+    assert parse_period(words, NOW, PARIS, default="this week") == Period("all time", None, None)
 
 
 @pytest.mark.parametrize(
@@ -567,12 +567,12 @@ def test_quarter_bounds(day: date, first: date, after: date) -> None:
 )
 def test_unknown_period(words: list[str]) -> None:
     with pytest.raises(UsageError, match="not a period"):
-        parse_period(words, NOW, PARIS, "this week")
+        parse_period(words, NOW, PARIS, default="this week")
 
 
 def test_unknown_default_period() -> None:
     with pytest.raises(UsageError, match="not a period"):
-        parse_period([], NOW, PARIS, "someday")
+        parse_period([], NOW, PARIS, default="someday")
 
 
 # --- showing money -------------------------------------------------------------------------

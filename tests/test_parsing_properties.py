@@ -184,7 +184,7 @@ def test_parse_period_is_a_period_or_usage_error(
     words: list[str], now: datetime, tz: ZoneInfo, default: str
 ) -> None:
     try:
-        period = parse_period(words, now, tz, default)
+        period = parse_period(words, now, tz, default=default)
     except UsageError as error:
         assert error.problem
         return

@@ -187,15 +187,15 @@ async def test_old_deduplication_keys_are_pruned_but_once_ever_keys_stay(databas
     old, recent = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 3, tzinfo=UTC)
     tag = f"{id(database)}-{datetime.now(UTC).timestamp()}"
     async with database.session() as session:
-        assert await claim_event(session, "slack", f"old-{tag}", old)
-        assert await claim_event(session, "slack", f"intro:{tag}", old)
-        assert await claim_event(session, "slack", f"new-{tag}", recent)
+        assert await claim_event(session, "slack", f"old-{tag}", now=old)
+        assert await claim_event(session, "slack", f"intro:{tag}", now=old)
+        assert await claim_event(session, "slack", f"new-{tag}", now=recent)
     async with database.session() as session:
         await prune_events(session, recent - timedelta(days=1))
     async with database.session() as session:
-        assert await claim_event(session, "slack", f"old-{tag}", recent)  # forgotten: new again
-        assert not await claim_event(session, "slack", f"intro:{tag}", recent)
-        assert not await claim_event(session, "slack", f"new-{tag}", recent)
+        assert await claim_event(session, "slack", f"old-{tag}", now=recent)  # forgotten: new again
+        assert not await claim_event(session, "slack", f"intro:{tag}", now=recent)
+        assert not await claim_event(session, "slack", f"new-{tag}", now=recent)
 
 
 async def test_the_anonymity_migration_rewrites_earlier_votes_in_hash_order(

@@ -34,7 +34,7 @@ def test_a_known_drop_is_measured_within_its_band() -> None:
     for seed in range(60):
         daily = noisy(1000, days_between(SPAN[0], WIN_DAY - timedelta(days=1)), seed)
         daily |= noisy(900, days_between(WIN_DAY + timedelta(days=1), SPAN[1]), seed + 100)
-        m = measure(daily, SPAN, WIN_DAY, 30)
+        m = measure(daily, SPAN, WIN_DAY, checkpoint=30)
         assert m.verdict is Verdict.SEEN
         # 1.96 * 40 * sqrt(2/30) * 30.4 = about 615, give or take the sample's own spread.
         assert Decimal(400) < m.band < Decimal(850)
@@ -45,15 +45,15 @@ def test_a_known_drop_is_measured_within_its_band() -> None:
 def test_an_unchanged_cost_is_not_seen_and_a_rise_is_not_a_saving() -> None:
     days = days_between(*SPAN)
     flat = noisy(1000, days, 7)
-    assert measure(flat, SPAN, WIN_DAY, 30).verdict is Verdict.NOT_SEEN
+    assert measure(flat, SPAN, WIN_DAY, checkpoint=30).verdict is Verdict.NOT_SEEN
     rising = {d: v + (Decimal(200) if d > WIN_DAY else 0) for d, v in flat.items()}
-    m = measure(rising, SPAN, WIN_DAY, 30)
+    m = measure(rising, SPAN, WIN_DAY, checkpoint=30)
     assert m.verdict is Verdict.NOT_SEEN and m.realised_monthly < 0
 
 
 def test_a_service_switched_off_saves_its_whole_cost_days_without_rows_count_as_zero() -> None:
     daily = {d: Decimal(50) for d in days_between(SPAN[0], WIN_DAY - timedelta(days=1))}
-    m = measure(daily, SPAN, WIN_DAY, 30)
+    m = measure(daily, SPAN, WIN_DAY, checkpoint=30)
     assert m.verdict is Verdict.SEEN
     assert m.realised_monthly == Decimal(50) * DAYS_PER_MONTH and m.band == 0
 
@@ -63,8 +63,8 @@ def test_the_check_waits_until_the_data_covers_its_last_day() -> None:
     day_30 = after_window(WIN_DAY, 30).last
     assert day_30 == WIN_DAY + timedelta(days=30)
     early = (SPAN[0], day_30 - timedelta(days=1))
-    assert measure(daily, early, WIN_DAY, 30).verdict is Verdict.WAITING
-    assert measure(daily, (SPAN[0], day_30), WIN_DAY, 30).verdict is not Verdict.WAITING
+    assert measure(daily, early, WIN_DAY, checkpoint=30).verdict is Verdict.WAITING
+    assert measure(daily, (SPAN[0], day_30), WIN_DAY, checkpoint=30).verdict is not Verdict.WAITING
     assert due_checkpoints(WIN_DAY, day_30 - timedelta(days=1)) == []
     assert due_checkpoints(WIN_DAY, day_30 + timedelta(days=40)) == [30, 60]
 
@@ -72,9 +72,9 @@ def test_the_check_waits_until_the_data_covers_its_last_day() -> None:
 def test_without_two_weeks_of_data_before_the_win_there_is_no_baseline() -> None:
     span = (WIN_DAY - timedelta(days=13), SPAN[1])
     daily = noisy(1000, days_between(*span), 5)
-    assert measure(daily, span, WIN_DAY, 30).verdict is Verdict.NO_BASELINE
+    assert measure(daily, span, WIN_DAY, checkpoint=30).verdict is Verdict.NO_BASELINE
     span = (WIN_DAY - timedelta(days=14), SPAN[1])
-    assert measure(daily, span, WIN_DAY, 30).baseline_days == 14
+    assert measure(daily, span, WIN_DAY, checkpoint=30).baseline_days == 14
 
 
 def test_a_win_line_ends_with_its_scope() -> None:

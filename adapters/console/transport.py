@@ -32,7 +32,7 @@ class ConsoleTransport:
         return f"console-{delivery.id}"  # so later updates of a poll are shown too
 
     async def edit(
-        self, delivery: Delivery, conversation: str, message_id: str, message: Message
+        self, delivery: Delivery, conversation: str, message_id: str, *, message: Message
     ) -> None:
         self.printed.append(render_update(delivery.subject, message))
 

@@ -186,7 +186,7 @@ class SlackAdapter:
     # -- HTTP --------------------------------------------------------------------------------
     async def handle_http(self, request: web.Request) -> web.Response:
         body = await request.read()
-        problem = verify(self.settings.slack_signing_secret, request.headers, body, self.clock)
+        problem = verify(self.settings.slack_signing_secret, request.headers, body, now=self.clock)
         if problem is not None:
             # Never log the body: it may be an attacker's, or carry someone's message.
             log.warning("refused a Slack request from %s: %s", request.remote, problem)
@@ -289,7 +289,9 @@ class SlackAdapter:
 
         # Votes and "Record as decision" under a closed committee poll's results.
         @app.action({"action_id": re.compile(r"^(poll\.vote|decision\.from_poll)(:\d+)?$")})
-        async def on_vote(ack, body: dict, action: dict, context) -> None:
+        async def on_vote(  # noqa: PLR0917 (slack-bolt injects only getfullargspec().args)
+            ack, body: dict, action: dict, context
+        ) -> None:
             await ack()
             event = translate.action_event(body, action)
             origin = Origin(event.actor, event.place.conversation_id, body.get("response_url", ""))
@@ -299,7 +301,9 @@ class SlackAdapter:
             self._work(row, work, name="vote")
 
         @app.action({"action_id": re.compile(r"^checkin\.open(:\d+)?$")})
-        async def on_open_form(ack, body: dict, action: dict, context) -> None:
+        async def on_open_form(  # noqa: PLR0917 (slack-bolt injects only getfullargspec().args)
+            ack, body: dict, action: dict, context
+        ) -> None:
             await ack()
             # The trigger_id expires 3 s after the click: not behind the capped work queue.
             row = _taken(context)
@@ -324,7 +328,9 @@ class SlackAdapter:
             self._work(row, self._team_join(body, row), name="team-join", background=True)
 
         @app.event("app_home_opened")
-        async def on_home(ack, body: dict, event: dict, context) -> None:
+        async def on_home(  # noqa: PLR0917 (slack-bolt injects only getfullargspec().args)
+            ack, body: dict, event: dict, context
+        ) -> None:
             await ack()
             if event.get("tab", "home") == "home":
                 actor = Actor(translate.PLATFORM, body.get("team_id", ""), event.get("user", ""))

@@ -180,7 +180,7 @@ class SlackTransport:
         return ""
 
     async def edit(
-        self, delivery: Delivery, conversation: str, message_id: str, message: Message
+        self, delivery: Delivery, conversation: str, message_id: str, *, message: Message
     ) -> None:
         try:
             await self.client.chat_update(

@@ -23,6 +23,7 @@ def verify(
     secret: str,
     headers: Mapping[str, str],
     body: bytes,
+    *,
     now: Callable[[], float] = time.time,
 ) -> str | None:
     """None when the request is genuine; otherwise the reason (for a log line, not the user)."""

@@ -136,7 +136,7 @@ class TeamsAdapter:
             self.cloud,
             settings.microsoft_app_id,
             self.directory,
-            settings.teams_service_url_allowlist,
+            extra_hosts=settings.teams_service_url_allowlist,
             public_url=settings.public_url,
             allow_loopback=local_trial(settings),
         )
@@ -266,7 +266,7 @@ class TeamsAdapter:
         if not invoke and not self.intake.works_here:
             return web.Response(status=201)  # stored for a worker process
         answered: asyncio.Future[InvokeResponse | None] = asyncio.get_running_loop().create_future()
-        self.intake.work(row, self._turn(identity, activity, row, answered), "teams-turn")
+        self.intake.work(row, self._turn(identity, activity, row, answered=answered), "teams-turn")
         if not invoke:
             return web.Response(status=201)
         try:
@@ -283,6 +283,7 @@ class TeamsAdapter:
         identity: AuthenticateRequestResult,
         activity: Activity,
         row: int | None,
+        *,
         answered: asyncio.Future[InvokeResponse | None] | None = None,
     ) -> None:
         logic = functools.partial(self._on_turn, inbox_row=row)
@@ -345,7 +346,7 @@ class TeamsAdapter:
             outcome = await self.bot.handle(event, inbox_key=self._key(inbox_row))
             await self.sender.deliver(outcome, actor, turn)
         elif kind == ActivityTypes.invoke and turn.activity.name == "adaptiveCard/action":
-            await self._execute(turn, raw, actor, inbox_row)
+            await self._execute(turn, raw, actor, inbox_row=inbox_row)
         elif kind == ActivityTypes.conversation_update:
             if translate.bot_was_added(raw):
                 await self._introduce(turn, actor, raw)
@@ -359,7 +360,9 @@ class TeamsAdapter:
         """A team channel with its name: message activities carry only the channel's id."""
         if place.conversation_name or not place.team_id or place.is_direct:
             return place
-        name = await self.names.channel_name(turn, tenant, place.team_id, place.conversation_id)
+        name = await self.names.channel_name(
+            turn, tenant, place.team_id, channel=place.conversation_id
+        )
         return dataclasses.replace(place, conversation_name=name) if name else place
 
     async def _named(self, turn: TurnContext, joined: MemberJoinedEvent) -> MemberJoinedEvent:
@@ -371,7 +374,7 @@ class TeamsAdapter:
         return dataclasses.replace(joined, actor=dataclasses.replace(person, display_name=name))
 
     async def _execute(
-        self, turn: TurnContext, raw: dict[str, Any], actor: Actor, inbox_row: int | None
+        self, turn: TurnContext, raw: dict[str, Any], actor: Actor, *, inbox_row: int | None
     ) -> None:
         """Action.Execute must be answered in the same turn: the reply text goes in the invoke
         response; the card update comes from the outbox."""

@@ -31,7 +31,7 @@ class WarmCredentialsFactory(ServiceClientCredentialsFactory):
     async def is_authentication_disabled(self) -> bool:
         return await self.inner.is_authentication_disabled()
 
-    async def create_credentials(
+    async def create_credentials(  # noqa: PLR0917 (botbuilder calls it positionally)
         self,
         app_id: str,
         oauth_scope: str,

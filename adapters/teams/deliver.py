@@ -66,7 +66,7 @@ class TeamsSender(TeamsSenderBase):
         return sent[0] if sent else None
 
     async def _open_and_send(
-        self, actor: Actor, user_id: str, tenant: str | None, message: Message, *, retry: bool
+        self, actor: Actor, user_id: str, tenant: str | None, *, message: Message, retry: bool
     ) -> str | None:
         """A 1:1 chat with someone who may never have written to the bot (tenant + user)."""
         service_url = self._tenant_url(tenant)
@@ -94,7 +94,7 @@ class TeamsSender(TeamsSenderBase):
         )
         return sent[0] if sent else None
 
-    async def edit(self, actor: Actor, conversation: str, activity_id: str, message: Message):
+    async def edit(self, actor: Actor, conversation: str, activity_id: str, *, message: Message):
         reference = await self._reference(actor, conversation)
 
         async def update(turn: TurnContext) -> None:

@@ -150,9 +150,9 @@ class TeamsSenderBase:
         adapter: Any,
         app_id: str,
         directory: Directory,
+        *,
         extra_hosts: tuple[str, ...],
         public_url: str = "",
-        *,
         allow_loopback: bool = False,
     ) -> None:
         self.adapter = adapter  # the SDK's CloudAdapter
@@ -205,7 +205,9 @@ class TeamsSenderBase:
             if reach.chat is not None:
                 reference = self._checked(reach.chat, user_key(user_id))
                 return await self._continue(reference, message, retry=retry)
-            return await self._open_and_send(actor, user_id, reach.tenant, message, retry=retry)
+            return await self._open_and_send(
+                actor, user_id, reach.tenant, message=message, retry=retry
+            )
         except Exception as error:
             if blocked_by_user(error):
                 await self.directory.block(actor, user_id, "MessageWritesBlocked")
@@ -217,12 +219,12 @@ class TeamsSenderBase:
         raise NotImplementedError
 
     async def _open_and_send(
-        self, actor: Actor, user_id: str, tenant: str | None, message: Message, *, retry: bool
+        self, actor: Actor, user_id: str, tenant: str | None, *, message: Message, retry: bool
     ) -> str | None:
         raise NotImplementedError
 
     async def edit(
-        self, actor: Actor, conversation: str, activity_id: str, message: Message
+        self, actor: Actor, conversation: str, activity_id: str, *, message: Message
     ) -> None:
         raise NotImplementedError
 
@@ -269,10 +271,10 @@ class TeamsTransport:
         return sent or ""
 
     async def edit(
-        self, delivery: Delivery, conversation: str, message_id: str, message: Message
+        self, delivery: Delivery, conversation: str, message_id: str, *, message: Message
     ) -> None:
         try:
-            await self.sender.edit(delivery.actor, conversation, message_id, message)
+            await self.sender.edit(delivery.actor, conversation, message_id, message=message)
         except (LookupError, NotAllowed) as error:
             raise Undeliverable(str(error)) from error
         except Exception as error:

@@ -70,18 +70,18 @@ class AgentsSender(TeamsSenderBase):
         adapter: Any,
         factory: ChannelServiceClientFactoryBase,
         app_id: str,
+        *,
         directory: Directory,
         extra_hosts: tuple[str, ...],
         public_url: str = "",
-        *,
         allow_loopback: bool = False,
     ) -> None:
         super().__init__(
             adapter,
             app_id,
             directory,
-            extra_hosts,
-            public_url,
+            extra_hosts=extra_hosts,
+            public_url=public_url,
             allow_loopback=allow_loopback,
         )
         self.factory = factory  # the CloudAdapter's: the same token source for every call
@@ -129,7 +129,7 @@ class AgentsSender(TeamsSenderBase):
         )
 
     async def _open_and_send(
-        self, actor: Actor, user_id: str, tenant: str | None, message: Message, *, retry: bool
+        self, actor: Actor, user_id: str, tenant: str | None, *, message: Message, retry: bool
     ) -> str | None:
         """A 1:1 chat with someone who may never have written to the bot (tenant + user).
 
@@ -184,7 +184,7 @@ class AgentsSender(TeamsSenderBase):
             await connector.close()
 
     async def edit(
-        self, actor: Actor, conversation: str, activity_id: str, message: Message
+        self, actor: Actor, conversation: str, activity_id: str, *, message: Message
     ) -> None:
         reference = await self._reference(actor, conversation)
 

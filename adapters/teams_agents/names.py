@@ -39,7 +39,7 @@ class AgentsMemberNames(NameCache):
         self.remember(tenant, member_id, name)
         return name
 
-    async def channel_name(self, turn: TurnContext, tenant: str, team: str, channel: str) -> str:
+    async def channel_name(self, turn: TurnContext, tenant: str, team: str, *, channel: str) -> str:
         """A team channel's name: cached, else from the team's channel list, else ""."""
         key = "channel:" + channel
         name = self.cached(tenant, key)

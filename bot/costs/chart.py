@@ -48,13 +48,14 @@ def render_png(
     weeks: Sequence[date],
     cost: Sequence[Decimal],
     savings: Sequence[Decimal],
+    *,
     currency: str,
 ) -> bytes:
     """The chart (see `draw`) as an 800 × 360 px PNG, the same bytes for the same input."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
-    canvas = FigureCanvasAgg(draw(weeks, cost, savings, currency))
+    canvas = FigureCanvasAgg(draw(weeks, cost, savings, currency=currency))
     canvas.draw()
     # Few colours compress well: a 64-colour palette PNG is under a third of the RGBA one.
     width, height = canvas.get_width_height()
@@ -71,6 +72,7 @@ def draw(
     weeks: Sequence[date],
     cost: Sequence[Decimal],
     savings: Sequence[Decimal],
+    *,
     currency: str,
 ) -> Figure:
     """Bars of each week's effective cost and a line of the annualised savings of the wins

@@ -80,7 +80,9 @@ async def due(session: AsyncSession, workspace_id: int) -> list[Check]:
     for dimensions, items in by_dimensions.items():
         first = min(baseline_window(_day_of(w)).first for w, _, _ in items)
         last = max(after_window(_day_of(w), c).last for w, _, c in items)
-        rows = await cost_scope.grouped_daily(session, workspace_id, dimensions, first, last)
+        rows = await cost_scope.grouped_daily(
+            session, workspace_id, dimensions, first=first, last=last
+        )
         # (the dimensions' values) -> currency -> day -> cost: a scope reads only its days.
         index: dict[tuple[str, ...], dict[str, dict[date, int]]] = defaultdict(
             lambda: defaultdict(dict)
@@ -90,10 +92,10 @@ async def due(session: AsyncSession, workspace_id: int) -> list[Check]:
         for win, terms, checkpoint in items:
             days = [*baseline_window(_day_of(win)).dates()]
             days += after_window(_day_of(win), checkpoint).dates()
-            series = _series(index, dimensions, terms, days)
+            series = _series(index, dimensions, terms, days=days)
             currency = pick_currency(win, series)
             daily = series.get(currency, {})
-            measured = measure(daily, span, _day_of(win), checkpoint, scale=money.NANO)
+            measured = measure(daily, span, _day_of(win), checkpoint=checkpoint, scale=money.NANO)
             checks.append(Check(win, terms, currency, measured))
     seen = [c.win.id or 0 for c in checks if c.measurement.verdict is Verdict.SEEN]
     people = await cost_scope.credited(session, seen)
@@ -109,6 +111,7 @@ def _series(
     index: dict[tuple[str, ...], dict[str, dict[date, int]]],
     dimensions: tuple[str, ...],
     terms: tuple[Term, ...],
+    *,
     days: list[date],
 ) -> dict[str, dict[date, int]]:
     """A scope's daily effective cost per currency on `days`: the sum over every combination

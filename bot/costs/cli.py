@@ -56,7 +56,7 @@ async def run(database: Database, args: argparse.Namespace) -> int:
     files = export_files(paths)
     status = 0
     if files:
-        status = await _import(database, files, workspace_id, scope)
+        status = await _import(database, files, workspace_id, scope=scope)
     if args.watch and status == 0:
         await watch.add(database, args.watch.resolve(), workspace_id)
         for summary in await watch.scan(database):
@@ -71,7 +71,7 @@ async def run(database: Database, args: argparse.Namespace) -> int:
 
 
 async def _import(
-    database: Database, files: list[Path], workspace_id: int | None, scope: str
+    database: Database, files: list[Path], workspace_id: int | None, *, scope: str
 ) -> int:
     with _progress_bar() as advance:
         try:

@@ -121,7 +121,7 @@ async def run_import(
     tags = await owner_tags(database, workspace_id)
     data = await asyncio.to_thread(read_exports, list(paths), tags, progress)
     try:
-        return await _write(database, data, workspace_id, scope, now)
+        return await _write(database, data, workspace_id, scope=scope, now=now)
     finally:
         data.close()
 
@@ -130,6 +130,7 @@ async def _write(
     database: Database,
     data: ExportData,
     workspace_id: int | None,
+    *,
     scope: str,
     now: datetime | None,
 ) -> ImportSummary:

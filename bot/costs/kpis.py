@@ -92,7 +92,7 @@ def _at_least(crawl: int, walk: int, run: int) -> Targets:
     )
 
 
-def _at_most(crawl: int, walk: int, run: int, unit: str = "%") -> Targets:
+def _at_most(crawl: int, walk: int, run: int, *, unit: str = "%") -> Targets:
     return Targets(
         Bound("<=", Decimal(crawl)), Bound("<=", Decimal(walk)), Bound("<=", Decimal(run)), unit
     )
@@ -323,8 +323,8 @@ async def build_report(
     session: AsyncSession,
     workspace_id: int | None,
     period: Period,
-    now: datetime,
     *,
+    now: datetime,
     owner_tags: bool,
     currency: str = "",
     span: Span | None = None,
@@ -340,7 +340,7 @@ async def build_report(
     last = max(span[0], last_complete_day(span[1], now))  # data only of today: show it
     end = min(period.end, last + timedelta(days=1))
     totals_by_currency = (
-        await store.window_totals(session, workspace_id, period.start, end)
+        await store.window_totals(session, workspace_id, start=period.start, end=end)
         if end > period.start
         else {}
     )
@@ -352,21 +352,21 @@ async def build_report(
     previous_end = before.end
     if end < period.end:
         previous_end = min(before.end, before.start + (end - period.start))
-    previous = (await store.window_totals(session, workspace_id, before.start, previous_end)).get(
-        currency
-    )
+    previous = (
+        await store.window_totals(session, workspace_id, start=before.start, end=previous_end)
+    ).get(currency)
 
     async def movers(dimension: store.Dimension) -> list[Mover]:
         return await store.top_movers(
             session,
             workspace_id,
             dimension,
-            period.start,
-            end,
-            before.start,
-            previous_end,
-            currency,
-            MOVERS,
+            start=period.start,
+            end=end,
+            previous_start=before.start,
+            previous_end=previous_end,
+            currency=currency,
+            limit=MOVERS,
         )
 
     untagged = Kpi("", ratio(totals.untagged, totals.usage_effective))
@@ -398,10 +398,10 @@ async def build_report(
         movers_service=await movers("service"),
         movers_sub_account=await movers("sub_account"),
         categories=await store.top_service_categories(
-            session, workspace_id, period.start, end, currency
+            session, workspace_id, start=period.start, end=end, currency=currency
         ),
         commitments=await store.commitment_utilisation(
-            session, workspace_id, period.start, end, currency
+            session, workspace_id, start=period.start, end=end, currency=currency
         ),
         latest_charge=latest_charge,
         freshness=_freshness(latest_charge, now),
@@ -443,12 +443,15 @@ async def chart_series(
     session: AsyncSession,
     workspace_id: int,
     currency: str,
+    *,
     last_monday: date,
     weeks: int = 12,
 ) -> tuple[list[date], list[Decimal]]:
     """Effective cost per Monday-Sunday week (UTC billing days) in `currency`, oldest first,
     the last week starting on `last_monday`: (each week's Monday, its cost in major units)."""
     first = last_monday - timedelta(days=7 * (weeks - 1))
-    totals = await store.weekly_effective(session, workspace_id, first, weeks, currency)
+    totals = await store.weekly_effective(
+        session, workspace_id, first, weeks=weeks, currency=currency
+    )
     mondays = [first + timedelta(days=7 * i) for i in range(weeks)]
     return mondays, [money(nanos) for nanos in totals]

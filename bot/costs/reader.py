@@ -233,7 +233,7 @@ def read_exports(
                 statement = f"CREATE TEMP TABLE parts AS {sql}"
             else:
                 statement = f"INSERT INTO parts {sql}"
-            _run(con, statement, params, export.path.name, share)
+            _run(con, statement, params, name=export.path.name, progress=share)
         if len(exports) > 1:
             merged = (
                 f"SELECT {', '.join(KEY)}, sum(row_count) AS row_count, "
@@ -242,7 +242,13 @@ def read_exports(
                 "sum(no_provider) AS no_provider FROM parts GROUP BY ALL"
             )
             names = ", ".join(data.files)
-            _run(con, f"CREATE TEMP TABLE agg AS SELECT {_STORED} FROM ({merged})", [], names, None)
+            _run(
+                con,
+                f"CREATE TEMP TABLE agg AS SELECT {_STORED} FROM ({merged})",
+                [],
+                name=names,
+                progress=None,
+            )
             con.execute("DROP TABLE parts")
         if progress:
             progress(1.0)
@@ -529,6 +535,7 @@ def _run(
     con: duckdb.DuckDBPyConnection,
     statement: str,
     params: list[Any],
+    *,
     name: str,
     progress: Callable[[float], None] | None,
 ) -> None:

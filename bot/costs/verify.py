@@ -83,8 +83,8 @@ def measure(
     daily: Mapping[date, int | Decimal],
     span: tuple[date, date],
     win_day: date,
-    checkpoint: int,
     *,
+    checkpoint: int,
     scale: int = 1,
 ) -> Measurement:
     """The check at `checkpoint` days after `win_day`, from the scope's daily effective cost

@@ -181,6 +181,7 @@ async def gather(
     session: AsyncSession,
     workspace_id: int,
     label: str,
+    *,
     period: str,
     now: datetime,
 ) -> Dashboard:
@@ -193,7 +194,7 @@ async def gather(
     start, end = period_bounds(period, today, tz) if period != "all" else (None, None)
     facts = PeriodFacts(session, workspace_id, start, end, now)
     chart, rows_chart, chart_currency, other, rows = await _chart(
-        session, workspace_id, today, tz, currency
+        session, workspace_id, today, tz=tz, currency=currency
     )
     return Dashboard(
         workspace=label,
@@ -202,14 +203,14 @@ async def gather(
         timezone=tz.key,
         currency=currency,
         totals=await _totals(facts),
-        wall=await _wall(session, workspace_id, tz, now),
+        wall=await _wall(session, workspace_id, tz, now=now),
         leaders=await _leaders(facts, currency),
         chart=chart,
         chart_rows_layout=rows_chart,
         chart_currency=chart_currency,
         chart_other=other,
         chart_rows=rows,
-        polls=await _polls(session, workspace_id, tz, now),
+        polls=await _polls(session, workspace_id, tz, now=now),
         seats=await _seats(session, workspace_id),
         decisions=await _decisions(session, workspace_id, tz),
         tiles=await _tiles(facts, lower_is_better(config)),
@@ -238,7 +239,7 @@ async def cost_tiles(
         session,
         workspace_id,
         kpis.latest_month(span, now),
-        now,
+        now=now,
         owner_tags=by_owner,
         currency=config.get("currency", ""),
         span=span,
@@ -250,7 +251,9 @@ async def cost_tiles(
     trend = "MoM n/a" if report.previous is None else f"{arrow}MoM {change.shown(report.currency)}"
     # The trend ends with the last whole week of data: a week in progress would look like a drop.
     last_monday = report.end - timedelta(days=report.end.weekday() + 7)
-    _, weekly = await kpis.chart_series(session, workspace_id, report.currency, last_monday)
+    _, weekly = await kpis.chart_series(
+        session, workspace_id, report.currency, last_monday=last_monday
+    )
     cost_name = "Cloud cost, " + (
         kpis.span_label(report.start, report.end) if report.partial else report.period.label
     )
@@ -288,8 +291,8 @@ def _each(totals: dict[str, int]) -> tuple[str, ...]:
     return tuple(format_money(v, c) for c, v in sorted(totals.items(), key=lambda i: -i[1]))
 
 
-async def _wall(session: AsyncSession, workspace_id: int, tz: ZoneInfo, now: datetime):
-    latest = await wins.list_wins(session, workspace_id, None, None, limit=WALL_SIZE)
+async def _wall(session: AsyncSession, workspace_id: int, tz: ZoneInfo, *, now: datetime):
+    latest = await wins.list_wins(session, workspace_id, start=None, end=None, limit=WALL_SIZE)
     checked = await cost_scope.latest_checks(session, [v.win.id or 0 for v in latest])
     return [
         WinCard(
@@ -330,7 +333,7 @@ async def _leaders(facts: PeriodFacts, currency: str) -> list[Leader]:
 
 
 async def _chart(
-    session: AsyncSession, workspace_id: int, today: date, tz: ZoneInfo, currency: str
+    session: AsyncSession, workspace_id: int, today: date, *, tz: ZoneInfo, currency: str
 ) -> tuple[Chart, Rows, str, str, list[tuple[str, str, str]]]:
     """Savings and avoidance per month over the last 12 months (this one included), in one
     currency: the workspace's, unless it has none there and another currency has some.
@@ -367,10 +370,10 @@ async def _chart(
 
 
 async def _polls(
-    session: AsyncSession, workspace_id: int, tz: ZoneInfo, now: datetime
+    session: AsyncSession, workspace_id: int, tz: ZoneInfo, *, now: datetime
 ) -> list[PollResult]:
-    latest = await polls.open_polls(session, workspace_id, now, OPEN_POLLS_SHOWN)
-    latest += await polls.latest_closed(session, workspace_id, now, CLOSED_POLLS_SHOWN)
+    latest = await polls.open_polls(session, workspace_id, now, limit=OPEN_POLLS_SHOWN)
+    latest += await polls.latest_closed(session, workspace_id, now, limit=CLOSED_POLLS_SHOWN)
     ids = [p.id for p in latest if p.id is not None]
     options, tallies, voters = await polls.results(session, ids)
     names = await polls.names_for(session, [p.id for p in latest if p.id and not p.anonymous])
@@ -512,7 +515,7 @@ def _digest_label(row: DigestArchive, tz: ZoneInfo) -> str:
 
 
 async def digest_page(
-    session: AsyncSession, workspace_id: int, label: str, digest_id: int
+    session: AsyncSession, workspace_id: int, label: str, *, digest_id: int
 ) -> DigestPage | None:
     row = await digests.get(session, workspace_id, digest_id)
     if row is None:

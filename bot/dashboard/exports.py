@@ -103,7 +103,7 @@ async def win_batches(database: Database, workspace_id: int) -> AsyncIterator[st
     after: tuple[datetime, int] | None = None
     while True:
         async with database.reading() as session:
-            batch = await wins.export_batch(session, workspace_id, after, BATCH)
+            batch = await wins.export_batch(session, workspace_id, after, limit=BATCH)
         if not batch:
             return
         rows = [
@@ -134,7 +134,7 @@ async def poll_batches(database: Database, workspace_id: int) -> AsyncIterator[s
     after = 0
     while True:
         async with database.reading() as session:
-            batch = await polls.after(session, workspace_id, after, 200)
+            batch = await polls.after(session, workspace_id, after, limit=200)
             ids = [p.id for p in batch if p.id is not None]
             options, tallies, voters = await polls.results(session, ids)
             names = await polls.names_for(
@@ -188,7 +188,7 @@ def parse_workspace(text: str) -> tuple[str, str]:
     return platform, external_id
 
 
-async def export(database: Database, kind: str, workspace: str, out: str | None) -> int:
+async def export(database: Database, kind: str, workspace: str, *, out: str | None) -> int:
     """`finops-bot export`: the CSV to `out` (with a byte-order mark, for spreadsheets) or to
     standard output (without). Exit code 0, or 2 for an unknown workspace."""
     platform, external_id = parse_workspace(workspace)

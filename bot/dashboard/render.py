@@ -50,7 +50,7 @@ def favicon() -> bytes:
 
 
 def dashboard_page(
-    data: Dashboard, token: str, prefix: str, expires: str, screen: int | None = None
+    data: Dashboard, token: str, prefix: str, *, expires: str, screen: int | None = None
 ) -> str:
     """The wins wall; for a screen link (`screen` its id) a page that reloads itself."""
 
@@ -72,7 +72,7 @@ def dashboard_page(
     )
 
 
-def digest_page(page: DigestPage, token: str, prefix: str, expires: str) -> str:
+def digest_page(page: DigestPage, token: str, prefix: str, *, expires: str) -> str:
     def link(page: str = "", **params: str) -> str:
         return dashboard_path(prefix, token, page, **params)
 

@@ -159,12 +159,18 @@ class DashboardRoutes:
             bot, grant, token = self._check(request)
             async with bot.database.reading() as session:
                 workspace_id = await self._workspace(session, grant)
-                board = await data.gather(session, workspace_id, _label(grant), period, bot.clock())
+                board = await data.gather(
+                    session, workspace_id, _label(grant), period=period, now=bot.clock()
+                )
         except LinkRefused as refused:
             return self._denied(refused.reason)
         await self._used(bot, grant)
         html = render.dashboard_page(
-            board, token, self.prefix, self._expires(grant, board.timezone), grant.screen
+            board,
+            token,
+            self.prefix,
+            expires=self._expires(grant, board.timezone),
+            screen=grant.screen,
         )
         return web.Response(text=html, content_type="text/html", headers=SECURITY_HEADERS)
 
@@ -174,7 +180,10 @@ class DashboardRoutes:
             async with bot.database.reading() as session:
                 workspace_id = await self._workspace(session, grant)
                 page = await data.digest_page(
-                    session, workspace_id, _label(grant), int(request.match_info["digest"])
+                    session,
+                    workspace_id,
+                    _label(grant),
+                    digest_id=int(request.match_info["digest"]),
                 )
                 config = await workspaces.settings(session, workspace_id)
         except LinkRefused as refused:
@@ -183,7 +192,7 @@ class DashboardRoutes:
             raise web.HTTPNotFound(text="No such digest.", headers=SECURITY_HEADERS)
         expires = self._expires(grant, config.get("timezone", "UTC"))
         return web.Response(
-            text=render.digest_page(page, token, self.prefix, expires),
+            text=render.digest_page(page, token, self.prefix, expires=expires),
             content_type="text/html",
             headers=SECURITY_HEADERS,
         )

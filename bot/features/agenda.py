@@ -173,5 +173,5 @@ async def post(req: Request, starts: object) -> Outcome:
     outcome = Outcome()
     for i, part in enumerate(await build(req, meeting)):
         subject = f"agenda:{meeting.key}" + (f":{i + 1}" if i else "")
-        outcome.post(part, target.id, target.name, subject=subject)
+        outcome.post(part, target.id, channel_name=target.name, subject=subject)
     return outcome

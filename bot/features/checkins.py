@@ -118,10 +118,21 @@ async def _ask(req: Request, words: list[str], *, quoted_first: bool) -> Outcome
     if len(await checkins.questions(req.session, req.workspace_id)) >= MAX_QUESTIONS:
         raise UsageError(f"there are already {MAX_QUESTIONS} questions; remove one first")
     question = await checkins.ask(
-        req.session, req.workspace_id, text, metric, req.actor.user_id, req.now, owner, unit
+        req.session,
+        req.workspace_id,
+        text,
+        metric=metric,
+        by=req.actor.user_id,
+        now=req.now,
+        owner=owner,
+        unit=unit,
     )
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "checkin.ask", f"q:{question.id}"
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="checkin.ask",
+        subject=f"q:{question.id}",
     )
     return Outcome().reply(f"Check-in question #{question.id} added: {text}{_tied(question)}")
 
@@ -218,17 +229,21 @@ async def _owner(req: Request, words: list[str]) -> Outcome:
     owner = await _member(req, words[1])
     await checkins.set_owner(req.session, question, owner)
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "checkin.owner", f"q:{question.id}"
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="checkin.owner",
+        subject=f"q:{question.id}",
     )
     # The new owner may have answered the coming meeting already: that answer is the value.
     meeting = await meetings.upcoming(req)
     answer = (
-        await checkins.answer_of(req.session, question.id or 0, meeting.key, owner[0])
+        await checkins.answer_of(req.session, question.id or 0, meeting.key, user_id=owner[0])
         if meeting
         else None
     )
     if meeting is not None and answer is not None:
-        await record_answer(_as(req, owner[0], owner[1]), meeting, question, answer.answer)
+        await record_answer(_as(req, owner[0], owner[1]), meeting, question, text=answer.answer)
     return Outcome().reply(f"Check-in question #{question.id}:{_tied(question)}")
 
 
@@ -236,10 +251,14 @@ async def _remove(req: Request, words: list[str]) -> Outcome:
     if len(words) != 1:
         raise UsageError("give one question id, e.g. `checkin remove 3`")
     question_id = parse_id(words[0], "question")
-    if not await checkins.remove(req.session, req.workspace_id, question_id, req.now):
+    if not await checkins.remove(req.session, req.workspace_id, question_id, now=req.now):
         raise UsageError(f"there is no check-in question #{question_id}")
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "checkin.remove", f"q:{question_id}"
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="checkin.remove",
+        subject=f"q:{question_id}",
     )
     return Outcome().reply(f"Removed check-in question #{question_id}; past answers stay.")
 
@@ -280,7 +299,7 @@ async def _answer_command(req: Request, rest: str) -> Outcome:
     meeting = await meetings.require_upcoming(req)
     await _require_member(req)
     question = await _question(req, question_id)
-    shown = await record_answer(req, meeting, question, words[1])
+    shown = await record_answer(req, meeting, question, text=words[1])
     return Outcome().reply(
         f"Recorded your answer to #{question_id} for the meeting on "
         f"{describe(meeting.starts, meeting.rhythm.weekly.zone)}: {shown}. "
@@ -310,7 +329,7 @@ async def on_action(req: Request, event: ActionEvent) -> Outcome:
     recorded = []
     for key, text in given:
         question = await _question(req, parse_id(key.removeprefix("q"), "question"))
-        await record_answer(req, meeting, question, text)
+        await record_answer(req, meeting, question, text=text)
         recorded.append(f"#{question.id}")
     return Outcome().reply(
         f"Thanks! Recorded your answers to {', '.join(recorded)}; you can change them until "
@@ -329,7 +348,7 @@ def _started_before(key: str, meeting: meetings.Meeting) -> bool:
 
 
 async def record_answer(
-    req: Request, meeting: meetings.Meeting, question: CheckinQuestion, text: str
+    req: Request, meeting: meetings.Meeting, question: CheckinQuestion, *, text: str
 ) -> str:
     """Store (or change) one answer. On a metric question every answer is read as a value of
     the metric (in its unit), and the owner's is recorded: the meeting's one value, corrected
@@ -353,11 +372,11 @@ async def record_answer(
         req.session,
         question.id or 0,
         meeting.key,
-        req.actor.user_id,
-        req.actor.name,
-        shown,
-        req.now,
-        metric_id,
+        user_id=req.actor.user_id,
+        user_name=req.actor.name,
+        text=shown,
+        now=req.now,
+        metric_id=metric_id,
     )
     return shown
 

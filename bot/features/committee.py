@@ -111,8 +111,8 @@ async def _remove(req: Request, words: list[str]) -> Outcome:
         req.session,
         req.workspace_id,
         req.actor.user_id,
-        "committee.remove",
-        f"user:{person.user_id}",
+        action="committee.remove",
+        subject=f"user:{person.user_id}",
     )
     return Outcome().reply(f"Removed {person.name} from the steering committee.")
 
@@ -122,14 +122,16 @@ async def _add(req: Request, words: list[str]) -> Outcome:
     if len(words) != 2:
         raise UsageError("give the person and one persona, e.g. `committee add @maria finance`")
     persona = parse_persona(words[1])
-    await store.seat(req.session, req.workspace_id, person.user_id, person.name, persona)
+    await store.seat(
+        req.session, req.workspace_id, person.user_id, name=person.name, persona=persona
+    )
     await audit.record(
         req.session,
         req.workspace_id,
         req.actor.user_id,
-        "committee.add",
-        f"user:{person.user_id}",
-        persona,
+        action="committee.add",
+        subject=f"user:{person.user_id}",
+        detail=persona,
     )
     return Outcome().reply(f"{person.name} is on the steering committee as {PERSONAS[persona]}.")
 

@@ -145,13 +145,22 @@ async def config(req: Request, args: str) -> Outcome:
         raise UsageError(f"give a value for {key}, or `reset`")
     if value.lower() == "reset":
         await workspaces.unset_setting(req.session, req.workspace_id, key)
-        await audit.record(req.session, req.workspace_id, req.actor.user_id, "config.reset", key)
+        await audit.record(
+            req.session, req.workspace_id, req.actor.user_id, action="config.reset", subject=key
+        )
         return Outcome().reply(f"{key} is back to its default ({spec.default}).")
     stored = spec.parse(value, req.place)
     if key in ("checkin-lead", "agenda-lead"):
         _check_leads({**req.config, key: stored})
-    await workspaces.set_setting(req.session, req.workspace_id, key, stored)
-    await audit.record(req.session, req.workspace_id, req.actor.user_id, "config.set", key, stored)
+    await workspaces.set_setting(req.session, req.workspace_id, key, value=stored)
+    await audit.record(
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="config.set",
+        subject=key,
+        detail=stored,
+    )
     if spec.parse is _text:
         return Outcome().reply(f"{key} is updated; preview it with `onboarding`.")
     return Outcome().reply(f"{key} is now {spec.show(stored)}.")

@@ -42,7 +42,7 @@ async def report_for(
         req.session,
         req.workspace_id,
         period,
-        req.now,
+        now=req.now,
         owner_tags=_owner_tags(req),
         currency=req.config.get("currency", ""),
         span=span,

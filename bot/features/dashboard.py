@@ -86,9 +86,9 @@ async def private_link(req: Request) -> Outcome:
         req.session,
         req.workspace_id,
         req.actor.user_id,
-        "dashboard.link",
-        "dashboard",
-        f"expires {expires.isoformat()}",
+        action="dashboard.link",
+        subject="dashboard",
+        detail=f"expires {expires.isoformat()}",
     )
     until = f"It expires {describe(expires, req.tz)} (in {describe_duration(signer.lifetime)})."
     note = "Only you see this link; anyone who has it can open the dashboard until it expires."
@@ -100,12 +100,16 @@ async def private_link(req: Request) -> Outcome:
 
 async def screen_link(req: Request) -> Outcome:
     row = await screens.create(
-        req.session, req.workspace_id, req.actor.user_id, req.actor.name, req.now
+        req.session, req.workspace_id, req.actor.user_id, user_name=req.actor.name, now=req.now
     )
     assert row.id is not None
     token = _signer(req).sign_screen(req.actor.platform, req.actor.workspace_id, row.id)
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "dashboard.screen", f"screen {row.id}"
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="dashboard.screen",
+        subject=f"screen {row.id}",
     )
     text = (
         f"Screen link #{row.id} for a shared display: {_url(req, token)}\n"
@@ -145,8 +149,14 @@ async def revoke_link(req: Request, raw: str) -> Outcome:
         return Outcome().reply(f"There is no screen link #{screen_id}. See `dashboard links`.")
     if row.revoked_at is not None:
         return Outcome().reply(f"Screen link #{screen_id} was already revoked.")
-    await screens.revoke(req.session, req.workspace_id, screen_id, req.actor.user_id, req.now)
+    await screens.revoke(
+        req.session, req.workspace_id, screen_id, user_id=req.actor.user_id, now=req.now
+    )
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "dashboard.revoke", f"screen {row.id}"
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="dashboard.revoke",
+        subject=f"screen {row.id}",
     )
     return Outcome().reply(f"Screen link #{screen_id} is revoked: the screen shows nothing now.")

@@ -62,7 +62,7 @@ async def decide(req: Request, args: str) -> Outcome:
         raise UsageError('say what was decided, in quotes: `decide "Adopt the tagging policy"`')
     if len(text) > MAX_DECISION:
         raise UsageError(f"a decision has at most {MAX_DECISION} characters")
-    return Outcome().reply(await _record(req, text, poll_id, supersedes))
+    return Outcome().reply(await _record(req, text, poll_id, supersedes=supersedes))
 
 
 async def on_action(req: Request, event: ActionEvent) -> Outcome:
@@ -73,10 +73,12 @@ async def on_action(req: Request, event: ActionEvent) -> Outcome:
     poll_id = parse_id(event.value, "poll")
     if await store.from_poll(req.session, req.workspace_id, poll_id) is not None:
         return Outcome().reply(f"Poll #{poll_id} is already in the decision log (`decisions`).")
-    return Outcome().reply(await _record(req, await _poll_outcome(req, poll_id), poll_id, None))
+    return Outcome().reply(
+        await _record(req, await _poll_outcome(req, poll_id), poll_id, supersedes=None)
+    )
 
 
-async def _record(req: Request, text: str, poll_id: int | None, supersedes: int | None) -> str:
+async def _record(req: Request, text: str, poll_id: int | None, *, supersedes: int | None) -> str:
     if supersedes is not None:
         old = await store.get(req.session, req.workspace_id, supersedes)
         if old is None:
@@ -98,7 +100,11 @@ async def _record(req: Request, text: str, poll_id: int | None, supersedes: int 
         ),
     )
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "decision.add", f"decision:{decision.id}"
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="decision.add",
+        subject=f"decision:{decision.id}",
     )
     replaced = f" It supersedes #{supersedes}." if supersedes else ""
     return f"Decision #{decision.id} recorded: {text}.{replaced}"
@@ -143,8 +149,8 @@ async def _poll_outcome(req: Request, poll_id: int) -> str:
     "marked, never removed. Defaults to this quarter.",
 )
 async def decisions(req: Request, args: str) -> Outcome:
-    period = parse_period(args.split(), req.now, req.tz, "this quarter")
-    found = await store.between(req.session, req.workspace_id, period.start, period.end)
+    period = parse_period(args.split(), req.now, req.tz, default="this quarter")
+    found = await store.between(req.session, req.workspace_id, start=period.start, end=period.end)
     if not found:
         return Outcome().reply(
             f'No decisions recorded {period.name}. Committee members: `decide "..."`.'

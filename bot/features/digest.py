@@ -103,7 +103,7 @@ class ChartSeries:
         """The chart with its PNG (110-830 ms of CPU, in a thread): never inside a write
         transaction, where every other writer would wait for it."""
         png = await asyncio.to_thread(
-            render_png, self.weeks, self.spend, self.savings, self.currency
+            render_png, self.weeks, self.spend, self.savings, currency=self.currency
         )
         return self.picture(png, new_token())
 
@@ -271,9 +271,9 @@ async def schedule_digest(req: Request, words: list[str]) -> Outcome:
         req.session,
         req.workspace_id,
         req.actor.user_id,
-        "digest.schedule",
-        "digest",
-        f"{weekday} {at} {timezone}",
+        action="digest.schedule",
+        subject="digest",
+        detail=f"{weekday} {at} {timezone}",
     )
     saved = await schedules.find(req.session, req.workspace_id, "digest")
     where = channels.configured(req.config, "digest-channel")
@@ -296,7 +296,9 @@ async def stop_digest(req: Request) -> Outcome:
         by=req.actor.user_id,
         now=req.now,
     )
-    await audit.record(req.session, req.workspace_id, req.actor.user_id, "digest.off", "digest")
+    await audit.record(
+        req.session, req.workspace_id, req.actor.user_id, action="digest.off", subject="digest"
+    )
     return Outcome().reply(
         "The weekly digest is off. `digest schedule <weekday> <HH:MM>` turns it back on."
     )
@@ -322,7 +324,7 @@ async def cost_chart_series(req: Request, window_start: date, currency: str) -> 
     currency. None when the 12 buckets hold neither cost nor savings."""
     first = window_start - timedelta(weeks=CHART_WEEKS - 1)
     by_currency = await cost_kpis.weekly_effective_by_currency(
-        req.session, req.workspace_id, first, CHART_WEEKS
+        req.session, req.workspace_id, first, weeks=CHART_WEEKS
     )
     if currency not in by_currency:
         return None
@@ -480,10 +482,10 @@ async def publish(
     queued, all in the caller's transaction."""
     if ready.chart is not None:
         await cost_store.save_chart(
-            req.session, ready.chart.token, req.workspace_id, ready.chart.png
+            req.session, ready.chart.token, req.workspace_id, png=ready.chart.png
         )
     await archive(req, ready.message, ready.period, scheduled=scheduled)
-    return Outcome().post(ready.message, target.id, target.name, subject="digest")
+    return Outcome().post(ready.message, target.id, channel_name=target.name, subject="digest")
 
 
 @dataclass(frozen=True, slots=True)
@@ -501,7 +503,7 @@ async def prepare_scheduled(req: Request, due: datetime) -> ScheduledDigest | No
         period = DigestPeriod(due - digest_periods.ROLLING, due, due, req.tz, "scheduled")
     else:
         period = await digest_periods.scheduled(
-            req.session, req.workspace_id, schedule, due, req.tz
+            req.session, req.workspace_id, schedule, due=due, tz=req.tz
         )
     if period.end - period.start < digest_periods.MIN_SPAN:
         log.info("digest due %s rolls into the next one (its period is under a day)", due)

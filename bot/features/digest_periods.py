@@ -92,7 +92,7 @@ def job_of(schedule: Schedule) -> str:
 
 
 async def scheduled(
-    session: AsyncSession, workspace: int, schedule: Schedule, due: datetime, tz: ZoneInfo
+    session: AsyncSession, workspace: int, schedule: Schedule, *, due: datetime, tz: ZoneInfo
 ) -> DigestPeriod:
     """The period of the scheduled digest due at `due`."""
     last = await digests.last_scheduled_end(session, workspace, due)
@@ -116,12 +116,12 @@ async def upcoming(req: Request) -> DigestPeriod:
     if due is not None and due >= schedule.updated_at and req.now - due <= grace:
         key = times.period_key(weekly, due)
         if await schedules.ran_at(req.session, job_of(schedule), key, any_outcome=True) is None:
-            period = await scheduled(req.session, req.workspace_id, schedule, due, req.tz)
+            period = await scheduled(req.session, req.workspace_id, schedule, due=due, tz=req.tz)
             if period.end - period.start >= MIN_SPAN:
                 return period  # due, about to be posted by the scheduler
     upcoming_run = times.next_run(weekly, req.now + EPSILON)  # strictly after: at the due
     # minute itself the digest due now is the one just posted (or being posted)
-    period = await scheduled(req.session, req.workspace_id, schedule, upcoming_run, req.tz)
+    period = await scheduled(req.session, req.workspace_id, schedule, due=upcoming_run, tz=req.tz)
     if period.end - period.start < MIN_SPAN:  # that run will roll into the following one
         following = times.next_run(weekly, upcoming_run + EPSILON)
         period = replace(period, end=following)

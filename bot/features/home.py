@@ -20,10 +20,10 @@ async def home_view(req: Request) -> Message:
     name = req.actor.name
     year_start, year_end = period_bounds("year", to_local(req.now, req.tz).date(), req.tz)
     mine = await wins.list_wins(
-        req.session, req.workspace_id, None, None, user_id=req.actor.user_id, limit=5
+        req.session, req.workspace_id, start=None, end=None, user_id=req.actor.user_id, limit=5
     )
     year = await wins.totals(
-        req.session, req.workspace_id, year_start, year_end, user_id=req.actor.user_id
+        req.session, req.workspace_id, start=year_start, end=year_end, user_id=req.actor.user_id
     )
     seat = await req.committee_seat()
     open_polls = [

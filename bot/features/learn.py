@@ -136,13 +136,24 @@ async def _add(req: Request, words: list[str]) -> Outcome:
     text, url, title = _split_link_args(words, need_title=True)
     slug, capability = resolve_topic(text)
     added = await store.add_link(
-        req.session, req.workspace_id, slug, url, title, req.actor.user_id, req.now
+        req.session,
+        req.workspace_id,
+        slug,
+        url=url,
+        title=title,
+        added_by=req.actor.user_id,
+        now=req.now,
     )
     name = _topic_name(slug, capability)
     if not added:
         return Outcome().reply(f"That link is already listed under {name}; nothing changed.")
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "learn.add", f"learn:{slug}", url
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="learn.add",
+        subject=f"learn:{slug}",
+        detail=url,
     )
     return Outcome().reply(f"Added {title!r} to {name}. See it with `learn {slug}`.")
 
@@ -150,12 +161,17 @@ async def _add(req: Request, words: list[str]) -> Outcome:
 async def _remove(req: Request, words: list[str]) -> Outcome:
     text, url, _ = _split_link_args(words, need_title=False)
     slug, capability = resolve_topic(text)
-    title = await store.remove_link(req.session, req.workspace_id, slug, url)
+    title = await store.remove_link(req.session, req.workspace_id, slug, url=url)
     name = _topic_name(slug, capability)
     if title is None:
         return Outcome().reply(f"There is no link {url} under {name}; nothing was removed.")
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "learn.remove", f"learn:{slug}", url
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="learn.remove",
+        subject=f"learn:{slug}",
+        detail=url,
     )
     return Outcome().reply(f"Removed {title!r} from {name}.")
 

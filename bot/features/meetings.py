@@ -52,7 +52,11 @@ class Meeting:
 
 def rhythm_of(schedule: Schedule) -> times.Meetings:
     return times.meetings(
-        schedule.weekday, schedule.at, schedule.timezone, schedule.cadence, schedule.anchor
+        schedule.weekday,
+        schedule.at,
+        schedule.timezone,
+        cadence=schedule.cadence,
+        anchor=schedule.anchor,
     )
 
 
@@ -128,7 +132,7 @@ async def meeting_command(req: Request, words: list[str]) -> Outcome:
             cadence = word.lower()
         else:
             timezone = parse_timezone(word).key
-    rhythm = times.meetings(weekday, at, timezone, "weekly", None)
+    rhythm = times.meetings(weekday, at, timezone, cadence="weekly", anchor=None)
     first = times.next_meeting(rhythm, req.now)
     await schedules.save(
         req.session,
@@ -147,9 +151,9 @@ async def meeting_command(req: Request, words: list[str]) -> Outcome:
         req.session,
         req.workspace_id,
         req.actor.user_id,
-        "committee.meeting",
-        KIND,
-        f"{weekday} {at} {cadence} {timezone}",
+        action="committee.meeting",
+        subject=KIND,
+        detail=f"{weekday} {at} {cadence} {timezone}",
     )
     return await _show(req)
 
@@ -172,7 +176,11 @@ async def _off(req: Request) -> Outcome:
         anchor=current.anchor,
     )
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "committee.meeting.off", KIND
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="committee.meeting.off",
+        subject=KIND,
     )
     return Outcome().reply("Committee meetings are off: no more check-ins or agendas.")
 

@@ -57,11 +57,16 @@ async def set_direction(req: Request, name: str, direction: str) -> Outcome:
     if len(value) > DIRECTIONS_MAX:
         raise UsageError("too many lower-is-better metrics; set some back with `higher`")
     if value:
-        await workspaces.set_setting(req.session, req.workspace_id, DIRECTIONS_KEY, value)
+        await workspaces.set_setting(req.session, req.workspace_id, DIRECTIONS_KEY, value=value)
     else:
         await workspaces.unset_setting(req.session, req.workspace_id, DIRECTIONS_KEY)
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "metric.direction", name, direction
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="metric.direction",
+        subject=name,
+        detail=direction,
     )
     if direction == "lower":
         return Outcome().reply(

@@ -115,7 +115,7 @@ async def on_member_joined(req: Request, event: MemberJoinedEvent) -> Outcome:
         return Outcome()
     person = event.actor
     if not await store.claim_welcome(
-        req.session, req.workspace_id, person.user_id, person.name, req.now
+        req.session, req.workspace_id, person.user_id, name=person.name, now=req.now
     ):
         return Outcome()
     return Outcome().dm(await welcome_message(req, person.name), person.user_id, person.name)

@@ -97,7 +97,7 @@ async def poll(req: Request, args: str) -> Outcome:
     outcome = Outcome().post(
         message,
         req.place.conversation_id,
-        req.place.conversation_name,
+        channel_name=req.place.conversation_name,
         subject=f"poll:{created.id}",
     )
     return outcome.reply(f"Poll #{created.id} is up. Votes: buttons, or `vote {created.id} <n>`.")
@@ -241,7 +241,9 @@ async def cast_vote(req: Request, poll_id: int, position: int) -> Outcome:
         updated = {position}
         verb = "Your vote is" if not current else "Changed your vote to"
     name = None if p.anonymous else req.actor.name
-    await store.replace_choices(req.session, poll_id, voter, updated, name, anonymous=p.anonymous)
+    await store.replace_choices(
+        req.session, poll_id, voter, positions=updated, voter_name=name, anonymous=p.anonymous
+    )
     outcome = Outcome().reply(f"{verb} {chosen.label!r} in poll #{poll_id}.")
     return outcome.update(f"poll:{poll_id}")
 
@@ -274,7 +276,7 @@ def _results_posted(message: Message, p: Poll) -> Outcome:
         message = Message(message.text, (*message.blocks, Actions((record,))))
     outcome = Outcome().update(f"poll:{p.id}")
     return outcome.post(
-        message, p.conversation_id, p.conversation_name, subject=f"poll-results:{p.id}"
+        message, p.conversation_id, channel_name=p.conversation_name, subject=f"poll-results:{p.id}"
     )
 
 
@@ -311,7 +313,11 @@ async def _close(req: Request, poll_id: int) -> Outcome:
     p.closed_at = req.now if p.closes_at is None or p.closes_at > req.now else p.closes_at
     req.session.add(p)
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "poll.close", f"poll:{poll_id}"
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="poll.close",
+        subject=f"poll:{poll_id}",
     )
     outcome = _results_posted(await poll_message(req, p), p)
     return outcome.reply(f"Closed poll #{poll_id}; the results are posted.")

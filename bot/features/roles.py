@@ -133,15 +133,21 @@ async def role_command(req: Request, words: list[str], persona_of) -> Outcome:
     if role not in ROLES:
         raise UsageError(f"{quoted(words[2])} is not R, A, C or I", command="committee")
     await store.assign(
-        req.session, req.workspace_id, persona, activity, role, req.actor.user_id, req.now
+        req.session,
+        req.workspace_id,
+        persona,
+        activity=activity,
+        role=role,
+        by=req.actor.user_id,
+        now=req.now,
     )
     await audit.record(
         req.session,
         req.workspace_id,
         req.actor.user_id,
-        "committee.role",
-        f"{persona}:{activity}",
-        role,
+        action="committee.role",
+        subject=f"{persona}:{activity}",
+        detail=role,
     )
     return Outcome().reply(
         f"{persona.capitalize()} now {ROLES[role]} {ACTIVITIES[activity]} ({activity}: {role})."

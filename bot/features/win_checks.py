@@ -92,7 +92,12 @@ async def scope_command(req: Request, args: str) -> Outcome:
     await save(req, win.id or 0, terms)
     shown = scope_text(terms) or "none"
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "win.scope", f"win:{win.id}", shown
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="win.scope",
+        subject=f"win:{win.id}",
+        detail=shown,
     )
     if not terms:
         return Outcome().reply(f"Win #{win.id} has no scope now.")
@@ -127,12 +132,16 @@ async def verify_command(req: Request, args: str) -> Outcome:
     win_day = win.created_at.astimezone(UTC).date()
     first, last = baseline_window(win_day).first, after_window(win_day, CHECKPOINTS[-1]).last
     series = await cost_scope.daily_effective(
-        req.session, req.workspace_id, [(t.dimension, t.value) for t in terms], first, last
+        req.session,
+        req.workspace_id,
+        [(t.dimension, t.value) for t in terms],
+        first=first,
+        last=last,
     )
     amounts = {c: {d: money(n) for d, n in days.items()} for c, days in series.items()}
     currency = pick_currency(win, amounts)
     daily = amounts.get(currency, {})
-    checks = [measure(daily, span, win_day, c) for c in CHECKPOINTS]
+    checks = [measure(daily, span, win_day, checkpoint=c) for c in CHECKPOINTS]
     lines = [f"{head} ({_claim_text(win)} claimed), scope {scope_text(terms)}:"]
     baseline = next((m for m in checks if m.verdict not in (Verdict.WAITING,)), None)
     if baseline is not None and baseline.verdict is not Verdict.NO_BASELINE:
@@ -141,12 +150,12 @@ async def verify_command(req: Request, args: str) -> Outcome:
             f"Baseline: {money_text(baseline.baseline_mean, currency)} a day over "
             f"{baseline.baseline_days} days ({_days(window)})."
         )
-    lines += [_check_line(m, win, currency, span[1]) for m in checks]
+    lines += [_check_line(m, win, currency, last_day=span[1]) for m in checks]
     lines.append(METHOD)
     return Outcome().reply("\n".join(lines))
 
 
-def _check_line(m: Measurement, win: Win, currency: str, last_day: date) -> str:
+def _check_line(m: Measurement, win: Win, currency: str, *, last_day: date) -> str:
     label = f"Day {m.checkpoint} ({_days(m.after)})"
     if m.verdict is Verdict.WAITING:
         return (

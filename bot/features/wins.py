@@ -95,11 +95,11 @@ async def win(req: Request, args: str) -> Outcome:
     hour_ago = req.now - timedelta(hours=1)
     await store.lock_author(req.session, req.workspace_id, req.actor.user_id)  # count + insert
     if (
-        await store.recent_count(req.session, req.workspace_id, req.actor.user_id, hour_ago)
+        await store.recent_count(req.session, req.workspace_id, req.actor.user_id, since=hour_ago)
         >= limit
     ):
         at = await store.next_allowed(
-            req.session, req.workspace_id, req.actor.user_id, hour_ago, limit
+            req.session, req.workspace_id, req.actor.user_id, since=hour_ago, limit=limit
         )
         shown = (at + timedelta(seconds=59)).astimezone(req.tz).strftime("%H:%M")  # not before
         raise Refusal(
@@ -154,7 +154,7 @@ async def _store(req: Request, draft: WinDraft) -> store.WinView:
         conversation_id=req.place.conversation_id,
         created_at=req.now,
     )
-    saved = await store.add_win(req.session, row, tags, people)
+    saved = await store.add_win(req.session, row, tags=tags, people=people)
     return store.WinView(saved, tuple(t for t, _ in tags), tuple(people))
 
 
@@ -197,7 +197,7 @@ def _announce(req: Request, view: store.WinView, draft: WinDraft) -> Outcome:
     if channel is None:
         channel = Channel(req.place.conversation_id, req.place.conversation_name)
     message = celebration(view)
-    outcome.post(message, channel.id, channel.name, subject=f"win:{win.id}")
+    outcome.post(message, channel.id, channel_name=channel.name, subject=f"win:{win.id}")
     for user_id, name in view.people[1:]:
         outcome.dm(
             Message(
@@ -234,10 +234,15 @@ async def _undo(req: Request, word: str | None) -> Outcome:
         raise Refusal(
             f"Only the author of win #{win_id} ({found.author_name}) or an admin can undo it."
         )
-    if not await store.undo(req.session, found, req.actor.user_id, req.now):
+    if not await store.undo(req.session, found, req.actor.user_id, now=req.now):
         return Outcome().reply(f"Win #{win_id} was already undone.")
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "win.undo", f"win:{win_id}", found.text
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="win.undo",
+        subject=f"win:{win_id}",
+        detail=found.text,
     )
     return (
         Outcome()
@@ -289,10 +294,15 @@ async def _edit(req: Request, args: str) -> Outcome:
         "avoidance": avoidance,
     }
     before = f"{found.text} ({value_text(found) or 'no amount'})"
-    if not await store.replace(req.session, found, changes, tags, people):
+    if not await store.replace(req.session, found, changes, tags=tags, people=people):
         raise Refusal(f"Win #{win_id} was undone meanwhile; nothing was changed.")
     await audit.record(
-        req.session, req.workspace_id, req.actor.user_id, "win.edit", f"win:{win_id}", before
+        req.session,
+        req.workspace_id,
+        req.actor.user_id,
+        action="win.edit",
+        subject=f"win:{win_id}",
+        detail=before,
     )
     if scope:  # a new scope replaces the old; an edit without one keeps it
         await win_checks.save(req, win_id, scope)
@@ -354,7 +364,7 @@ class _Filters(TypedDict):
 )
 async def wins(req: Request, args: str) -> Outcome:
     period_words, tag, person = _filters(req, args)
-    period = parse_period(period_words, req.now, req.tz, "this week")
+    period = parse_period(period_words, req.now, req.tz, default="this week")
     avoidance = tag in AVOIDANCE_TAGS
     filters: _Filters = {
         "tag": None if avoidance else tag,
@@ -362,7 +372,12 @@ async def wins(req: Request, args: str) -> Outcome:
         "avoidance": True if avoidance else None,
     }
     listed = await store.list_wins(
-        req.session, req.workspace_id, period.start, period.end, limit=WINS_SHOWN, **filters
+        req.session,
+        req.workspace_id,
+        start=period.start,
+        end=period.end,
+        limit=WINS_SHOWN,
+        **filters,
     )
     title = (
         f"Wins {period.name}"
@@ -371,7 +386,7 @@ async def wins(req: Request, args: str) -> Outcome:
     )
     if not listed:
         return Outcome().reply(f"{title}: none yet. Log one with `win <what you did> <amount>`.")
-    totals = await store.totals(req.session, req.workspace_id, period.start, period.end)
+    totals = await store.totals(req.session, req.workspace_id, start=period.start, end=period.end)
     blocks: list = [Header(title)]
     lines = []
     checked = await cost_scope.latest_checks(req.session, [v.win.id or 0 for v in listed])
@@ -387,7 +402,7 @@ async def wins(req: Request, args: str) -> Outcome:
         blocks.append(Text(line))
     if len(listed) == WINS_SHOWN:
         total = await store.count_wins(
-            req.session, req.workspace_id, period.start, period.end, **filters
+            req.session, req.workspace_id, start=period.start, end=period.end, **filters
         )
         if total > WINS_SHOWN:
             shown = f"The latest {WINS_SHOWN} of {total:,} wins; narrow the period or filter."
@@ -429,17 +444,17 @@ async def leaderboard(req: Request, args: str) -> Outcome:
     period_words, tag, person = _filters(req, " ".join(words[1:]) if verified else args)
     if person is not None:
         raise UsageError("the leaderboard ranks everyone; `wins @person` lists one person's")
-    period = parse_period(period_words, req.now, req.tz, "this month")
+    period = parse_period(period_words, req.now, req.tz, default="this month")
     if verified:
         if tag:
             raise UsageError("`leaderboard verified` ranks every win checked against the bill")
-        return await _verified_leaderboard(req, period.name, period.start, period.end)
+        return await _verified_leaderboard(req, period.name, start=period.start, end=period.end)
     avoidance = tag in AVOIDANCE_TAGS
     ranked = await store.contributors(
         req.session,
         req.workspace_id,
-        period.start,
-        period.end,
+        start=period.start,
+        end=period.end,
         rank_currency=req.currency,
         tag=None if avoidance else tag,
         avoidance=True if avoidance else None,
@@ -465,11 +480,11 @@ async def leaderboard(req: Request, args: str) -> Outcome:
 
 
 async def _verified_leaderboard(
-    req: Request, period_name: str, start: datetime | None, end: datetime | None
+    req: Request, period_name: str, *, start: datetime | None, end: datetime | None
 ) -> Outcome:
     """People ranked by the savings the bill confirmed (each win's latest check, when it saw
     them), per currency, never added to what was claimed."""
-    rows = await cost_scope.verified_by_person(req.session, req.workspace_id, start, end)
+    rows = await cost_scope.verified_by_person(req.session, req.workspace_id, start=start, end=end)
     title = f"Leaderboard {period_name}, verified savings"
     if not rows:
         return Outcome().reply(

@@ -175,7 +175,7 @@ class Period:
 PERIOD_NAMES = ("this week", "this month", "this quarter", "this year", "all")
 
 
-def parse_period(words: list[str], now_utc: datetime, tz: ZoneInfo, default: str) -> Period:
+def parse_period(words: list[str], now_utc: datetime, tz: ZoneInfo, *, default: str) -> Period:
     """`this week|this month|this quarter|this year|all` (also `week`, `last month`, ...)."""
     spoken = " ".join(w.lower() for w in words) or default
     if spoken in ("all", "all time", "ever"):

@@ -83,8 +83,10 @@ def parse_win(text: str, default_currency: str, *, unchanged_text: str = "") -> 
     tail = _tail_start(kinds)
 
     amount_at = _amount_position(words, kinds, tail)
-    amount, suffix_recurrence = _read_amount(words, kinds, amount_at, default_currency)
-    recurrences = _recurrences(words, kinds, tail, amount_at)
+    amount, suffix_recurrence = _read_amount(
+        words, kinds, amount_at, default_currency=default_currency
+    )
+    recurrences = _recurrences(words, kinds, tail, amount_at=amount_at)
     if suffix_recurrence is not None:
         recurrences.add(suffix_recurrence)
     if len(recurrences) > 1:
@@ -92,7 +94,7 @@ def parse_win(text: str, default_currency: str, *, unchanged_text: str = "") -> 
         raise UsageError(f"the win says both {names}; give one recurrence")
     chosen = recurrences.pop() if recurrences else Recurrence.ONE_TIME
 
-    description = _description(words, kinds, tail, amount_at)
+    description = _description(words, kinds, tail, amount_at=amount_at)
     described = bool(description)
     description = description or unchanged_text
     if not description:
@@ -273,7 +275,7 @@ def _beside_code(kinds: list[Kind], i: int) -> bool:
 
 
 def _read_amount(
-    words: list[str], kinds: list[Kind], at: int | None, default_currency: str
+    words: list[str], kinds: list[Kind], at: int | None, *, default_currency: str
 ) -> tuple[Money | None, Recurrence | None]:
     if at is None:
         return None, None
@@ -293,7 +295,7 @@ def _read_amount(
 
 
 def _recurrences(
-    words: list[str], kinds: list[Kind], tail: int, amount_at: int | None
+    words: list[str], kinds: list[Kind], tail: int, *, amount_at: int | None
 ) -> set[Recurrence]:
     """Recurrence words in the trailing run or right after the amount (and its code)."""
     near = set(range(tail, len(words)))
@@ -316,7 +318,7 @@ def _recurrences(
     return found
 
 
-def _description(words: list[str], kinds: list[Kind], tail: int, amount_at: int | None) -> str:
+def _description(words: list[str], kinds: list[Kind], tail: int, *, amount_at: int | None) -> str:
     """The words before the trailing metadata, mentions shown as `@name`. Numbers in the
     trailing run that are not the amount (`in 2025`) stay part of the text."""
     amount_words: set[int] = set()
