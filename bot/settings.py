@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     # cloud. Only tests (and sovereign clouds) set it.
     teams_openid_metadata_url: str = Field("", validation_alias="FINOPS_TEAMS_OPENID_METADATA_URL")
     # Which Microsoft SDK runs Teams: botbuilder (the Bot Framework SDK, archived) or agents
-    # (the Microsoft 365 Agents SDK; unfinished, see adapters/teams_agents/NOTES.md).
+    # (the Microsoft 365 Agents SDK, supported; README "Choosing the Teams SDK").
     teams_sdk: Literal["botbuilder", "agents"] = Field(
         "botbuilder", validation_alias="FINOPS_TEAMS_SDK"
     )

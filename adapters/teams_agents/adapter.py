@@ -136,8 +136,9 @@ class AgentsTeamsAdapter:
 
     async def start(self) -> None:
         log.warning(
-            "Teams runs on the Microsoft 365 Agents SDK (FINOPS_TEAMS_SDK=agents): unfinished, "
-            "see adapters/teams_agents/NOTES.md for what works"
+            "Teams runs on the Microsoft 365 Agents SDK (FINOPS_TEAMS_SDK=agents): new, proven by "
+            "the test suite and the Agents Playground, not yet by a real tenant "
+            "(adapters/teams_agents/NOTES.md)"
         )
         if not self.settings.microsoft_app_id:
             log.warning(
