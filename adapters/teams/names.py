@@ -17,7 +17,6 @@ cached the same way. The General channel has no name in that list (its id is the
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from botbuilder.core import BotAdapter, TurnContext
 from botframework.connector.teams import TeamsConnectorClient
@@ -28,58 +27,26 @@ from adapters.teams.name_cache import (  # noqa: F401  (re-exported)
     LOOKUP_SECONDS,
     MAX_ENTRIES,
     TTL_SECONDS,
+    MemberLookup,
     NameCache,
+    roster_of,
 )
 
-log = logging.getLogger(__name__)
 
-
-class MemberNames(NameCache):
+class MemberNames(MemberLookup):
     """The cache, filled from Teams through botbuilder's connector clients."""
 
-    async def name_of(self, turn: TurnContext, tenant: str, member_id: str) -> str:
-        """The person's display name: cached, else asked of Teams, else FALLBACK."""
-        name = self.cached(tenant, member_id)
-        if name is not None:
-            return name
-        try:
-            client = turn.turn_state[BotAdapter.BOT_CONNECTOR_CLIENT_KEY]
-            async with asyncio.timeout(LOOKUP_SECONDS):
-                member = await client.conversations.get_conversation_member(
-                    roster_of(turn), member_id
-                )
-        except Exception as error:  # not in the roster, throttled, unreachable: no name
-            log.info("Teams did not name member %s (%s)", member_id, type(error).__name__)
-            return FALLBACK
-        more = getattr(member, "additional_properties", None) or {}
-        name = " ".join((getattr(member, "name", None) or "").split())
-        if not name:  # a TeamsChannelAccount also has the parts of the name
-            name = " ".join(filter(None, [more.get("givenName"), more.get("surname")]))
-        if not name:
-            return FALLBACK
-        self.remember(tenant, member_id, name)
-        return name
+    async def _member(self, turn: TurnContext, member_id: str) -> object:
+        client = turn.turn_state[BotAdapter.BOT_CONNECTOR_CLIENT_KEY]
+        return await client.conversations.get_conversation_member(roster_of(turn), member_id)
 
-    async def channel_name(self, turn: TurnContext, tenant: str, team: str, *, channel: str) -> str:
-        """A team channel's name: cached, else from the team's channel list, else ""."""
-        key = "channel:" + channel
-        name = self.cached(tenant, key)
-        if name is not None:
-            return name
-        try:
-            async with asyncio.timeout(LOOKUP_SECONDS):
-                # botbuilder's Teams client is synchronous (requests): off the event loop.
-                channels = await asyncio.to_thread(_team_channels, turn, team)
-        except Exception as error:  # not in the team any more, throttled, unreachable
-            log.info("Teams did not list the channels of %s (%s)", team, type(error).__name__)
-            return ""
-        for found in channels:
-            found_id = getattr(found, "id", None) or ""
-            shown = (getattr(found, "name", None) or "").strip()
-            self.remember(
-                tenant, "channel:" + found_id, shown or (GENERAL if found_id == team else "")
-            )
-        return self.cached(tenant, key) or (GENERAL if channel == team else "")
+    async def _channels(self, turn: TurnContext, team: str) -> list[object]:
+        # botbuilder's Teams client is synchronous (requests): off the event loop.
+        return await asyncio.to_thread(_team_channels, turn, team)
+
+    def _name_parts(self, member: object) -> list[str | None]:
+        more = getattr(member, "additional_properties", None) or {}
+        return [more.get("givenName"), more.get("surname")]
 
 
 def _team_channels(turn: TurnContext, team: str) -> list[object]:
@@ -87,12 +54,3 @@ def _team_channels(turn: TurnContext, team: str) -> list[object]:
     connector = turn.turn_state[BotAdapter.BOT_CONNECTOR_CLIENT_KEY]
     client = TeamsConnectorClient(connector.config.credentials, turn.activity.service_url)
     return list(client.teams.get_teams_channels(team).conversations or [])
-
-
-def roster_of(turn: TurnContext) -> str:
-    """Whose members to ask: the team's (a channel's people are the team's), else the chat's."""
-    channel_data = turn.activity.channel_data
-    team = channel_data.get("team") if isinstance(channel_data, dict) else None
-    if isinstance(team, dict) and team.get("id"):
-        return str(team["id"])
-    return (turn.activity.conversation.id or "").split(";", 1)[0]
