@@ -10,14 +10,14 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import money
 from storage.costs import visible_to
 from storage.models import CostDay, Win, WinCheck, WinCredit, WinScope, Workspace
-from storage.typed import select_columns, table_of
+from storage.typed import select_columns
+from storage.upsert import insert_new
 
 # A scope's dimension word (bot/parsing/scope.py) -> the aggregate's column.
 COLUMNS: dict[str, Any] = {
@@ -144,15 +144,8 @@ async def record_checks(
     session: AsyncSession, checks: list[dict[str, Any]]
 ) -> set[tuple[int, int]]:
     """Store the checks (`win_check` rows as dicts) not recorded yet (another replica may
-    have), in one executemany: the (win id, checkpoint) of those this call stored."""
-    if not checks:
-        return set()
-    table = table_of(WinCheck)
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).on_conflict_do_nothing().returning(table.c.win_id, table.c.checkpoint)
-    result = await (await session.connection()).execute(statement, checks)
-    return {(int(w), int(c)) for w, c in result.all()}
+    have): the (win id, checkpoint) of those this call stored."""
+    return {(int(w), int(c)) for w, c in await insert_new(session, WinCheck, checks)}
 
 
 async def credited(session: AsyncSession, win_ids: list[int]) -> dict[int, list[Term]]:

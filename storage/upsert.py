@@ -24,6 +24,21 @@ async def insert_ignore(session: AsyncSession, model: type[SQLModel], **values: 
     return result.rowcount == 1
 
 
+async def insert_new(
+    session: AsyncSession, model: type[SQLModel], rows: list[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Insert the rows whose key does not exist yet, in one executemany; the primary keys of
+    those this call inserted (another replica may have inserted the others)."""
+    if not rows:
+        return []
+    table = table_of(model)
+    statement = (
+        _insert(session, model).on_conflict_do_nothing().returning(*table.primary_key.columns)
+    )
+    result = await (await session.connection()).execute(statement, rows)
+    return [tuple(row) for row in result.all()]
+
+
 async def insert_or_update(
     session: AsyncSession, model: type[SQLModel], keys: tuple[str, ...], **values: Any
 ) -> None:
