@@ -9,7 +9,6 @@ from datetime import UTC, date, timedelta
 from bot.commands import Refusal, Request
 from bot.costs import checks
 from bot.costs.checks import pick_currency
-from bot.costs.kpis import money
 from bot.costs.verify import (
     CHECKPOINTS,
     Measurement,
@@ -31,6 +30,7 @@ from bot.win_text import claimed_monthly, money_text, verified_text
 from storage import audit, cost_kpis, cost_scope
 from storage import wins as store
 from storage.models import Win, WinCheck
+from storage.money import NANO
 
 METHOD = (
     "Verified savings: the scope's mean daily effective cost over the 30 days before the win "
@@ -138,19 +138,18 @@ async def verify_command(req: Request, args: str) -> Outcome:
         first=first,
         last=last,
     )
-    amounts = {c: {d: money(n) for d, n in days.items()} for c, days in series.items()}
-    currency = pick_currency(win, amounts)
-    daily = amounts.get(currency, {})
-    checks = [measure(daily, span, win_day, checkpoint=c) for c in CHECKPOINTS]
+    currency = pick_currency(win, series)  # billionths, as the scheduled checks measure them
+    daily = series.get(currency, {})
+    measured = [measure(daily, span, win_day, checkpoint=c, scale=NANO) for c in CHECKPOINTS]
     lines = [f"{head} ({_claim_text(win)} claimed), scope {scope_text(terms)}:"]
-    baseline = next((m for m in checks if m.verdict not in (Verdict.WAITING,)), None)
+    baseline = next((m for m in measured if m.verdict not in (Verdict.WAITING,)), None)
     if baseline is not None and baseline.verdict is not Verdict.NO_BASELINE:
         window = baseline.baseline
         lines.append(
             f"Baseline: {money_text(baseline.baseline_mean, currency)} a day over "
             f"{baseline.baseline_days} days ({_days(window)})."
         )
-    lines += [_check_line(m, win, currency, last_day=span[1]) for m in checks]
+    lines += [_check_line(m, win, currency, last_day=span[1]) for m in measured]
     lines.append(METHOD)
     return Outcome().reply("\n".join(lines))
 
