@@ -46,13 +46,14 @@ def money_text(amount: Decimal, currency: str) -> str:
     return format_money(minor, currency)
 
 
-def verified_text(check: WinCheck, win: Win) -> str:
-    """`realised 2,950 USD/mo at day 30 (92 % of the claim)`, or why it was not seen."""
+def verified_text(check: WinCheck | None, win: Win) -> str:
+    """`realised 2,950 USD/mo at day 30 (92 % of the claim)`, or that it was not seen; "" with
+    nothing to show (no check, or too little data before the win: `win verify` says why)."""
+    if check is None or check.verdict == Verdict.NO_BASELINE.value:
+        return ""
     realised, band = Decimal(check.realised_monthly), Decimal(check.band)
     amount = f"{money_text(realised, check.currency)}/mo ± {money_text(band, check.currency)}"
     if check.verdict != Verdict.SEEN.value:
-        if check.verdict == Verdict.NO_BASELINE.value:
-            return f"not verifiable at day {check.checkpoint}: too little data before the win"
         return f"not seen in the bill at day {check.checkpoint} (realised {amount})"
     claimed = claimed_monthly(win)
     share = ""

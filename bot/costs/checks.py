@@ -28,7 +28,7 @@ from bot.costs.verify import (
 )
 from storage import cost_kpis, cost_scope, money
 from storage.cost_scope import Term
-from storage.models import Win, WinCheck
+from storage.models import Win
 
 AT_MOST = 200  # checks recorded per write transaction: each stays short
 
@@ -137,7 +137,3 @@ def pick_currency(win: Win, series: Mapping[str, Mapping[date, int | Decimal]]) 
 
 def _day_of(win: Win) -> date:
     return win.created_at.astimezone(UTC).date()
-
-
-def seen(check: WinCheck) -> bool:
-    return check.verdict == Verdict.SEEN.value

@@ -28,7 +28,7 @@ from bot.win_text import tag_names, value_text, verified_text
 from bot.wording import plural
 from storage import committee, cost_scope, digests, polls, wins, workspaces
 from storage import decisions as decision_store
-from storage.models import DigestArchive, Win, WinCheck
+from storage.models import DigestArchive
 
 PERIODS = {
     "week": "This week",
@@ -305,16 +305,10 @@ async def _wall(session: AsyncSession, workspace_id: int, tz: ZoneInfo, *, now: 
             when=_day(v.win.created_at, tz),
             iso=v.win.created_at.isoformat(),
             fresh=now - v.win.created_at <= FRESH,
-            verified=_verified(checked.get(v.win.id or 0), v.win),
+            verified=verified_text(checked.get(v.win.id or 0), v.win),
         )
         for v in latest
     ]
-
-
-def _verified(check: WinCheck | None, win: Win) -> str:
-    if check is None or check.verdict == "no baseline":
-        return ""
-    return verified_text(check, win)
 
 
 async def _leaders(facts: PeriodFacts, currency: str) -> list[Leader]:

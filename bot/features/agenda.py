@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from bot import channels
 from bot.commands import Request
+from bot.costs.verify import Verdict
 from bot.features import meetings, polls
 from bot.features.decisions import decision_line
 from bot.message import Context, Divider, Header, Message, Outcome, Text
@@ -140,7 +141,7 @@ async def _not_seen(facts: PeriodFacts) -> list[str]:
     return [
         f"#{win.id} {win.text} ({value_text(win)}): {verified_text(check, win)}"
         for win, check in await facts.checks()
-        if check.verdict == "not seen"
+        if check.verdict == Verdict.NOT_SEEN.value
     ]
 
 

@@ -192,9 +192,9 @@ def render_digest(facts: DigestFacts, req: Request, chart: Chart | None) -> Mess
             "Savings checked against the bill",
             _cut(
                 [
-                    f"#{win.id} {win.text}: {verified_text(check, win)}"
+                    f"#{win.id} {win.text}: {shown}"
                     for win, check in facts.checked[:CHECKS_SHOWN]
-                    if check.verdict != "no baseline"
+                    if (shown := verified_text(check, win))
                 ],
                 len(facts.checked),
                 "check",

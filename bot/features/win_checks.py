@@ -228,5 +228,4 @@ async def post_due(req: Request, due: list[checks.Check]) -> Outcome:
 
 
 async def latest_check(req: Request, win_id: int) -> WinCheck | None:
-    found = (await cost_scope.checks_of(req.session, [win_id])).get(win_id, {})
-    return found[max(found)] if found else None
+    return (await cost_scope.latest_checks(req.session, [win_id])).get(win_id)

@@ -176,8 +176,8 @@ def celebration(view: store.WinView, check: WinCheck | None = None) -> Message:
     if view.tags:
         fields.append(("Category", tag_names(view.tags)))
     fields.append(("Credited", ", ".join(name for _, name in view.people)))
-    if check is not None and check.verdict != "no baseline":
-        fields.append(("Verified", verified_text(check, win)))
+    if verified := verified_text(check, win):
+        fields.append(("Verified", verified))
     text = f"New FinOps win #{win.id}: {win.text}" + (f" ({value})" if value else "")
     return Message(
         text=text,
@@ -394,9 +394,8 @@ async def wins(req: Request, args: str) -> Outcome:
         line = f"#{view.win.id} {view.win.text}"
         if value := value_text(view.win):
             line += f": {value}" + (" (avoidance)" if view.win.avoidance else "")
-        check = checked.get(view.win.id or 0)
-        if check is not None and check.verdict != "no baseline":  # claimed beside verified
-            line += f" · verified: {verified_text(check, view.win)}"
+        if verified := verified_text(checked.get(view.win.id or 0), view.win):
+            line += f" · verified: {verified}"  # claimed beside verified
         line += " · " + ", ".join(name for _, name in view.people)
         lines.append(line)
         blocks.append(Text(line))
