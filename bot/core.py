@@ -117,7 +117,9 @@ class Bot:
             found = await workspaces.find(session, event.actor.platform, event.actor.workspace_id)
             if found is None:
                 return None
-            request = await self._request(session, event.actor, event.place, now=self.clock())
+            request = await self._request(
+                session, event.actor, event.place, now=self.clock(), workspace=found
+            )
             await spec.authorise(request, args)  # no work for someone who will be refused
             return await spec.prepare(request, args)
 
@@ -175,9 +177,17 @@ class Bot:
         return outcome
 
     async def _request(
-        self, session: AsyncSession, actor: Actor, place: Place, *, now: datetime
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        place: Place,
+        *,
+        now: datetime,
+        workspace: int | None = None,
     ) -> Request:
-        workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
+        """`workspace`: its row id when the caller has it already (else found, or created)."""
+        if workspace is None:
+            workspace = await workspaces.workspace_id(session, actor.platform, actor.workspace_id)
         return Request(
             actor=actor,
             place=place,

@@ -239,12 +239,12 @@ class Scheduler:
 
     async def _check_state(self, workspace_id: int) -> str | None:
         async with self.database.reading() as session:
-            span = await cost_kpis.day_span(session, workspace_id)
-            if span is None:
+            last_day = await cost_kpis.latest_day(session, workspace_id)
+            if last_day is None:
                 return None
             scoped = await cost_scope.scoped_count(session, workspace_id)
             recorded = await cost_scope.check_count(session, workspace_id)
-        return f"{span[1]}:{scoped}:{recorded}"
+        return f"{last_day}:{scoped}:{recorded}"
 
     async def _committee_meetings(self) -> list[str]:
         """Before each meeting: the check-in to every member, one reminder to those who have
