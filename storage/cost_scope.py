@@ -15,39 +15,99 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import money
 from storage.costs import visible_to
-from storage.models import CostDay, Win, WinCheck, WinCredit, WinScope, Workspace
+from storage.models import CostDay, CostDetailDay, Win, WinCheck, WinCredit, WinScope, Workspace
 from storage.typed import select_columns
 from storage.upsert import insert_new
 
-# A scope's dimension word (bot/parsing/scope.py) -> the aggregate's column.
-COLUMNS: dict[str, Any] = {
-    "service": col(CostDay.service),
-    "account": col(CostDay.sub_account),
-    "region": col(CostDay.region),
-    "category": col(CostDay.service_category),
-    "provider": col(CostDay.provider),
+# A scope's dimension word (bot/parsing/scope.py) -> the aggregates' column (both tables).
+COLUMN_NAMES = {
+    "service": "service",
+    "account": "sub_account",
+    "region": "region",
+    "category": "service_category",
+    "provider": "provider",
 }
+DETAIL = ("tag", "resource")  # kept in CostDetailDay only, one kind at a time
 VALUES_READ = 5000  # distinct values of a dimension read to match a typed one against
+
+# A scope's term: (dimension word, value); a tag's value is `key=value`.
+Term = tuple[str, str]
+Table = type[CostDay] | type[CostDetailDay]
+
+
+def _column(table: Table, dimension: str) -> Any:
+    return col(getattr(table, COLUMN_NAMES[dimension]))
 
 
 async def values(session: AsyncSession, workspace_id: int, dimension: str) -> list[str]:
-    """The values `dimension` takes in the cost data the workspace sees."""
-    column = COLUMNS[dimension]
+    """The values `dimension` takes in the cost data the workspace sees (a resource's: of the
+    resources kept, those live wins are scoped to)."""
+    table: Table = CostDetailDay if dimension == "resource" else CostDay
+    where = col(CostDetailDay.kind) == "resource" if dimension == "resource" else None
+    column = col(CostDetailDay.value) if dimension == "resource" else _column(table, dimension)
+    statement = select(column).where(visible_to(workspace_id, table), column != "")
+    if where is not None:
+        statement = statement.where(where)
+    result = await session.exec(statement.distinct().limit(VALUES_READ))
+    return sorted(result.all())
+
+
+async def tag_keys(session: AsyncSession, workspace_id: int) -> list[str]:
+    """The tag keys whose values are kept (those in `cost-scope-tags` when data was imported)."""
     result = await session.exec(
-        select(column).where(visible_to(workspace_id), column != "").distinct().limit(VALUES_READ)
+        select(col(CostDetailDay.key))
+        .where(visible_to(workspace_id, CostDetailDay), col(CostDetailDay.kind) == "tag")
+        .distinct()
     )
     return sorted(result.all())
 
 
-# A scope's term: (dimension word, value).
-Term = tuple[str, str]
+async def tag_values(session: AsyncSession, workspace_id: int, key: str) -> list[str]:
+    result = await session.exec(
+        select(col(CostDetailDay.value))
+        .where(
+            visible_to(workspace_id, CostDetailDay),
+            col(CostDetailDay.kind) == "tag",
+            col(CostDetailDay.key) == key,
+        )
+        .distinct()
+        .limit(VALUES_READ)
+    )
+    return sorted(result.all())
 
 
-def _matches(terms: Sequence[Term]) -> ColumnElement[bool]:
+def uses_detail(terms: Sequence[Term]) -> bool:
+    return any(dimension in DETAIL for dimension, _ in terms)
+
+
+def _matches(table: Table, terms: Sequence[Term]) -> ColumnElement[bool]:
+    """Terms of one dimension are alternatives (OR), dimensions all apply (AND); a tag term
+    is its key and value, a resource its (lower-case) id."""
     by_dimension: dict[str, list[str]] = defaultdict(list)
     for dimension, value in terms:
         by_dimension[dimension].append(value)
-    return and_(*(or_(*(COLUMNS[d] == v for v in vs)) for d, vs in by_dimension.items()))
+    conditions: list[ColumnElement[bool]] = []
+    for dimension, values_ in by_dimension.items():
+        if dimension == "tag":
+            conditions.append(col(CostDetailDay.kind) == "tag")
+            conditions.append(
+                or_(
+                    *(
+                        and_(col(CostDetailDay.key) == key, col(CostDetailDay.value) == value)
+                        for key, _, value in (v.partition("=") for v in values_)
+                    )
+                )
+            )
+        elif dimension == "resource":
+            conditions.append(col(CostDetailDay.kind) == "resource")
+            conditions.append(col(CostDetailDay.value).in_([v.casefold() for v in values_]))
+        else:
+            conditions.append(or_(*(_column(table, dimension) == v for v in values_)))
+    return and_(*conditions)
+
+
+def _table(terms: Sequence[Term]) -> Table:
+    return CostDetailDay if uses_detail(terms) else CostDay
 
 
 async def daily_effective(
@@ -55,17 +115,77 @@ async def daily_effective(
 ) -> dict[str, dict[date, int]]:
     """Effective cost per currency and UTC day over [first, last] (inclusive) of the rows the
     scope matches, in billionths; days without any are absent."""
-    day = col(CostDay.day)
-    currency = col(CostDay.currency)
+    table = _table(terms)
+    day, currency = col(table.day), col(table.currency)
     result = await session.exec(
-        select(day, currency, *money.sums(CostDay.effective_units, CostDay.effective_nanos))
-        .where(day >= first, day <= last, visible_to(workspace_id), _matches(terms))
+        select(day, currency, *money.sums(table.effective_units, table.effective_nanos))
+        .where(day >= first, day <= last, visible_to(workspace_id, table), _matches(table, terms))
         .group_by(day, currency)
     )
     series: dict[str, dict[date, int]] = defaultdict(dict)
     for when, code, units, nanos in result.all():
         series[code][when] = money.join(units, nanos)
     return dict(series)
+
+
+async def daily_consumed(
+    session: AsyncSession, workspace_id: int, terms: Sequence[Term], *, first: date, last: date
+) -> dict[str, tuple[dict[date, int], dict[date, int]]]:
+    """For a tag or resource scope: per ConsumedUnit, the daily effective cost and consumed
+    quantity (both in billionths) over [first, last], for a per-unit view."""
+    if not uses_detail(terms):
+        return {}
+    day, unit = col(CostDetailDay.day), col(CostDetailDay.consumed_unit)
+    result = await session.exec(
+        select_columns(
+            day,
+            unit,
+            *money.sums(CostDetailDay.effective_units, CostDetailDay.effective_nanos),
+            *money.sums(CostDetailDay.consumed_units, CostDetailDay.consumed_nanos),
+        )
+        .where(
+            day >= first,
+            day <= last,
+            visible_to(workspace_id, CostDetailDay),
+            _matches(CostDetailDay, terms),
+            unit != "",
+        )
+        .group_by(day, unit)
+    )
+    found: dict[str, tuple[dict[date, int], dict[date, int]]] = {}
+    for when, name, e_units, e_nanos, q_units, q_nanos in result.all():
+        cost, quantity = found.setdefault(name, ({}, {}))
+        cost[when] = money.join(e_units, e_nanos)
+        quantity[when] = money.join(q_units, q_nanos)
+    return found
+
+
+async def credits(
+    session: AsyncSession, workspace_id: int, terms: Sequence[Term], *, first: date, last: date
+) -> dict[str, int]:
+    """Per currency, the credits and refunds billed in the scope over [first, last] (FOCUS
+    ChargeCategory Credit, and Adjustment rows that lower the bill), as a positive amount in
+    billionths. Scopes on service, account, region, category and provider only: the detail
+    kept per tag and resource has no charge category."""
+    billed_units, billed_nanos = col(CostDay.billed_units), col(CostDay.billed_nanos)
+    result = await session.exec(
+        select(col(CostDay.currency), *money.sums(billed_units, billed_nanos))
+        .where(
+            col(CostDay.day) >= first,
+            col(CostDay.day) <= last,
+            visible_to(workspace_id),
+            _matches(CostDay, terms),
+            col(CostDay.charge_category).in_(("Credit", "Adjustment")),
+            or_(billed_units < 0, billed_nanos < 0),
+        )
+        .group_by(col(CostDay.currency))
+    )
+    return {code: -money.join(units, nanos) for code, units, nanos in result.all()}
+
+
+async def clear_checks(session: AsyncSession, win_id: int) -> None:
+    """Forget a win's checks: its scope or its day changed, so they measured something else."""
+    await session.exec(delete(WinCheck).where(col(WinCheck.win_id) == win_id))
 
 
 async def scope_of(session: AsyncSession, win_id: int) -> tuple[Term, ...]:
@@ -93,18 +213,44 @@ async def grouped_daily(
     last: date,
 ) -> list[tuple[Any, ...]]:
     """(day, currency, value of each dimension ..., effective nanos) over [first, last]: the
-    series of every scope on these dimensions at once, for checking many wins in one read."""
-    day, currency = col(CostDay.day), col(CostDay.currency)
-    columns = [COLUMNS[d] for d in dimensions]
-    effective = money.sums(CostDay.effective_units, CostDay.effective_nanos)
+    series of every scope on these dimensions at once, for checking many wins in one read.
+    A tag's value is `key=value`; a scope has at most one of tag and resource."""
+    kind = next((d for d in dimensions if d in DETAIL), None)
+    table: Table = CostDay if kind is None else CostDetailDay
+    day, currency = col(table.day), col(table.currency)
+    columns = [
+        (col(CostDetailDay.key) + "=" + col(CostDetailDay.value))
+        if d == "tag"
+        else col(CostDetailDay.value)
+        if d == "resource"
+        else _column(table, d)
+        for d in dimensions
+    ]
+    effective = money.sums(table.effective_units, table.effective_nanos)
     statement = (
         select_columns(day, currency, *columns, *effective)
-        .where(day >= first, day <= last, visible_to(workspace_id))
+        .where(day >= first, day <= last, visible_to(workspace_id, table))
         .group_by(day, currency, *columns)
     )
+    if kind is not None:
+        statement = statement.where(col(CostDetailDay.kind) == kind)
     # Core, not the ORM: hundreds of thousands of plain rows, no objects to build.
     result = await (await session.connection()).execute(statement)
     return [(*row[:-2], money.join(row[-2], row[-1])) for row in result.all()]
+
+
+async def scoped_resources(session: AsyncSession, workspace_id: int | None) -> list[str]:
+    """The resources live wins are scoped to (of one workspace, or of all for the whole
+    installation's bill), lower case: the importer keeps their daily cost."""
+    statement = (
+        select(WinScope.value)
+        .join(Win, col(Win.id) == WinScope.win_id)
+        .where(WinScope.dimension == "resource", col(Win.undone_at).is_(None))
+        .distinct()
+    )
+    if workspace_id is not None:
+        statement = statement.where(Win.workspace_id == workspace_id)
+    return sorted({value.casefold() for value in (await session.exec(statement)).all()})
 
 
 async def scoped_wins(

@@ -15,7 +15,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import money
-from storage.models import ChartImage, CostDay, CostImport
+from storage.models import ChartImage, CostDay, CostDetailDay, CostImport
 
 INSERT_BATCH = 20_000  # rows per executemany or COPY of the dict rows of replace_deliveries
 # CostDay's amounts: each stored as `<name>_units` and `<name>_nanos` (storage/money.py).
@@ -42,13 +42,39 @@ COLUMNS = (
     *(f"{name}_{part}" for name in MONEY for part in ("units", "nanos")),
 )
 DATES = frozenset({"day", "billing_period"})
+# CostDetailDay's, likewise (the kept tag values and resources, for win scopes).
+DETAIL_TABLE = "cost_detail_day"
+DETAIL_COLUMNS = (
+    "workspace_id",
+    "day",
+    "provider",
+    "currency",
+    "billing_account",
+    "billing_period",
+    "sub_account",
+    "service_category",
+    "service",
+    "region",
+    "kind",
+    "key",
+    "value",
+    "consumed_unit",
+    "row_count",
+    "effective_units",
+    "effective_nanos",
+    "consumed_units",
+    "consumed_nanos",
+)
 
 
-def visible_to(workspace_id: int | None) -> ColumnElement[bool]:
+def visible_to(
+    workspace_id: int | None, table: type[CostDay] | type[CostDetailDay] = CostDay
+) -> ColumnElement[bool]:
     """Rows a workspace sees: the installation's bill and its own imports."""
+    column = col(table.workspace_id)
     if workspace_id is None:
-        return col(CostDay.workspace_id).is_(None)
-    return or_(col(CostDay.workspace_id).is_(None), col(CostDay.workspace_id) == workspace_id)
+        return column.is_(None)
+    return or_(column.is_(None), column == workspace_id)
 
 
 def _same_scope(column: Any, workspace_id: int | None) -> ColumnElement[bool]:
@@ -68,21 +94,26 @@ async def delete_deliveries(
     clouds re-deliver a billing period whole, so a restated day leaves nothing stale and
     another account's or period's rows are untouched."""
     for provider, account, period in sorted(set(deliveries)):
-        await session.exec(
-            delete(CostDay).where(
-                _same_scope(col(CostDay.workspace_id), workspace_id),
-                col(CostDay.provider) == provider,
-                col(CostDay.billing_account) == account,
-                col(CostDay.billing_period) == period,
+        for table in (CostDay, CostDetailDay):
+            await session.exec(
+                delete(table).where(
+                    _same_scope(col(table.workspace_id), workspace_id),
+                    col(table.provider) == provider,
+                    col(table.billing_account) == account,
+                    col(table.billing_period) == period,
+                )
             )
-        )
 
 
-async def insert_rows(session: AsyncSession, batches: AsyncIterable[Sequence[tuple]]) -> int:
-    """Insert batches of CostDay rows, tuples of `COLUMNS` (amounts already split, dates as
+async def insert_rows(
+    session: AsyncSession, batches: AsyncIterable[Sequence[tuple]], *, table: str = "cost_day"
+) -> int:
+    """Insert batches of CostDay rows, tuples of `COLUMNS` (or of DETAIL_COLUMNS into
+    DETAIL_TABLE; amounts already split, dates as
     `dates_as_text` says), in the session's transaction, straight through the driver: COPY
     on PostgreSQL (asyncpg's copy_records_to_table), one executemany per batch on SQLite.
     Returns the number of rows inserted."""
+    columns = DETAIL_COLUMNS if table == DETAIL_TABLE else COLUMNS
     connection = await session.connection()
     inserted = 0
     if connection.dialect.name == "postgresql":
@@ -92,10 +123,10 @@ async def insert_rows(session: AsyncSession, batches: AsyncIterable[Sequence[tup
         raw = (await connection.get_raw_connection()).driver_connection
         assert raw is not None  # asyncpg's connection, open while the session holds it
         async for batch in batches:
-            await raw.copy_records_to_table("cost_day", records=batch, columns=COLUMNS)
+            await raw.copy_records_to_table(table, records=batch, columns=columns)
             inserted += len(batch)
         return inserted
-    sql = f"INSERT INTO cost_day ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     async for batch in batches:
         await connection.exec_driver_sql(sql, list(batch))
         inserted += len(batch)

@@ -69,6 +69,9 @@ class Win(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     undone_at: datetime | None = None
     undone_by: str | None = Field(default=None, max_length=100)
+    # The day the change took effect, when its scope gives one (`win scope 12 … from
+    # 2026-11-02`): the checks against the bill are anchored there rather than on created_at.
+    effective_from: date | None = None
 
 
 class WinDay(SQLModel, table=True):
@@ -112,7 +115,7 @@ class WinScope(SQLModel, table=True):
     __tablename__ = "win_scope"
     win_id: int = Field(foreign_key="win.id", primary_key=True, ondelete="CASCADE")
     dimension: str = Field(primary_key=True, max_length=20)
-    value: str = Field(primary_key=True, max_length=200)
+    value: str = Field(primary_key=True, max_length=500)  # a tag's `key=value`, a resource id
 
 
 class WinCheck(SQLModel, table=True):
@@ -520,6 +523,42 @@ class CostDay(SQLModel, table=True):
     negotiated_nanos: int = Field(sa_type=BigInteger)
     commitment_units: int = Field(default=0, sa_type=BigInteger)
     commitment_nanos: int = Field(sa_type=BigInteger)
+
+
+class CostDetailDay(SQLModel, table=True):
+    """The daily effective cost of what CostDay does not keep, for win scopes: per value of a
+    tag key listed in the workspace's `cost-scope-tags` (kind "tag", `key` that key), and
+    per resource a live win is scoped to (kind "resource", `key` ""). The dimensions a scope
+    can combine them with are kept beside; replaced by (provider, billing account, billing
+    period) with CostDay. Consumed quantity, per unit, allows a per-unit view."""
+
+    __tablename__ = "cost_detail_day"
+    __table_args__ = (
+        Index(None, "kind", "key", "value", "day"),
+        Index(None, "provider", "billing_account", "billing_period"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int | None = Field(
+        default=None, foreign_key="workspace.id", ondelete="CASCADE", nullable=True
+    )
+    day: date
+    provider: str = Field(max_length=100)
+    currency: str = Field(max_length=30)
+    billing_account: str = Field(max_length=200)
+    billing_period: date
+    sub_account: str = Field(max_length=200)
+    service_category: str = Field(max_length=60)
+    service: str = Field(max_length=200)
+    region: str = Field(max_length=100)
+    kind: str = Field(max_length=10)  # "tag" or "resource"
+    key: str = Field(max_length=128)  # the tag key as configured; "" for a resource
+    value: str = Field(max_length=500)  # the tag's value, or the ResourceId
+    consumed_unit: str = Field(max_length=60)  # ConsumedUnit, "" when none
+    row_count: int = Field(sa_type=BigInteger)
+    effective_units: int = Field(default=0, sa_type=BigInteger)
+    effective_nanos: int = Field(sa_type=BigInteger)
+    consumed_units: int = Field(default=0, sa_type=BigInteger)  # ConsumedQuantity, as money
+    consumed_nanos: int = Field(sa_type=BigInteger)
 
 
 class CostImport(SQLModel, table=True):

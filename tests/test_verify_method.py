@@ -88,12 +88,31 @@ def test_a_win_line_ends_with_its_scope() -> None:
     assert parse_scope("Region:EU-West-1 region:EU-West-1") == (Term("region", "EU-West-1"),)
 
 
+def test_a_tag_term_is_key_equals_value_and_a_resource_its_id() -> None:
+    text, scope = split_scope(
+        'Rightsized $3,200/mo on service:"Amazon EC2" tag:"team = data lake" tag:team=ml'
+    )
+    assert text == "Rightsized $3,200/mo"
+    assert scope == (
+        Term("service", "Amazon EC2"),
+        Term("tag", "team=data lake"),
+        Term("tag", "team=ml"),
+    )
+    assert scope_text(scope) == 'service:"Amazon EC2" tag:"team=data lake" tag:team=ml'
+    azure = (
+        "/subscriptions/0000/resourceGroups/data/providers/Microsoft.Compute/virtualMachines/vm1"
+    )
+    assert parse_scope(f"resource:{azure}") == (Term("resource", azure),)
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("tag:team=data", "cannot use tag yet"),
-        ("resource:i-0abc", "cannot use resource yet"),
-        ("colour:blue", "the dimensions are service, account, region, category, provider"),
+        ("tag:team", "is not tag:key=value"),
+        ("tag:=data", "is not tag:key=value"),
+        ("tag:team=data tag:env=prod", "a scope names one tag key"),
+        ("resource:i-0abc tag:team=data", "a resource is already precise"),
+        ("colour:blue", "the dimensions are service, account, region, category, provider, tag"),
         ("service:", "has no value"),
         ('service:"Amazon EC2', "never closed"),
         ("", "give the scope as dimension:value"),

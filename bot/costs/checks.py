@@ -68,7 +68,7 @@ async def due(session: AsyncSession, workspace_id: int) -> list[Check]:
     done = await cost_scope.checks_of(session, [w.id or 0 for w, _ in scoped])
     wanted: list[tuple[Win, tuple[Term, ...], int]] = []
     for win, terms in scoped:
-        for checkpoint in due_checkpoints(_day_of(win), span[1]):
+        for checkpoint in due_checkpoints(win_day(win), span[1]):
             if checkpoint not in done.get(win.id or 0, {}):
                 wanted.append((win, terms, checkpoint))
     by_dimensions: dict[tuple[str, ...], list[tuple[Win, tuple[Term, ...], int]]] = defaultdict(
@@ -78,8 +78,8 @@ async def due(session: AsyncSession, workspace_id: int) -> list[Check]:
         by_dimensions[tuple(sorted({d for d, _ in item[1]}))].append(item)
     checks: list[Check] = []
     for dimensions, items in by_dimensions.items():
-        first = min(baseline_window(_day_of(w)).first for w, _, _ in items)
-        last = max(after_window(_day_of(w), c).last for w, _, c in items)
+        first = min(baseline_window(win_day(w)).first for w, _, _ in items)
+        last = max(after_window(win_day(w), c).last for w, _, c in items)
         rows = await cost_scope.grouped_daily(
             session, workspace_id, dimensions, first=first, last=last
         )
@@ -90,12 +90,12 @@ async def due(session: AsyncSession, workspace_id: int) -> list[Check]:
         for day, currency, *values, nanos in rows:
             index[tuple(values)][currency][day] = nanos
         for win, terms, checkpoint in items:
-            days = [*baseline_window(_day_of(win)).dates()]
-            days += after_window(_day_of(win), checkpoint).dates()
+            days = [*baseline_window(win_day(win)).dates()]
+            days += after_window(win_day(win), checkpoint).dates()
             series = _series(index, dimensions, terms, days=days)
             currency = pick_currency(win, series)
             daily = series.get(currency, {})
-            measured = measure(daily, span, _day_of(win), checkpoint=checkpoint, scale=money.NANO)
+            measured = measure(daily, span, win_day(win), checkpoint=checkpoint, scale=money.NANO)
             checks.append(Check(win, terms, currency, measured))
     seen = [c.win.id or 0 for c in checks if c.measurement.verdict is Verdict.SEEN]
     people = await cost_scope.credited(session, seen)
@@ -135,5 +135,7 @@ def pick_currency(win: Win, series: Mapping[str, Mapping[date, int | Decimal]]) 
     return max(series, key=lambda c: (sum(series[c].values()), c))
 
 
-def _day_of(win: Win) -> date:
-    return win.created_at.astimezone(UTC).date()
+def win_day(win: Win) -> date:
+    """The day a win's checks are anchored on: the day its change took effect when its scope
+    gives one, else the UTC day it was logged."""
+    return win.effective_from or win.created_at.astimezone(UTC).date()

@@ -32,7 +32,9 @@ DIMENSIONS = (
     "CommitmentDiscountId",
     "Tags",
 )
-KNOWN = MONEY + DIMENSIONS
+# Read only for win scopes (CostDetailDay): per resource, and the quantity for a per-unit view.
+DETAIL = ("ResourceId", "ConsumedQuantity", "ConsumedUnit")
+KNOWN = MONEY + DIMENSIONS + DETAIL
 # Worth a note in the summary when missing (the KPIs that use them read as zero or n/a).
 EXPECTED = ("ListCost", "ContractedCost", "ServiceCategory", "ServiceName", "BillingCurrency")
 

@@ -20,9 +20,9 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from bot.costs.kpis import OWNER_TAGS_KEY
-from bot.costs.reader import ExportData, ExportRefused, ProviderPart, read_exports
-from storage import costs
+from bot.costs.kpis import OWNER_TAGS_KEY, SCOPE_TAGS_KEY
+from bot.costs.reader import ExportData, ExportRefused, ProviderPart, Wanted, read_exports
+from storage import cost_scope, costs
 from storage.engine import Database
 from storage.models import CostImport, Setting, utcnow
 from storage.money import MAX_UNITS
@@ -44,6 +44,8 @@ class ImportSummary:
     providers: dict[str, ProviderPart] = field(default_factory=dict)
     scope: str = "the whole installation"
     replaced: set[tuple[str, str, date]] = field(default_factory=set)  # provider, account, period
+    details_stored: int = 0  # CostDetailDay rows written: per scope tag value and resource
+    wanted: Wanted = field(default_factory=Wanted)
 
     def lines(self) -> list[str]:
         skipped = sum(self.skipped.values())
@@ -63,6 +65,16 @@ class ImportSummary:
             out.append(
                 f"  replaced {provider} billing account {account or '(none)'}, "
                 f"billing period {period:%Y-%m}"
+            )
+        if self.wanted.detail:
+            kept = (
+                [f"tag keys {', '.join(self.wanted.scope_tags)}"] if self.wanted.scope_tags else []
+            )
+            if self.wanted.resources:
+                count = len(self.wanted.resources)
+                kept.append(f"{count} resource{'s' if count != 1 else ''} scoped by wins")
+            out.append(
+                f"  kept for win scopes: {' and '.join(kept)} ({self.details_stored:,} daily rows)"
             )
         for note, rows in sorted(self.notes.items()):
             out.append(f"  note: {note}: {rows:,} rows")
@@ -94,8 +106,25 @@ def export_files(paths: Sequence[Path]) -> list[Path]:
 async def owner_tags(database: Database, workspace_id: int | None) -> list[str]:
     """The tag keys that name an owner: the workspace's `cost-owner-tags`, or for the
     installation's bill every workspace's, in workspace order, without repeats."""
+    return await _listed_keys(database, workspace_id, OWNER_TAGS_KEY)
+
+
+async def wanted(database: Database, workspace_id: int | None) -> Wanted:
+    """What this import reads besides the daily aggregates: the owner tags, and what win
+    scopes need (the `cost-scope-tags` keys and the resources live wins are scoped to) of
+    the workspace, or of every workspace for the installation's bill."""
     async with database.reading() as session:
-        statement = select(Setting).where(Setting.key == OWNER_TAGS_KEY)
+        resources = await cost_scope.scoped_resources(session, workspace_id)
+    return Wanted(
+        owner_tags=await owner_tags(database, workspace_id),
+        scope_tags=await _listed_keys(database, workspace_id, SCOPE_TAGS_KEY),
+        resources=resources,
+    )
+
+
+async def _listed_keys(database: Database, workspace_id: int | None, setting: str) -> list[str]:
+    async with database.reading() as session:
+        statement = select(Setting).where(Setting.key == setting)
         if workspace_id is not None:
             statement = statement.where(Setting.workspace_id == workspace_id)
         rows = await session.exec(statement.order_by(col(Setting.workspace_id)))
@@ -118,10 +147,12 @@ async def run_import(
 ) -> ImportSummary:
     """Read every file, then replace the days they cover. Raises ExportRefused (nothing
     changed) for a file that is not a usable FOCUS export."""
-    tags = await owner_tags(database, workspace_id)
-    data = await asyncio.to_thread(read_exports, list(paths), tags, progress)
+    reads = await wanted(database, workspace_id)
+    data = await asyncio.to_thread(read_exports, list(paths), reads, progress)
     try:
-        return await _write(database, data, workspace_id, scope=scope, now=now)
+        summary = await _write(database, data, workspace_id, scope=scope, now=now)
+        summary.wanted = reads
+        return summary
     finally:
         data.close()
 
@@ -148,9 +179,15 @@ async def _write(
                 text("SELECT pg_advisory_xact_lock(:key)"), params={"key": _IMPORT_LOCK}
             )
         await costs.delete_deliveries(session, workspace_id, data.deliveries())
-        rows = data.batches(costs.COLUMNS, workspace_id, dates_as_text=costs.dates_as_text(session))
+        as_text = costs.dates_as_text(session)
+        rows = data.batches(costs.COLUMNS, workspace_id, dates_as_text=as_text)
         async with aclosing(_prefetched(rows)) as batches:
             summary.rows_stored = await costs.insert_rows(session, batches)
+        details = data.detail_batches(costs.DETAIL_COLUMNS, workspace_id, dates_as_text=as_text)
+        async with aclosing(_prefetched(details)) as batches:
+            summary.details_stored = await costs.insert_rows(
+                session, batches, table=costs.DETAIL_TABLE
+            )
         for provider, part in summary.providers.items():
             await costs.record_import(
                 session,

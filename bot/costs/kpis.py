@@ -21,6 +21,7 @@ from storage import cost_kpis as store
 from storage.cost_kpis import CommitmentUse, Mover, WindowTotals
 
 OWNER_TAGS_KEY = "cost-owner-tags"  # workspace config: the tag keys that name an owner
+SCOPE_TAGS_KEY = "cost-scope-tags"  # workspace config: the tag keys kept per value for scopes
 HUNDRED = Decimal(100)
 TENTH = Decimal("0.1")
 MOVERS = 3

@@ -100,6 +100,7 @@ class ExportData:
 
     con: duckdb.DuckDBPyConnection | None = None
     aggregates: int = 0  # groups kept, i.e. CostDay rows to store
+    details: int = 0  # CostDetailDay rows to store (table `detail`)
     rows_read: int = 0
     beyond: int = 0  # rows in groups with an amount whose units a BIGINT cannot hold
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> rows
@@ -127,6 +128,35 @@ class ExportData:
         given one), `size` at a time; dates as ISO text when `dates_as_text`."""
         if self.con is None or not self.aggregates:
             return
+        yield from self._batches(
+            "agg", columns, workspace_id, dates_as_text=dates_as_text, size=size
+        )
+
+    def detail_batches(
+        self,
+        columns: Sequence[str],
+        workspace_id: int | None,
+        *,
+        dates_as_text: bool = False,
+        size: int = FETCH_ROWS,
+    ) -> Iterator[list[tuple]]:
+        """The CostDetailDay rows, as `batches` gives CostDay's."""
+        if self.con is None or not self.details:
+            return
+        yield from self._batches(
+            "detail", columns, workspace_id, dates_as_text=dates_as_text, size=size
+        )
+
+    def _batches(
+        self,
+        table: str,
+        columns: Sequence[str],
+        workspace_id: int | None,
+        *,
+        dates_as_text: bool,
+        size: int,
+    ) -> Iterator[list[tuple]]:
+        assert self.con is not None
         dates = {"day", "billing_period"}
         select = [
             "CAST(? AS BIGINT)"
@@ -136,9 +166,8 @@ class ExportData:
             else name
             for name in columns
         ]
-        result = self.con.execute(
-            f"SELECT {', '.join(select)} FROM agg WHERE {KEPT}", [workspace_id]
-        )
+        where = f" WHERE {KEPT}" if table == "agg" else ""  # `detail` holds kept rows only
+        result = self.con.execute(f"SELECT {', '.join(select)} FROM {table}{where}", [workspace_id])
         while rows := result.fetchmany(size):
             yield rows
 
@@ -205,15 +234,31 @@ def inspect(path: Path) -> Export:
     return Export(path, kind, headers, columns, types)
 
 
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """What to read besides the daily aggregates: the owner tag keys (CostDay.owner), and for
+    win scopes the tag keys kept per value and the resources kept (CostDetailDay)."""
+
+    owner_tags: Sequence[str] = ()
+    scope_tags: Sequence[str] = ()
+    resources: Sequence[str] = ()  # ResourceIds, compared without case
+
+    @property
+    def detail(self) -> bool:
+        return bool(self.scope_tags or self.resources)
+
+
 def read_exports(
     paths: Sequence[Path],
-    owner_tags: Sequence[str] = (),
+    wanted: Wanted = Wanted(),
     progress: Callable[[float], None] | None = None,
 ) -> ExportData:
     """Aggregate every file (each checked first, so a bad one refuses the lot before any
     reading). `progress` is called now and then with the share of the work done (0 to 1).
-    Several files are summed per group in DuckDB too (table `parts`, then one GROUP BY)."""
+    Several files are summed per group in DuckDB too (table `parts`, then one GROUP BY).
+    When scopes want detail, each file is read a second time for it (table `detail`)."""
     exports = [inspect(path) for path in paths]
+    owner_tags = wanted.owner_tags
     keys = [k.strip().casefold() for k in owner_tags if k.strip()]
     con = duckdb.connect(config=_SETTINGS)
     data = ExportData(con=con)
@@ -250,6 +295,8 @@ def read_exports(
                 progress=None,
             )
             con.execute("DROP TABLE parts")
+        if wanted.detail:
+            _read_detail(con, exports, wanted)
         if progress:
             progress(1.0)
         _summarise(con, data)
@@ -257,6 +304,24 @@ def read_exports(
         data.close()
         raise
     return data
+
+
+def _read_detail(con: duckdb.DuckDBPyConnection, exports: list[Export], wanted: Wanted) -> None:
+    """Table `detail`: CostDetailDay's rows over every file, the kept rows only."""
+    tag_keys = [k.strip() for k in wanted.scope_tags if k.strip()]
+    resources = sorted({r.strip().casefold() for r in wanted.resources if r.strip()})
+    for i, export in enumerate(exports):
+        sql, params = _detail_query(export, tag_keys, resources)
+        into = "CREATE TEMP TABLE detail_parts AS" if i == 0 else "INSERT INTO detail_parts"
+        _run(con, f"{into} {sql}", params, name=export.path.name, progress=None)
+    key = ", ".join(DETAIL_KEY)
+    amounts = ", ".join(map(_amount_sql, ("effective", "consumed")))
+    con.execute(
+        f"CREATE TEMP TABLE detail AS SELECT {key}, row_count, {amounts} FROM ("
+        f"SELECT {key}, sum(row_count) AS row_count, sum(effective) AS effective, "
+        f"sum(consumed) AS consumed FROM detail_parts WHERE {KEPT} GROUP BY ALL)"
+    )
+    con.execute("DROP TABLE detail_parts")
 
 
 def _summarise(con: duckdb.DuckDBPyConnection, data: ExportData) -> None:
@@ -287,12 +352,27 @@ def _summarise(con: duckdb.DuckDBPyConnection, data: ExportData) -> None:
         data.providers[provider] = ProviderPart(first, last, int(rows))
         if latest is not None:
             data.period_end[provider] = latest.astimezone(UTC)
+    if _has_table(con, "detail"):
+        found = con.execute(
+            "SELECT count(*), coalesce(sum(row_count) FILTER (WHERE effective_units IS NULL "
+            "OR consumed_units IS NULL), 0) FROM detail"
+        ).fetchone()
+        assert found is not None
+        data.details, beyond = int(found[0]), int(found[1])
+        data.beyond += beyond
     data.replaced = {
         (provider, account, period)
         for provider, account, period in con.execute(
             f"SELECT DISTINCT provider, billing_account, billing_period FROM agg WHERE {KEPT}"
         ).fetchall()
     }
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [name]
+    ).fetchone()
+    return bool(found and found[0])
 
 
 _SETTINGS: dict[str, str | bool | int | float | list[str]] = {  # duckdb.connect's config type
@@ -358,63 +438,106 @@ RAW = (
 TIME_TYPES = ("TIMESTAMP", "DATE")
 
 
+class _Columns:
+    """SQL for one export's columns: how each is read per row (`raw`, `money`, `instant`) and,
+    in an outer query over an inner GROUP BY of raw values (`r_<name>`), normalised to the
+    stored values (`grouped`, `cut`, `spelled`)."""
+
+    def __init__(self, export: Export) -> None:
+        self.export = export
+        self.columns = export.columns
+
+    def raw(self, name: str) -> str:
+        return _quoted(self.columns[name]) if name in self.columns else "NULL::VARCHAR"
+
+    def text(self, name: str, value: str | None = None) -> str:
+        value = value or self.raw(name)
+        return f"nullif(trim(CAST({value} AS VARCHAR)), '')"
+
+    def money(self, name: str) -> str:
+        """The amount, exact: a CSV's column is read as DECIMAL(38, 18), a Parquet decimal is
+        summed as it is (the sum cast after), anything else (a float) cast row by row."""
+        if name not in self.columns:
+            return f"CAST(0 AS {MONEY_TYPE})"
+        header = self.columns[name]
+        column = _quoted(header)
+        if self.export.kind != "parquet" or self.export.types.get(header, "").startswith("DECIMAL"):
+            return f"coalesce({column}, 0)"
+        return f"coalesce(CAST({column} AS {MONEY_TYPE}), 0)"
+
+    def instant(self, name: str) -> str:
+        """A Parquet timestamp as it is (UTC when naive), else the text when ISO 8601."""
+        if self.export.types.get(self.columns.get(name, ""), "").startswith(TIME_TYPES):
+            return f"CAST({self.raw(name)} AS TIMESTAMPTZ)"
+        return _instant(self.text(name))
+
+    def tags(self) -> str:
+        """The row's tags as JSON text (AWS ships Parquet tags as MAP<string,string>)."""
+        tag_type = self.export.types.get(self.columns.get("Tags", ""), "")
+        if tag_type.startswith(("MAP", "STRUCT")):
+            return f"nullif(CAST(to_json({_quoted(self.columns['Tags'])}) AS VARCHAR), 'null')"
+        return self.text("Tags")
+
+    def grouped(self, name: str) -> str:  # a raw column of the inner GROUP BY, in the outer
+        return self.text(name, f"r_{name}")
+
+    def cut(self, name: str, value: str) -> str:  # to the stored width, "" for none
+        return f"substring(coalesce({value}, ''), 1, {LIMITS[name]})"
+
+    def spelled(self, name: str, column: str, values: tuple[str, ...]) -> str:
+        """The specification's spelling ("usage" and "USAGE" are "Usage"), else the value
+        trimmed of any white space (a newer FOCUS version may add values)."""
+        value = f"trim(coalesce({self.grouped(column)}, ''), {WHITE_SPACE})"
+        cases = " ".join(f"WHEN {_literal(v.casefold())} THEN {_literal(v)}" for v in values)
+        return self.cut(name, f"CASE lower({value}) {cases} ELSE {value} END")
+
+    def provider(self) -> str:
+        return f"coalesce({self.grouped('ServiceProviderName')}, {self.grouped('ProviderName')})"
+
+    def shared(self) -> str:
+        """The stored dimensions CostDay and CostDetailDay share, from the raw groups."""
+        if self.export.types.get(self.columns.get("BillingPeriodStart", ""), "").startswith(
+            TIME_TYPES
+        ):
+            period_start = "CAST(r_BillingPeriodStart AS TIMESTAMPTZ)"
+        else:  # replacement is keyed by billing period: without the column, the charge's month
+            period_start = _instant(self.grouped("BillingPeriodStart"))
+        period = f"coalesce(CAST({period_start} AS DATE), day)"
+        sub_account = f"coalesce({self.grouped('SubAccountName')}, {self.grouped('SubAccountId')})"
+        region = f"coalesce({self.grouped('RegionId')}, {self.grouped('RegionName')})"
+        service_category = self.spelled(
+            "service_category", "ServiceCategory", focus.SERVICE_CATEGORIES
+        )
+        return f"""
+            day,
+            substring(coalesce({self.provider()}, 'unknown'), 1, {LIMITS["provider"]})
+                AS provider,
+            upper({self.cut("currency", self.grouped("BillingCurrency"))}) AS currency,
+            {self.cut("billing_account", self.grouped("BillingAccountId"))} AS billing_account,
+            {self.cut("sub_account", sub_account)} AS sub_account,
+            {service_category} AS service_category,
+            {self.cut("service", self.grouped("ServiceName"))} AS service,
+            {self.cut("region", region)} AS region,
+            {self.spelled("charge_category", "ChargeCategory", focus.CHARGE_CATEGORIES)}
+                AS charge_category,
+            CAST(date_trunc('month', {period}) AS DATE) AS billing_period"""
+
+
 def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
     """Two GROUP BYs. The inner one reads each row once: its UTC day, tags and money, and
     the other columns as they are in the file (the work per row kept to what needs every
     row); the outer one normalises each of those groups (far fewer than rows) to the stored
     values and sums again the groups that become one ("usage" and "Usage")."""
-    columns = export.columns
-
-    def raw(name: str) -> str:
-        return _quoted(columns[name]) if name in columns else "NULL::VARCHAR"
-
-    def text(name: str, value: str | None = None) -> str:
-        value = value or raw(name)
-        return f"nullif(trim(CAST({value} AS VARCHAR)), '')"
-
-    def money(name: str) -> str:
-        """The amount, exact: a CSV's column is read as DECIMAL(38, 18), a Parquet decimal is
-        summed as it is (the sum cast after), anything else (a float) cast row by row."""
-        if name not in columns:
-            return f"CAST(0 AS {MONEY_TYPE})"
-        column = _quoted(columns[name])
-        if export.kind != "parquet" or export.types.get(columns[name], "").startswith("DECIMAL"):
-            return f"coalesce({column}, 0)"
-        return f"coalesce(CAST({column} AS {MONEY_TYPE}), 0)"
-
-    def instant(name: str) -> str:
-        """A Parquet timestamp as it is (UTC when naive), else the text when ISO 8601."""
-        if export.types.get(columns.get(name, ""), "").startswith(TIME_TYPES):
-            return f"CAST({raw(name)} AS TIMESTAMPTZ)"
-        return _instant(text(name))
-
-    def grouped(name: str) -> str:  # a raw column of the inner GROUP BY, in the outer query
-        return text(name, f"r_{name}")
-
-    def cut(name: str, value: str) -> str:  # to the stored width, "" for none
-        return f"substring(coalesce({value}, ''), 1, {LIMITS[name]})"
-
-    def spelled(name: str, column: str, values: tuple[str, ...]) -> str:
-        """The specification's spelling ("usage" and "USAGE" are "Usage"), else the value
-        trimmed of any white space (a newer FOCUS version may add values)."""
-        value = f"trim(coalesce({grouped(column)}, ''), {WHITE_SPACE})"
-        cases = " ".join(f"WHEN {_literal(v.casefold())} THEN {_literal(v)}" for v in values)
-        return cut(name, f"CASE lower({value}) {cases} ELSE {value} END")
-
-    start, end = instant("ChargePeriodStart"), instant("ChargePeriodEnd")
-    raw_tags = text("Tags")
-    tag_type = export.types.get(columns.get("Tags", ""), "")
-    if tag_type.startswith(("MAP", "STRUCT")):  # AWS ships Parquet tags as MAP<string,string>
-        raw_tags = f"nullif(CAST(to_json({_quoted(columns['Tags'])}) AS VARCHAR), 'null')"
+    sql = _Columns(export)
+    start, end = sql.instant("ChargePeriodStart"), sql.instant("ChargePeriodEnd")
+    raw_tags = sql.tags()
     # `t` is the row's tags as text, `ok` whether it is valid JSON: json_keys and json_type
     # only ever see valid JSON (CASE evaluates a branch only for the rows taking it; an AND
     # evaluates both sides). json_keys of anything but an object is empty.
     params: list[Any] = []
     owners = []
     for key in owner_keys:  # the first key the row has, compared without case or spaces
-        found = "list_filter(json_keys(t), lambda k: lower(trim(k)) = ?)[1]"
-        value = f"json_extract_string(t, {JSON_PATH.format(key=found)})"
-        owners.append(f"nullif(trim({value}), '')")
+        owners.append(_tag_value())
         params.append(key)
     owner = EMPTY
     if owners:
@@ -442,55 +565,37 @@ def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
             SELECT
                 *,
                 CASE WHEN ok THEN len(json_keys(t)) > 0 ELSE false END AS tagged,
-                {cut("owner", owner)} AS owner
+                {sql.cut("owner", owner)} AS owner
             FROM (
                 SELECT
                     CAST({start} AS DATE) AS day,
-                    {", ".join(f"{raw(name)} AS r_{name}" for name in RAW)},
+                    {", ".join(f"{sql.raw(name)} AS r_{name}" for name in RAW)},
                     {raw_tags} AS t,
                     coalesce(json_valid({raw_tags}), false) AS ok,
-                    {money("BilledCost")} AS b,
-                    {money("EffectiveCost")} AS e,
-                    {money("ListCost")} AS l,
-                    {money("ContractedCost")} AS c,
+                    {sql.money("BilledCost")} AS b,
+                    {sql.money("EffectiveCost")} AS e,
+                    {sql.money("ListCost")} AS l,
+                    {sql.money("ContractedCost")} AS c,
                     coalesce({end}, {start}) AS finish
                 FROM {source}
             )
         )
         GROUP BY day, {raw_names}, tagged, owner
     """
-    purchase = f"coalesce(lower({grouped('ChargeCategory')}) = 'purchase', false)"
-    usage = f"lower({grouped('ChargeCategory')}) = 'usage'"
-    provider = f"coalesce({grouped('ServiceProviderName')}, {grouped('ProviderName')})"
-    # Replacement is keyed by billing period: without the column, the charge's month.
-    if export.types.get(columns.get("BillingPeriodStart", ""), "").startswith(TIME_TYPES):
-        period_start = "CAST(r_BillingPeriodStart AS TIMESTAMPTZ)"
-    else:
-        period_start = _instant(grouped("BillingPeriodStart"))
-    period = f"coalesce(CAST({period_start} AS DATE), day)"
-    sub_account = f"coalesce({grouped('SubAccountName')}, {grouped('SubAccountId')})"
-    region = f"coalesce({grouped('RegionId')}, {grouped('RegionName')})"
-    sql = f"""
+    purchase = f"coalesce(lower({sql.grouped('ChargeCategory')}) = 'purchase', false)"
+    usage = f"lower({sql.grouped('ChargeCategory')}) = 'usage'"
+    outer = f"""
         SELECT
-            day,
-            substring(coalesce({provider}, 'unknown'), 1, {LIMITS["provider"]}) AS provider,
-            upper({cut("currency", grouped("BillingCurrency"))}) AS currency,
-            {cut("billing_account", grouped("BillingAccountId"))} AS billing_account,
-            {cut("sub_account", sub_account)} AS sub_account,
-            {spelled("service_category", "ServiceCategory", focus.SERVICE_CATEGORIES)}
-                AS service_category,
-            {cut("service", grouped("ServiceName"))} AS service,
-            {cut("region", region)} AS region,
-            {spelled("charge_category", "ChargeCategory", focus.CHARGE_CATEGORIES)}
-                AS charge_category,
-            {spelled("pricing_category", "PricingCategory", focus.PRICING_CATEGORIES)}
+            {sql.shared()},
+            {sql.spelled("pricing_category", "PricingCategory", focus.PRICING_CATEGORIES)}
                 AS pricing_category,
-            {spelled("commitment_status", "CommitmentDiscountStatus", focus.COMMITMENT_STATUSES)}
+            {
+        sql.spelled("commitment_status", "CommitmentDiscountStatus", focus.COMMITMENT_STATUSES)
+    }
                 AS commitment_status,
-            {cut("commitment_id", grouped("CommitmentDiscountId"))} AS commitment_id,
+            {sql.cut("commitment_id", sql.grouped("CommitmentDiscountId"))} AS commitment_id,
             tagged,
             owner,
-            CAST(date_trunc('month', {period}) AS DATE) AS billing_period,
             sum(row_count) AS row_count,
             sum(billed) AS billed,
             sum(effective) AS effective,
@@ -501,11 +606,117 @@ def _query(export: Export, owner_keys: list[str]) -> tuple[str, list[Any]]:
             -- Freshness: monthly tax and fees end with the month, usage shows the real lag.
             max(latest) FILTER (WHERE {usage}) AS latest,
             sum(bad_tags) AS bad_tags,
-            coalesce(sum(row_count) FILTER (WHERE {provider} IS NULL), 0) AS no_provider
+            coalesce(sum(row_count) FILTER (WHERE {sql.provider()} IS NULL), 0) AS no_provider
         FROM ({inner})
         GROUP BY ALL
     """
-    return sql, params + source_params
+    return outer, params + source_params
+
+
+def _tag_value() -> str:
+    """The value in the tags `t` of the first key equal to the bound parameter, compared
+    without case or surrounding spaces (NULL when it has none or it is empty)."""
+    found = "list_filter(json_keys(t), lambda k: lower(trim(k)) = ?)[1]"
+    return f"nullif(trim(json_extract_string(t, {JSON_PATH.format(key=found)})), '')"
+
+
+# What CostDetailDay keeps of one export (read only when some scope needs it).
+DETAIL_RAW = (
+    "ServiceProviderName",
+    "ProviderName",
+    "BillingCurrency",
+    "BillingAccountId",
+    "SubAccountName",
+    "SubAccountId",
+    "ServiceCategory",
+    "ServiceName",
+    "RegionId",
+    "RegionName",
+    "ChargeCategory",
+    "BillingPeriodStart",
+)
+DETAIL_KEY = (
+    "day",
+    "provider",
+    "currency",
+    "billing_account",
+    "billing_period",
+    "sub_account",
+    "service_category",
+    "service",
+    "region",
+    "kind",
+    "key",
+    "value",
+    "consumed_unit",
+)
+MAX_DETAIL_VALUE = 500  # CostDetailDay.value
+MAX_UNIT = 60  # CostDetailDay.consumed_unit
+
+
+def _detail_query(
+    export: Export, tag_keys: Sequence[str], resources: Sequence[str]
+) -> tuple[str, list[Any]]:
+    """The daily effective cost (and consumed quantity, per unit) per value of each of
+    `tag_keys` and per resource of `resources` (lower case; ResourceId is compared without
+    case, as Azure's are), beside the dimensions a scope combines them with. A row yields
+    one pair per tag key it has and one for its resource when tracked: `unnest` of the
+    row's pairs, so a file is read once for all of them."""
+    sql = _Columns(export)
+    start = sql.instant("ChargePeriodStart")
+    params: list[Any] = []
+    pairs = []
+    for key in tag_keys:
+        value = f"CASE WHEN ok THEN (CASE WHEN json_type(t) = 'OBJECT' THEN {_tag_value()} END) END"
+        pairs.append(f"{{'kind': 'tag', 'key': ?, 'value': {value}}}")
+        params += [key, key.strip().casefold()]
+    if resources:
+        resource = f"lower({sql.text('ResourceId', 'r_ResourceId')})"
+        pairs.append(
+            "{'kind': 'resource', 'key': '', 'value': "
+            f"CASE WHEN list_contains(?::VARCHAR[], {resource}) THEN {resource} END}}"
+        )
+        params.append(list(resources))
+    quantity = (
+        f"coalesce(try_cast({sql.text('ConsumedQuantity')} AS {MONEY_TYPE}), 0)"
+        if "ConsumedQuantity" in sql.columns
+        else f"CAST(0 AS {MONEY_TYPE})"
+    )
+    raw_names = ", ".join(f"r_{name}" for name in DETAIL_RAW)
+    source, source_params = _source(export)
+    raw_tags = sql.tags()
+    inner = f"""
+        SELECT day, {raw_names}, p.kind AS kind, p.key AS key, p.value AS value, unit,
+            count(*) AS row_count,
+            CAST(sum(e) AS {MONEY_TYPE}) AS effective,
+            CAST(sum(q) AS {MONEY_TYPE}) AS consumed
+        FROM (
+            SELECT *, unnest(list_filter([{", ".join(pairs)}], lambda x: x.value IS NOT NULL))
+                AS p
+            FROM (
+                SELECT
+                    CAST({start} AS DATE) AS day,
+                    {", ".join(f"{sql.raw(name)} AS r_{name}" for name in DETAIL_RAW)},
+                    {sql.raw("ResourceId")} AS r_ResourceId,
+                    {raw_tags} AS t,
+                    coalesce(json_valid({raw_tags}), false) AS ok,
+                    {sql.money("EffectiveCost")} AS e,
+                    {quantity} AS q,
+                    substring(coalesce({sql.text("ConsumedUnit")}, ''), 1, {MAX_UNIT}) AS unit
+                FROM {source}
+            )
+        )
+        GROUP BY ALL
+    """
+    outer = f"""
+        SELECT {sql.shared()}, kind, key,
+            substring(value, 1, {MAX_DETAIL_VALUE}) AS value, unit AS consumed_unit,
+            sum(row_count) AS row_count, sum(effective) AS effective,
+            sum(consumed) AS consumed
+        FROM ({inner})
+        GROUP BY ALL
+    """
+    return outer, params + source_params
 
 
 WHITE_SPACE = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"

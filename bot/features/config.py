@@ -113,6 +113,12 @@ KEYS: dict[str, Key] = {
         "not set: allocation is measured as tagged cost",
         parse_owner_tags,
     ),
+    "cost-scope-tags": Key(
+        "tag keys whose values wins can be scoped to (`team, env`: `win scope 12 tag:team=data`); "
+        "`finops-bot focus import` keeps their daily cost per value",
+        "not set: no tag scopes",
+        parse_owner_tags,
+    ),
 }
 
 

@@ -43,7 +43,7 @@ def _check_people(draft: WinDraft) -> None:
         "win <what was done> [amount] [recurrence] [#category ...] [@person ...]",
         "win edit <id> <what was done> [amount] [recurrence] [#category ...] [@person ...]",
         "win undo <id>",
-        "win scope <id> [<dimension>:<value> ...|none]",
+        "win scope <id> [<dimension>:<value> ...|none] [from YYYY-MM-DD]",
         "win verify <id>",
     ),
     examples=(
@@ -51,8 +51,9 @@ def _check_people(draft: WinDraft) -> None:
         "win Deleted idle disks 1.5k USD one-time",
         "win edit 12 Rightsized 40 dev VMs $3,400/mo #rightsizing",
         "win undo 12",
-        'win Rightsized the data lake $3,200/mo #rightsizing on service:"Amazon EC2"',
+        'win Rightsized the data lake $3,200/mo #rightsizing on service:"Amazon EC2" tag:team=data',
         "win scope 12 region:eu-west-1 account:data-platform",
+        "win scope 12 resource:i-0abc123def4567890 from 2026-11-02",
         "win verify 12",
     ),
     details=(
@@ -65,8 +66,12 @@ def _check_people(draft: WinDraft) -> None:
         "admin; both update the celebration already posted.\n\n"
         "Scope: end a win with `on <dimension>:<value> ...` (or set it later with `win scope`, "
         "author or admin) to say what part of the bill it touched: service, account, region, "
-        "category or provider, as the imported FOCUS data names them (quotes around values "
-        "with spaces; dimensions differ: all apply; one dimension twice: either value).\n\n"
+        "category or provider, as the imported FOCUS data names them, tag:key=value (a key "
+        "listed in `config cost-scope-tags`) or resource:<ResourceId> (quotes around values "
+        "with spaces; dimensions differ: all apply; one dimension twice: either value). "
+        "`win scope 12 ... from 2026-11-02` anchors the checks on the day the change took "
+        "effect; `win verify` on a win without a scope suggests the services whose cost fell "
+        "most after it.\n\n"
         + win_checks.METHOD
     ),
     subcommands=(  # the author or an admin: a rule on the win, checked by the handlers
@@ -108,12 +113,13 @@ async def win(req: Request, args: str) -> Outcome:
         )
     saved = await _store(req, draft)
     if scope:
-        await win_checks.save(req, saved.win.id or 0, scope)
+        await win_checks.save(req, saved.win, scope, since=None)
     outcome = _announce(req, saved, draft)
     if scope:
+        note = await win_checks.untracked_note(req, scope)
         outcome.reply(
             f"Scoped to {scope_text(scope)}: `win verify {saved.win.id}` checks it against the "
-            "bill once imported data covers 30 days after today."
+            "bill once imported data covers 30 days after today." + (f" {note}" if note else "")
         )
     return outcome
 
@@ -305,7 +311,7 @@ async def _edit(req: Request, args: str) -> Outcome:
         detail=before,
     )
     if scope:  # a new scope replaces the old; an edit without one keeps it
-        await win_checks.save(req, win_id, scope)
+        await win_checks.save(req, found, scope, since=found.effective_from)
     note = f"Edited win #{win_id}: {found.text}"
     if value := value_text(found):
         note += f" ({value})"

@@ -1,9 +1,12 @@
 """A win's scope: what part of the bill it touched, as FOCUS dimensions.
 
 `on service:"Amazon EC2" region:eu-west-1` ends a win line (`win Rightsized … $3,200/mo on
-service:"Amazon EC2"`), or follows `win scope <id>`. Terms of different dimensions must all
-match (AND); several values of one dimension are alternatives (OR): `region:eu-west-1
-region:eu-west-2`. Values are matched against the imported data by the feature (case aside).
+service:"Amazon EC2" tag:team=data`), or follows `win scope <id>`. Terms of different
+dimensions must all match (AND); several values of one dimension are alternatives (OR):
+`region:eu-west-1 region:eu-west-2`. A tag term is `tag:key=value`; the daily cost is kept
+per value of one tag key at a time, so a scope names at most one tag key, and a resource
+(already one precise thing) is not combined with a tag. Values are matched against the
+imported data by the feature (case aside).
 """
 
 from __future__ import annotations
@@ -20,18 +23,16 @@ DIMENSIONS = {
     "region": "RegionName (else RegionId)",
     "category": "ServiceCategory",
     "provider": "ProviderName",
+    "tag": "Tags, as key=value (a key listed in `config cost-scope-tags`)",
+    "resource": "ResourceId",
 }
-# Known FOCUS dimensions the daily aggregates do not keep, so no scope can use them yet.
-NOT_KEPT = {
-    "tag": "the daily cost aggregates keep whether a row is tagged and its owner tag, not "
-    "every tag's value",
-    "resource": "the daily cost aggregates are summed per service, account and region, not "
-    "per resource",
-}
+# Kept per value of one key, or per resource, beside the other dimensions (CostDetailDay).
+DETAIL = frozenset({"tag", "resource"})
 MAX_TERMS = 8
-MAX_VALUE = 200  # the widest stored dimension
+MAX_VALUE = 500  # the widest stored value: an Azure resource id can be long
+MAX_TAG_KEY = 128  # AWS's limit, the longest of the three clouds (bot/parsing/billing.py)
 # ` on service:…`: where a win line's scope starts (a dimension word, a colon, a value).
-_START = re.compile(r"(?:^|\s)on\s+(?=(?:" + "|".join([*DIMENSIONS, *NOT_KEPT]) + r"):)", re.I)
+_START = re.compile(r"(?:^|\s)on\s+(?=(?:" + "|".join(DIMENSIONS) + r"):)", re.I)
 EXAMPLE = 'service:"Amazon EC2" region:eu-west-1'
 
 
@@ -55,7 +56,7 @@ def split_scope(text: str) -> tuple[str, tuple[Term, ...]]:
         while at < len(text) and text[at].isspace():
             at += 1
         term = _TERM.match(text, at)
-        if term is None or term[1].lower() not in (*DIMENSIONS, *NOT_KEPT):
+        if term is None or term[1].lower() not in DIMENSIONS:
             break
         at = term.end()
     rest = text[at:].strip()
@@ -83,9 +84,6 @@ def parse_scope(text: str) -> tuple[Term, ...]:
         match = _TERM.match(text, at)
         word = text[at:].split(None, 1)[0]
         if match is None or match[1].lower() not in DIMENSIONS:
-            name = (match[1] if match else word).lower()
-            if name in NOT_KEPT:
-                raise UsageError(f"a scope cannot use {name} yet: {NOT_KEPT[name]}")
             known = ", ".join(DIMENSIONS)
             raise UsageError(
                 f"{quoted(word)} is not dimension:value; the dimensions are {known}, "
@@ -99,13 +97,41 @@ def parse_scope(text: str) -> tuple[Term, ...]:
             raise UsageError(f"{quoted(word)} has no value, e.g. `{name}:{_example(name)}`")
         if len(value) > MAX_VALUE:
             raise UsageError(f"the {name} value is over {MAX_VALUE} characters")
-        term = Term(name, value)
+        term = Term(name, _tag(value, word) if name == "tag" else value)
         if term not in terms:
             terms.append(term)
         at = match.end()
     if len(terms) > MAX_TERMS:
         raise UsageError(f"a scope has at most {MAX_TERMS} terms; this one has {len(terms)}")
+    keys = {tag_key(t.value).casefold() for t in terms if t.dimension == "tag"}
+    if len(keys) > 1:
+        raise UsageError(
+            "a scope names one tag key (its values are alternatives: `tag:team=data "
+            "tag:team=ml`); the daily cost is kept per value of one key, not per combination"
+        )
+    if keys and any(t.dimension == "resource" for t in terms):
+        raise UsageError("a resource is already precise: scope it without a tag")
     return tuple(terms)
+
+
+def tag_key(value: str) -> str:
+    """`team=data` -> `team`."""
+    return value.partition("=")[0]
+
+
+def tag_value(value: str) -> str:
+    """`team=data` -> `data`."""
+    return value.partition("=")[2]
+
+
+def _tag(value: str, word: str) -> str:
+    """`team = data` as `team=data`; refused without a key or a value."""
+    key, equals, tagged = (part.strip() for part in value.partition("="))
+    if not equals or not key or not tagged:
+        raise UsageError(f"{quoted(word)} is not tag:key=value, e.g. `tag:team=data`")
+    if len(key) > MAX_TAG_KEY:
+        raise UsageError(f"the tag key in {quoted(word)} is over {MAX_TAG_KEY} characters")
+    return f"{key}={tagged}"
 
 
 def scope_text(terms: tuple[Term, ...]) -> str:
@@ -123,4 +149,6 @@ def _example(name: str) -> str:
         "region": "eu-west-1",
         "category": "Compute",
         "provider": "AWS",
+        "tag": "team=data",
+        "resource": "i-0abc123def4567890",
     }[name]
