@@ -259,4 +259,4 @@ async def test_tags_and_resources_are_kept_from_parquet_map_columns_too(  # type
     clock.now = at(WIN_DAY)
     lake = logged(await chat.say("win Rightsized $3,040/mo on tag:team=data"))
     amount, band, verdict = realised(await chat.say(f"win verify {lake}"), 30)
-    assert amount == KNOWN_MONTHLY and verdict == "seen in the bill"
+    assert amount == KNOWN_MONTHLY and band == 0 and verdict == "seen in the bill"
