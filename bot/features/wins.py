@@ -71,8 +71,7 @@ def _check_people(draft: WinDraft) -> None:
         "with spaces; dimensions differ: all apply; one dimension twice: either value). "
         "`win scope 12 ... from 2026-11-02` anchors the checks on the day the change took "
         "effect; `win verify` on a win without a scope suggests the services whose cost fell "
-        "most after it.\n\n"
-        + win_checks.METHOD
+        "most after it.\n\n" + win_checks.METHOD
     ),
     subcommands=(  # the author or an admin: a rule on the win, checked by the handlers
         Subcommand("edit", "Correct a win.", handler=lambda req, rest: _edit(req, rest.strip())),
