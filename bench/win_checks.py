@@ -5,8 +5,10 @@
 
 1. Fills a scratch database (migrated by the bot's own `upgrade`) with bench/cost_kpis.py's
    730 days of `cost_day` rows (`--groups-per-day` a day: 40 services, 150 sub-accounts, 10
-   regions) and `--wins` monthly wins logged over those two years, each scoped as people
-   would scope them: 70 % one service, 20 % a service in a region, 10 % a sub-account.
+   regions), `cost_detail_day` rows for one scope tag key (20 values in 4 services) and 50
+   tracked resources a day, and `--wins` monthly wins logged over those two years, each
+   scoped as people would scope them: 55 % one service, 15 % a service in a region, 10 % a
+   sub-account, 10 % a tag value, 5 % a tag value in a service, 5 % a resource.
 2. Runs the scheduler's own step once (`Scheduler._win_checks`): every due check read and
    measured in one read-only transaction, then `Bot.run_scheduled` with `win_checks.post_due`
    per 200 checks (each a claiming transaction: the run ledger, the checks, the celebration
@@ -30,20 +32,78 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from bench.cost_kpis import DAYS, LAST_DAY, fill  # noqa: E402
 from bot.core import Bot  # noqa: E402
 from bot.scheduler import Scheduler  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from storage import money  # noqa: E402
 from storage.engine import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import Win, WinCheck, WinCredit, WinScope  # noqa: E402
+from storage.models import CostDetailDay, Win, WinCheck, WinCredit, WinScope  # noqa: E402
 from tests.helpers import (  # noqa: E402
     TEST_SECRET_KEY,
     create_postgres_database,
     drop_postgres_database,
 )
+
+TAG_VALUES, TAG_SERVICES, RESOURCES = 20, 4, 50
+
+
+async def fill_detail(database: Database, workspace_id: int) -> int:
+    """The kept tag values and resources (CostDetailDay) over the same 730 days."""
+    rng = random.Random(5)
+    rows = []
+    for offset in range(DAYS):
+        day = LAST_DAY - timedelta(days=offset)
+        base = {
+            "workspace_id": workspace_id,
+            "day": day,
+            "provider": "AWS",
+            "currency": "USD",
+            "billing_account": "payer",
+            "billing_period": day.replace(day=1),
+            "sub_account": "account-0",
+            "service_category": "Compute",
+            "region": "region-0",
+            "consumed_unit": "Hours",
+            "row_count": 24,
+        }
+        for value in range(TAG_VALUES):
+            for service in range(TAG_SERVICES):
+                cost = round(rng.uniform(50, 500) * 10**9)
+                rows.append(
+                    {
+                        **base,
+                        "service": f"service-{service}",
+                        "kind": "tag",
+                        "key": "team",
+                        "value": f"team-{value}",
+                        "effective_nanos": cost,
+                        "consumed_nanos": 24 * 10**9,
+                    }
+                )
+        for resource in range(RESOURCES):
+            cost = round(rng.uniform(1, 50) * 10**9)
+            rows.append(
+                {
+                    **base,
+                    "service": "service-0",
+                    "kind": "resource",
+                    "key": "",
+                    "value": f"i-{resource:017x}",
+                    "effective_nanos": cost,
+                    "consumed_nanos": 24 * 10**9,
+                }
+            )
+    for i in range(0, len(rows), 5_000):
+        async with database.session() as session:
+            batch = [money.stored(r, ("effective", "consumed")) for r in rows[i : i + 5_000]]
+            await session.exec(insert(CostDetailDay), params=batch)  # type: ignore[call-overload]
+    async with database.session() as session:
+        await (await session.connection()).execute(text("ANALYZE"))
+    return len(rows)
 
 
 async def add_wins(database: Database, workspace_id: int, count: int) -> None:
@@ -72,15 +132,22 @@ async def add_wins(database: Database, workspace_id: int, count: int) -> None:
         for i, win_id in enumerate(ids):
             credits.append({"win_id": win_id, "user_id": f"U{i % 300}", "user_name": "p"})
             kind = rng.random()
-            if kind < 0.7:
+            team = ("tag", f"team=team-{rng.randrange(TAG_VALUES)}")
+            if kind < 0.55:
                 terms = [("service", f"service-{rng.randrange(40)}")]
-            elif kind < 0.9:
+            elif kind < 0.7:
                 terms = [
                     ("service", f"service-{rng.randrange(40)}"),
                     ("region", f"region-{rng.randrange(10)}"),
                 ]
-            else:
+            elif kind < 0.8:
                 terms = [("account", f"account-{rng.randrange(150)}")]
+            elif kind < 0.9:
+                terms = [team]
+            elif kind < 0.95:
+                terms = [team, ("service", f"service-{rng.randrange(TAG_SERVICES)}")]
+            else:
+                terms = [("resource", f"i-{rng.randrange(RESOURCES):017x}")]
             scopes += [(win_id, d, v) for d, v in terms]
         await session.exec(insert(WinCredit), params=credits)  # type: ignore[call-overload]
         await session.exec(  # type: ignore[call-overload]
@@ -94,6 +161,7 @@ async def measure(url: str, wins: int, groups: int) -> dict[str, float | int]:
     try:
         await upgrade(database)
         workspace_id = await fill(database, groups)
+        print(f"  {await fill_detail(database, workspace_id):,} detail rows")
         await add_wins(database, workspace_id, wins)
         settings = Settings(DATABASE_URL=url, FINOPS_SECRET_KEY=TEST_SECRET_KEY, _env_file=None)
         now = datetime.combine(LAST_DAY + timedelta(days=1), datetime.min.time(), UTC)
