@@ -18,10 +18,9 @@ async def enqueue(
 ) -> int:
     """Queue every post, direct message and update of `outcome`; returns how many."""
     queued = outcome.queued()
-    # Which updates are already waiting, in one query before anything is added: a query per
-    # update would flush the rows added so far each time (a scheduled run updates hundreds).
-    subjects = [item.subject for item in queued if isinstance(item, Update)]
-    waiting = await outbox.waiting_updates(session, workspace, subjects) if subjects else set()
+    # An update whose subject already has one waiting is kept out by the outbox itself (one
+    # waiting update per subject: it renders the state when it is sent), so none is looked up.
+    updated: set[str] = set()
     rows: list[outbox.Queued] = []
     for item in queued:
         match item:
@@ -42,8 +41,8 @@ async def enqueue(
                     payload["forget"] = True
                 text = json.dumps(payload, ensure_ascii=False)
                 rows.append(outbox.Queued("dm", f"user:{user}", text))
-            case Update(subject=subject) if subject not in waiting:
-                waiting.add(subject)  # once per subject: the row renders the state when sent
+            case Update(subject=subject) if subject not in updated:
+                updated.add(subject)  # once per subject: the row renders the state when sent
                 rows.append(outbox.Queued("update", subject, subject=subject))
     await outbox.add(session, workspace, rows, now=now)
     return len(queued)

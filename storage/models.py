@@ -13,6 +13,7 @@ from sqlalchemy import (
     LargeBinary,
     Numeric,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -344,6 +345,9 @@ class Welcome(SQLModel, table=True):
     welcomed_at: datetime = Field(default_factory=utcnow)
 
 
+ONE_WAITING = "kind IN ('update', 'home') AND status = 'pending'"
+
+
 class OutboxMessage(SQLModel, table=True):
     """A message the bot sends on its own, written in the same transaction as the change that
     causes it and delivered by the outbox worker (bot/outbox.py) of any replica.
@@ -358,6 +362,17 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         Index(None, "status", "not_before"),
         Index(None, "workspace_id", "conversation", "status"),
+        # One waiting update per subject (and home tab): it renders the state when it is
+        # sent, so a second would repeat it. Kept by the database, so an insert never has
+        # to look first and two replicas cannot both add one (storage/outbox.py add).
+        Index(
+            "ux_outbox_one_waiting_update",
+            "workspace_id",
+            "conversation",
+            unique=True,
+            postgresql_where=text(ONE_WAITING),
+            sqlite_where=text(ONE_WAITING),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     workspace_id: int = Field(sa_column=_workspace_fk())

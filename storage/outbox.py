@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, or_, update
+from sqlalchemy import and_, delete, exists, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxMessage, Workspace
+from storage.upsert import insert_statement
 
 PENDING, SENDING, SENT, DEAD = "pending", "sending", "sent", "dead"
 STATUSES = (PENDING, SENDING, SENT, DEAD)
@@ -42,7 +43,9 @@ class Queued:
 
 
 async def add(session: AsyncSession, workspace: int, rows: list[Queued], *, now: datetime) -> None:
-    """Queue `rows` in one INSERT (a scheduled run may queue hundreds)."""
+    """Queue `rows` in one INSERT (a scheduled run may queue hundreds). An update of a subject
+    (or a home tab) that already has one waiting is not added: the waiting one renders the
+    state when it is sent (the unique index `ux_outbox_one_waiting_update`)."""
     if not rows:
         return
     template = _defaults()
@@ -59,7 +62,9 @@ async def add(session: AsyncSession, workspace: int, rows: list[Queued], *, now:
         }
         for row in rows
     ]
-    await session.exec(insert(OutboxMessage), params=values)
+    await (await session.connection()).execute(
+        insert_statement(session, OutboxMessage).on_conflict_do_nothing(), values
+    )
 
 
 @functools.cache
@@ -79,22 +84,6 @@ async def add_home(
         return False
     await add(session, workspace, [Queued("home", conversation, payload, "home")], now=now)
     return True
-
-
-async def waiting_updates(session: AsyncSession, workspace: int, subjects: list[str]) -> set[str]:
-    """The subjects among these with an update already waiting (one query for many: a scheduled
-    run may update hundreds of posts; the waiting row renders the state as it is when sent)."""
-    waiting: set[str] = set()
-    for start in range(0, len(subjects), 500):  # bound the IN list
-        found = await session.exec(
-            select(OutboxMessage.conversation).where(
-                OutboxMessage.workspace_id == workspace,
-                col(OutboxMessage.conversation).in_(subjects[start : start + 500]),
-                OutboxMessage.status == PENDING,
-            )
-        )
-        waiting.update(found.all())
-    return waiting
 
 
 async def _waiting(session: AsyncSession, workspace: int, conversation: str) -> bool:

@@ -11,7 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.typed import table_of
 
 
-def _insert(session: AsyncSession, model: type[SQLModel]):
+def insert_statement(session: AsyncSession, model: type[SQLModel]):
+    """The dialect's INSERT for `model`, which has `on_conflict_do_nothing` and friends."""
     dialect = session.bind.dialect.name
     table = table_of(model)
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
@@ -19,7 +20,7 @@ def _insert(session: AsyncSession, model: type[SQLModel]):
 
 async def insert_ignore(session: AsyncSession, model: type[SQLModel], **values: Any) -> bool:
     """Insert a row unless its key exists; True when this call inserted it."""
-    statement = _insert(session, model).values(**values).on_conflict_do_nothing()
+    statement = insert_statement(session, model).values(**values).on_conflict_do_nothing()
     result = await session.exec(statement)
     return result.rowcount == 1
 
@@ -33,7 +34,9 @@ async def insert_new(
         return []
     table = table_of(model)
     statement = (
-        _insert(session, model).on_conflict_do_nothing().returning(*table.primary_key.columns)
+        insert_statement(session, model)
+        .on_conflict_do_nothing()
+        .returning(*table.primary_key.columns)
     )
     result = await (await session.connection()).execute(statement, rows)
     return [tuple(row) for row in result.all()]
@@ -42,6 +45,6 @@ async def insert_new(
 async def insert_or_update(
     session: AsyncSession, model: type[SQLModel], keys: tuple[str, ...], **values: Any
 ) -> None:
-    statement = _insert(session, model).values(**values)
+    statement = insert_statement(session, model).values(**values)
     updates = {k: v for k, v in values.items() if k not in keys}
     await session.exec(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))

@@ -7,6 +7,7 @@ server answers, those tests skip with the reason; under CI=true they fail instea
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -45,24 +46,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgresql)
 
 
+def run_now(work):  # type: ignore[no-untyped-def]
+    """Run a coroutine to its end from a sync fixture, also when the first test to ask for it
+    is async (an event loop is running then, and asyncio.run refuses): in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
 @pytest.fixture(scope="session")
 def postgresql_url() -> Iterator[str]:
     try:
-        url = asyncio.run(create_postgres_database())
+        url = run_now(create_postgres_database())
     except Exception as error:  # no server, refused, wrong credentials
         reason = f"PostgreSQL not reachable at {POSTGRES_URL} ({type(error).__name__}: {error})"
         if IN_CI:
             pytest.fail(f"{reason}; under CI=true the PostgreSQL tests must run", pytrace=False)
         pytest.skip(reason + "; set FINOPS_TEST_POSTGRES_URL to run these tests")
-    asyncio.run(migrate(url))
+    run_now(migrate(url))
     yield url
-    asyncio.run(drop_postgres_database(url))
+    run_now(drop_postgres_database(url))
 
 
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'bot.db'}"
-    asyncio.run(migrate(url))
+    run_now(migrate(url))
     return url
 
 

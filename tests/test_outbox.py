@@ -230,6 +230,37 @@ async def test_a_burst_of_votes_queues_one_update(chat, bot):
     assert [d.kind for d in recorder.sent] == ["update"]
 
 
+async def test_two_replicas_queuing_one_update_at_once_leave_one_waiting(chat, bot, clock):
+    """Each transaction sees no waiting update for the subject; the database keeps one."""
+    async with bot.database.session() as session:
+        ws = Workspace(platform="console", external_id=chat.workspace)
+        session.add(ws)
+        await session.flush()
+        workspace_id = ws.id or 0
+    started = asyncio.Event()
+
+    async def queue() -> None:
+        async with bot.database.session() as session:
+            await started.wait()
+            update = store.Queued("update", "poll:7", subject="poll:7")
+            dm = store.Queued("dm", "user:li", "{}")
+            await store.add(session, workspace_id, [update, update, dm], now=clock.now)
+
+    racing = [asyncio.create_task(queue()) for _ in range(2)]
+    started.set()
+    await asyncio.gather(*racing)
+    queued = await rows(bot, chat.workspace)
+    assert sorted(r.kind for r in queued) == ["dm", "dm", "update"]  # DMs are never merged
+    async with bot.database.session() as session:  # once it is being sent, a new one may wait
+        [waiting] = [r for r in queued if r.kind == "update"]
+        waiting.status = "sending"
+        session.add(waiting)
+    async with bot.database.session() as session:
+        await store.add(session, workspace_id, [store.Queued("update", "poll:7")], now=clock.now)
+    updates = [r.status for r in await rows(bot, chat.workspace) if r.kind == "update"]
+    assert sorted(updates) == ["pending", "sending"]
+
+
 async def test_delivered_rows_are_forgotten_after_a_week_dead_ones_are_kept(chat, bot, clock):
     await join(chat, "newcomer")
     await join(chat, "leaver")

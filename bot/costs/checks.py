@@ -117,6 +117,10 @@ def _series(
     """A scope's daily effective cost per currency on `days`: the sum over every combination
     of its values (values of one dimension are alternatives)."""
     choices = [[v for d, v in terms if d == dimension] for dimension in dimensions]
+    if all(len(values) == 1 for values in choices):  # most scopes: the index's own series
+        # (`measure` reads only its windows' days, so the other days it holds do no harm)
+        found = index.get(tuple(values[0] for values in choices), {})
+        return {c: costs for c, costs in found.items() if any(d in costs for d in days)}
     series: dict[str, dict[date, int]] = defaultdict(dict)
     for combination in product(*choices):
         for currency, costs in index.get(tuple(combination), {}).items():
