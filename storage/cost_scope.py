@@ -15,7 +15,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import money
 from storage.costs import visible_to
-from storage.models import CostDay, CostDetailDay, Win, WinCheck, WinCredit, WinScope, Workspace
+from storage.models import (
+    AuditEntry,
+    CostDay,
+    CostDetailDay,
+    Win,
+    WinCheck,
+    WinCredit,
+    WinScope,
+    Workspace,
+)
 from storage.typed import select_columns
 from storage.upsert import insert_new
 
@@ -329,6 +338,20 @@ async def workspaces_with_scopes(session: AsyncSession) -> list[Workspace]:
         .order_by(col(Workspace.id))
     )
     return list(result.all())
+
+
+SCOPE_ACTIONS = ("win.scope", "win.edit")  # audited changes of a win's scope, day or kind
+
+
+async def scope_changes(session: AsyncSession, workspace_id: int) -> int:
+    """The latest audited change of a win's scope, effective day or recurrence (its audit
+    entry's id, 0 for none): a change makes checks due that no new data or win would."""
+    result = await session.exec(
+        select(func.coalesce(func.max(AuditEntry.id), 0)).where(
+            AuditEntry.workspace_id == workspace_id, col(AuditEntry.action).in_(SCOPE_ACTIONS)
+        )
+    )
+    return int(result.one())
 
 
 async def scoped_count(session: AsyncSession, workspace_id: int) -> int:

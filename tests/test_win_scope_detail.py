@@ -17,8 +17,9 @@ from sqlmodel import col, select
 
 from bot.costs import checks
 from bot.costs.verify import Verdict
+from bot.scheduler import Scheduler
 from storage import workspaces
-from storage.models import CostDetailDay
+from storage.models import CostDetailDay, WinCheck
 from tests.test_focus_import import HEADER, row, write_csv
 from tests.test_win_verify import imported, logged, realised
 
@@ -260,3 +261,28 @@ async def test_tags_and_resources_are_kept_from_parquet_map_columns_too(  # type
     lake = logged(await chat.say("win Rightsized $3,040/mo on tag:team=data"))
     amount, band, verdict = realised(await chat.say(f"win verify {lake}"), 30)
     assert amount == KNOWN_MONTHLY and band == 0 and verdict == "seen in the bill"
+
+
+async def test_a_changed_day_makes_the_scheduler_check_again_without_new_data(  # type: ignore[no-untyped-def]
+    chat, bot, database, clock, tmp_path: Path
+):
+    """Nothing new is imported and no check was recorded: only the scope's day changed."""
+    await chat.say("config cost-scope-tags team")
+    await imported(chat, database, bill(tmp_path, WIN_DAY + timedelta(days=35)))
+    clock.now = at(WIN_DAY + timedelta(days=10))  # logged ten days after the change
+    lake = logged(await chat.say("win Rightsized the data lake $3,040/mo on tag:team=data"))
+    scheduler = Scheduler(bot, {"console"})
+    await scheduler.tick()
+    assert await recorded(database, lake) == []  # day 30 after the 11th: not in the data yet
+
+    await chat.say(f"win scope {lake} from {WIN_DAY}")
+    await scheduler.tick()
+    assert await recorded(database, lake) == [(30, "seen")]
+
+
+async def recorded(database, win_id: int) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+    async with database.reading() as session:
+        result = await session.exec(
+            select(WinCheck.checkpoint, WinCheck.verdict).where(WinCheck.win_id == win_id)
+        )
+        return sorted(result.all())
