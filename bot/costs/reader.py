@@ -620,21 +620,10 @@ def _tag_value() -> str:
     return f"nullif(trim(json_extract_string(t, {JSON_PATH.format(key=found)})), '')"
 
 
-# What CostDetailDay keeps of one export (read only when some scope needs it).
-DETAIL_RAW = (
-    "ServiceProviderName",
-    "ProviderName",
-    "BillingCurrency",
-    "BillingAccountId",
-    "SubAccountName",
-    "SubAccountId",
-    "ServiceCategory",
-    "ServiceName",
-    "RegionId",
-    "RegionName",
-    "ChargeCategory",
-    "BillingPeriodStart",
-)
+# What CostDetailDay keeps of one export (read only when some scope needs it): the raw
+# columns of `shared()`, without the pricing and commitment ones.
+COMMITMENT_RAW = ("PricingCategory", "CommitmentDiscountStatus", "CommitmentDiscountId")
+DETAIL_RAW = tuple(name for name in RAW if name not in COMMITMENT_RAW)
 DETAIL_KEY = (
     "day",
     "provider",
