@@ -208,9 +208,9 @@ class Scheduler:
         """Wins whose savings the imported data can now check (bot/costs/checks.py), once
         each: all due checks read and measured in one read-only transaction, then recorded,
         with the celebrations' updates and the DMs, in short transactions of at most 200
-        checks. Keyed by what changes the answer (the last day of data, the scoped wins, the
-        checks recorded, the latest change of a scope or of the day it took effect), so an
-        unchanged workspace costs four small queries a tick."""
+        checks. Keyed by what changes the answer (the last day of data, the latest import, the
+        scoped wins, the checks recorded, the latest change of a scope or of the day it took
+        effect), so an unchanged workspace costs five small queries a tick."""
         ran = []
         for workspace in await self._scoped_workspaces():
             if workspace.platform not in self.platforms or workspace.id is None:
@@ -246,7 +246,8 @@ class Scheduler:
             scoped = await cost_scope.scoped_count(session, workspace_id)
             recorded = await cost_scope.check_count(session, workspace_id)
             changed = await cost_scope.scope_changes(session, workspace_id)
-        return f"{last_day}:{scoped}:{recorded}:{changed}"
+            imported = await cost_scope.latest_import(session, workspace_id)
+        return f"{last_day}:{imported}:{scoped}:{recorded}:{changed}"
 
     async def _committee_meetings(self) -> list[str]:
         """Before each meeting: the check-in to every member, one reminder to those who have

@@ -19,6 +19,7 @@ from storage.models import (
     AuditEntry,
     CostDay,
     CostDetailDay,
+    CostImport,
     Win,
     WinCheck,
     WinCredit,
@@ -338,6 +339,18 @@ async def workspaces_with_scopes(session: AsyncSession) -> list[Workspace]:
         .order_by(col(Workspace.id))
     )
     return list(result.all())
+
+
+async def latest_import(session: AsyncSession, workspace_id: int) -> int:
+    """The latest import the workspace sees (its `cost_import` id, 0 for none): an import of
+    older exports changes no last day, yet may give a scope its baseline."""
+    column = col(CostImport.workspace_id)
+    result = await session.exec(
+        select(func.coalesce(func.max(CostImport.id), 0)).where(
+            or_(column.is_(None), column == workspace_id)
+        )
+    )
+    return int(result.one())
 
 
 SCOPE_ACTIONS = ("win.scope", "win.edit")  # audited changes of a win's scope, day or kind

@@ -69,12 +69,18 @@ def test_the_check_waits_until_the_data_covers_its_last_day() -> None:
     assert due_checkpoints(WIN_DAY, day_30 + timedelta(days=40)) == [30, 60]
 
 
-def test_without_two_weeks_of_data_before_the_win_there_is_no_baseline() -> None:
+def test_without_two_weeks_of_cost_before_the_win_there_is_no_baseline() -> None:
     span = (WIN_DAY - timedelta(days=13), SPAN[1])
     daily = noisy(1000, days_between(*span), 5)
     assert measure(daily, span, WIN_DAY, checkpoint=30).verdict is Verdict.NO_BASELINE
     span = (WIN_DAY - timedelta(days=14), SPAN[1])
+    daily = noisy(1000, days_between(*span), 5)
     assert measure(daily, span, WIN_DAY, checkpoint=30).baseline_days == 14
+    # Data for the whole baseline, but cost in the scope on ten days only (a resource whose
+    # cost is kept from a later import on): no baseline, rather than a saving "not seen".
+    daily = noisy(1000, days_between(WIN_DAY - timedelta(days=10), SPAN[1]), 5)
+    measured = measure(daily, SPAN, WIN_DAY, checkpoint=30)
+    assert (measured.verdict, measured.baseline_days) == (Verdict.NO_BASELINE, 10)
 
 
 def test_a_win_line_ends_with_its_scope() -> None:

@@ -286,3 +286,30 @@ async def recorded(database, win_id: int) -> list[tuple[int, str]]:  # type: ign
             select(WinCheck.checkpoint, WinCheck.verdict).where(WinCheck.win_id == win_id)
         )
         return sorted(result.all())
+
+
+async def test_a_resource_kept_only_after_the_win_has_no_baseline_until_older_data_comes(  # type: ignore[no-untyped-def]
+    chat, bot, database, clock, tmp_path: Path
+):
+    """Not "not seen in the bill": nothing is recorded until an import gives the baseline."""
+    whole = bill(tmp_path, WIN_DAY + timedelta(days=65))
+    await imported(chat, database, whole)
+    clock.now = at(WIN_DAY)
+    vm = logged(await chat.say(f"win Moved the VM to a cheaper type $730/mo on resource:{VM}"))
+    later = tmp_path / "june-on.csv"  # a re-delivery of June to August only: May's baseline
+    with whole.open() as source:  # stays without the VM's kept cost
+        lines = source.readlines()
+    later.write_text(lines[0] + "".join(line for line in lines[1:] if ",2026-05-" not in line))
+    await imported(chat, database, later)
+    shown = await chat.say(f"win verify {vm}")
+    assert (
+        "Day 30 (2 Jun–1 Jul 2026): no baseline: the imported data has cost in the scope on "
+        "only 0 of the 30 days before the win (14 needed)." in shown
+    )
+    scheduler = Scheduler(bot, {"console"})
+    await scheduler.tick()
+    assert await recorded(database, vm) == []
+
+    await imported(chat, database, whole)  # May again: the VM's baseline is kept now
+    await scheduler.tick()
+    assert await recorded(database, vm) == [(30, "seen"), (60, "seen")]

@@ -3,7 +3,9 @@
 Reads only. The scopes of the due wins are grouped by the dimensions they use: one grouped
 query per group gives every scope's daily series (`storage/cost_scope.grouped_daily`), so
 10,000 wins cost a few queries, not 10,000. A check is due when imported data covers its
-last day and it has not been recorded yet.
+last day and it has not been recorded yet; one without a baseline (too few days with cost in
+the scope before the win, as for a resource kept only from a later import on) is not
+recorded, so it is measured again after the next import.
 """
 
 from __future__ import annotations
@@ -96,6 +98,8 @@ async def due(session: AsyncSession, workspace_id: int) -> list[Check]:
             currency = pick_currency(win, series)
             daily = series.get(currency, {})
             measured = measure(daily, span, win_day(win), checkpoint=checkpoint, scale=money.NANO)
+            if measured.verdict is Verdict.NO_BASELINE:
+                continue  # not recorded: measured again once new data (or the scope) changes
             checks.append(Check(win, terms, currency, measured))
     seen = [c.win.id or 0 for c in checks if c.measurement.verdict is Verdict.SEEN]
     people = await cost_scope.credited(session, seen)

@@ -28,14 +28,14 @@ DAYS = 30  # each window's length
 CHECKPOINTS = (30, 60, 90)  # days after the win a check looks at
 DAYS_PER_MONTH = Decimal("30.4")
 Z95 = Decimal("1.96")
-MIN_BASELINE_DAYS = 14  # fewer days of data before the win: no baseline worth the name
+MIN_BASELINE_DAYS = 14  # fewer days with cost in the scope before the win: no baseline
 
 
 class Verdict(Enum):
     SEEN = "seen"  # realised savings above the band
     NOT_SEEN = "not seen"  # inside the band (or cost rose)
     WAITING = "waiting"  # the data does not cover the checkpoint yet
-    NO_BASELINE = "no baseline"  # too few days of data before the win
+    NO_BASELINE = "no baseline"  # too few days with cost in the scope before the win
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +96,9 @@ def measure(
     if span[1] < after.last:
         return Measurement(checkpoint, Verdict.WAITING, before, after)
     covered = [d for d in before.dates() if span[0] <= d <= span[1]]
-    if len(covered) < MIN_BASELINE_DAYS:
-        return Measurement(checkpoint, Verdict.NO_BASELINE, before, after, len(covered))
+    costed = sum(1 for d in covered if daily.get(d))
+    if costed < MIN_BASELINE_DAYS:  # e.g. a resource whose cost is kept only from lately on
+        return Measurement(checkpoint, Verdict.NO_BASELINE, before, after, costed)
     base = [daily.get(d, 0) for d in covered]
     later = [daily.get(d, 0) for d in after.dates()]
     unit = Decimal(scale)

@@ -397,8 +397,8 @@ def _check_line(m: Measurement, win: Win, currency: str, *, last_day: date) -> s
         )
     if m.verdict is Verdict.NO_BASELINE:
         return (
-            f"{label}: no baseline: only {m.baseline_days} days of data in the 30 before "
-            "the win (14 needed)."
+            f"{label}: no baseline: the imported data has cost in the scope on only "
+            f"{m.baseline_days} of the 30 days before the win (14 needed)."
         )
     realised = f"{money_text(m.realised_monthly, currency)}/mo ± {money_text(m.band, currency)}"
     share = ""
@@ -446,8 +446,6 @@ async def post_due(req: Request, due: list[checks.Check]) -> Outcome:
         ):
             latest[win_id] = check
     for win_id, check in latest.items():
-        if check.measurement.verdict is Verdict.NO_BASELINE:
-            continue  # nothing to show: `win verify` explains why
         outcome.update(f"win:{win_id}")
         if check.measurement.verdict is not Verdict.SEEN:
             continue
