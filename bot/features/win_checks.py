@@ -311,7 +311,7 @@ async def _one_time(req: Request, win: Win, terms: tuple[Term, ...], *, head: st
 
 async def _suggest(req: Request, win: Win, span: tuple[date, date]) -> str:
     """For a win without a scope: the services whose daily cost fell most in the 30 days
-    after it (at least 7 of them imported), against the 30 before."""
+    after it against the 30 before (at least 7 of each imported)."""
     head = f"Win #{win.id} has no scope, so there is nothing to check it against"
     day = win_day(win)
     before = baseline_window(day)
@@ -346,7 +346,8 @@ async def _suggest(req: Request, win: Win, span: tuple[date, date]) -> str:
     example = f'service:"{best}"' if " " in best else f"service:{best}"
     return (
         f"{head}. The services whose daily cost fell most in the {after.days} days after it "
-        f"({_days(after)}), against the 30 before: {shown}. If one is what the win touched, "
+        f"({_days(after)}), against the {len(covered)} before: {shown}. If one is what the "
+        "win touched, "
         f"scope it: `win scope {win.id} {example}`."
     )
 
