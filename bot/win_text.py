@@ -8,7 +8,7 @@ from babel.numbers import get_currency_precision
 
 from bot import catalogue
 from bot.costs.verify import Verdict
-from bot.parsing.money import format_money
+from bot.parsing.money import format_money, to_major
 from bot.parsing.recurrence import Recurrence
 from storage.models import Win, WinCheck
 
@@ -34,8 +34,7 @@ def tag_names(tags: tuple[str, ...]) -> str:
 
 def claimed_monthly(win: Win) -> Decimal:
     """The win's claimed saving a month, in major units of its currency."""
-    scale = Decimal(10) ** -get_currency_precision(win.currency)
-    return Decimal(win.annualised_minor) * scale / 12
+    return to_major(win.annualised_minor, win.currency) / 12
 
 
 def money_text(amount: Decimal, currency: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -261,17 +261,10 @@ async def weekly_effective(
     return totals
 
 
-def _imports_visible_to(workspace_id: int | None) -> ColumnElement[bool]:
-    scope = col(CostImport.workspace_id)
-    if workspace_id is None:
-        return scope.is_(None)
-    return or_(scope.is_(None), scope == workspace_id)
-
-
 async def freshness(session: AsyncSession, workspace_id: int | None) -> datetime | None:
     """The latest ChargePeriodEnd among the imports the workspace sees, or None."""
     result = await session.exec(
-        select(func.max(col(CostImport.period_end))).where(_imports_visible_to(workspace_id))
+        select(func.max(col(CostImport.period_end))).where(visible_to(workspace_id, CostImport))
     )
     return result.one()
 

@@ -52,13 +52,12 @@ def _column(table: Table, dimension: str) -> Any:
 async def values(session: AsyncSession, workspace_id: int, dimension: str) -> list[str]:
     """The values `dimension` takes in the cost data the workspace sees (a resource's: of the
     resources kept, those live wins are scoped to)."""
-    table: Table = CostDetailDay if dimension == "resource" else CostDay
-    where = col(CostDetailDay.kind) == "resource" if dimension == "resource" else None
-    column = col(CostDetailDay.value) if dimension == "resource" else _column(table, dimension)
-    statement = select(column).where(visible_to(workspace_id, table), column != "")
-    if where is not None:
-        statement = statement.where(where)
-    result = await session.exec(statement.distinct().limit(VALUES_READ))
+    if dimension == "resource":
+        return await _detail_values(session, workspace_id, kind="resource", key="")
+    column = _column(CostDay, dimension)
+    result = await session.exec(
+        select(column).where(visible_to(workspace_id), column != "").distinct().limit(VALUES_READ)
+    )
     return sorted(result.all())
 
 
@@ -73,11 +72,17 @@ async def tag_keys(session: AsyncSession, workspace_id: int) -> list[str]:
 
 
 async def tag_values(session: AsyncSession, workspace_id: int, key: str) -> list[str]:
+    return await _detail_values(session, workspace_id, kind="tag", key=key)
+
+
+async def _detail_values(
+    session: AsyncSession, workspace_id: int, *, kind: str, key: str
+) -> list[str]:
     result = await session.exec(
         select(col(CostDetailDay.value))
         .where(
             visible_to(workspace_id, CostDetailDay),
-            col(CostDetailDay.kind) == "tag",
+            col(CostDetailDay.kind) == kind,
             col(CostDetailDay.key) == key,
         )
         .distinct()
@@ -344,10 +349,9 @@ async def workspaces_with_scopes(session: AsyncSession) -> list[Workspace]:
 async def latest_import(session: AsyncSession, workspace_id: int) -> int:
     """The latest import the workspace sees (its `cost_import` id, 0 for none): an import of
     older exports changes no last day, yet may give a scope its baseline."""
-    column = col(CostImport.workspace_id)
     result = await session.exec(
         select(func.coalesce(func.max(CostImport.id), 0)).where(
-            or_(column.is_(None), column == workspace_id)
+            visible_to(workspace_id, CostImport)
         )
     )
     return int(result.one())

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage import money
 from storage.models import ChartImage, CostDay, CostDetailDay, CostImport
+from storage.typed import table_of
 
 INSERT_BATCH = 20_000  # rows per executemany or COPY of the dict rows of replace_deliveries
 # CostDay's amounts: each stored as `<name>_units` and `<name>_nanos` (storage/money.py).
@@ -44,32 +45,13 @@ COLUMNS = (
 DATES = frozenset({"day", "billing_period"})
 # CostDetailDay's, likewise (the kept tag values and resources, for win scopes).
 DETAIL_TABLE = "cost_detail_day"
-DETAIL_COLUMNS = (
-    "workspace_id",
-    "day",
-    "provider",
-    "currency",
-    "billing_account",
-    "billing_period",
-    "sub_account",
-    "service_category",
-    "service",
-    "region",
-    "kind",
-    "key",
-    "value",
-    "consumed_unit",
-    "row_count",
-    "effective_units",
-    "effective_nanos",
-    "consumed_units",
-    "consumed_nanos",
-)
+DETAIL_COLUMNS = tuple(c.name for c in table_of(CostDetailDay).columns if c.name != "id")
 
 
-def visible_to(
-    workspace_id: int | None, table: type[CostDay] | type[CostDetailDay] = CostDay
-) -> ColumnElement[bool]:
+CostTable = type[CostDay] | type[CostDetailDay] | type[CostImport]
+
+
+def visible_to(workspace_id: int | None, table: CostTable = CostDay) -> ColumnElement[bool]:
     """Rows a workspace sees: the installation's bill and its own imports."""
     column = col(table.workspace_id)
     if workspace_id is None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.costs.kpis import OWNER_TAGS_KEY, SCOPE_TAGS_KEY
 from bot.costs.reader import ExportData, ExportRefused, ProviderPart, Wanted, read_exports
@@ -103,36 +104,28 @@ def export_files(paths: Sequence[Path]) -> list[Path]:
     return found
 
 
-async def owner_tags(database: Database, workspace_id: int | None) -> list[str]:
-    """The tag keys that name an owner: the workspace's `cost-owner-tags`, or for the
-    installation's bill every workspace's, in workspace order, without repeats."""
-    return await _listed_keys(database, workspace_id, OWNER_TAGS_KEY)
-
-
 async def wanted(database: Database, workspace_id: int | None) -> Wanted:
-    """What this import reads besides the daily aggregates: the owner tags, and what win
-    scopes need (the `cost-scope-tags` keys and the resources live wins are scoped to) of
-    the workspace, or of every workspace for the installation's bill."""
+    """What this import reads besides the daily aggregates, of the workspace, or of every
+    workspace for the installation's bill: the tag keys that name an owner
+    (`cost-owner-tags`, in workspace order, without repeats), and what win scopes need (the
+    `cost-scope-tags` keys and the resources live wins are scoped to)."""
     async with database.reading() as session:
-        resources = await cost_scope.scoped_resources(session, workspace_id)
-    return Wanted(
-        owner_tags=await owner_tags(database, workspace_id),
-        scope_tags=await _listed_keys(database, workspace_id, SCOPE_TAGS_KEY),
-        resources=resources,
-    )
+        return Wanted(
+            owner_tags=await _listed_keys(session, workspace_id, OWNER_TAGS_KEY),
+            scope_tags=await _listed_keys(session, workspace_id, SCOPE_TAGS_KEY),
+            resources=await cost_scope.scoped_resources(session, workspace_id),
+        )
 
 
-async def _listed_keys(database: Database, workspace_id: int | None, setting: str) -> list[str]:
-    async with database.reading() as session:
-        statement = select(Setting).where(Setting.key == setting)
-        if workspace_id is not None:
-            statement = statement.where(Setting.workspace_id == workspace_id)
-        rows = await session.exec(statement.order_by(col(Setting.workspace_id)))
-        keys: list[str] = []
-        for row in rows:
-            for key in row.value.split(","):
-                if key.strip() and key.strip().casefold() not in (k.casefold() for k in keys):
-                    keys.append(key.strip())
+async def _listed_keys(session: AsyncSession, workspace_id: int | None, setting: str) -> list[str]:
+    statement = select(Setting).where(Setting.key == setting)
+    if workspace_id is not None:
+        statement = statement.where(Setting.workspace_id == workspace_id)
+    keys: list[str] = []
+    for row in await session.exec(statement.order_by(col(Setting.workspace_id))):
+        for key in row.value.split(","):
+            if key.strip() and key.strip().casefold() not in (k.casefold() for k in keys):
+                keys.append(key.strip())
     return keys
 
 
@@ -150,9 +143,7 @@ async def run_import(
     reads = await wanted(database, workspace_id)
     data = await asyncio.to_thread(read_exports, list(paths), reads, progress)
     try:
-        summary = await _write(database, data, workspace_id, scope=scope, now=now)
-        summary.wanted = reads
-        return summary
+        return await _write(database, data, workspace_id, scope=scope, now=now)
     finally:
         data.close()
 
@@ -183,7 +174,9 @@ async def _write(
         rows = data.batches(costs.COLUMNS, workspace_id, dates_as_text=as_text)
         async with aclosing(_prefetched(rows)) as batches:
             summary.rows_stored = await costs.insert_rows(session, batches)
-        details = data.detail_batches(costs.DETAIL_COLUMNS, workspace_id, dates_as_text=as_text)
+        details = data.batches(
+            costs.DETAIL_COLUMNS, workspace_id, table="detail", dates_as_text=as_text
+        )
         async with aclosing(_prefetched(details)) as batches:
             summary.details_stored = await costs.insert_rows(
                 session, batches, table=costs.DETAIL_TABLE
@@ -228,6 +221,7 @@ def _summary(data: ExportData, scope: str) -> ImportSummary:
         providers=dict(data.providers),
         scope=scope,
         replaced=data.deliveries(),
+        wanted=data.wanted,
     )
 
 

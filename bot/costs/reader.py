@@ -92,6 +92,20 @@ class ProviderPart:
     rows: int
 
 
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """What to read besides the daily aggregates: the owner tag keys (CostDay.owner), and for
+    win scopes the tag keys kept per value and the resources kept (CostDetailDay)."""
+
+    owner_tags: Sequence[str] = ()
+    scope_tags: Sequence[str] = ()
+    resources: Sequence[str] = ()  # ResourceIds, compared without case
+
+    @property
+    def detail(self) -> bool:
+        return bool(self.scope_tags or self.resources)
+
+
 @dataclass
 class ExportData:
     """Everything read from one or more export files: the daily aggregates stay in DuckDB
@@ -101,6 +115,8 @@ class ExportData:
     con: duckdb.DuckDBPyConnection | None = None
     aggregates: int = 0  # groups kept, i.e. CostDay rows to store
     details: int = 0  # CostDetailDay rows to store (table `detail`)
+    detail_beyond: int = 0  # of those, rows in groups whose amount a BIGINT cannot hold
+    wanted: Wanted = field(default_factory=Wanted)  # what was read besides
     rows_read: int = 0
     beyond: int = 0  # rows in groups with an amount whose units a BIGINT cannot hold
     skipped: Counter[str] = field(default_factory=Counter)  # reason -> rows
@@ -121,42 +137,15 @@ class ExportData:
         columns: Sequence[str],
         workspace_id: int | None,
         *,
+        table: str = "agg",
         dates_as_text: bool = False,
         size: int = FETCH_ROWS,
     ) -> Iterator[list[tuple]]:
-        """The kept aggregates as tuples of `columns` (CostDay's names; `workspace_id` is the
-        given one), `size` at a time; dates as ISO text when `dates_as_text`."""
-        if self.con is None or not self.aggregates:
+        """The kept rows of `table` ("agg": CostDay's, "detail": CostDetailDay's) as tuples
+        of `columns` (the model's names; `workspace_id` is the given one), `size` at a time;
+        dates as ISO text when `dates_as_text`."""
+        if self.con is None or not (self.aggregates if table == "agg" else self.details):
             return
-        yield from self._batches(
-            "agg", columns, workspace_id, dates_as_text=dates_as_text, size=size
-        )
-
-    def detail_batches(
-        self,
-        columns: Sequence[str],
-        workspace_id: int | None,
-        *,
-        dates_as_text: bool = False,
-        size: int = FETCH_ROWS,
-    ) -> Iterator[list[tuple]]:
-        """The CostDetailDay rows, as `batches` gives CostDay's."""
-        if self.con is None or not self.details:
-            return
-        yield from self._batches(
-            "detail", columns, workspace_id, dates_as_text=dates_as_text, size=size
-        )
-
-    def _batches(
-        self,
-        table: str,
-        columns: Sequence[str],
-        workspace_id: int | None,
-        *,
-        dates_as_text: bool,
-        size: int,
-    ) -> Iterator[list[tuple]]:
-        assert self.con is not None
         dates = {"day", "billing_period"}
         select = [
             "CAST(? AS BIGINT)"
@@ -234,20 +223,6 @@ def inspect(path: Path) -> Export:
     return Export(path, kind, headers, columns, types)
 
 
-@dataclass(frozen=True, slots=True)
-class Wanted:
-    """What to read besides the daily aggregates: the owner tag keys (CostDay.owner), and for
-    win scopes the tag keys kept per value and the resources kept (CostDetailDay)."""
-
-    owner_tags: Sequence[str] = ()
-    scope_tags: Sequence[str] = ()
-    resources: Sequence[str] = ()  # ResourceIds, compared without case
-
-    @property
-    def detail(self) -> bool:
-        return bool(self.scope_tags or self.resources)
-
-
 def read_exports(
     paths: Sequence[Path],
     wanted: Wanted = Wanted(),
@@ -261,7 +236,7 @@ def read_exports(
     owner_tags = wanted.owner_tags
     keys = [k.strip().casefold() for k in owner_tags if k.strip()]
     con = duckdb.connect(config=_SETTINGS)
-    data = ExportData(con=con)
+    data = ExportData(con=con, wanted=wanted)
     try:
         con.execute("SET TimeZone = 'UTC'")  # an offset is read as the UTC instant it names
         # Progress is tracked (for query_progress and our bar) but never printed by DuckDB.
@@ -296,7 +271,7 @@ def read_exports(
             )
             con.execute("DROP TABLE parts")
         if wanted.detail:
-            _read_detail(con, exports, wanted)
+            _read_detail(con, exports, data)
         if progress:
             progress(1.0)
         _summarise(con, data)
@@ -306,8 +281,9 @@ def read_exports(
     return data
 
 
-def _read_detail(con: duckdb.DuckDBPyConnection, exports: list[Export], wanted: Wanted) -> None:
-    """Table `detail`: CostDetailDay's rows over every file, the kept rows only."""
+def _read_detail(con: duckdb.DuckDBPyConnection, exports: list[Export], data: ExportData) -> None:
+    """Table `detail`: CostDetailDay's rows over every file, the kept rows only, counted."""
+    wanted = data.wanted
     tag_keys = [k.strip() for k in wanted.scope_tags if k.strip()]
     resources = sorted({r.strip().casefold() for r in wanted.resources if r.strip()})
     for i, export in enumerate(exports):
@@ -322,6 +298,12 @@ def _read_detail(con: duckdb.DuckDBPyConnection, exports: list[Export], wanted: 
         f"sum(consumed) AS consumed FROM detail_parts WHERE {KEPT} GROUP BY ALL)"
     )
     con.execute("DROP TABLE detail_parts")
+    found = con.execute(
+        "SELECT count(*), coalesce(sum(row_count) FILTER (WHERE effective_units IS NULL "
+        "OR consumed_units IS NULL), 0) FROM detail"
+    ).fetchone()
+    assert found is not None  # aggregates without GROUP BY: always one row
+    data.details, data.detail_beyond = int(found[0]), int(found[1])
 
 
 def _summarise(con: duckdb.DuckDBPyConnection, data: ExportData) -> None:
@@ -352,27 +334,13 @@ def _summarise(con: duckdb.DuckDBPyConnection, data: ExportData) -> None:
         data.providers[provider] = ProviderPart(first, last, int(rows))
         if latest is not None:
             data.period_end[provider] = latest.astimezone(UTC)
-    if _has_table(con, "detail"):
-        found = con.execute(
-            "SELECT count(*), coalesce(sum(row_count) FILTER (WHERE effective_units IS NULL "
-            "OR consumed_units IS NULL), 0) FROM detail"
-        ).fetchone()
-        assert found is not None
-        data.details, beyond = int(found[0]), int(found[1])
-        data.beyond += beyond
+    data.beyond += data.detail_beyond
     data.replaced = {
         (provider, account, period)
         for provider, account, period in con.execute(
             f"SELECT DISTINCT provider, billing_account, billing_period FROM agg WHERE {KEPT}"
         ).fetchall()
     }
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary", [name]
-    ).fetchone()
-    return bool(found and found[0])
 
 
 _SETTINGS: dict[str, str | bool | int | float | list[str]] = {  # duckdb.connect's config type

@@ -9,8 +9,6 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 
-from babel.numbers import get_currency_precision
-
 from bot.commands import Refusal, Request
 from bot.costs import checks
 from bot.costs.checks import pick_currency, win_day
@@ -28,7 +26,7 @@ from bot.message import Message, Outcome
 from bot.parsing import UsageError
 from bot.parsing.billing import day_text, span_label
 from bot.parsing.errors import quoted
-from bot.parsing.money import format_money
+from bot.parsing.money import format_money, to_major
 from bot.parsing.recurrence import Recurrence
 from bot.parsing.scope import EXAMPLE, Term, parse_scope, scope_text, tag_key, tag_value
 from bot.parsing.tokens import parse_id
@@ -298,7 +296,7 @@ async def _one_time(req: Request, win: Win, terms: tuple[Term, ...], *, head: st
         )
     amount = Decimal(found[currency]) / NANO
     share = ""
-    claimed = Decimal(win.amount_minor) / Decimal(10) ** get_currency_precision(win.currency)
+    claimed = to_major(win.amount_minor, win.currency)
     if currency == win.currency and claimed > 0:
         claim = format_money(win.amount_minor, win.currency)
         share = f" ({amount / claimed * 100:.0f} % of the {claim} claimed)"

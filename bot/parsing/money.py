@@ -147,10 +147,15 @@ def to_money(number: Decimal, currency: str, original: str, *, negative: bool) -
     return Money(minor, currency)
 
 
+def to_major(minor: int, currency: str) -> Decimal:
+    """An amount in minor units (cents) as a decimal of major units (dollars)."""
+    return Decimal(minor) / (Decimal(10) ** get_currency_precision(currency))
+
+
 def format_money(minor: int, currency: str) -> str:
     """`39,900 USD`, `1,234.50 EUR`, `-12.30 USD`: whole amounts without decimals."""
     precision = get_currency_precision(currency)
-    major = Decimal(minor) / (Decimal(10) ** precision)
+    major = to_major(minor, currency)
     if minor % (10**precision) == 0:
         return f"{major:,.0f} {currency}"
     return f"{major:,.{precision}f} {currency}"
