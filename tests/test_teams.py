@@ -27,7 +27,7 @@ from app.server import DATABASE
 from bot.settings import Settings
 from bot.tasks import TaskTracker
 from storage import outbox as outbox_store
-from storage.models import ConversationAddress
+from storage.models import ConversationAddress, Workspace
 from tests.fakes.bot_framework import MESSAGE_WRITES_BLOCKED, FakeConnector
 from tests.helpers import TEST_SECRET_KEY, outbox_settled, running_bot
 from tests.schema_validation import validate_adaptive_card
@@ -529,9 +529,12 @@ async def test_activities_from_service_urls_off_the_allow_list_are_refused(
                 assert await harness.say("wins") == 403
                 assert await harness.say("wins", sample="message_personal.json") == 403
             async with client.server.app[DATABASE].session() as session:
-                stored = await session.exec(
-                    select(ConversationAddress.key).where(
-                        col(ConversationAddress.service_url).startswith(connector.service_url)
+                stored = await session.exec(  # this test's tenant: tests share the database,
+                    select(ConversationAddress.key)  # and a later fake may reuse a port
+                    .join(Workspace, col(Workspace.id) == ConversationAddress.workspace_id)
+                    .where(
+                        Workspace.external_id == harness.tenant,
+                        col(ConversationAddress.service_url).startswith(connector.service_url),
                     )
                 )
                 assert stored.all() == []
